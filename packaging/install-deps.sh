@@ -1,0 +1,43 @@
+#!/bin/sh
+# Installs the Debian 12 packages mainstay needs to build, run and test.
+# Idempotent: does nothing (and prints nothing) when every package is present.
+# Must run as root when something is missing (apt-get install).
+set -eu
+
+PACKAGES="
+g++
+cmake
+ninja-build
+ccache
+pkg-config
+libboost1.81-dev
+libboost-filesystem1.81-dev
+libyaml-cpp-dev
+libspdlog-dev
+libfmt-dev
+doctest-dev
+nlohmann-json3-dev
+libcli11-dev
+procps
+util-linux
+"
+
+missing=""
+for p in $PACKAGES; do
+    if ! dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
+        missing="$missing $p"
+    fi
+done
+
+[ -z "$missing" ] && exit 0
+
+echo "installing:$missing"
+if [ "$(id -u)" -ne 0 ]; then
+    echo "error: these packages are missing and installing them needs root:$missing" >&2
+    exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null
+echo "installed:$missing"

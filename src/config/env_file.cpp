@@ -1,0 +1,65 @@
+#include "config/env_file.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+namespace mainstay::config {
+
+bool read_env_file(const Path& file, const Mark& referenced_at, EnvVars& out, Diagnostics& diags) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) {
+        diags.error(referenced_at, "cannot read env_file " + file.string() + ": " + std::strerror(errno));
+        return false;
+    }
+    std::stringstream text;
+    text << in.rdbuf();
+    parse_env_text(text.str(), file.string(), out, diags);
+    return true;
+}
+
+void parse_env_text(const std::string& text, const std::string& file_name, EnvVars& out, Diagnostics& diags) {
+    std::istringstream lines(text);
+    std::string line;
+    int number = 0;
+    while (std::getline(lines, line)) {
+        ++number;
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        std::size_t start = line.find_first_not_of(" \t");
+        if (start == std::string::npos || line[start] == '#') continue;
+        std::string_view rest = std::string_view(line).substr(start);
+        if (rest.starts_with("export ")) rest.remove_prefix(7);
+        auto eq = rest.find('=');
+        std::string name(rest.substr(0, eq));
+        while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.pop_back();
+        bool valid = eq != std::string_view::npos && !name.empty() && !(name[0] >= '0' && name[0] <= '9');
+        for (char c : name) {
+            valid = valid && ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_');
+        }
+        if (!valid) {
+            diags.error({file_name, number, static_cast<int>(start) + 1}, "expected KEY=VALUE");
+            continue;
+        }
+        std::string_view raw = rest.substr(eq + 1);
+        std::string value;
+        if (raw.size() >= 2 && raw.front() == '\'' && raw.back() == '\'') {
+            value = raw.substr(1, raw.size() - 2);
+        } else if (raw.size() >= 2 && raw.front() == '"' && raw.back() == '"') {
+            raw = raw.substr(1, raw.size() - 2);
+            for (std::size_t i = 0; i < raw.size(); ++i) {
+                if (raw[i] == '\\' && i + 1 < raw.size()) {
+                    char next = raw[++i];
+                    value += next == 'n' ? '\n' : next;
+                } else {
+                    value += raw[i];
+                }
+            }
+        } else {
+            value = raw;
+        }
+        out.emplace_back(std::move(name), std::move(value));
+    }
+}
+
+}  // namespace mainstay::config

@@ -1,0 +1,202 @@
+#include "config/loader.hpp"
+
+#include <algorithm>
+#include <system_error>
+
+#include "config/graph.hpp"
+#include "config/map_reader.hpp"
+#include "config/service_loader.hpp"
+#include "config/tree.hpp"
+
+namespace mainstay::config {
+namespace {
+
+namespace fs = std::filesystem;
+
+void read_main(const Node& root, MainConfig& main, const Node*& defaults, Diagnostics& diags) {
+    if (!root.is_map()) {
+        diags.error(root.mark, "the main configuration must be a map of keys, got " + describe(root));
+        return;
+    }
+    MapReader r(root, diags);
+    std::optional<Path> services_dir;
+    r.optional_path("services_dir", services_dir);
+    if (services_dir) main.services_dir = *services_dir;
+
+    if (const Node* log = r.get("log"); log && expect_map(*log, "log", diags)) {
+        MapReader v(*log, diags);
+        v.enumeration("level", main.log.level, {{"trace", LogLevel::trace}, {"debug", LogLevel::debug}, {"info", LogLevel::info}, {"warn", LogLevel::warn}, {"error", LogLevel::error}});
+        v.optional_path("file", main.log.file);
+        v.size("max_size", main.log.max_size);
+        v.count("max_files", main.log.max_files, 1);
+        v.enumeration("format", main.log.format, {{"text", LogFormat::text}, {"json", LogFormat::json}});
+        v.finish();
+    }
+    if (const Node* status = r.get("status"); status && expect_map(*status, "status", diags)) {
+        MapReader v(*status, diags);
+        std::optional<Path> file, socket;
+        v.optional_path("file", file);
+        v.optional_path("socket", socket);
+        if (file) main.status.file = *file;
+        if (socket) main.status.socket = *socket;
+        if (const Node* http = v.get("http")) {
+            auto hp = http->is_scalar() ? parse_host_port(http->scalar) : Parsed<HostPort>::fail("host:port, got " + describe(*http));
+            if (hp) main.status.http = *hp.value;
+            else diags.error(http->mark, "'http' must be " + hp.error);
+        }
+        v.duration("print_interval", main.status.print_interval);
+        v.finish();
+    }
+    if (const Node* startup = r.get("startup"); startup && expect_map(*startup, "startup", diags)) {
+        MapReader v(*startup, diags);
+        v.duration("timeout", main.startup_timeout);
+        v.finish();
+    }
+    r.enumeration("on_critical_failure", main.on_critical_failure, {{"degrade", CriticalFailure::degrade}, {"exit", CriticalFailure::exit}});
+    if (const Node* shutdown = r.get("shutdown"); shutdown && expect_map(*shutdown, "shutdown", diags)) {
+        MapReader v(*shutdown, diags);
+        v.duration("timeout", main.shutdown_timeout);
+        v.finish();
+    }
+    if (const Node* d = r.get("defaults"); d && expect_map(*d, "defaults", diags)) {
+        defaults = d;
+        validate_defaults(*d, diags);
+    }
+    r.finish();
+}
+
+std::vector<fs::path> service_files(const fs::path& dir, const Mark& named_at, bool named, Diagnostics& diags) {
+    std::vector<fs::path> files;
+    std::error_code ec;
+    if (!fs::is_directory(dir, ec)) {
+        if (named) diags.error(named_at, "services directory not found: " + dir.string());
+        else diags.warning(named_at, "no services directory at " + dir.string() + "; no services to run");
+        return files;
+    }
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+        auto ext = it->path().extension();
+        if ((ext == ".yaml" || ext == ".yml") && !it->is_directory(ec)) files.push_back(it->path().lexically_normal());
+    }
+    if (ec) diags.error(named_at, "cannot list services directory " + dir.string() + ": " + ec.message());
+    std::sort(files.begin(), files.end());
+    return files;
+}
+
+void check_across_files(Config& config, Diagnostics& diags) {
+    // Duplicate names: services and capabilities share one namespace.
+    std::vector<std::pair<std::string, Mark>> seen;
+    auto claim = [&](const std::string& name, const Mark& at) {
+        auto it = std::find_if(seen.begin(), seen.end(), [&](const auto& s) { return s.first == name; });
+        if (it != seen.end()) {
+            diags.error(at, "duplicate service name '" + name + "' (first defined in " + it->second.file + ")");
+            return false;
+        }
+        seen.emplace_back(name, at);
+        return true;
+    };
+    std::erase_if(config.services, [&](const ServiceSpec& s) { return !claim(s.name, s.name_mark); });
+    std::erase_if(config.capabilities, [&](const CapabilitySpec& c) { return !claim(c.name, c.name_mark); });
+
+    for (const auto& s : config.services) {
+        for (const auto& dep : s.depends_on) {
+            const ServiceSpec* target = config.find_service(dep.name);
+            if (target == nullptr) {
+                bool is_capability = std::any_of(config.capabilities.begin(), config.capabilities.end(),
+                                                 [&](const CapabilitySpec& c) { return c.name == dep.name; });
+                if (is_capability) {
+                    diags.error(dep.mark, "'" + dep.name + "' is a capability; services can depend only on services");
+                } else {
+                    std::vector<std::string> names;
+                    for (const auto& o : config.services) names.push_back(o.name);
+                    std::string message = "unknown dependency '" + dep.name + "'";
+                    if (auto near = nearest(dep.name, names)) message += " (did you mean '" + *near + "'?)";
+                    diags.error(dep.mark, std::move(message));
+                }
+            } else if (dep.condition == Condition::completed && target->kind != Kind::oneshot) {
+                diags.error(dep.mark, "condition 'completed' needs '" + dep.name + "' to be a oneshot service, it is a " +
+                                          std::string(to_string(target->kind)) + " service");
+            } else if (!target->enabled && s.enabled && dep.required) {
+                diags.warning(dep.mark, "'" + dep.name + "' is disabled: '" + s.name + "' will stay blocked");
+            }
+        }
+    }
+    for (const auto& c : config.capabilities) {
+        for (std::size_t i = 0; i < c.requires_services.size(); ++i) {
+            if (config.find_service(c.requires_services[i]) == nullptr) {
+                std::vector<std::string> names;
+                for (const auto& o : config.services) names.push_back(o.name);
+                std::string message = "capability '" + c.name + "' requires unknown service '" + c.requires_services[i] + "'";
+                if (auto near = nearest(c.requires_services[i], names)) message += " (did you mean '" + *near + "'?)";
+                diags.error(c.requires_marks[i], std::move(message));
+            }
+        }
+    }
+    for (const auto& cycle : DependencyGraph(config.services).cycles()) {
+        std::string path;
+        for (const auto& n : cycle.path) path += (path.empty() ? "" : " -> ") + n;
+        diags.error(cycle.closing.mark, "dependency cycle: " + path);
+    }
+}
+
+}  // namespace
+
+const ServiceSpec* Config::find_service(std::string_view name) const {
+    auto it = std::find_if(services.begin(), services.end(), [&](const ServiceSpec& s) { return s.name == name; });
+    return it == services.end() ? nullptr : &*it;
+}
+
+LoadResult load(const LoadOptions& options) {
+    LoadResult result;
+    Diagnostics& diags = result.diagnostics;
+    Config config;
+    config.main.file = options.config_file.lexically_normal();
+    const std::string main_file = config.main.file.string();
+    config.main.services_dir = (config.main.file.parent_path() / "services.d").lexically_normal();
+
+    auto root = read_yaml_file(config.main.file, options.env, diags);
+    const Node* defaults = nullptr;
+    bool services_dir_named = false;
+    Mark services_dir_mark{main_file, 0, 0};
+    if (root) {
+        read_main(*root, config.main, defaults, diags);
+        if (const Node* sd = root->is_map() ? root->find("services_dir") : nullptr) {
+            services_dir_named = true;
+            services_dir_mark = sd->mark;
+        }
+    } else if (!fs::exists(config.main.file)) {
+        return result;  // nothing else can be read
+    }
+    if (options.services_dir) {
+        config.main.services_dir = options.services_dir->lexically_normal();
+        services_dir_named = true;
+        services_dir_mark = {config.main.services_dir.string(), 0, 0};
+    }
+    if (options.log_level) {
+        static const std::vector<std::pair<std::string, LogLevel>> levels{
+            {"trace", LogLevel::trace}, {"debug", LogLevel::debug}, {"info", LogLevel::info}, {"warn", LogLevel::warn}, {"error", LogLevel::error}};
+        auto it = std::find_if(levels.begin(), levels.end(), [&](const auto& l) { return l.first == *options.log_level; });
+        if (it != levels.end()) config.main.log.level = it->second;
+        else diags.error({"--log-level", 0, 0}, "must be one of trace, debug, info, warn, error, got '" + *options.log_level + "'");
+    }
+
+    for (const auto& file : service_files(config.main.services_dir, services_dir_mark, services_dir_named, diags)) {
+        if (auto tree = read_yaml_file(file, options.env, diags)) read_service_file(*tree, file, defaults, diags, config);
+    }
+    check_across_files(config, diags);
+    if (!diags.has_errors()) result.config = std::move(config);
+    return result;
+}
+
+std::optional<fs::path> find_config_file(const std::optional<fs::path>& explicit_file, const Environment& env,
+                                         std::vector<std::string>& tried) {
+    if (explicit_file) return explicit_file;
+    if (auto from_env = env.get("MAINSTAY_CONFIG"); from_env && !from_env->empty()) return fs::path(*from_env);
+    std::error_code ec;
+    for (const char* candidate : {"config/mainstay.yaml", "/etc/mainstay/mainstay.yaml"}) {
+        tried.emplace_back(candidate);
+        if (fs::exists(candidate, ec)) return fs::path(candidate);
+    }
+    return std::nullopt;
+}
+
+}  // namespace mainstay::config

@@ -1,0 +1,35 @@
+// Loading the whole configuration: the main file, every file of `services_dir`, and the
+// checks across files (duplicate names, unknown dependencies, cycles, capability requirements).
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/diagnostics.hpp"
+#include "config/interpolate.hpp"
+#include "config/schema.hpp"
+
+namespace mainstay::config {
+
+struct LoadOptions {
+    std::filesystem::path config_file;
+    std::optional<std::filesystem::path> services_dir;  // --services-dir overrides the file's
+    std::optional<std::string> log_level;               // --log-level overrides the file's
+    Environment env;
+};
+
+struct LoadResult {
+    std::optional<Config> config;  // set only when there is no error
+    Diagnostics diagnostics;
+};
+
+LoadResult load(const LoadOptions& options);
+
+// The configuration file to use: `-c`, else $MAINSTAY_CONFIG, else ./config/mainstay.yaml, else
+// /etc/mainstay/mainstay.yaml. `tried` lists what was looked at when nothing is found.
+std::optional<std::filesystem::path> find_config_file(const std::optional<std::filesystem::path>& explicit_file,
+                                                      const Environment& env, std::vector<std::string>& tried);
+
+}  // namespace mainstay::config

@@ -1,0 +1,86 @@
+// Typed reading of one YAML map, reporting every problem with its position.
+//
+// A reader is made for one map node; each getter names a key it knows, parses and range-checks
+// the value and stores it only when valid (the default stays otherwise). `finish()` then
+// reports every key no getter asked for (except `x-` keys), suggesting the nearest known one.
+#pragma once
+
+#include <initializer_list>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "config/diagnostics.hpp"
+#include "config/schema.hpp"
+#include "config/tree.hpp"
+
+namespace mainstay::config {
+
+class MapReader {
+public:
+    MapReader(const Node& map, Diagnostics& diags);
+
+    // The value of `key`, or nullptr when absent or null. Marks the key as known.
+    const Node* get(std::string_view key);
+    const Entry* entry(std::string_view key);
+    Diagnostics& diags() { return diags_; }
+    const Node& node() const { return map_; }
+
+    void duration(std::string_view key, Duration& out);
+    void optional_duration(std::string_view key, std::optional<Duration>& out);
+    void size(std::string_view key, std::uint64_t& out);
+    void count(std::string_view key, std::uint32_t& out, std::uint32_t min);  // 0 or min ... 2^31
+    void number(std::string_view key, double& out, double min);
+    void boolean(std::string_view key, bool& out);
+    void string(std::string_view key, std::string& out);
+    void optional_string(std::string_view key, std::optional<std::string>& out);
+    void optional_path(std::string_view key, std::optional<Path>& out);
+    void signal(std::string_view key, int& out);
+
+    template <class E>
+    void enumeration(std::string_view key, E& out, std::initializer_list<std::pair<std::string_view, E>> words) {
+        const Node* n = get(key);
+        if (n == nullptr) return;
+        std::string list;
+        for (const auto& [word, value] : words) {
+            if (n->is_scalar() && n->scalar == word) {
+                out = value;
+                return;
+            }
+            list += (list.empty() ? "" : ", ") + std::string(word);
+        }
+        diags_.error(n->mark, "'" + std::string(key) + "' must be one of " + list + ", got " + describe(*n));
+    }
+
+    // Reports every key no getter asked for, with the nearest known key as a suggestion.
+    void finish();
+
+private:
+    // The scalar text of `key`'s value, or nullopt (with an error when the value is not a scalar).
+    std::optional<std::string> scalar(std::string_view key, const Node*& node, std::string_view form);
+
+    const Node& map_;
+    Diagnostics& diags_;
+    std::vector<std::string> known_;
+};
+
+// True when `node` is a map; otherwise reports "'key' must be a map" and returns false.
+bool expect_map(const Node& node, std::string_view key, Diagnostics& diags);
+
+// `x` relative to the directory of the file that `at` points into.
+Path resolve_path(const std::string& text, const Mark& at);
+
+// An argv list, or a string split into words (kept whole when `shell`). Reports and returns
+// nullopt when invalid; an empty list is returned as is (callers decide if that is allowed).
+std::optional<Argv> read_argv(const Node& node, std::string_view key, bool shell, Diagnostics& diags);
+
+// A map of scalars or a list of `KEY=VALUE` strings.
+std::optional<EnvVars> read_env_vars(const Node& node, std::string_view key, Diagnostics& diags);
+
+// A list of strings; a single string counts as a one-element list.
+std::optional<std::vector<std::pair<std::string, Mark>>> read_string_list(const Node& node, std::string_view key,
+                                                                           Diagnostics& diags);
+
+}  // namespace mainstay::config

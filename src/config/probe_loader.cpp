@@ -1,0 +1,120 @@
+#include "config/probe_loader.hpp"
+
+#include <algorithm>
+
+#include "config/map_reader.hpp"
+
+namespace mainstay::config {
+namespace {
+
+std::optional<HttpProbe> read_http(const Node& node, Diagnostics& diags) {
+    if (node.is_scalar()) {  // `http: "http://host/path"` is short for `http: {url: ...}`
+        auto url = parse_http_url(node.scalar);
+        if (!url) {
+            diags.error(node.mark, "'url' must be " + url.error);
+            return std::nullopt;
+        }
+        HttpProbe probe;
+        probe.url = node.scalar;
+        probe.target = *url.value;
+        return probe;
+    }
+    if (!expect_map(node, "http", diags)) return std::nullopt;
+    MapReader r(node, diags);
+    HttpProbe probe;
+    bool ok = true;
+    if (const Node* url = r.get("url")) {
+        auto parsed = url->is_scalar() ? parse_http_url(url->scalar) : Parsed<HttpUrl>::fail("an http:// URL, got " + describe(*url));
+        if (parsed) {
+            probe.url = url->scalar;
+            probe.target = *parsed.value;
+        } else {
+            diags.error(url->mark, "'url' must be " + parsed.error);
+            ok = false;
+        }
+    } else {
+        diags.error(node.mark, "an http probe needs 'url'");
+        ok = false;
+    }
+    std::string method = probe.method;
+    r.string("method", method);
+    if (method.empty() || !std::all_of(method.begin(), method.end(), [](char c) { return c >= 'A' && c <= 'Z'; })) {
+        diags.error(r.get("method")->mark, "'method' must be an HTTP method such as GET or HEAD, got '" + method + "'");
+        ok = false;
+    }
+    probe.method = method;
+    if (const Node* status = r.get("status")) {
+        auto range = status->is_scalar() ? parse_status_range(status->scalar)
+                                         : Parsed<StatusRange>::fail("an HTTP status code or range LOW-HIGH, got " + describe(*status));
+        if (range) {
+            probe.status = *range.value;
+        } else {
+            diags.error(status->mark, "'status' must be " + range.error);
+            ok = false;
+        }
+    }
+    if (const Node* headers = r.get("headers")) {
+        if (headers->is_map()) {
+            if (auto h = read_env_vars(*headers, "headers", diags)) probe.headers = *h;
+            else ok = false;
+        } else {
+            diags.error(headers->mark, "'headers' must be a map, got " + describe(*headers));
+            ok = false;
+        }
+    }
+    r.optional_path("unix_socket", probe.unix_socket);
+    r.optional_string("body_contains", probe.body_contains);
+    r.finish();
+    if (!ok) return std::nullopt;
+    return probe;
+}
+
+}  // namespace
+
+std::optional<ProbeSpec> read_probe(const Node& node, std::string_view key, Diagnostics& diags) {
+    if (!expect_map(node, key, diags)) return std::nullopt;
+    std::size_t errors_before = diags.error_count();
+    MapReader r(node, diags);
+    ProbeSpec spec;
+    spec.mark = node.mark;
+
+    std::vector<const Entry*> handlers;
+    for (std::string_view h : {"exec", "tcp", "http"}) {
+        if (const Entry* e = r.entry(h)) handlers.push_back(e);
+    }
+    std::sort(handlers.begin(), handlers.end(),
+              [](const Entry* a, const Entry* b) { return a->key_mark.line * 100000 + a->key_mark.col < b->key_mark.line * 100000 + b->key_mark.col; });
+    if (handlers.empty()) {
+        diags.error(node.mark, "probe '" + std::string(key) + "' needs exactly one handler: exec, tcp or http");
+    } else if (handlers.size() > 1) {
+        diags.error(handlers[1]->key_mark, "probe '" + std::string(key) + "' has two handlers, '" + handlers[0]->key +
+                                               "' and '" + handlers[1]->key + "'; use exactly one");
+    } else {
+        const Entry& h = *handlers.front();
+        if (h.key == "exec") {
+            auto argv = read_argv(h.value, "exec", false, diags);
+            if (argv && argv->empty()) diags.error(h.value.mark, "'exec' must not be empty");
+            else if (argv) spec.handler = ExecProbe{*argv};
+        } else if (h.key == "tcp") {
+            auto hp = h.value.is_scalar() ? parse_host_port(h.value.scalar)
+                                          : Parsed<HostPort>::fail("host:port, got " + describe(h.value));
+            if (hp) spec.handler = TcpProbe{*hp.value};
+            else diags.error(h.value.mark, "'tcp' must be " + hp.error);
+        } else if (auto http = read_http(h.value, diags)) {
+            spec.handler = *http;
+        }
+    }
+    r.duration("initial_delay", spec.initial_delay);
+    r.duration("interval", spec.interval);
+    r.optional_duration("startup_interval", spec.startup_interval);
+    r.duration("timeout", spec.timeout);
+    r.count("success_threshold", spec.thresholds.success_threshold, 1);
+    r.count("failure_threshold", spec.thresholds.failure_threshold, 1);
+    if (spec.timeout.count() == 0) diags.error(r.get("timeout")->mark, "'timeout' must be more than 0s");
+    if (spec.interval.count() == 0) diags.error(r.get("interval")->mark, "'interval' must be more than 0s");
+    r.finish();
+    if (diags.error_count() != errors_before) return std::nullopt;
+    return spec;
+}
+
+}  // namespace mainstay::config

@@ -1,0 +1,174 @@
+// The typed configuration: what the supervisor reads, immutable once loaded.
+//
+// One struct per section of SPEC §2-3. Every value is already validated and defaulted; marks
+// are kept where a later stage (the runtime, a reload) may need to point at the source.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "config/diagnostics.hpp"
+#include "config/values.hpp"
+#include "resilience/params.hpp"
+
+namespace mainstay::config {
+
+using Path = std::filesystem::path;
+using Argv = std::vector<std::string>;
+using EnvVars = std::vector<std::pair<std::string, std::string>>;  // in the order given
+
+enum class LogLevel { trace, debug, info, warn, error };
+enum class LogFormat { text, json };
+enum class CriticalFailure { degrade, exit };
+enum class Kind { process, oneshot, external, capability };
+enum class RestartPolicy { always, on_failure, never };
+enum class Condition { started, healthy, completed };
+
+std::string_view to_string(LogLevel v);
+std::string_view to_string(LogFormat v);
+std::string_view to_string(CriticalFailure v);
+std::string_view to_string(Kind v);
+std::string_view to_string(RestartPolicy v);
+std::string_view to_string(Condition v);
+
+struct LogSpec {
+    LogLevel level{LogLevel::info};
+    std::optional<Path> file;
+    std::uint64_t max_size{10 * 1024 * 1024};
+    std::uint32_t max_files{5};
+    LogFormat format{LogFormat::text};
+};
+
+struct StatusSpec {
+    Path file{"/run/mainstay/status.json"};
+    Path socket{"/run/mainstay/control.sock"};
+    std::optional<HostPort> http;
+    Duration print_interval{std::chrono::seconds(30)};
+};
+
+struct ExecProbe {
+    Argv argv;
+};
+struct TcpProbe {
+    HostPort address;
+};
+struct HttpProbe {
+    std::string url;  // as written, for messages
+    HttpUrl target;
+    std::string method{"GET"};
+    StatusRange status{};
+    EnvVars headers;
+    std::optional<Path> unix_socket;
+    std::optional<std::string> body_contains;
+};
+using ProbeHandler = std::variant<ExecProbe, TcpProbe, HttpProbe>;
+
+struct ProbeSpec {
+    ProbeHandler handler;
+    Duration initial_delay{0};
+    Duration interval{std::chrono::seconds(10)};
+    std::optional<Duration> startup_interval;  // unset: 100ms growing to `interval`
+    Duration timeout{std::chrono::seconds(1)};
+    resilience::HealthParams thresholds{};
+    Mark mark;
+};
+
+struct ProbesSpec {
+    std::optional<ProbeSpec> startup;
+    std::optional<ProbeSpec> readiness;
+    std::optional<ProbeSpec> liveness;
+};
+
+struct Dependency {
+    std::string name;
+    Condition condition{Condition::healthy};
+    bool required{true};
+    Mark mark;  // of the entry in `depends_on`
+};
+
+struct RestartSpec {
+    RestartPolicy policy{RestartPolicy::always};
+    resilience::BackoffParams backoff{};
+    Duration reset_after{std::chrono::minutes(10)};
+    std::vector<int> permanent_exit_codes;
+    resilience::CircuitBreakerParams circuit_breaker{};
+};
+
+struct StopSpec {
+    int signal{15};  // SIGTERM
+    Duration timeout{std::chrono::seconds(10)};
+    std::optional<Argv> command;
+};
+
+struct WakeSpec {
+    Argv command;
+    resilience::RetryParams retry{};
+};
+
+struct ServiceSpec {
+    std::string name;
+    std::string description;
+    Kind kind{Kind::process};
+    Argv command;  // with shell: true, one element: the script for /bin/sh -c
+    bool shell{false};
+    std::optional<Path> working_dir;
+    std::vector<Path> env_files;
+    EnvVars env_file_vars;  // read from env_files, in order
+    EnvVars environment;
+    std::optional<std::string> user;
+    std::optional<std::string> group;
+    bool critical{false};
+    bool enabled{true};
+    Duration ready_after{std::chrono::seconds(1)};
+    std::vector<Dependency> depends_on;
+    ProbesSpec probes;
+    RestartSpec restart;
+    resilience::RecoveryParams recovery{};
+    StopSpec stop;
+    std::optional<WakeSpec> wake;
+    Path source;  // the file it came from
+    Mark name_mark;
+    Mark command_mark;
+    Mark working_dir_mark;
+};
+
+struct CapabilitySpec {
+    std::string name;
+    std::string description;
+    bool enabled{true};
+    std::vector<std::string> requires_services;
+    std::vector<Mark> requires_marks;
+    std::optional<ProbeSpec> check;
+    std::optional<Argv> activate;
+    std::optional<Argv> deactivate;
+    resilience::RetryParams hook_retry{3, std::chrono::seconds(30), {}};  // for activate/deactivate
+    Duration monitor_interval{std::chrono::seconds(10)};
+    Path source;
+    Mark name_mark;
+};
+
+struct MainConfig {
+    Path file;  // the main configuration file
+    Path services_dir;
+    LogSpec log;
+    StatusSpec status;
+    Duration startup_timeout{std::chrono::seconds(60)};
+    CriticalFailure on_critical_failure{CriticalFailure::degrade};
+    Duration shutdown_timeout{std::chrono::seconds(30)};
+};
+
+struct Config {
+    MainConfig main;
+    std::vector<ServiceSpec> services;        // in file-name order
+    std::vector<CapabilitySpec> capabilities;  // in file-name order
+
+    const ServiceSpec* find_service(std::string_view name) const;
+};
+
+}  // namespace mainstay::config

@@ -1,0 +1,344 @@
+#include "config/service_loader.hpp"
+
+#include <algorithm>
+#include <array>
+#include <set>
+
+#include "config/env_file.hpp"
+#include "config/map_reader.hpp"
+#include "config/probe_loader.hpp"
+
+namespace mainstay::config {
+namespace {
+
+using Keys = std::vector<std::string>;
+
+const Keys kProcessKeys{"name", "description", "kind", "command", "shell", "working_dir", "environment",
+                        "env_file", "user", "group", "critical", "enabled", "ready_after", "depends_on",
+                        "probes", "restart", "recovery", "stop"};
+const Keys kExternalKeys{"name", "description", "kind", "critical", "enabled", "depends_on", "probes", "recovery", "wake"};
+const Keys kCapabilityKeys{"name", "description", "kind", "enabled", "requires", "check", "activate", "deactivate",
+                           "monitor_interval", "retry"};
+const Keys kNotDefaultable{"name", "kind", "command", "description"};
+const Keys kHandlerKeys{"exec", "tcp", "http"};
+
+const Keys& keys_of(Kind kind) {
+    switch (kind) {
+        case Kind::process:
+        case Kind::oneshot: return kProcessKeys;
+        case Kind::external: return kExternalKeys;
+        case Kind::capability: return kCapabilityKeys;
+    }
+    return kProcessKeys;
+}
+
+bool contains(const Keys& keys, std::string_view key) { return std::find(keys.begin(), keys.end(), key) != keys.end(); }
+
+Keys all_keys() {
+    std::set<std::string> all;
+    for (Kind k : {Kind::process, Kind::external, Kind::capability}) all.insert(keys_of(k).begin(), keys_of(k).end());
+    return {all.begin(), all.end()};
+}
+
+std::string not_applicable(std::string_view key, Kind kind) {
+    if (key == "command" && kind == Kind::external)
+        return "an external service has no 'command': it is only probed (use 'wake' to bring it up)";
+    if (key == "command" && kind == Kind::capability)
+        return "a capability has no 'command': use 'activate' and 'deactivate'";
+    if (key == "probes" && kind == Kind::capability) return "a capability has no 'probes': use 'check'";
+    if (key == "wake") return "'wake' is only for external services";
+    return "'" + std::string(key) + "' does not apply to kind " + std::string(to_string(kind));
+}
+
+// The defaults that apply to `kind`, as a map node.
+Node defaults_for(const Node& defaults, Kind kind) {
+    Node out = defaults;
+    std::erase_if(out.entries, [&](const Entry& e) { return !contains(keys_of(kind), e.key) || contains(kNotDefaultable, e.key); });
+    return out;
+}
+
+void read_backoff(const Node& node, resilience::BackoffParams& out, Diagnostics& diags) {
+    if (!expect_map(node, "backoff", diags)) return;
+    MapReader r(node, diags);
+    r.duration("initial", out.initial);
+    r.duration("max", out.max);
+    r.number("multiplier", out.multiplier, 1.0);
+    using J = resilience::Jitter;
+    r.enumeration("jitter", out.jitter, {{"none", J::none}, {"full", J::full}, {"equal", J::equal}, {"decorrelated", J::decorrelated}});
+    if (out.initial > out.max) {
+        const Node* at = r.get("initial") ? r.get("initial") : r.get("max");
+        diags.error(at->mark, "backoff 'initial' (" + format_duration(out.initial) + ") must not be above 'max' (" +
+                                  format_duration(out.max) + ")");
+    }
+    r.finish();
+}
+
+void read_retry(const Node& node, resilience::RetryParams& out, Diagnostics& diags) {
+    if (!expect_map(node, "retry", diags)) return;
+    MapReader r(node, diags);
+    r.count("max_attempts", out.max_attempts, 1);
+    r.duration("timeout", out.timeout);
+    if (const Node* b = r.get("backoff")) read_backoff(*b, out.backoff, diags);
+    r.finish();
+}
+
+void read_restart(const Node& node, RestartSpec& out, Diagnostics& diags) {
+    if (!expect_map(node, "restart", diags)) return;
+    MapReader r(node, diags);
+    r.enumeration("policy", out.policy, {{"always", RestartPolicy::always}, {"on-failure", RestartPolicy::on_failure}, {"never", RestartPolicy::never}});
+    if (const Node* b = r.get("backoff")) read_backoff(*b, out.backoff, diags);
+    r.duration("reset_after", out.reset_after);
+    if (const Node* codes = r.get("permanent_exit_codes")) {
+        if (auto list = read_string_list(*codes, "permanent_exit_codes", diags)) {
+            out.permanent_exit_codes.clear();
+            for (const auto& [text, at] : *list) {
+                auto v = parse_integer(text);
+                if (v && *v.value >= 0 && *v.value <= 255) out.permanent_exit_codes.push_back(static_cast<int>(*v.value));
+                else diags.error(at, "exit codes must be from 0 to 255, got '" + text + "'");
+            }
+        }
+    }
+    if (const Node* cb = r.get("circuit_breaker"); cb && expect_map(*cb, "circuit_breaker", diags)) {
+        MapReader b(*cb, diags);
+        b.count("failure_threshold", out.circuit_breaker.failure_threshold, 1);
+        b.duration("recovery_timeout", out.circuit_breaker.recovery_timeout);
+        b.count("half_open_successes", out.circuit_breaker.half_open_successes, 1);
+        b.count("half_open_max_calls", out.circuit_breaker.half_open_max_calls, 1);
+        b.finish();
+    }
+    r.finish();
+}
+
+void read_depends_on(const Node& node, std::vector<Dependency>& out, Diagnostics& diags) {
+    auto add = [&](const std::string& name, const Mark& at) -> Dependency* {
+        if (!is_valid_name(name)) {
+            diags.error(at, "'" + name + "' is not a valid service name");
+            return nullptr;
+        }
+        if (std::any_of(out.begin(), out.end(), [&](const Dependency& d) { return d.name == name; })) {
+            diags.error(at, "'" + name + "' is listed twice in 'depends_on'");
+            return nullptr;
+        }
+        out.push_back({name, Condition::healthy, true, at});
+        return &out.back();
+    };
+    if (node.is_sequence()) {
+        for (const auto& item : node.items) {
+            if (item.is_scalar()) add(item.scalar, item.mark);
+            else diags.error(item.mark, "'depends_on' list items must be service names, got " + describe(item));
+        }
+    } else if (node.is_map()) {
+        for (const auto& e : node.entries) {
+            Dependency* dep = add(e.key, e.key_mark);
+            if (dep == nullptr || e.value.is_null()) continue;
+            if (!expect_map(e.value, e.key, diags)) continue;
+            MapReader r(e.value, diags);
+            r.enumeration("condition", dep->condition, {{"started", Condition::started}, {"healthy", Condition::healthy}, {"completed", Condition::completed}});
+            r.boolean("required", dep->required);
+            r.finish();
+        }
+    } else {
+        diags.error(node.mark, "'depends_on' must be a map or a list of names, got " + describe(node));
+    }
+}
+
+void read_probes(const Node& node, ProbesSpec& out, Diagnostics& diags) {
+    if (!expect_map(node, "probes", diags)) return;
+    MapReader r(node, diags);
+    if (const Node* p = r.get("startup")) out.startup = read_probe(*p, "startup", diags);
+    if (const Node* p = r.get("readiness")) out.readiness = read_probe(*p, "readiness", diags);
+    if (const Node* p = r.get("liveness")) out.liveness = read_probe(*p, "liveness", diags);
+    r.finish();
+}
+
+std::optional<Argv> read_command(MapReader& r, std::string_view key, bool shell) {
+    const Node* n = r.get(key);
+    if (n == nullptr) return std::nullopt;
+    auto argv = read_argv(*n, key, shell, r.diags());
+    if (argv && (argv->empty() || argv->front().empty())) {
+        r.diags().error(n->mark, "'" + std::string(key) + "' must not be empty");
+        return std::nullopt;
+    }
+    return argv;
+}
+
+// The typed keys of a process, oneshot or external service.
+void read_service_body(MapReader& r, ServiceSpec& s) {
+    Diagnostics& diags = r.diags();
+    r.string("description", s.description);
+    r.boolean("critical", s.critical);
+    r.boolean("enabled", s.enabled);
+    if (const Node* d = r.get("depends_on")) read_depends_on(*d, s.depends_on, diags);
+    if (const Node* p = r.get("probes")) read_probes(*p, s.probes, diags);
+    if (const Node* rec = r.get("recovery"); rec && expect_map(*rec, "recovery", diags)) {
+        MapReader v(*rec, diags);
+        v.count("max_attempts", s.recovery.max_attempts, 0);
+        v.duration("max_total_time", s.recovery.max_total_time);
+        v.finish();
+    }
+    if (s.kind == Kind::external) {
+        if (const Node* w = r.get("wake"); w && expect_map(*w, "wake", diags)) {
+            MapReader v(*w, diags);
+            WakeSpec wake;
+            if (auto cmd = read_command(v, "command", false)) wake.command = *cmd;
+            else if (v.get("command") == nullptr) diags.error(w->mark, "'wake' needs a 'command'");
+            if (const Node* retry = v.get("retry")) read_retry(*retry, wake.retry, diags);
+            v.finish();
+            if (!wake.command.empty()) s.wake = wake;
+        }
+        return;
+    }
+    if (s.kind == Kind::oneshot) s.restart.policy = RestartPolicy::on_failure;
+    r.boolean("shell", s.shell);
+    if (const Entry* c = r.entry("command"); c && !c->value.is_null()) {
+        s.command_mark = c->value.mark;
+        if (auto cmd = read_command(r, "command", s.shell)) s.command = *cmd;
+    }
+    r.optional_path("working_dir", s.working_dir);
+    if (const Node* wd = r.get("working_dir")) s.working_dir_mark = wd->mark;
+    if (const Node* env = r.get("environment")) {
+        if (auto vars = read_env_vars(*env, "environment", diags)) s.environment = *vars;
+    }
+    if (const Node* files = r.get("env_file")) {
+        if (auto list = read_string_list(*files, "env_file", diags)) {
+            for (const auto& [text, at] : *list) {
+                Path p = resolve_path(text, at);
+                s.env_files.push_back(p);
+                read_env_file(p, at, s.env_file_vars, diags);
+            }
+        }
+    }
+    r.optional_string("user", s.user);
+    r.optional_string("group", s.group);
+    r.duration("ready_after", s.ready_after);
+    if (const Node* restart = r.get("restart")) read_restart(*restart, s.restart, diags);
+    if (const Node* stop = r.get("stop"); stop && expect_map(*stop, "stop", diags)) {
+        MapReader v(*stop, diags);
+        v.signal("signal", s.stop.signal);
+        v.duration("timeout", s.stop.timeout);
+        s.stop.command = read_command(v, "command", false);
+        v.finish();
+    }
+}
+
+void read_capability_body(MapReader& r, CapabilitySpec& c) {
+    Diagnostics& diags = r.diags();
+    r.string("description", c.description);
+    r.boolean("enabled", c.enabled);
+    if (const Node* req = r.get("requires")) {
+        if (auto list = read_string_list(*req, "requires", diags)) {
+            for (const auto& [name, at] : *list) {
+                c.requires_services.push_back(name);
+                c.requires_marks.push_back(at);
+            }
+        }
+    }
+    if (const Node* check = r.get("check")) c.check = read_probe(*check, "check", diags);
+    c.activate = read_command(r, "activate", false);
+    c.deactivate = read_command(r, "deactivate", false);
+    r.duration("monitor_interval", c.monitor_interval);
+    if (const Node* retry = r.get("retry")) read_retry(*retry, c.hook_retry, diags);
+}
+
+}  // namespace
+
+void validate_defaults(const Node& defaults, Diagnostics& diags) {
+    static const Keys all = all_keys();
+    for (const auto& e : defaults.entries) {
+        if (e.key.starts_with("x-")) continue;
+        if (contains(kNotDefaultable, e.key)) {
+            diags.error(e.key_mark, "'" + e.key + "' cannot be set in 'defaults'");
+        } else if (!contains(all, e.key)) {
+            std::string message = "unknown key '" + e.key + "' in 'defaults'";
+            if (auto near = nearest(e.key, all)) message += " (did you mean '" + *near + "'?)";
+            diags.error(e.key_mark, std::move(message));
+        }
+    }
+    // Type-check each value the way a service of each kind would read it.
+    for (Kind kind : {Kind::process, Kind::external, Kind::capability}) {
+        Node applicable = defaults_for(defaults, kind);
+        Diagnostics scratch;
+        MapReader r(applicable, scratch);
+        if (kind == Kind::capability) {
+            CapabilitySpec c;
+            read_capability_body(r, c);
+        } else {
+            ServiceSpec s;
+            s.kind = kind;
+            read_service_body(r, s);
+        }
+        for (const auto& d : scratch.all()) {
+            if (d.severity == Severity::error) diags.error(d.mark, d.message);
+            else diags.warning(d.mark, d.message);
+        }
+    }
+}
+
+void read_service_file(const Node& tree, const std::filesystem::path& file, const Node* defaults, Diagnostics& diags,
+                       Config& out) {
+    if (!tree.is_map()) {
+        diags.error(tree.mark, "a service file must hold a map of keys, got " + describe(tree));
+        return;
+    }
+    std::size_t errors_before = diags.error_count();
+    Kind kind = Kind::process;
+    {
+        MapReader k(tree, diags);
+        k.enumeration("kind", kind, {{"process", Kind::process}, {"oneshot", Kind::oneshot}, {"external", Kind::external}, {"capability", Kind::capability}});
+    }
+    std::string name = file.stem().string();
+    Mark name_mark{file.string(), 1, 1};
+    if (const Entry* n = tree.entry("name")) {
+        name_mark = n->value.is_null() ? n->key_mark : n->value.mark;
+        if (!n->value.is_scalar()) diags.error(name_mark, "'name' must be a string, got " + describe(n->value));
+        else if (!is_valid_name(n->value.scalar)) diags.error(name_mark, "invalid name '" + n->value.scalar + "': names match [a-z0-9][a-z0-9_.-]*");
+        else name = n->value.scalar;
+    } else if (!is_valid_name(name)) {
+        diags.error(name_mark, "the file name '" + name + "' is not a valid service name ([a-z0-9][a-z0-9_.-]*): set 'name:'");
+    }
+
+    Node merged = defaults ? merge(defaults_for(*defaults, kind), tree, kHandlerKeys) : tree;
+    MapReader r(merged, diags);
+    static const Keys all = all_keys();
+    for (const auto& e : tree.entries) {
+        if (contains(all, e.key) && !contains(keys_of(kind), e.key)) {
+            diags.error(e.key_mark, not_applicable(e.key, kind));
+            r.entry(e.key);
+        }
+    }
+    r.get("name");
+    r.get("kind");
+
+    if (kind == Kind::capability) {
+        CapabilitySpec c;
+        c.name = name;
+        c.name_mark = name_mark;
+        c.source = file;
+        read_capability_body(r, c);
+        r.finish();
+        if (c.requires_services.empty() && !c.check) {
+            diags.error(tree.mark, "a capability needs 'requires' (a non-empty list of services) or 'check'");
+        }
+        if (diags.error_count() == errors_before) out.capabilities.push_back(std::move(c));
+        return;
+    }
+
+    ServiceSpec s;
+    s.name = name;
+    s.name_mark = name_mark;
+    s.kind = kind;
+    s.source = file;
+    read_service_body(r, s);
+    r.finish();
+    if ((kind == Kind::process || kind == Kind::oneshot) && s.command.empty() && r.get("command") == nullptr) {
+        diags.error(tree.mark, "a " + std::string(to_string(kind)) + " service needs a 'command'");
+    }
+    if (kind == Kind::external && !s.probes.readiness && !r.get("probes")) {
+        diags.error(tree.mark, "an external service needs a readiness probe ('probes: {readiness: ...}')");
+    } else if (kind == Kind::external && !s.probes.readiness && r.get("probes") && diags.error_count() == errors_before) {
+        diags.error(r.get("probes")->mark, "an external service needs a readiness probe ('probes: {readiness: ...}')");
+    }
+    if (diags.error_count() == errors_before) out.services.push_back(std::move(s));
+}
+
+}  // namespace mainstay::config

@@ -1,0 +1,147 @@
+#include "config/tree.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+namespace mainstay::config {
+
+const Entry* Node::entry(std::string_view key) const {
+    for (const auto& e : entries) {
+        if (e.key == key) return &e;
+    }
+    return nullptr;
+}
+
+const Node* Node::find(std::string_view key) const {
+    const Entry* e = entry(key);
+    return e ? &e->value : nullptr;
+}
+
+std::string describe(const Node& node) {
+    switch (node.type) {
+        case Node::Type::null: return "nothing";
+        case Node::Type::scalar: return "'" + node.scalar + "'";
+        case Node::Type::sequence: return "a list";
+        case Node::Type::map: return "a map";
+    }
+    return "?";
+}
+
+namespace {
+
+Mark mark_of(const YAML::Mark& m, const std::string& file) {
+    if (m.line < 0) return {file, 0, 0};
+    return {file, m.line + 1, m.column + 1};
+}
+
+Node convert(const YAML::Node& y, const Mark& fallback, const std::string& file, const Environment& env,
+             Diagnostics& diags) {
+    Node n;
+    n.mark = mark_of(y.Mark(), file);
+    if (n.mark.line == 0) n.mark = fallback;
+    switch (y.Type()) {
+        case YAML::NodeType::Undefined:
+        case YAML::NodeType::Null:
+            n.type = Node::Type::null;
+            // An implicit null (`key:` and nothing) carries the next line's mark: use the key's.
+            n.mark = fallback;
+            break;
+        case YAML::NodeType::Scalar: {
+            n.type = Node::Type::scalar;
+            Interpolated r = interpolate(y.Scalar(), env);
+            for (auto& w : r.warnings) diags.warning(n.mark, std::move(w));
+            for (auto& e : r.errors) diags.error(n.mark, std::move(e));
+            n.scalar = std::move(r.text);
+            break;
+        }
+        case YAML::NodeType::Sequence:
+            n.type = Node::Type::sequence;
+            for (const auto& item : y) n.items.push_back(convert(item, n.mark, file, env, diags));
+            break;
+        case YAML::NodeType::Map:
+            n.type = Node::Type::map;
+            for (auto it = y.begin(); it != y.end(); ++it) {
+                Mark key_mark = mark_of(it->first.Mark(), file);
+                if (!it->first.IsScalar()) {
+                    diags.error(key_mark, "a key must be a plain string");
+                    continue;
+                }
+                const std::string& key = it->first.Scalar();
+                auto prev = std::find_if(n.entries.begin(), n.entries.end(), [&](const Entry& e) { return e.key == key; });
+                if (prev != n.entries.end()) {
+                    diags.error(key_mark, "duplicate key '" + key + "' (first at line " +
+                                              std::to_string(prev->key_mark.line) + ")");
+                    continue;
+                }
+                n.entries.push_back({key, key_mark, convert(it->second, key_mark, file, env, diags)});
+            }
+            break;
+    }
+    return n;
+}
+
+std::optional<Node> read_documents(std::istream& in, const std::string& file, const Environment& env,
+                                   Diagnostics& diags) {
+    std::vector<YAML::Node> docs;
+    try {
+        docs = YAML::LoadAll(in);
+    } catch (const YAML::ParserException& e) {
+        diags.error(mark_of(e.mark, file), "YAML syntax error: " + e.msg);
+        return std::nullopt;
+    } catch (const YAML::Exception& e) {
+        diags.error(mark_of(e.mark, file), "YAML error: " + e.msg);
+        return std::nullopt;
+    }
+    if (docs.empty() || (docs.size() == 1 && docs[0].IsNull())) {
+        diags.warning({file, 1, 1}, "empty file, skipped");
+        return std::nullopt;
+    }
+    if (docs.size() > 1) {
+        diags.error(mark_of(docs[1].Mark(), file), "only one YAML document per file is allowed");
+        return std::nullopt;
+    }
+    return convert(docs[0], {file, 1, 1}, file, env, diags);
+}
+
+}  // namespace
+
+std::optional<Node> read_yaml_file(const std::filesystem::path& file, const Environment& env, Diagnostics& diags) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) {
+        diags.error({file.string(), 0, 0}, std::string("cannot read file: ") + std::strerror(errno));
+        return std::nullopt;
+    }
+    return read_documents(in, file.string(), env, diags);
+}
+
+std::optional<Node> read_yaml_string(const std::string& text, const std::string& file_name, const Environment& env,
+                                     Diagnostics& diags) {
+    std::istringstream in(text);
+    return read_documents(in, file_name, env, diags);
+}
+
+Node merge(const Node& base, const Node& overlay, const std::vector<std::string>& exclusive) {
+    if (!base.is_map() || !overlay.is_map()) return overlay;
+    auto is_exclusive = [&](const std::string& key) {
+        return std::find(exclusive.begin(), exclusive.end(), key) != exclusive.end();
+    };
+    bool overlay_has_exclusive =
+        std::any_of(overlay.entries.begin(), overlay.entries.end(), [&](const Entry& e) { return is_exclusive(e.key); });
+    Node out = overlay;
+    for (const auto& b : base.entries) {
+        auto it = std::find_if(out.entries.begin(), out.entries.end(), [&](const Entry& e) { return e.key == b.key; });
+        if (it == out.entries.end()) {
+            if (!(overlay_has_exclusive && is_exclusive(b.key))) out.entries.push_back(b);
+        } else if (it->value.is_map() && b.value.is_map()) {
+            it->value = merge(b.value, it->value, exclusive);
+        }
+    }
+    return out;
+}
+
+}  // namespace mainstay::config
