@@ -34,8 +34,13 @@ void Diagnostics::add(Diagnostic d) {
     items_.push_back(std::move(d));
 }
 
+void Diagnostics::announce_file(const std::string& file) {
+    if (std::find(files_.begin(), files_.end(), file) == files_.end()) files_.push_back(file);
+}
+
 std::vector<Diagnostic> Diagnostics::sorted() const {
     std::map<std::string, std::size_t> file_order;
+    for (const auto& f : files_) file_order.emplace(f, file_order.size());
     for (const auto& d : items_) file_order.emplace(d.mark.file, file_order.size());
     std::vector<Diagnostic> out = items_;
     std::stable_sort(out.begin(), out.end(), [&](const Diagnostic& a, const Diagnostic& b) {

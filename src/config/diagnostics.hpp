@@ -31,17 +31,21 @@ public:
     void error(const Mark& at, std::string message);
     void warning(const Mark& at, std::string message);
 
+    // Files are listed in this order by sorted(), before any file not announced.
+    void announce_file(const std::string& file);
+
     bool has_errors() const { return errors_ > 0; }
     std::size_t error_count() const { return errors_; }
     const std::vector<Diagnostic>& all() const { return items_; }
 
-    // Ordered by file (in the order files were first mentioned), then line and column;
+    // Ordered by file (announced files first, in that order), then line and column;
     // identical diagnostics (e.g. from a `defaults:` value merged into many services) once.
     std::vector<Diagnostic> sorted() const;
 
 private:
     void add(Diagnostic d);
     std::vector<Diagnostic> items_;
+    std::vector<std::string> files_;
     std::size_t errors_{0};
 };
 

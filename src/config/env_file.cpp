@@ -5,9 +5,12 @@
 #include <fstream>
 #include <sstream>
 
+#include "config/map_reader.hpp"
+
 namespace mainstay::config {
 
 bool read_env_file(const Path& file, const Mark& referenced_at, EnvVars& out, Diagnostics& diags) {
+    diags.announce_file(file.string());
     std::ifstream in(file, std::ios::binary);
     if (!in) {
         diags.error(referenced_at, "cannot read env_file " + file.string() + ": " + std::strerror(errno));
@@ -33,11 +36,7 @@ void parse_env_text(const std::string& text, const std::string& file_name, EnvVa
         auto eq = rest.find('=');
         std::string name(rest.substr(0, eq));
         while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.pop_back();
-        bool valid = eq != std::string_view::npos && !name.empty() && !(name[0] >= '0' && name[0] <= '9');
-        for (char c : name) {
-            valid = valid && ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_');
-        }
-        if (!valid) {
+        if (eq == std::string_view::npos || !valid_env_name(name)) {
             diags.error({file_name, number, static_cast<int>(start) + 1}, "expected KEY=VALUE");
             continue;
         }

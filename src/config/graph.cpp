@@ -5,7 +5,10 @@
 namespace mainstay::config {
 
 DependencyGraph::DependencyGraph(const std::vector<ServiceSpec>& services) {
-    for (const auto& s : services) names_.push_back(s.name);
+    for (const auto& s : services) {
+        index_.emplace(s.name, names_.size());
+        names_.push_back(s.name);
+    }
     out_.resize(names_.size());
     in_.resize(names_.size());
     for (std::size_t from = 0; from < services.size(); ++from) {
@@ -20,9 +23,9 @@ DependencyGraph::DependencyGraph(const std::vector<ServiceSpec>& services) {
 }
 
 std::optional<std::size_t> DependencyGraph::index(std::string_view name) const {
-    auto it = std::find(names_.begin(), names_.end(), name);
-    if (it == names_.end()) return std::nullopt;
-    return static_cast<std::size_t>(it - names_.begin());
+    auto it = index_.find(std::string(name));
+    if (it == index_.end()) return std::nullopt;
+    return it->second;
 }
 
 std::vector<const Edge*> DependencyGraph::dependencies_of(std::size_t i) const {

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "config/schema.hpp"
@@ -52,6 +53,7 @@ public:
 
 private:
     std::vector<std::string> names_;
+    std::unordered_map<std::string, std::size_t> index_;
     std::vector<Edge> edges_;
     std::vector<std::vector<std::size_t>> out_;  // edge indexes by `from`
     std::vector<std::vector<std::size_t>> in_;   // edge indexes by `to`

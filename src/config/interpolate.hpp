@@ -7,6 +7,7 @@
 #pragma once
 
 #include <functional>
+#include <initializer_list>
 #include <map>
 #include <optional>
 #include <string>
@@ -19,7 +20,7 @@ namespace mainstay::config {
 class Environment {
 public:
     Environment() = default;
-    explicit Environment(const std::map<std::string, std::string>& vars) : vars_(vars.begin(), vars.end()) {}
+    Environment(std::initializer_list<std::pair<const std::string, std::string>> vars) : vars_(vars) {}
     static Environment from_process();  // reads `environ`
 
     std::optional<std::string> get(std::string_view name) const;

@@ -13,7 +13,7 @@ const Entry* MapReader::entry(std::string_view key) {
 
 const Node* MapReader::get(std::string_view key) {
     const Entry* e = entry(key);
-    if (e == nullptr || e->value.is_null()) return nullptr;
+    if (e == nullptr || e->value.is_null() || e->value.invalid) return nullptr;
     return &e->value;
 }
 
@@ -170,8 +170,6 @@ std::optional<Argv> read_argv(const Node& node, std::string_view key, bool shell
     return std::nullopt;
 }
 
-namespace {
-
 bool valid_env_name(std::string_view name) {
     if (name.empty() || (name.front() >= '0' && name.front() <= '9')) return false;
     return std::all_of(name.begin(), name.end(), [](char c) {
@@ -179,14 +177,26 @@ bool valid_env_name(std::string_view name) {
     });
 }
 
-}  // namespace
+bool valid_header_name(std::string_view name) {
+    // An HTTP token (RFC 9110 5.6.2).
+    static constexpr std::string_view kSpecial = "!#$%&'*+-.^_`|~";
+    return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+               kSpecial.find(c) != std::string_view::npos;
+    });
+}
 
 std::optional<EnvVars> read_env_vars(const Node& node, std::string_view key, Diagnostics& diags) {
+    return read_pairs(node, key, diags, valid_env_name, "environment variable name");
+}
+
+std::optional<EnvVars> read_pairs(const Node& node, std::string_view key, Diagnostics& diags,
+                                  bool (*valid_name)(std::string_view), std::string_view what) {
     EnvVars vars;
     bool ok = true;
     auto add = [&](const std::string& name, std::string value, const Mark& at) {
-        if (!valid_env_name(name)) {
-            diags.error(at, "invalid environment variable name '" + name + "' in '" + std::string(key) + "'");
+        if (!valid_name(name)) {
+            diags.error(at, "invalid " + std::string(what) + " '" + name + "' in '" + std::string(key) + "'");
             ok = false;
             return;
         }

@@ -76,8 +76,13 @@ Path resolve_path(const std::string& text, const Mark& at);
 // nullopt when invalid; an empty list is returned as is (callers decide if that is allowed).
 std::optional<Argv> read_argv(const Node& node, std::string_view key, bool shell, Diagnostics& diags);
 
-// A map of scalars or a list of `KEY=VALUE` strings.
+// A map of scalars or a list of `KEY=VALUE` strings, each name checked by `valid_name`
+// (`what` names it in messages: "environment variable name").
+std::optional<EnvVars> read_pairs(const Node& node, std::string_view key, Diagnostics& diags,
+                                  bool (*valid_name)(std::string_view), std::string_view what);
 std::optional<EnvVars> read_env_vars(const Node& node, std::string_view key, Diagnostics& diags);
+bool valid_env_name(std::string_view name);
+bool valid_header_name(std::string_view name);
 
 // A list of strings; a single string counts as a one-element list.
 std::optional<std::vector<std::pair<std::string, Mark>>> read_string_list(const Node& node, std::string_view key,

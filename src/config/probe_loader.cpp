@@ -55,7 +55,7 @@ std::optional<HttpProbe> read_http(const Node& node, Diagnostics& diags) {
     }
     if (const Node* headers = r.get("headers")) {
         if (headers->is_map()) {
-            if (auto h = read_env_vars(*headers, "headers", diags)) probe.headers = *h;
+            if (auto h = read_pairs(*headers, "headers", diags, valid_header_name, "header name")) probe.headers = *h;
             else ok = false;
         } else {
             diags.error(headers->mark, "'headers' must be a map, got " + describe(*headers));

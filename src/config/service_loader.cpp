@@ -319,7 +319,7 @@ void read_service_file(const Node& tree, const std::filesystem::path& file, cons
         if (c.requires_services.empty() && !c.check) {
             diags.error(tree.mark, "a capability needs 'requires' (a non-empty list of services) or 'check'");
         }
-        if (diags.error_count() == errors_before) out.capabilities.push_back(std::move(c));
+        out.capabilities.push_back(std::move(c));
         return;
     }
 
@@ -338,7 +338,7 @@ void read_service_file(const Node& tree, const std::filesystem::path& file, cons
     } else if (kind == Kind::external && !s.probes.readiness && r.get("probes") && diags.error_count() == errors_before) {
         diags.error(r.get("probes")->mark, "an external service needs a readiness probe ('probes: {readiness: ...}')");
     }
-    if (diags.error_count() == errors_before) out.services.push_back(std::move(s));
+    out.services.push_back(std::move(s));
 }
 
 }  // namespace mainstay::config

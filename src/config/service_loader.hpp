@@ -13,7 +13,8 @@
 
 namespace mainstay::config {
 
-// Appends the file's service or capability to `out` unless it has errors.
+// Appends the file's service or capability to `out`, as far as it could be read: the checks
+// across files still see it when it has errors (and the loader returns no Config then).
 void read_service_file(const Node& tree, const std::filesystem::path& file, const Node* defaults, Diagnostics& diags,
                        Config& out);
 

@@ -56,6 +56,7 @@ Node convert(const YAML::Node& y, const Mark& fallback, const std::string& file,
             Interpolated r = interpolate(y.Scalar(), env);
             for (auto& w : r.warnings) diags.warning(n.mark, std::move(w));
             for (auto& e : r.errors) diags.error(n.mark, std::move(e));
+            n.invalid = !r.errors.empty();
             n.scalar = std::move(r.text);
             break;
         }
@@ -111,6 +112,7 @@ std::optional<Node> read_documents(std::istream& in, const std::string& file, co
 }  // namespace
 
 std::optional<Node> read_yaml_file(const std::filesystem::path& file, const Environment& env, Diagnostics& diags) {
+    diags.announce_file(file.string());
     std::ifstream in(file, std::ios::binary);
     if (!in) {
         diags.error({file.string(), 0, 0}, std::string("cannot read file: ") + std::strerror(errno));

@@ -1,0 +1,89 @@
+#include <doctest/doctest.h>
+
+#include <sstream>
+#include <vector>
+
+#include "cli/cli.hpp"
+#include "cli/version.hpp"
+#include "test_support.hpp"
+
+using mainstay::testing::TempTree;
+
+namespace {
+
+struct Outcome {
+    int code;
+    std::string out;
+    std::string err;
+};
+
+Outcome run(std::vector<std::string> args, mainstay::config::Environment env = {}) {
+    args.insert(args.begin(), "mainstay");
+    std::vector<const char*> argv;
+    for (const auto& a : args) argv.push_back(a.c_str());
+    std::ostringstream out, err;
+    int code = mainstay::cli::run(static_cast<int>(argv.size()), argv.data(), out, err, env);
+    return {code, out.str(), err.str()};
+}
+
+}  // namespace
+
+TEST_CASE("--version prints the version and exits 0") {
+    auto o = run({"--version"});
+    CHECK(o.code == 0);
+    CHECK(o.out == std::string("mainstay ") + MAINSTAY_VERSION + "\n");
+}
+
+TEST_CASE("--help lists the commands and exits 0") {
+    auto o = run({"--help"});
+    CHECK(o.code == 0);
+    CHECK(o.out.find("check") != std::string::npos);
+    CHECK(o.out.find("run") != std::string::npos);
+    CHECK(o.out.find("--config") != std::string::npos);
+}
+
+TEST_CASE("an unknown command or option is a usage error, exit 64") {
+    CHECK(run({"frobnicate"}).code == mainstay::cli::kExitUsage);
+    CHECK(run({"check", "--bogus"}).code == mainstay::cli::kExitUsage);
+}
+
+TEST_CASE("check finds the file through $MAINSTAY_CONFIG when -c is absent") {
+    TempTree t;
+    auto file = t.write("conf/main.yaml", "services_dir: svc\n");
+    t.write("conf/svc/web.yaml", "command: [web]\n");
+    auto o = run({"check"}, mainstay::config::Environment({{"MAINSTAY_CONFIG", file.string()}, {"PATH", "/nonexistent"}}));
+    CHECK(o.code == 0);
+    CHECK(o.out == file.string() + ": ok: 1 services, 0 capabilities\n");
+    CHECK(o.err == (t.root() / "conf/svc/web.yaml").string() + ":1:10: warning: executable not found: web\n");
+}
+
+TEST_CASE("check on an invalid file exits 2 and prints every error") {
+    TempTree t;
+    auto file = t.write("mainstay.yaml", "startup: {timeout: soon}\nshutdown: {timout: 1s}\n");
+    auto o = run({"check", "-c", file.string()});
+    CHECK(o.code == 2);
+    CHECK(o.out.empty());
+    CHECK(o.err == file.string() + ": warning: no services directory at " + (t.root() / "services.d").string() +
+                       "; no services to run\n" + file.string() + ":1:20: error: 'timeout' must be a duration such as 500ms, 10s, 5m, 1h or 1m30s, got 'soon'\n" +
+                       file.string() + ":2:12: error: unknown key 'timout' (did you mean 'timeout'?)\n");
+}
+
+TEST_CASE("run without a subcommand validates and prints the planned start order") {
+    TempTree t;
+    auto file = t.write("mainstay.yaml", "{}\n");
+    t.write("services.d/a.yaml", "command: [a]\n");
+    t.write("services.d/b.yaml", "command: [b]\ndepends_on: {a: {required: false}}\n");
+    auto o = run({"-c", file.string()});
+    CHECK(o.code == 0);
+    CHECK(o.out.find("wave 1:\n    a (process)\n  wave 2:\n    b (process) after a healthy (soft)\n") != std::string::npos);
+    CHECK(o.out.find("stop order: [b] [a]") != std::string::npos);
+    CHECK(run({"run", "-c", file.string()}).code == 0);
+}
+
+TEST_CASE("run on an invalid configuration exits 2") {
+    TempTree t;
+    auto file = t.write("mainstay.yaml", "services_dir: missing\n");
+    auto o = run({"run", "-c", file.string()});
+    CHECK(o.code == 2);
+    CHECK(o.err.find("services directory not found") != std::string::npos);
+}
