@@ -1,0 +1,71 @@
+// Parameters of the resilience machines, as plain values.
+//
+// The configuration layer fills these from YAML (with SPEC defaults) and the resilience machines
+// consume them, so both sides share one definition. Durations are milliseconds everywhere.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string_view>
+
+namespace mainstay::resilience {
+
+using Duration = std::chrono::milliseconds;
+
+enum class BackoffStrategy { exponential, linear, constant };
+
+// none/full/equal/decorrelated as in "Exponential Backoff And Jitter" (AWS Architecture Blog);
+// proportional spreads the delay uniformly over +-jitter_fraction of itself.
+enum class Jitter { none, full, equal, decorrelated, proportional };
+
+struct BackoffParams {
+    Duration initial{std::chrono::seconds(1)};
+    Duration max{std::chrono::minutes(5)};
+    double multiplier{2.0};
+    Jitter jitter{Jitter::full};
+    BackoffStrategy strategy{BackoffStrategy::exponential};
+    double jitter_fraction{0.1};  // only for Jitter::proportional
+};
+
+struct CircuitBreakerParams {
+    std::uint32_t failure_threshold{5};
+    Duration recovery_timeout{std::chrono::seconds(30)};
+    std::uint32_t half_open_successes{1};
+    std::uint32_t half_open_max_calls{1};
+};
+
+// The safety valve of background recovery. Zero means unlimited.
+struct RecoveryParams {
+    std::uint32_t max_attempts{0};
+    Duration max_total_time{0};
+    // When conditions change (a dependency recovered), the next attempt moves to
+    // now + wake_fraction * (time left); 0 = at once. Not in the YAML schema yet.
+    double wake_fraction{0.0};
+};
+
+// One-shot operations (wake commands, capability hooks).
+struct RetryParams {
+    std::uint32_t max_attempts{3};
+    Duration timeout{std::chrono::seconds(120)};
+    BackoffParams backoff{};
+};
+
+// Thresholds of a health tracker (the probe's timing lives in the probe spec).
+struct HealthParams {
+    std::uint32_t success_threshold{1};
+    std::uint32_t failure_threshold{3};
+    // How long a probe result may be reused instead of probing again; 0 = never cached.
+    Duration cache_ttl{0};
+};
+
+// A capability's upgrade cycle: how often FULL is re-checked, and the backoff after a failed
+// `activate`.
+struct CapabilityParams {
+    Duration monitor_interval{std::chrono::seconds(10)};
+    BackoffParams backoff{};
+};
+
+std::string_view to_string(Jitter jitter);
+std::string_view to_string(BackoffStrategy strategy);
+
+}  // namespace mainstay::resilience

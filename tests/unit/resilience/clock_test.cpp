@@ -1,0 +1,30 @@
+#include <doctest/doctest.h>
+
+#include "resilience/clock.hpp"
+
+using namespace mainstay::resilience;
+using namespace std::chrono_literals;
+
+TEST_CASE("fake clock stands still until advanced") {
+    FakeClock clock;
+    const TimePoint start = clock.now();
+    CHECK(clock.now() == start);
+    clock.advance(250ms);
+    CHECK((clock.now() - start) == 250ms);
+}
+
+TEST_CASE("fake clock never goes backwards with advance_to") {
+    FakeClock clock;
+    const TimePoint start = clock.now();
+    clock.advance_to(start - 1s);
+    CHECK(clock.now() == start);
+    clock.advance_to(start + 3s);
+    CHECK((clock.now() - start) == 3s);
+}
+
+TEST_CASE("remaining rounds partial milliseconds up and never goes negative") {
+    const TimePoint t{};
+    CHECK(remaining(t, t + 1500ms).count() == 1500);
+    CHECK(remaining(t, t + std::chrono::microseconds(1)).count() == 1);
+    CHECK(remaining(t + 1s, t).count() == 0);
+}

@@ -1,0 +1,242 @@
+#include <doctest/doctest.h>
+
+#include "resilience/recovery.hpp"
+
+using namespace mainstay::resilience;
+using namespace std::chrono_literals;
+
+namespace {
+
+BackoffParams fixed_backoff() {
+    BackoffParams p;
+    p.initial = 1s;
+    p.max = 8s;
+    p.multiplier = 2.0;
+    p.jitter = Jitter::none;
+    return p;
+}
+
+RecoveryParams valve(std::uint32_t max_attempts = 0, Duration max_total_time = 0ms, double wake_fraction = 0.0) {
+    RecoveryParams p;
+    p.max_attempts = max_attempts;
+    p.max_total_time = max_total_time;
+    p.wake_fraction = wake_fraction;
+    return p;
+}
+
+// Advances to the next attempt, runs it with the given result; returns the attempt number.
+std::uint32_t attempt(BackgroundRecovery& r, FakeClock& clock, bool ok) {
+    REQUIRE(r.next_deadline().has_value());
+    clock.advance_to(*r.next_deadline());
+    const auto n = r.begin_attempt(clock.now());
+    REQUIRE(n.has_value());
+    r.on_attempt_result(clock.now(), ok, ok ? "" : "exit code 1");
+    return *n;
+}
+
+}  // namespace
+
+TEST_CASE("recovery is idle until started and then waits one backoff delay") {
+    FakeClock clock;
+    SeededRandom rng(1);
+    BackgroundRecovery r(fixed_backoff(), valve(), rng);
+    CHECK(r.state() == RecoveryState::idle);
+    CHECK_FALSE(r.next_deadline().has_value());
+    CHECK_FALSE(r.begin_attempt(clock.now()).has_value());
+    r.start(clock.now(), "executable not found: dockerd");
+    CHECK(r.state() == RecoveryState::recovering);
+    CHECK(r.next_deadline() == clock.now() + 1s);
+    CHECK(r.last_error() == "executable not found: dockerd");
+    CHECK_FALSE(r.begin_attempt(clock.now() + 999ms).has_value());
+}
+
+TEST_CASE("recovery retries with backoff until an attempt succeeds") {
+    FakeClock clock;
+    SeededRandom rng(1);
+    EventLog log;
+    BackgroundRecovery r(fixed_backoff(), valve(), rng, {&log, "docker", {}});
+    const TimePoint start = clock.now();
+    r.start(clock.now());
+    CHECK(attempt(r, clock, false) == 1);  // at 1 s
+    CHECK(r.next_deadline() == start + 3s);
+    CHECK(attempt(r, clock, false) == 2);  // at 3 s
+    CHECK(r.next_deadline() == start + 7s);
+    CHECK(r.last_error() == "exit code 1");
+    CHECK(attempt(r, clock, true) == 3);   // at 7 s
+    CHECK(r.state() == RecoveryState::succeeded);
+    CHECK(r.attempts() == 3);
+    CHECK_FALSE(r.next_deadline().has_value());
+    CHECK(log.count(EventKind::recovery_attempt) == 3);
+}
+
+TEST_CASE("recovery reports success once") {
+    FakeClock clock;
+    SeededRandom rng(1);
+    EventLog log;
+    BackgroundRecovery r(fixed_backoff(), valve(), rng, {&log, "docker", {}});
+    r.start(clock.now());
+    attempt(r, clock, true);
+    CHECK(r.on_attempt_result(clock.now(), true) == RecoveryState::succeeded);
+    CHECK(r.on_attempt_result(clock.now(), false, "late") == RecoveryState::succeeded);
+    CHECK(log.count(EventKind::recovery_succeeded) == 1);
+    CHECK(r.last_error().empty());
+}
+
+TEST_CASE("no attempt starts while one is already running") {
+    FakeClock clock;
+    SeededRandom rng(1);
+    BackgroundRecovery r(fixed_backoff(), valve(), rng);
+    r.start(clock.now());
+    clock.advance(1s);
+    REQUIRE(r.begin_attempt(clock.now()) == 1u);
+    CHECK(r.attempt_running());
+    CHECK_FALSE(r.next_deadline().has_value());
+    CHECK_FALSE(r.begin_attempt(clock.now()).has_value());
+}
+
+TEST_CASE("recovery pauses when max_attempts attempts have failed") {
+    FakeClock clock;
+    SeededRandom rng(1);
+    EventLog log;
+    BackgroundRecovery r(fixed_backoff(), valve(3), rng, {&log, "docker", {}});
+    r.start(clock.now());
+    attempt(r, clock, false);
+    attempt(r, clock, false);
+    CHECK(r.state() == RecoveryState::recovering);
+    attempt(r, clock, false);
+    CHECK(r.state() == RecoveryState::paused);
+    CHECK(r.attempts() == 3);
+    CHECK_FALSE(r.next_deadline().has_value());
+    CHECK(r.pause_reason() == "gave up after 3 attempts");
+    REQUIRE(log.count(EventKind::recovery_paused) == 1);
+    CHECK(log.events().back().detail == "gave up after 3 attempts: exit code 1");
+    clock.advance(1h);
+    CHECK_FALSE(r.begin_attempt(clock.now()).has_value());
+}
+
+TEST_CASE("recovery pauses when max_total_time has passed") {
+    FakeClock clock;
+    SeededRandom rng(1);
+    BackgroundRecovery r(fixed_backoff(), valve(0, 5s), rng);
+    r.start(clock.now());
+    attempt(r, clock, false);  // at 1 s
+    attempt(r, clock, false);  // at 3 s
+    CHECK(r.state() == RecoveryState::recovering);
+    attempt(r, clock, false);  // at 7 s, past 5 s
+    CHECK(r.state() == RecoveryState::paused);
+    CHECK(r.pause_reason() == "gave up after 5000ms");
+}
+
+TEST_CASE("resume restarts the valve and the backoff, and the attempt can succeed") {
+    FakeClock clock;
+    SeededRandom rng(1);
+    EventLog log;
+    BackgroundRecovery r(fixed_backoff(), valve(2), rng, {&log, "docker", {}});
+    r.start(clock.now());
+    attempt(r, clock, false);
+    attempt(r, clock, false);
+    REQUIRE(r.state() == RecoveryState::paused);
+    clock.advance(10min);
+    r.resume(clock.now());
+    CHECK(r.state() == RecoveryState::recovering);
+    CHECK(r.attempts() == 0);
+    CHECK(r.next_deadline() == clock.now());
+    CHECK(log.count(EventKind::recovery_resumed) == 1);
+    attempt(r, clock, false);
+    CHECK(r.next_deadline() == clock.now() + 1s);  // backoff starts over
+    attempt(r, clock, true);
+    CHECK(r.state() == RecoveryState::succeeded);
+}
+
+TEST_CASE("a change of conditions makes the next attempt due at once") {
+    FakeClock clock;
+    SeededRandom rng(1);
+    BackgroundRecovery r(fixed_backoff(), valve(), rng);
+    r.start(clock.now());
+    attempt(r, clock, false);
+    attempt(r, clock, false);  // next in 4 s
+    clock.advance(1s);
+    r.conditions_changed(clock.now());
+    CHECK(r.next_deadline() == clock.now());
+    CHECK(r.begin_attempt(clock.now()) == 3u);
+}
+
+TEST_CASE("with a wake fraction a change of conditions shortens the remaining wait") {
+    FakeClock clock;
+    SeededRandom rng(1);
+    BackgroundRecovery r(fixed_backoff(), valve(0, 0ms, 0.25), rng);
+    r.start(clock.now());
+    attempt(r, clock, false);
+    attempt(r, clock, false);  // next in 4 s
+    r.conditions_changed(clock.now());
+    CHECK(r.next_deadline() == clock.now() + 1s);
+}
+
+TEST_CASE("a change of conditions does not wake a paused recovery") {
+    FakeClock clock;
+    SeededRandom rng(1);
+    BackgroundRecovery r(fixed_backoff(), valve(1), rng);
+    r.start(clock.now());
+    attempt(r, clock, false);
+    REQUIRE(r.state() == RecoveryState::paused);
+    r.conditions_changed(clock.now());
+    CHECK(r.state() == RecoveryState::paused);
+    CHECK_FALSE(r.next_deadline().has_value());
+}
+
+TEST_CASE("postpone delays the next attempt without counting one") {
+    FakeClock clock;
+    SeededRandom rng(1);
+    BackgroundRecovery r(fixed_backoff(), valve(), rng);
+    r.start(clock.now());
+    r.postpone(clock.now() + 30s);  // e.g. the breaker is open for 30 s
+    CHECK(r.next_deadline() == clock.now() + 30s);
+    r.postpone(clock.now() + 5s);   // never earlier
+    CHECK(r.next_deadline() == clock.now() + 30s);
+    CHECK(r.attempts() == 0);
+}
+
+TEST_CASE("double start and double stop are safe") {
+    FakeClock clock;
+    SeededRandom rng(1);
+    BackgroundRecovery r(fixed_backoff(), valve(), rng);
+    r.start(clock.now());
+    const auto first = r.next_deadline();
+    clock.advance(500ms);
+    r.start(clock.now());
+    CHECK(r.next_deadline() == first);  // the second start changed nothing
+    r.stop();
+    r.stop();
+    CHECK(r.state() == RecoveryState::idle);
+    CHECK_FALSE(r.next_deadline().has_value());
+}
+
+TEST_CASE("a result arriving after stop is ignored") {
+    FakeClock clock;
+    SeededRandom rng(1);
+    EventLog log;
+    BackgroundRecovery r(fixed_backoff(), valve(), rng, {&log, "docker", {}});
+    r.start(clock.now());
+    clock.advance(1s);
+    REQUIRE(r.begin_attempt(clock.now()).has_value());
+    r.stop();
+    CHECK(r.on_attempt_result(clock.now(), true) == RecoveryState::idle);
+    CHECK(log.count(EventKind::recovery_succeeded) == 0);
+}
+
+TEST_CASE("start after success begins a new recovery and keeps the backoff until reset") {
+    FakeClock clock;
+    SeededRandom rng(1);
+    BackgroundRecovery r(fixed_backoff(), valve(), rng);
+    r.start(clock.now());
+    attempt(r, clock, false);
+    attempt(r, clock, true);
+    REQUIRE(r.state() == RecoveryState::succeeded);
+    r.start(clock.now());
+    CHECK(r.attempts() == 0);
+    CHECK(r.next_deadline() == clock.now() + 4s);  // third delay: the service is flapping
+    r.stop();
+    r.reset_backoff();
+    r.start(clock.now());
+    CHECK(r.next_deadline() == clock.now() + 1s);
+}
