@@ -3,6 +3,7 @@
 #include <CLI/App.hpp>
 #include <CLI/Config.hpp>
 #include <CLI/Formatter.hpp>
+#include <CLI/Validators.hpp>
 
 #include <optional>
 #include <string>
@@ -11,6 +12,7 @@
 #include "cli/version.hpp"
 #include "config/loader.hpp"
 #include "config/machine_checks.hpp"
+#include "config/schema.hpp"
 
 namespace mainstay::cli {
 namespace {
@@ -78,17 +80,23 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err,
     app.set_version_flag("--version", std::string("mainstay ") + MAINSTAY_VERSION);
     app.require_subcommand(0, 1);
 
-    Options run_options;
-    add_config_option(app, run_options);
-    app.add_option("--log-level", run_options.log_level, "trace, debug, info, warn or error (overrides log.level)");
+    // One set of options, so that `mainstay -c FILE check` and `mainstay check -c FILE` agree.
+    Options options;
+    add_config_option(app, options);
+    auto add_log_level = [&](CLI::App& a) {
+        std::vector<std::string> levels;
+        for (const auto& [word, level] : config::kLogLevels) levels.emplace_back(word);
+        a.add_option("--log-level", options.log_level, "trace, debug, info, warn or error (overrides log.level)")
+            ->check(CLI::IsMember(levels));
+    };
+    add_log_level(app);
 
     CLI::App* run_cmd = app.add_subcommand("run", "Start and supervise the services (the default command)");
-    add_config_option(*run_cmd, run_options);
-    run_cmd->add_option("--log-level", run_options.log_level, "trace, debug, info, warn or error (overrides log.level)");
+    add_config_option(*run_cmd, options);
+    add_log_level(*run_cmd);
 
-    Options check_options;
     CLI::App* check_cmd = app.add_subcommand("check", "Validate the configuration, print every problem, start nothing");
-    add_config_option(*check_cmd, check_options);
+    add_config_option(*check_cmd, options);
 
     try {
         app.parse(argc, argv);
@@ -96,8 +104,8 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err,
         int code = app.exit(e, out, err);
         return code == 0 ? kExitOk : kExitUsage;
     }
-    if (check_cmd->parsed()) return check(check_options, env, out, err);
-    return run_supervisor(run_options, env, out, err);
+    if (check_cmd->parsed()) return check(options, env, out, err);
+    return run_supervisor(options, env, out, err);
 }
 
 }  // namespace mainstay::cli

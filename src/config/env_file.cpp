@@ -11,6 +11,11 @@ namespace mainstay::config {
 
 bool read_env_file(const Path& file, const Mark& referenced_at, EnvVars& out, Diagnostics& diags) {
     diags.announce_file(file.string());
+    std::error_code ec;
+    if (std::filesystem::is_directory(file, ec)) {
+        diags.error(referenced_at, "cannot read env_file " + file.string() + ": it is a directory");
+        return false;
+    }
     std::ifstream in(file, std::ios::binary);
     if (!in) {
         diags.error(referenced_at, "cannot read env_file " + file.string() + ": " + std::strerror(errno));
@@ -41,6 +46,8 @@ void parse_env_text(const std::string& text, const std::string& file_name, EnvVa
             continue;
         }
         std::string_view raw = rest.substr(eq + 1);
+        while (!raw.empty() && (raw.front() == ' ' || raw.front() == '\t')) raw.remove_prefix(1);
+        while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\t')) raw.remove_suffix(1);
         std::string value;
         if (raw.size() >= 2 && raw.front() == '\'' && raw.back() == '\'') {
             value = raw.substr(1, raw.size() - 2);
@@ -55,7 +62,12 @@ void parse_env_text(const std::string& text, const std::string& file_name, EnvVa
                 }
             }
         } else {
-            value = raw;
+            // Unquoted: surrounding blanks go, and so does a ` #` comment (as docker compose does).
+            auto comment = raw.find(" #");
+            if (comment != std::string_view::npos) raw = raw.substr(0, comment);
+            auto first = raw.find_first_not_of(" \t");
+            auto last = raw.find_last_not_of(" \t");
+            value = first == std::string_view::npos ? "" : std::string(raw.substr(first, last - first + 1));
         }
         out.emplace_back(std::move(name), std::move(value));
     }

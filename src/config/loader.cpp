@@ -25,9 +25,10 @@ void read_main(const Node& root, MainConfig& main, const Node*& defaults, Diagno
 
     if (const Node* log = r.get("log"); log && expect_map(*log, "log", diags)) {
         MapReader v(*log, diags);
-        v.enumeration("level", main.log.level, {{"trace", LogLevel::trace}, {"debug", LogLevel::debug}, {"info", LogLevel::info}, {"warn", LogLevel::warn}, {"error", LogLevel::error}});
+        v.enumeration("level", main.log.level, kLogLevels);
         v.optional_path("file", main.log.file);
         v.size("max_size", main.log.max_size);
+        if (main.log.max_size == 0) diags.error(v.get("max_size")->mark, "'max_size' must be more than 0 bytes");
         v.count("max_files", main.log.max_files, 1);
         v.enumeration("format", main.log.format, {{"text", LogFormat::text}, {"json", LogFormat::json}});
         v.finish();
@@ -82,7 +83,9 @@ std::vector<fs::path> service_files(const fs::path& dir, const Mark& named_at, b
     return files;
 }
 
-void check_across_files(Config& config, Diagnostics& diags) {
+// `unreadable`: stems of service files that could not be parsed. Their services are unknown, so
+// naming them is not reported again as an unknown dependency.
+void check_across_files(Config& config, const std::vector<std::string>& unreadable, Diagnostics& diags) {
     // Duplicate names: services and capabilities share one namespace.
     std::vector<std::pair<std::string, Mark>> seen;
     auto claim = [&](const std::string& name, const Mark& at) {
@@ -97,6 +100,15 @@ void check_across_files(Config& config, Diagnostics& diags) {
     std::erase_if(config.services, [&](const ServiceSpec& s) { return !claim(s.name, s.name_mark); });
     std::erase_if(config.capabilities, [&](const CapabilitySpec& c) { return !claim(c.name, c.name_mark); });
 
+    auto unknown = [&](const std::string& name, const std::string& self, const Mark& at, std::string message) {
+        if (std::find(unreadable.begin(), unreadable.end(), name) != unreadable.end()) return;
+        std::vector<std::string> names;
+        for (const auto& o : config.services) {
+            if (o.name != self) names.push_back(o.name);
+        }
+        if (auto near = nearest(name, names)) message += " (did you mean '" + *near + "'?)";
+        diags.error(at, std::move(message));
+    };
     for (const auto& s : config.services) {
         for (const auto& dep : s.depends_on) {
             const ServiceSpec* target = config.find_service(dep.name);
@@ -106,11 +118,7 @@ void check_across_files(Config& config, Diagnostics& diags) {
                 if (is_capability) {
                     diags.error(dep.mark, "'" + dep.name + "' is a capability; services can depend only on services");
                 } else {
-                    std::vector<std::string> names;
-                    for (const auto& o : config.services) names.push_back(o.name);
-                    std::string message = "unknown dependency '" + dep.name + "'";
-                    if (auto near = nearest(dep.name, names)) message += " (did you mean '" + *near + "'?)";
-                    diags.error(dep.mark, std::move(message));
+                    unknown(dep.name, s.name, dep.mark, "unknown dependency '" + dep.name + "'");
                 }
             } else if (dep.condition == Condition::completed && target->kind != Kind::oneshot) {
                 diags.error(dep.mark, "condition 'completed' needs '" + dep.name + "' to be a oneshot service, it is a " +
@@ -123,11 +131,8 @@ void check_across_files(Config& config, Diagnostics& diags) {
     for (const auto& c : config.capabilities) {
         for (std::size_t i = 0; i < c.requires_services.size(); ++i) {
             if (config.find_service(c.requires_services[i]) == nullptr) {
-                std::vector<std::string> names;
-                for (const auto& o : config.services) names.push_back(o.name);
-                std::string message = "capability '" + c.name + "' requires unknown service '" + c.requires_services[i] + "'";
-                if (auto near = nearest(c.requires_services[i], names)) message += " (did you mean '" + *near + "'?)";
-                diags.error(c.requires_marks[i], std::move(message));
+                unknown(c.requires_services[i], c.name, c.requires_marks[i],
+                        "capability '" + c.name + "' requires unknown service '" + c.requires_services[i] + "'");
             }
         }
     }
@@ -156,15 +161,15 @@ LoadResult load(const LoadOptions& options) {
     auto root = read_yaml_file(config.main.file, options.env, diags);
     const Node* defaults = nullptr;
     bool services_dir_named = false;
-    Mark services_dir_mark{main_file, 0, 0};
+    Mark services_dir_mark{main_file, 1, 1};
     if (root) {
         read_main(*root, config.main, defaults, diags);
         if (const Node* sd = root->is_map() ? root->find("services_dir") : nullptr) {
             services_dir_named = true;
             services_dir_mark = sd->mark;
         }
-    } else if (!fs::exists(config.main.file)) {
-        return result;  // nothing else can be read
+    } else if (diags.has_errors()) {
+        return result;  // the main file cannot be read: nothing else can be found
     }
     if (options.services_dir) {
         config.main.services_dir = options.services_dir->lexically_normal();
@@ -172,17 +177,18 @@ LoadResult load(const LoadOptions& options) {
         services_dir_mark = {config.main.services_dir.string(), 0, 0};
     }
     if (options.log_level) {
-        static const std::vector<std::pair<std::string, LogLevel>> levels{
-            {"trace", LogLevel::trace}, {"debug", LogLevel::debug}, {"info", LogLevel::info}, {"warn", LogLevel::warn}, {"error", LogLevel::error}};
-        auto it = std::find_if(levels.begin(), levels.end(), [&](const auto& l) { return l.first == *options.log_level; });
-        if (it != levels.end()) config.main.log.level = it->second;
+        auto it = std::find_if(kLogLevels.begin(), kLogLevels.end(), [&](const auto& l) { return l.first == *options.log_level; });
+        if (it != kLogLevels.end()) config.main.log.level = it->second;
         else diags.error({"--log-level", 0, 0}, "must be one of trace, debug, info, warn, error, got '" + *options.log_level + "'");
     }
 
+    std::vector<std::string> unreadable;
     for (const auto& file : service_files(config.main.services_dir, services_dir_mark, services_dir_named, diags)) {
+        std::size_t errors_before = diags.error_count();
         if (auto tree = read_yaml_file(file, options.env, diags)) read_service_file(*tree, file, defaults, diags, config);
+        else if (diags.error_count() != errors_before) unreadable.push_back(file.stem().string());
     }
-    check_across_files(config, diags);
+    check_across_files(config, unreadable, diags);
     if (!diags.has_errors()) result.config = std::move(config);
     return result;
 }

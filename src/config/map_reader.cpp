@@ -42,6 +42,23 @@ void MapReader::optional_duration(std::string_view key, std::optional<Duration>&
     out = *d.value;
 }
 
+void MapReader::positive_duration(std::string_view key, Duration& out) {
+    std::optional<Duration> v;
+    optional_duration(key, v);
+    if (v && v->count() == 0) return diags_.error(get(key)->mark, "'" + std::string(key) + "' must be more than 0s");
+    if (v) out = *v;
+}
+
+void MapReader::report_not_one_of(std::string_view key, const Node& value, const std::vector<std::string>& words) {
+    std::string list;
+    for (const auto& w : words) list += (list.empty() ? "" : ", ") + w;
+    std::string message = "'" + std::string(key) + "' must be one of " + list + ", got " + describe(value);
+    if (auto near = value.is_scalar() ? nearest(value.scalar, words) : std::nullopt) {
+        message += " (did you mean '" + *near + "'?)";
+    }
+    diags_.error(value.mark, std::move(message));
+}
+
 void MapReader::size(std::string_view key, std::uint64_t& out) {
     const Node* n = nullptr;
     auto text = scalar(key, n, "a size such as 512KiB or 10MiB");
@@ -59,8 +76,8 @@ void MapReader::count(std::string_view key, std::uint32_t& out, std::uint32_t mi
     if (!v) return diags_.error(n->mark, "'" + std::string(key) + "' must be a whole number, got '" + *text + "'");
     constexpr std::int64_t kMax = 2'147'483'647;
     if (*v.value < min || *v.value > kMax) {
-        return diags_.error(n->mark, "'" + std::string(key) + "' must be at least " + std::to_string(min) + ", got " +
-                                         std::to_string(*v.value));
+        return diags_.error(n->mark, "'" + std::string(key) + "' must be from " + std::to_string(min) + " to " +
+                                         std::to_string(kMax) + ", got " + std::to_string(*v.value));
     }
     out = static_cast<std::uint32_t>(*v.value);
 }
@@ -90,8 +107,9 @@ void MapReader::boolean(std::string_view key, bool& out) {
 }
 
 void MapReader::string(std::string_view key, std::string& out) {
-    const Node* n = nullptr;
-    if (auto text = scalar(key, n, "a string")) out = *text;
+    std::optional<std::string> v;
+    optional_string(key, v);
+    if (v) out = std::move(*v);
 }
 
 void MapReader::optional_string(std::string_view key, std::optional<std::string>& out) {
@@ -168,6 +186,15 @@ std::optional<Argv> read_argv(const Node& node, std::string_view key, bool shell
     }
     diags.error(node.mark, "'" + std::string(key) + "' must be a list of arguments or a string, got " + describe(node));
     return std::nullopt;
+}
+
+std::optional<Argv> read_command_argv(const Node& node, std::string_view key, bool shell, Diagnostics& diags) {
+    auto argv = read_argv(node, key, shell, diags);
+    if (argv && (argv->empty() || argv->front().empty())) {
+        diags.error(node.mark, "'" + std::string(key) + "' must not be empty");
+        return std::nullopt;
+    }
+    return argv;
 }
 
 bool valid_env_name(std::string_view name) {

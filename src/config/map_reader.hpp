@@ -29,9 +29,11 @@ public:
     const Node& node() const { return map_; }
 
     void duration(std::string_view key, Duration& out);
+    // A duration that must be more than zero (an interval of 0 would be a busy loop).
+    void positive_duration(std::string_view key, Duration& out);
     void optional_duration(std::string_view key, std::optional<Duration>& out);
     void size(std::string_view key, std::uint64_t& out);
-    void count(std::string_view key, std::uint32_t& out, std::uint32_t min);  // 0 or min ... 2^31
+    void count(std::string_view key, std::uint32_t& out, std::uint32_t min);  // min ... 2^31-1
     void number(std::string_view key, double& out, double min);
     void boolean(std::string_view key, bool& out);
     void string(std::string_view key, std::string& out);
@@ -40,24 +42,25 @@ public:
     void signal(std::string_view key, int& out);
 
     template <class E>
-    void enumeration(std::string_view key, E& out, std::initializer_list<std::pair<std::string_view, E>> words) {
+    void enumeration(std::string_view key, E& out, const std::vector<std::pair<std::string_view, E>>& words) {
         const Node* n = get(key);
         if (n == nullptr) return;
-        std::string list;
+        std::vector<std::string> names;
         for (const auto& [word, value] : words) {
             if (n->is_scalar() && n->scalar == word) {
                 out = value;
                 return;
             }
-            list += (list.empty() ? "" : ", ") + std::string(word);
+            names.emplace_back(word);
         }
-        diags_.error(n->mark, "'" + std::string(key) + "' must be one of " + list + ", got " + describe(*n));
+        report_not_one_of(key, *n, names);
     }
 
     // Reports every key no getter asked for, with the nearest known key as a suggestion.
     void finish();
 
 private:
+    void report_not_one_of(std::string_view key, const Node& value, const std::vector<std::string>& words);
     // The scalar text of `key`'s value, or nullopt (with an error when the value is not a scalar).
     std::optional<std::string> scalar(std::string_view key, const Node*& node, std::string_view form);
 
@@ -75,6 +78,9 @@ Path resolve_path(const std::string& text, const Mark& at);
 // An argv list, or a string split into words (kept whole when `shell`). Reports and returns
 // nullopt when invalid; an empty list is returned as is (callers decide if that is allowed).
 std::optional<Argv> read_argv(const Node& node, std::string_view key, bool shell, Diagnostics& diags);
+
+// read_argv, and an empty list or an empty program name is an error too.
+std::optional<Argv> read_command_argv(const Node& node, std::string_view key, bool shell, Diagnostics& diags);
 
 // A map of scalars or a list of `KEY=VALUE` strings, each name checked by `valid_name`
 // (`what` names it in messages: "environment variable name").

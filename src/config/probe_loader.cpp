@@ -79,7 +79,7 @@ std::optional<ProbeSpec> read_probe(const Node& node, std::string_view key, Diag
     spec.mark = node.mark;
 
     std::vector<const Entry*> handlers;
-    for (std::string_view h : {"exec", "tcp", "http"}) {
+    for (const auto& h : kProbeHandlerKeys) {
         if (const Entry* e = r.entry(h)) handlers.push_back(e);
     }
     std::sort(handlers.begin(), handlers.end(),
@@ -92,9 +92,7 @@ std::optional<ProbeSpec> read_probe(const Node& node, std::string_view key, Diag
     } else {
         const Entry& h = *handlers.front();
         if (h.key == "exec") {
-            auto argv = read_argv(h.value, "exec", false, diags);
-            if (argv && argv->empty()) diags.error(h.value.mark, "'exec' must not be empty");
-            else if (argv) spec.handler = ExecProbe{*argv};
+            if (auto argv = read_command_argv(h.value, "exec", false, diags)) spec.handler = ExecProbe{*argv};
         } else if (h.key == "tcp") {
             auto hp = h.value.is_scalar() ? parse_host_port(h.value.scalar)
                                           : Parsed<HostPort>::fail("host:port, got " + describe(h.value));
@@ -105,13 +103,15 @@ std::optional<ProbeSpec> read_probe(const Node& node, std::string_view key, Diag
         }
     }
     r.duration("initial_delay", spec.initial_delay);
-    r.duration("interval", spec.interval);
-    r.optional_duration("startup_interval", spec.startup_interval);
-    r.duration("timeout", spec.timeout);
+    r.positive_duration("interval", spec.interval);
+    if (r.get("startup_interval")) {
+        Duration startup_interval = spec.interval;
+        r.positive_duration("startup_interval", startup_interval);
+        spec.startup_interval = startup_interval;
+    }
+    r.positive_duration("timeout", spec.timeout);
     r.count("success_threshold", spec.thresholds.success_threshold, 1);
     r.count("failure_threshold", spec.thresholds.failure_threshold, 1);
-    if (spec.timeout.count() == 0) diags.error(r.get("timeout")->mark, "'timeout' must be more than 0s");
-    if (spec.interval.count() == 0) diags.error(r.get("interval")->mark, "'interval' must be more than 0s");
     r.finish();
     if (diags.error_count() != errors_before) return std::nullopt;
     return spec;

@@ -30,6 +30,11 @@ enum class Kind { process, oneshot, external, capability };
 enum class RestartPolicy { always, on_failure, never };
 enum class Condition { started, healthy, completed };
 
+// The words of each enumeration, in the order they are listed in messages.
+inline const std::vector<std::pair<std::string_view, LogLevel>> kLogLevels{
+    {"trace", LogLevel::trace}, {"debug", LogLevel::debug}, {"info", LogLevel::info},
+    {"warn", LogLevel::warn},   {"error", LogLevel::error}};
+
 std::string_view to_string(LogLevel v);
 std::string_view to_string(LogFormat v);
 std::string_view to_string(CriticalFailure v);

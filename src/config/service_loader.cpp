@@ -20,7 +20,6 @@ const Keys kExternalKeys{"name", "description", "kind", "critical", "enabled", "
 const Keys kCapabilityKeys{"name", "description", "kind", "enabled", "requires", "check", "activate", "deactivate",
                            "monitor_interval", "retry"};
 const Keys kNotDefaultable{"name", "kind", "command", "description"};
-const Keys kHandlerKeys{"exec", "tcp", "http"};
 
 const Keys& keys_of(Kind kind) {
     switch (kind) {
@@ -129,9 +128,14 @@ void read_depends_on(const Node& node, std::vector<Dependency>& out, Diagnostics
         }
     } else if (node.is_map()) {
         for (const auto& e : node.entries) {
+            if (e.key.starts_with("x-")) continue;
             Dependency* dep = add(e.key, e.key_mark);
             if (dep == nullptr || e.value.is_null()) continue;
-            if (!expect_map(e.value, e.key, diags)) continue;
+            if (!e.value.is_map()) {
+                diags.error(e.value.mark, "dependency '" + e.key + "' must be a map such as {condition: healthy, required: true}, got " +
+                                              describe(e.value));
+                continue;
+            }
             MapReader r(e.value, diags);
             r.enumeration("condition", dep->condition, {{"started", Condition::started}, {"healthy", Condition::healthy}, {"completed", Condition::completed}});
             r.boolean("required", dep->required);
@@ -154,12 +158,7 @@ void read_probes(const Node& node, ProbesSpec& out, Diagnostics& diags) {
 std::optional<Argv> read_command(MapReader& r, std::string_view key, bool shell) {
     const Node* n = r.get(key);
     if (n == nullptr) return std::nullopt;
-    auto argv = read_argv(*n, key, shell, r.diags());
-    if (argv && (argv->empty() || argv->front().empty())) {
-        r.diags().error(n->mark, "'" + std::string(key) + "' must not be empty");
-        return std::nullopt;
-    }
-    return argv;
+    return read_command_argv(*n, key, shell, r.diags());
 }
 
 // The typed keys of a process, oneshot or external service.
@@ -236,7 +235,7 @@ void read_capability_body(MapReader& r, CapabilitySpec& c) {
     if (const Node* check = r.get("check")) c.check = read_probe(*check, "check", diags);
     c.activate = read_command(r, "activate", false);
     c.deactivate = read_command(r, "deactivate", false);
-    r.duration("monitor_interval", c.monitor_interval);
+    r.positive_duration("monitor_interval", c.monitor_interval);
     if (const Node* retry = r.get("retry")) read_retry(*retry, c.hook_retry, diags);
 }
 
@@ -254,24 +253,8 @@ void validate_defaults(const Node& defaults, Diagnostics& diags) {
             diags.error(e.key_mark, std::move(message));
         }
     }
-    // Type-check each value the way a service of each kind would read it.
-    for (Kind kind : {Kind::process, Kind::external, Kind::capability}) {
-        Node applicable = defaults_for(defaults, kind);
-        Diagnostics scratch;
-        MapReader r(applicable, scratch);
-        if (kind == Kind::capability) {
-            CapabilitySpec c;
-            read_capability_body(r, c);
-        } else {
-            ServiceSpec s;
-            s.kind = kind;
-            read_service_body(r, s);
-        }
-        for (const auto& d : scratch.all()) {
-            if (d.severity == Severity::error) diags.error(d.mark, d.message);
-            else diags.warning(d.mark, d.message);
-        }
-    }
+    // Values are typed where they are used: merged into each service (a default may be partial,
+    // e.g. only `probes.readiness.interval`, and is complete only with the service's own keys).
 }
 
 void read_service_file(const Node& tree, const std::filesystem::path& file, const Node* defaults, Diagnostics& diags,
@@ -280,12 +263,14 @@ void read_service_file(const Node& tree, const std::filesystem::path& file, cons
         diags.error(tree.mark, "a service file must hold a map of keys, got " + describe(tree));
         return;
     }
-    std::size_t errors_before = diags.error_count();
     Kind kind = Kind::process;
+    const std::size_t errors_before_kind = diags.error_count();
     {
         MapReader k(tree, diags);
         k.enumeration("kind", kind, {{"process", Kind::process}, {"oneshot", Kind::oneshot}, {"external", Kind::external}, {"capability", Kind::capability}});
     }
+    // With an unknown `kind` the file is read as a process: its per-kind rules would only mislead.
+    const bool kind_known = diags.error_count() == errors_before_kind;
     std::string name = file.stem().string();
     Mark name_mark{file.string(), 1, 1};
     if (const Entry* n = tree.entry("name")) {
@@ -297,7 +282,7 @@ void read_service_file(const Node& tree, const std::filesystem::path& file, cons
         diags.error(name_mark, "the file name '" + name + "' is not a valid service name ([a-z0-9][a-z0-9_.-]*): set 'name:'");
     }
 
-    Node merged = defaults ? merge(defaults_for(*defaults, kind), tree, kHandlerKeys) : tree;
+    Node merged = defaults ? merge(defaults_for(*defaults, kind), tree, kProbeHandlerKeys) : tree;
     MapReader r(merged, diags);
     static const Keys all = all_keys();
     for (const auto& e : tree.entries) {
@@ -330,13 +315,15 @@ void read_service_file(const Node& tree, const std::filesystem::path& file, cons
     s.source = file;
     read_service_body(r, s);
     r.finish();
-    if ((kind == Kind::process || kind == Kind::oneshot) && s.command.empty() && r.get("command") == nullptr) {
+    // An entry that is present but unreadable was reported already; only a missing one is told here.
+    const Entry* command = merged.entry("command");
+    if (kind_known && (kind == Kind::process || kind == Kind::oneshot) && (command == nullptr || command->value.is_null())) {
         diags.error(tree.mark, "a " + std::string(to_string(kind)) + " service needs a 'command'");
     }
-    if (kind == Kind::external && !s.probes.readiness && !r.get("probes")) {
-        diags.error(tree.mark, "an external service needs a readiness probe ('probes: {readiness: ...}')");
-    } else if (kind == Kind::external && !s.probes.readiness && r.get("probes") && diags.error_count() == errors_before) {
-        diags.error(r.get("probes")->mark, "an external service needs a readiness probe ('probes: {readiness: ...}')");
+    const Node* probes = merged.find("probes");
+    if (kind_known && kind == Kind::external && !(probes && probes->is_map() && probes->find("readiness"))) {
+        diags.error(probes ? probes->mark : tree.mark,
+                    "an external service needs a readiness probe ('probes: {readiness: ...}')");
     }
     out.services.push_back(std::move(s));
 }

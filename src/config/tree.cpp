@@ -39,11 +39,70 @@ Mark mark_of(const YAML::Mark& m, const std::string& file) {
     return {file, m.line + 1, m.column + 1};
 }
 
+// Bounds what aliases can do: a self-referencing alias (`&a [*a]`) would recurse forever, and
+// nested aliases can expand exponentially ("billion laughs").
+struct Budget {
+    int depth{0};
+    std::size_t nodes{0};
+    bool exceeded{false};
+    static constexpr int kMaxDepth = 64;
+    static constexpr std::size_t kMaxNodes = 100'000;
+};
+
 Node convert(const YAML::Node& y, const Mark& fallback, const std::string& file, const Environment& env,
-             Diagnostics& diags) {
+             Diagnostics& diags, Budget& budget);
+
+// Adds the entries of a `<<: *anchor` merge (a map or a list of maps) that `n` does not set itself.
+void merge_key(const Node& source, Node& n, Diagnostics& diags) {
+    if (source.is_sequence()) {
+        for (const auto& item : source.items) merge_key(item, n, diags);
+        return;
+    }
+    if (!source.is_map()) {
+        diags.error(source.mark, "'<<' must merge a map or a list of maps, got " + describe(source));
+        return;
+    }
+    for (const auto& e : source.entries) {
+        if (n.entry(e.key) == nullptr) n.entries.push_back(e);
+    }
+}
+
+Node convert_map(const YAML::Node& y, Node n, const std::string& file, const Environment& env, Diagnostics& diags,
+                 Budget& budget) {
+    std::vector<Node> merges;
+    for (auto it = y.begin(); it != y.end(); ++it) {
+        Mark key_mark = mark_of(it->first.Mark(), file);
+        if (!it->first.IsScalar()) {
+            diags.error(key_mark, "a key must be a plain string");
+            continue;
+        }
+        const std::string& key = it->first.Scalar();
+        if (key == "<<") {
+            merges.push_back(convert(it->second, key_mark, file, env, diags, budget));
+            continue;
+        }
+        if (const Entry* prev = n.entry(key)) {
+            diags.error(key_mark, "duplicate key '" + key + "' (first at line " + std::to_string(prev->key_mark.line) + ")");
+            continue;
+        }
+        n.entries.push_back({key, key_mark, convert(it->second, key_mark, file, env, diags, budget)});
+    }
+    for (const auto& m : merges) merge_key(m, n, diags);
+    return n;
+}
+
+Node convert(const YAML::Node& y, const Mark& fallback, const std::string& file, const Environment& env,
+             Diagnostics& diags, Budget& budget) {
     Node n;
     n.mark = mark_of(y.Mark(), file);
     if (n.mark.line == 0) n.mark = fallback;
+    if (budget.exceeded) return n;
+    if (budget.depth >= Budget::kMaxDepth || ++budget.nodes > Budget::kMaxNodes) {
+        budget.exceeded = true;
+        diags.error(n.mark, "the document nests too deeply or its aliases expand too far (a recursive alias?)");
+        return n;
+    }
+    ++budget.depth;
     switch (y.Type()) {
         case YAML::NodeType::Undefined:
         case YAML::NodeType::Null:
@@ -62,27 +121,14 @@ Node convert(const YAML::Node& y, const Mark& fallback, const std::string& file,
         }
         case YAML::NodeType::Sequence:
             n.type = Node::Type::sequence;
-            for (const auto& item : y) n.items.push_back(convert(item, n.mark, file, env, diags));
+            for (const auto& item : y) n.items.push_back(convert(item, n.mark, file, env, diags, budget));
             break;
         case YAML::NodeType::Map:
             n.type = Node::Type::map;
-            for (auto it = y.begin(); it != y.end(); ++it) {
-                Mark key_mark = mark_of(it->first.Mark(), file);
-                if (!it->first.IsScalar()) {
-                    diags.error(key_mark, "a key must be a plain string");
-                    continue;
-                }
-                const std::string& key = it->first.Scalar();
-                auto prev = std::find_if(n.entries.begin(), n.entries.end(), [&](const Entry& e) { return e.key == key; });
-                if (prev != n.entries.end()) {
-                    diags.error(key_mark, "duplicate key '" + key + "' (first at line " +
-                                              std::to_string(prev->key_mark.line) + ")");
-                    continue;
-                }
-                n.entries.push_back({key, key_mark, convert(it->second, key_mark, file, env, diags)});
-            }
+            n = convert_map(y, std::move(n), file, env, diags, budget);
             break;
     }
+    --budget.depth;
     return n;
 }
 
@@ -97,6 +143,9 @@ std::optional<Node> read_documents(std::istream& in, const std::string& file, co
     } catch (const YAML::Exception& e) {
         diags.error(mark_of(e.mark, file), "YAML error: " + e.msg);
         return std::nullopt;
+    } catch (const std::exception& e) {  // an I/O failure while yaml-cpp reads the stream
+        diags.error({file, 1, 1}, std::string("cannot read file: ") + e.what());
+        return std::nullopt;
     }
     if (docs.empty() || (docs.size() == 1 && docs[0].IsNull())) {
         diags.warning({file, 1, 1}, "empty file, skipped");
@@ -106,16 +155,22 @@ std::optional<Node> read_documents(std::istream& in, const std::string& file, co
         diags.error(mark_of(docs[1].Mark(), file), "only one YAML document per file is allowed");
         return std::nullopt;
     }
-    return convert(docs[0], {file, 1, 1}, file, env, diags);
+    Budget budget;
+    return convert(docs[0], {file, 1, 1}, file, env, diags, budget);
 }
 
 }  // namespace
 
 std::optional<Node> read_yaml_file(const std::filesystem::path& file, const Environment& env, Diagnostics& diags) {
     diags.announce_file(file.string());
+    std::error_code ec;
+    if (std::filesystem::is_directory(file, ec)) {
+        diags.error({file.string(), 1, 1}, "cannot read file: it is a directory");
+        return std::nullopt;
+    }
     std::ifstream in(file, std::ios::binary);
     if (!in) {
-        diags.error({file.string(), 0, 0}, std::string("cannot read file: ") + std::strerror(errno));
+        diags.error({file.string(), 1, 1}, std::string("cannot read file: ") + std::strerror(errno));
         return std::nullopt;
     }
     return read_documents(in, file.string(), env, diags);

@@ -74,9 +74,13 @@ Parsed<Duration> parse_duration(std::string_view text) {
     std::string_view s = trim(text);
     if (s.empty()) return Parsed<Duration>::fail(form);
     if (s.front() == '-') return Parsed<Duration>::fail("a non-negative duration, got '" + std::string(s) + "'");
+    // Capped so that `now + d` on a nanosecond steady clock cannot overflow (it holds ~292 years).
+    constexpr double kMaxMs = 100'000.0 * 3'600'000;
+    const std::string too_long = "a duration of at most 100000h, got '" + std::string(s) + "'";
     std::string_view rest = s;
     auto bare = take_number(rest);
     if (bare && rest.empty()) {
+        if (*bare * 1000.0 > kMaxMs) return Parsed<Duration>::fail(too_long);
         return Parsed<Duration>::ok(Duration(static_cast<std::int64_t>(std::llround(*bare * 1000.0))));
     }
     rest = s;
@@ -92,7 +96,7 @@ Parsed<Duration> parse_duration(std::string_view text) {
         else return Parsed<Duration>::fail(form + ", got '" + std::string(s) + "'");
         total_ms += *n * unit_ms;
     }
-    if (total_ms > 1e15) return Parsed<Duration>::fail("a duration of at most about 30000 years");
+    if (total_ms > kMaxMs) return Parsed<Duration>::fail(too_long);
     return Parsed<Duration>::ok(Duration(static_cast<std::int64_t>(std::llround(total_ms))));
 }
 
@@ -217,7 +221,11 @@ Parsed<HostPort> parse_host_port(std::string_view text) {
         host = s.substr(0, colon);
         port = s.substr(colon + 1);
     }
-    if (host.empty()) return Parsed<HostPort>::fail(form);
+    // A bracketed host is an IPv6 address and may hold ':'; no host may hold blanks or URL syntax.
+    bool bracketed = s.starts_with("[");
+    if (host.empty() || host.find_first_of(bracketed ? " \t@#/?[]" : " \t@#/?[]:") != std::string_view::npos) {
+        return Parsed<HostPort>::fail(form);
+    }
     auto p = parse_integer(port);
     if (!p) return Parsed<HostPort>::fail(form);
     if (*p.value < 1 || *p.value > 65535) return Parsed<HostPort>::fail("a port from 1 to 65535, got " + std::string(port));
@@ -239,16 +247,21 @@ Parsed<HttpUrl> parse_http_url(std::string_view text) {
     }
     bool has_port = authority.starts_with("[") ? authority.find("]:") != std::string_view::npos
                                                : authority.find(':') != std::string_view::npos;
+    const std::string form = "an http://host[:port]/path URL, got '" + std::string(s) + "'";
     if (has_port) {
         auto hp = parse_host_port(authority);
-        if (!hp) return Parsed<HttpUrl>::fail("an http://host[:port]/path URL: " + hp.error);
+        if (!hp) return Parsed<HttpUrl>::fail(form);
         url.host = hp.value->host;
         url.port = hp.value->port;
     } else {
-        if (authority.starts_with("[") && authority.ends_with("]")) authority = authority.substr(1, authority.size() - 2);
+        bool bracketed = authority.starts_with("[") && authority.ends_with("]") && authority.size() > 2;
+        if (bracketed) authority = authority.substr(1, authority.size() - 2);
+        if (authority.find_first_of(bracketed ? " \t@#[]" : " \t@#[]:") != std::string_view::npos) {
+            return Parsed<HttpUrl>::fail(form);
+        }
         url.host = std::string(authority);
     }
-    if (url.host.empty()) return Parsed<HttpUrl>::fail("an http://host[:port]/path URL, got '" + std::string(s) + "'");
+    if (url.host.empty() || url.target.find_first_of(" \t#") != std::string::npos) return Parsed<HttpUrl>::fail(form);
     return Parsed<HttpUrl>::ok(std::move(url));
 }
 
@@ -259,9 +272,8 @@ Parsed<StatusRange> parse_status_range(std::string_view text) {
     auto low = parse_integer(s.substr(0, dash));
     auto high = dash == std::string_view::npos ? low : parse_integer(s.substr(dash + 1));
     if (!low || !high) return Parsed<StatusRange>::fail(form);
-    StatusRange r{static_cast<int>(*low.value), static_cast<int>(*high.value)};
-    if (r.low < 100 || r.high > 599 || r.low > r.high) return Parsed<StatusRange>::fail(form);
-    return Parsed<StatusRange>::ok(r);
+    if (*low.value < 100 || *high.value > 599 || *low.value > *high.value) return Parsed<StatusRange>::fail(form);
+    return Parsed<StatusRange>::ok({static_cast<int>(*low.value), static_cast<int>(*high.value)});
 }
 
 bool is_valid_name(std::string_view name) {
@@ -292,6 +304,11 @@ std::optional<std::string> nearest(std::string_view word, const std::vector<std:
     for (const auto& c : candidates) {
         std::size_t d = distance(word, c);
         if (d < best_distance) best_distance = d, best = c;
+    }
+    if (!best && word.size() >= 3) {  // a truncated word: `ready` for `readiness`
+        for (const auto& c : candidates) {
+            if (c.starts_with(word)) return c;
+        }
     }
     return best;
 }

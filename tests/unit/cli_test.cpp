@@ -63,7 +63,7 @@ TEST_CASE("check on an invalid file exits 2 and prints every error") {
     auto o = run({"check", "-c", file.string()});
     CHECK(o.code == 2);
     CHECK(o.out.empty());
-    CHECK(o.err == file.string() + ": warning: no services directory at " + (t.root() / "services.d").string() +
+    CHECK(o.err == file.string() + ":1:1: warning: no services directory at " + (t.root() / "services.d").string() +
                        "; no services to run\n" + file.string() + ":1:20: error: 'timeout' must be a duration such as 500ms, 10s, 5m, 1h or 1m30s, got 'soon'\n" +
                        file.string() + ":2:12: error: unknown key 'timout' (did you mean 'timeout'?)\n");
 }
@@ -86,4 +86,18 @@ TEST_CASE("run on an invalid configuration exits 2") {
     auto o = run({"run", "-c", file.string()});
     CHECK(o.code == 2);
     CHECK(o.err.find("services directory not found") != std::string::npos);
+}
+
+TEST_CASE("-c before the subcommand is honoured like -c after it") {
+    TempTree t;
+    auto bad = t.write("bad.yaml", "startup: {timeout: soon}\n");
+    CHECK(run({"-c", bad.string(), "check"}).code == 2);
+    CHECK(run({"check", "-c", bad.string()}).code == 2);
+}
+
+TEST_CASE("an unknown --log-level is a usage error") {
+    TempTree t;
+    auto file = t.write("mainstay.yaml", "{}\n");
+    CHECK(run({"run", "-c", file.string(), "--log-level", "loud"}).code == mainstay::cli::kExitUsage);
+    CHECK(run({"run", "-c", file.string(), "--log-level", "debug"}).code == 0);
 }

@@ -298,7 +298,7 @@ TEST_CASE("a missing main file is one error naming the file") {
     auto r = load_dir(t.root());
     CHECK_FALSE(r.config);
     CHECK(all_messages(r.diagnostics) ==
-          (t.root() / "mainstay.yaml").string() + ": error: cannot read file: No such file or directory\n");
+          (t.root() / "mainstay.yaml").string() + ":1:1: error: cannot read file: No such file or directory\n");
 }
 
 TEST_CASE("an absent default services directory is a warning, a named one an error") {
@@ -329,4 +329,50 @@ TEST_CASE("config lookup: -c, then $MAINSTAY_CONFIG, then the standard places") 
     auto found = find_config_file(std::nullopt, Environment(), tried);
     CHECK(tried.at(0) == "config/mainstay.yaml");
     if (!found) CHECK(tried == std::vector<std::string>{"config/mainstay.yaml", "/etc/mainstay/mainstay.yaml"});
+}
+
+TEST_CASE("defaults may be partial: they are complete only merged with the service's own keys") {
+    auto r = load_dir(std::filesystem::path(MAINSTAY_FIXTURES_DIR) / "good/partial_defaults");
+    INFO(all_messages(r.diagnostics));
+    REQUIRE(r.config);
+    const ServiceSpec& web = service(*r.config, "web");
+    const ProbeSpec& p = *web.probes.readiness;
+    CHECK(p.interval == 3s);                           // from defaults
+    CHECK(p.thresholds.failure_threshold == 2);        // from the `<<: *base` merge key
+    CHECK(p.thresholds.success_threshold == 2);        // the service's own
+    CHECK(std::get<TcpProbe>(p.handler).address.port == 8080);
+    CHECK(web.restart.backoff.max == 30s);
+    CHECK(web.restart.backoff.initial == 1s);
+    CHECK(service(*r.config, "gpu").wake->retry.max_attempts == 2);
+}
+
+TEST_CASE("a main file that is a directory is an error, not a crash") {
+    TempTree t;
+    t.write("mainstay.yaml/inside.txt", "x");
+    auto r = load_dir(t.root());
+    CHECK_FALSE(r.config);
+    CHECK(all_messages(r.diagnostics) == (t.root() / "mainstay.yaml").string() + ":1:1: error: cannot read file: it is a directory\n");
+}
+
+TEST_CASE("config lookup tries ./config/mainstay.yaml before /etc") {
+    TempTree t;
+    t.write("config/mainstay.yaml", "{}\n");
+    auto old = std::filesystem::current_path();
+    std::filesystem::current_path(t.root());
+    std::vector<std::string> tried;
+    auto found = find_config_file(std::nullopt, Environment(), tried);
+    std::filesystem::current_path(old);
+    CHECK(found == Path("config/mainstay.yaml"));
+    CHECK(tried == std::vector<std::string>{"config/mainstay.yaml"});
+}
+
+TEST_CASE("depends_on: x- keys are free, a scalar value gets a message showing the form") {
+    TempTree t;
+    t.write("mainstay.yaml", "{}\n");
+    t.write("services.d/a.yaml", "command: [a]\n");
+    t.write("services.d/b.yaml", "command: [b]\ndepends_on: {x-note: {}, a: healthy}\n");
+    auto r = load_dir(t.root());
+    CHECK(all_messages(r.diagnostics) == (t.root() / "services.d/b.yaml").string() +
+                                             ":2:29: error: dependency 'a' must be a map such as {condition: healthy, "
+                                             "required: true}, got 'healthy'\n");
 }
