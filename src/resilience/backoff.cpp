@@ -20,11 +20,14 @@ Backoff::Backoff(BackoffParams params, Random& random)
     : params_(params), random_(&random), previous_(params.initial) {}
 
 Duration Backoff::base_delay(const BackoffParams& params, std::uint32_t n) {
-    n = std::max<std::uint32_t>(n, 1);
+    n = at_least_one(n);
     const auto initial = static_cast<double>(params.initial.count());
+    // A multiplier below 1 (or NaN, which every comparison rejects) would shrink the delays or
+    // poison them: treat it as 1.
+    const double multiplier = params.multiplier >= 1.0 ? params.multiplier : 1.0;
     switch (params.strategy) {
         case BackoffStrategy::exponential:
-            return capped(initial * std::pow(std::max(params.multiplier, 1.0), n - 1), params.max);
+            return capped(initial * std::pow(multiplier, n - 1), params.max);
         case BackoffStrategy::linear: return capped(initial * n, params.max);
         case BackoffStrategy::constant: return capped(initial, params.max);
     }
@@ -54,7 +57,9 @@ Duration Backoff::jitter(Duration base) {
         case Jitter::decorrelated: {
             // AWS: sleep = min(cap, random_between(base, sleep * 3)); independent of strategy.
             const Duration low = std::min(params_.initial, params_.max);
-            const Duration high = std::max(low, previous_ * 3);
+            const Duration tripled =
+                previous_ > Duration::max() / 3 ? Duration::max() : previous_ * 3;  // no overflow
+            const Duration high = std::max(low, tripled);
             return std::min(params_.max, random_->uniform(low, high));
         }
         case Jitter::proportional: {

@@ -1,5 +1,7 @@
 #include "resilience/capability.hpp"
 
+#include <utility>
+
 namespace mainstay::resilience {
 
 std::string_view to_string(CapabilityState state) {
@@ -39,47 +41,89 @@ CapabilityAction CapabilityUpgrade::take_action(TimePoint now) {
     return running_;
 }
 
-void CapabilityUpgrade::on_availability(TimePoint now, bool available, std::string detail) {
-    // A hook is running: its result decides what comes next, and the next check sees the change.
-    if (running_ == CapabilityAction::activate || running_ == CapabilityAction::deactivate) return;
-    if (!started_) return;
-    running_ = CapabilityAction::none;
+bool CapabilityUpgrade::hook_queued() const {
+    const auto is_hook = [](CapabilityAction a) {
+        return a == CapabilityAction::activate || a == CapabilityAction::deactivate;
+    };
+    return is_hook(pending_) || is_hook(running_);
+}
+
+bool CapabilityUpgrade::react(TimePoint now, bool available, std::string_view detail) {
     if (state_ == CapabilityState::full && !available) {
         transition(CapabilityState::degraded, now, detail);
         schedule(CapabilityAction::deactivate, now);
-    } else if (state_ == CapabilityState::degraded && available) {
+        return true;
+    }
+    if (state_ == CapabilityState::degraded && available) {
         transition(CapabilityState::upgrading, now, detail);
         schedule(CapabilityAction::activate, now);
-    } else {
-        schedule(CapabilityAction::check_availability, now + params_.monitor_interval);
+        return true;
     }
+    return false;
+}
+
+void CapabilityUpgrade::on_availability(TimePoint now, bool available, std::string detail) {
+    if (!started_) return;
+    if (running_ != CapabilityAction::check_availability) {
+        report_availability(now, available, std::move(detail));
+        return;
+    }
+    // The result of the check take_action() handed out.
+    running_ = CapabilityAction::none;
+    if (hook_queued()) {
+        // An unasked report queued a hook while the check ran; the hook runs first and this
+        // result only decides how soon the check after it comes.
+        unacted_ = available;
+        return;
+    }
+    if (!react(now, available, detail)) {
+        schedule(CapabilityAction::check_availability, add_saturating(now, params_.monitor_interval));
+    }
+}
+
+void CapabilityUpgrade::report_availability(TimePoint now, bool available, std::string detail) {
+    if (!started_) return;
+    if (hook_queued()) {
+        unacted_ = available;  // never drop a pending or running hook; its result comes first
+        return;
+    }
+    // A running check stays running (its result is still awaited); a pending one keeps its time.
+    react(now, available, detail);
 }
 
 void CapabilityUpgrade::on_activate_result(TimePoint now, bool ok, std::string error) {
     if (running_ != CapabilityAction::activate) return;
     running_ = CapabilityAction::none;
+    const std::optional<bool> reported = std::exchange(unacted_, std::nullopt);
     if (ok) {
         backoff_.reset();
         last_error_.clear();
         transition(CapabilityState::full, now);
-        schedule(CapabilityAction::check_availability, now + params_.monitor_interval);
+        // Reported unavailable while activating: check at once instead of after an interval.
+        const bool recheck = reported == false;
+        schedule(CapabilityAction::check_availability,
+                 recheck ? now : add_saturating(now, params_.monitor_interval));
         return;
     }
     ++activation_failures_;
     last_error_ = std::move(error);
     source_.emit(EventKind::capability_hook_failed, now, {}, {}, "activate: " + last_error_);
     transition(CapabilityState::degraded, now, last_error_);
-    schedule(CapabilityAction::check_availability, now + backoff_.next());
+    schedule(CapabilityAction::check_availability, add_saturating(now, backoff_.next()));
 }
 
 void CapabilityUpgrade::on_deactivate_result(TimePoint now, bool ok, std::string error) {
     if (running_ != CapabilityAction::deactivate) return;
     running_ = CapabilityAction::none;
+    const std::optional<bool> reported = std::exchange(unacted_, std::nullopt);
     if (!ok) {
         last_error_ = std::move(error);
         source_.emit(EventKind::capability_hook_failed, now, {}, {}, "deactivate: " + last_error_);
     }
-    schedule(CapabilityAction::check_availability, now + params_.monitor_interval);
+    // Reported available again since the regression: check at once.
+    const bool recheck = reported == true;
+    schedule(CapabilityAction::check_availability,
+             recheck ? now : add_saturating(now, params_.monitor_interval));
 }
 
 void CapabilityUpgrade::conditions_changed(TimePoint now) {

@@ -3,14 +3,20 @@
 // DEGRADED -> UPGRADING -> FULL (monitored) -> DEGRADED on regression. The machine never runs
 // anything: take_action(now) tells the runtime what to run now (check availability, run
 // `activate`, run `deactivate`, or nothing) and marks it running; next_deadline() says when to
-// ask again. The runtime reports back: on_availability(now, ok) after a check (the supervisor
-// may also call it unasked, e.g. when a required service stops being ready),
-// on_activate_result and on_deactivate_result after the hooks. An available capability is
-// activated; a successful activation makes it FULL and it is re-checked every
-// `monitor_interval`; a regression makes it DEGRADED and runs `deactivate`. A failed activation
-// returns to DEGRADED and checks again after a backoff delay (reset on reaching FULL); an
-// unavailable one is checked again after `monitor_interval`. Every change of state emits one
-// capability_transition event; a failed hook emits capability_hook_failed.
+// ask again. The runtime reports back: on_availability(now, ok) after a check,
+// on_activate_result and on_deactivate_result after the hooks; the supervisor reports what it
+// learns unasked (e.g. a required service stopped being ready) with report_availability. An
+// available capability is activated; a successful activation makes it FULL and it is
+// re-checked every `monitor_interval`; a regression makes it DEGRADED and runs `deactivate`. A
+// failed activation returns to DEGRADED and checks again after a backoff delay (reset on
+// reaching FULL); an unavailable one is checked again after `monitor_interval`. Every change
+// of state emits one capability_transition event; a failed hook emits capability_hook_failed.
+//
+// A pending or running hook is never dropped: `deactivate` always runs after a FULL->DEGRADED
+// regression before any new `activate`. A report arriving while a hook is pending or running
+// is remembered instead: if it contradicts where the hook leads (unavailable during activate,
+// available during deactivate), the check after the hook is due at once rather than after
+// `monitor_interval`. An unasked report never completes a running check.
 #pragma once
 
 #include <cstdint>
@@ -38,9 +44,17 @@ public:
 
     // Begins watching: the first availability check is due now. No effect once started.
     void start(TimePoint now);
-    // The action to run now (marked running until its result is reported), or none.
+    // The action to run now (marked running until its result is reported), or none. One action
+    // runs at a time.
     CapabilityAction take_action(TimePoint now);
+    // The result of the running availability check. With no check running it is an unasked
+    // report (as report_availability), which keeps older callers working; a caller that may
+    // report unasked while a check runs must use report_availability for that.
     void on_availability(TimePoint now, bool available, std::string detail = {});
+    // Unasked knowledge (not a check result): a regression while FULL degrades it and queues
+    // `deactivate`, availability while DEGRADED queues `activate`; otherwise a pending check
+    // keeps its time and a running check is still awaited. Remembered if a hook is queued.
+    void report_availability(TimePoint now, bool available, std::string detail = {});
     void on_activate_result(TimePoint now, bool ok, std::string error = {});
     void on_deactivate_result(TimePoint now, bool ok, std::string error = {});
     // A requirement changed: a pending availability check becomes due at once.
@@ -55,10 +69,15 @@ public:
     const std::string& last_error() const { return last_error_; }
     const CapabilityParams& params() const { return params_; }
     const std::string& owner() const { return source_.owner; }
+    const std::string& operation() const { return source_.operation; }
 
 private:
     void transition(CapabilityState to, TimePoint now, std::string_view detail = {});
     void schedule(CapabilityAction action, TimePoint at);
+    // activate or deactivate is pending or running.
+    bool hook_queued() const;
+    // Degrades FULL on `!available`, upgrades DEGRADED on `available`; false if neither.
+    bool react(TimePoint now, bool available, std::string_view detail);
 
     CapabilityParams params_;
     Backoff backoff_;
@@ -68,6 +87,7 @@ private:
     CapabilityAction running_{CapabilityAction::none};
     TimePoint due_at_{};
     bool started_{false};
+    std::optional<bool> unacted_;  // the last availability reported while a hook was queued
     std::uint32_t activation_failures_{0};
     std::string last_error_;
 };

@@ -6,7 +6,16 @@
 // poll(now) or allow_request(now) then to move to HALF_OPEN. HALF_OPEN admits up to
 // `half_open_max_calls` trial calls at a time; `half_open_successes` successes close it, any
 // failure reopens it with a new cooldown. reset() closes it by hand. Each transition emits
-// exactly one breaker_transition event (to: closed, open, half-open).
+// exactly one breaker_transition event (to: closed, open, half-open). Thresholds of 0 count
+// as 1.
+//
+// A result belongs to the period that admitted its call: allow_request() returns a
+// BreakerPermit naming that period (every transition starts a new one), and a result reported
+// with a permit of an earlier period (a slow call admitted while CLOSED returning during
+// HALF_OPEN, a trial returning after reset()) is counted in stats() but changes nothing. The
+// permit-less on_success(now)/on_failure(now) are for callers with one call at a time: they
+// count for the current period, except that in HALF_OPEN they are ignored while no trial call
+// is in flight.
 #pragma once
 
 #include <cstdint>
@@ -35,13 +44,28 @@ struct BreakerStats {
     std::uint64_t to_closed{0};
 };
 
+// The answer of allow_request(): whether the call may go ahead and, if so, which period of
+// the breaker admitted it. Tests as a bool (admitted).
+struct BreakerPermit {
+    bool admitted{false};
+    std::uint64_t generation{0};  // the breaker's period; every transition starts a new one
+
+    explicit operator bool() const { return admitted; }
+};
+
 class CircuitBreaker {
 public:
     explicit CircuitBreaker(CircuitBreakerParams params, EventSource source = {});
 
-    // Asks to make a call now. True admits it (the caller must then report on_success or
-    // on_failure); false rejects it and the caller must not call.
-    bool allow_request(TimePoint now);
+    // Asks to make a call now. An admitted permit lets it go ahead (the caller must then report
+    // on_success or on_failure, with the permit); a refused one rejects it and the caller must
+    // not call.
+    BreakerPermit allow_request(TimePoint now);
+    // The result of the call `permit` admitted; ignored (beyond stats) if its period is over,
+    // and entirely if the permit was refused.
+    void on_success(TimePoint now, const BreakerPermit& permit);
+    void on_failure(TimePoint now, const BreakerPermit& permit, std::string_view error = {});
+    // Without a permit: the result of a call of the current period (see above).
     void on_success(TimePoint now);
     void on_failure(TimePoint now, std::string_view error = {});
     // Moves OPEN to HALF_OPEN once the cooldown is over; for the runtime's timer.
@@ -58,8 +82,11 @@ public:
     const BreakerStats& stats() const { return stats_; }
     const CircuitBreakerParams& params() const { return params_; }
     const std::string& owner() const { return source_.owner; }
+    const std::string& operation() const { return source_.operation; }
 
 private:
+    void count_success(TimePoint now);
+    void count_failure(TimePoint now, std::string_view error);
     void transition(BreakerState to, TimePoint now, std::string_view detail = {});
 
     CircuitBreakerParams params_;
@@ -69,6 +96,7 @@ private:
     std::uint32_t consecutive_failures_{0};
     std::uint32_t half_open_in_flight_{0};
     std::uint32_t half_open_successes_{0};
+    std::uint64_t generation_{0};
     BreakerStats stats_;
 };
 

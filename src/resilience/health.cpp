@@ -1,7 +1,5 @@
 #include "resilience/health.hpp"
 
-#include <algorithm>
-
 namespace mainstay::resilience {
 
 std::string_view to_string(HealthState state) {
@@ -27,7 +25,7 @@ HealthTracker::HealthTracker(HealthParams params, EventSource source)
 
 std::optional<ProbeResult> HealthTracker::cached(TimePoint now) const {
     if (!last_ || params_.cache_ttl <= Duration{0}) return std::nullopt;
-    if (now - last_->at >= params_.cache_ttl) return std::nullopt;
+    if (now >= add_saturating(last_->at, params_.cache_ttl)) return std::nullopt;
     return last_;
 }
 
@@ -37,7 +35,7 @@ bool HealthTracker::needs_probe(TimePoint now, bool force) const {
 
 std::optional<TimePoint> HealthTracker::next_deadline() const {
     if (!last_ || params_.cache_ttl <= Duration{0}) return std::nullopt;
-    return last_->at + params_.cache_ttl;
+    return add_saturating(last_->at, params_.cache_ttl);
 }
 
 HealthState HealthTracker::record(TimePoint now, ProbeStatus status, std::string detail) {
@@ -50,7 +48,7 @@ HealthState HealthTracker::record(TimePoint now, ProbeStatus status, std::string
         ++consecutive_successes_;
         consecutive_failures_ = 0;
         if (state_ != HealthState::healthy &&
-            consecutive_successes_ >= std::max<std::uint32_t>(params_.success_threshold, 1)) {
+            consecutive_successes_ >= at_least_one(params_.success_threshold)) {
             transition(HealthState::healthy, now, detail);
         }
     } else {
@@ -58,7 +56,7 @@ HealthState HealthTracker::record(TimePoint now, ProbeStatus status, std::string
         ++total_failures_;
         consecutive_successes_ = 0;
         if (state_ != HealthState::unhealthy &&
-            consecutive_failures_ >= std::max<std::uint32_t>(params_.failure_threshold, 1)) {
+            consecutive_failures_ >= at_least_one(params_.failure_threshold)) {
             transition(HealthState::unhealthy, now, detail);
         }
     }

@@ -2,9 +2,10 @@
 //
 // The runtime runs the probe (exec, tcp, http) and records each result here. The tracker counts
 // consecutive successes and failures; it becomes UNHEALTHY after `failure_threshold`
-// consecutive failures and HEALTHY after `success_threshold` consecutive successes. It starts
-// UNKNOWN (no verdict yet) and leaves UNKNOWN by the same thresholds, so a service is never
-// called healthy or unhealthy on less evidence than its thresholds ask. A timeout is a failure
+// consecutive failures and HEALTHY after `success_threshold` consecutive successes (a threshold
+// of 0 counts as 1). It starts UNKNOWN (no verdict yet) and leaves UNKNOWN by the same
+// thresholds, so a service is never called healthy or unhealthy on less evidence than its
+// thresholds ask. A timeout is a failure
 // and is also counted on its own (and emits a timeout event). The last result is cached for
 // `cache_ttl`: needs_probe(now) is false while it is fresh, unless `force` is set. Each change
 // of state emits one health_transition event (to: healthy, unhealthy; unknown after reset()).
@@ -57,6 +58,7 @@ public:
     const std::optional<ProbeResult>& last_result() const { return last_; }
     const HealthParams& params() const { return params_; }
     const std::string& owner() const { return source_.owner; }
+    const std::string& operation() const { return source_.operation; }
 
 private:
     void transition(HealthState to, TimePoint now, std::string_view detail);

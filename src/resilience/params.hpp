@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
 namespace mainstay::resilience {
@@ -65,7 +66,16 @@ struct CapabilityParams {
     BackoffParams backoff{};
 };
 
+// Thresholds and counts where 0 would mean "never" (failure_threshold, max_attempts, ...)
+// count as 1; every machine clamps through this one helper.
+constexpr std::uint32_t at_least_one(std::uint32_t n) { return n == 0 ? 1 : n; }
+
+// The configuration words ("full", "exponential", ...), from one name table per enum:
+// parse_*(to_string(x)) == x for every enumerator; an unknown word (matched exactly, so
+// case-sensitively) gives nullopt.
 std::string_view to_string(Jitter jitter);
 std::string_view to_string(BackoffStrategy strategy);
+std::optional<Jitter> parse_jitter(std::string_view word);
+std::optional<BackoffStrategy> parse_backoff_strategy(std::string_view word);
 
 }  // namespace mainstay::resilience

@@ -22,7 +22,22 @@ void BackgroundRecovery::begin_episode(TimePoint now) {
     state_ = RecoveryState::recovering;
     started_at_ = now;
     attempts_ = 0;
+    valve_attempts_ = 0;
     pause_reason_.clear();
+}
+
+std::optional<TimePoint> BackgroundRecovery::budget_end() const {
+    if (params_.max_total_time <= Duration{0} || !started_at_) return std::nullopt;
+    return add_saturating(*started_at_, params_.max_total_time);
+}
+
+std::string BackgroundRecovery::budget_reason() const {
+    return "gave up after " + std::to_string(params_.max_total_time.count()) + "ms";
+}
+
+void BackgroundRecovery::schedule_next(TimePoint now) {
+    next_at_ = add_saturating(now, backoff_.next());
+    if (const auto end = budget_end()) next_at_ = std::min(next_at_, *end);
 }
 
 void BackgroundRecovery::start(TimePoint now, std::string reason) {
@@ -30,7 +45,7 @@ void BackgroundRecovery::start(TimePoint now, std::string reason) {
     begin_episode(now);
     running_ = false;
     last_error_ = std::move(reason);
-    next_at_ = now + backoff_.next();
+    schedule_next(now);
 }
 
 void BackgroundRecovery::stop() {
@@ -40,8 +55,14 @@ void BackgroundRecovery::stop() {
 
 std::optional<std::uint32_t> BackgroundRecovery::begin_attempt(TimePoint now) {
     if (state_ != RecoveryState::recovering || running_ || now < next_at_) return std::nullopt;
+    // Only postpone() can put the attempt past the budget; it does not start then.
+    if (const auto end = budget_end(); end && next_at_ > *end) {
+        pause(now, budget_reason());
+        return std::nullopt;
+    }
     running_ = true;
     ++attempts_;
+    ++valve_attempts_;
     source_.emit(EventKind::recovery_attempt, now, {}, {}, "attempt " + std::to_string(attempts_));
     return attempts_;
 }
@@ -57,12 +78,12 @@ RecoveryState BackgroundRecovery::on_attempt_result(TimePoint now, bool ok, std:
         return state_;
     }
     last_error_ = std::move(error);
-    if (params_.max_attempts > 0 && attempts_ >= params_.max_attempts) {
-        pause(now, "gave up after " + std::to_string(attempts_) + " attempts");
-    } else if (params_.max_total_time > Duration{0} && now - *started_at_ >= params_.max_total_time) {
-        pause(now, "gave up after " + std::to_string(params_.max_total_time.count()) + "ms");
+    if (params_.max_attempts > 0 && valve_attempts_ >= params_.max_attempts) {
+        pause(now, "gave up after " + std::to_string(valve_attempts_) + " attempts");
+    } else if (const auto end = budget_end(); end && now >= *end) {
+        pause(now, budget_reason());
     } else {
-        next_at_ = now + backoff_.next();
+        schedule_next(now);
     }
     return state_;
 }
@@ -79,7 +100,8 @@ void BackgroundRecovery::conditions_changed(TimePoint now) {
     if (state_ != RecoveryState::recovering || running_ || next_at_ <= now) return;
     const double fraction = std::clamp(params_.wake_fraction, 0.0, 1.0);
     const auto left = std::chrono::duration_cast<Duration>(next_at_ - now);
-    next_at_ = now + Duration{static_cast<Duration::rep>(static_cast<double>(left.count()) * fraction)};
+    const auto wait = static_cast<Duration::rep>(static_cast<double>(left.count()) * fraction);
+    next_at_ = add_saturating(now, Duration{wait});
 }
 
 void BackgroundRecovery::postpone(TimePoint until) {
@@ -87,12 +109,20 @@ void BackgroundRecovery::postpone(TimePoint until) {
 }
 
 void BackgroundRecovery::resume(TimePoint now) {
-    const bool was_running = state_ == RecoveryState::recovering && running_;
-    begin_episode(now);
-    backoff_.reset();
-    running_ = was_running;
-    next_at_ = now;
-    source_.emit(EventKind::recovery_resumed, now);
+    if (state_ == RecoveryState::paused) {
+        begin_episode(now);
+        backoff_.reset();
+        running_ = false;
+        next_at_ = now;
+        source_.emit(EventKind::recovery_resumed, now);
+    } else if (state_ == RecoveryState::recovering) {
+        // Already recovering: restart the valve and the backoff and try now (unless an attempt
+        // is running: it keeps its number). Nothing was resumed, so no event.
+        started_at_ = now;
+        valve_attempts_ = 0;
+        backoff_.reset();
+        if (!running_) next_at_ = now;
+    }
 }
 
 std::optional<TimePoint> BackgroundRecovery::next_deadline() const {

@@ -26,22 +26,42 @@ MachineStatus status_of(const Registry::Machine& machine) {
     return std::visit(
         Overloaded{
             [](const CircuitBreaker* b) {
-                return MachineStatus{b->owner(), MachineKind::breaker, std::string(to_string(b->state())),
-                                     b->next_deadline(), b->consecutive_failures(), {}};
+                return MachineStatus{.owner = b->owner(),
+                                     .kind = MachineKind::breaker,
+                                     .operation = b->operation(),
+                                     .state = std::string(to_string(b->state())),
+                                     .next_deadline = b->next_deadline(),
+                                     .attempts = b->consecutive_failures(),
+                                     .detail = {}};
             },
             [](const BackgroundRecovery* r) {
                 std::string detail = r->state() == RecoveryState::paused ? r->pause_reason() : r->last_error();
-                return MachineStatus{r->owner(), MachineKind::recovery, std::string(to_string(r->state())),
-                                     r->next_deadline(), r->attempts(), std::move(detail)};
+                return MachineStatus{.owner = r->owner(),
+                                     .kind = MachineKind::recovery,
+                                     .operation = r->operation(),
+                                     .state = std::string(to_string(r->state())),
+                                     .next_deadline = r->next_deadline(),
+                                     .attempts = r->attempts(),
+                                     .detail = std::move(detail)};
             },
             [](const CapabilityUpgrade* c) {
-                return MachineStatus{c->owner(), MachineKind::capability, std::string(to_string(c->state())),
-                                     c->next_deadline(), c->activation_failures(), c->last_error()};
+                return MachineStatus{.owner = c->owner(),
+                                     .kind = MachineKind::capability,
+                                     .operation = c->operation(),
+                                     .state = std::string(to_string(c->state())),
+                                     .next_deadline = c->next_deadline(),
+                                     .attempts = c->activation_failures(),
+                                     .detail = c->last_error()};
             },
             [](const HealthTracker* h) {
                 std::string detail = h->last_result() ? h->last_result()->detail : std::string();
-                return MachineStatus{h->owner(), MachineKind::health, std::string(to_string(h->state())),
-                                     h->next_deadline(), h->consecutive_failures(), std::move(detail)};
+                return MachineStatus{.owner = h->owner(),
+                                     .kind = MachineKind::health,
+                                     .operation = h->operation(),
+                                     .state = std::string(to_string(h->state())),
+                                     .next_deadline = h->next_deadline(),
+                                     .attempts = h->consecutive_failures(),
+                                     .detail = std::move(detail)};
             },
         },
         machine);
@@ -83,15 +103,16 @@ std::vector<MachineStatus> Registry::list() const {
     out.reserve(machines_.size());
     for (const Machine& m : machines_) out.push_back(status_of(m));
     std::stable_sort(out.begin(), out.end(), [](const MachineStatus& a, const MachineStatus& b) {
-        return std::tie(a.owner, a.kind) < std::tie(b.owner, b.kind);
+        return std::tie(a.owner, a.kind, a.operation) < std::tie(b.owner, b.kind, b.operation);
     });
     return out;
 }
 
-std::optional<MachineStatus> Registry::find(std::string_view owner, MachineKind kind) const {
+std::optional<MachineStatus> Registry::find(std::string_view owner, MachineKind kind,
+                                            std::optional<std::string_view> operation) const {
     for (const Machine& m : machines_) {
         MachineStatus s = status_of(m);
-        if (s.owner == owner && s.kind == kind) return s;
+        if (s.owner == owner && s.kind == kind && (!operation || s.operation == *operation)) return s;
     }
     return std::nullopt;
 }

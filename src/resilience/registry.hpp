@@ -2,7 +2,7 @@
 //
 // The supervisor owns the machines; the registry only points at them, so a machine must be
 // removed before it is destroyed. list() reads each machine's current state and next deadline
-// into plain values, sorted by owner and then kind, which a status reporter can print or a
+// into plain values, sorted by owner, kind and operation, which a status reporter can print or a
 // metrics reporter can turn into gauges (e.g. mainstay_circuit_breaker_state).
 #pragma once
 
@@ -27,6 +27,7 @@ std::string_view to_string(MachineKind kind);
 struct MachineStatus {
     std::string owner;
     MachineKind kind{};
+    std::string operation;                 // from the EventSource, e.g. "readiness"; may be empty
     std::string state;                     // the machine's own state word, e.g. "half-open"
     std::optional<TimePoint> next_deadline;
     std::uint32_t attempts{0};             // recovery: attempts; capability: failed activations
@@ -48,7 +49,10 @@ public:
     std::size_t remove_owner(std::string_view owner);
 
     std::vector<MachineStatus> list() const;
-    std::optional<MachineStatus> find(std::string_view owner, MachineKind kind) const;
+    // The first machine of `owner` and `kind` (and `operation`, when given), e.g. a service's
+    // "readiness" health tracker as opposed to its "liveness" one.
+    std::optional<MachineStatus> find(std::string_view owner, MachineKind kind,
+                                      std::optional<std::string_view> operation = std::nullopt) const;
     std::size_t size() const { return machines_.size(); }
 
 private:

@@ -1,7 +1,5 @@
 #include "resilience/retry.hpp"
 
-#include <algorithm>
-
 namespace mainstay::resilience {
 
 std::string_view to_string(RetryState state) {
@@ -37,7 +35,7 @@ std::optional<std::uint32_t> RetryPolicy::start_attempt(TimePoint now) {
     if (state_ != RetryState::waiting || !deadline_ || now < *deadline_) return std::nullopt;
     ++attempts_;
     state_ = RetryState::attempting;
-    deadline_ = params_.timeout > Duration{0} ? std::optional(now + params_.timeout) : std::nullopt;
+    deadline_ = params_.timeout > Duration{0} ? std::optional(add_saturating(now, params_.timeout)) : std::nullopt;
     return attempts_;
 }
 
@@ -62,13 +60,13 @@ RetryState RetryPolicy::on_result(TimePoint now, const Outcome& outcome) {
             break;
         case Outcome::Kind::transient_failure: last_error_ = outcome.error; break;
     }
-    if (attempts_ >= std::max<std::uint32_t>(params_.max_attempts, 1)) {
+    if (attempts_ >= at_least_one(params_.max_attempts)) {
         state_ = RetryState::exhausted;
         source_.emit(EventKind::retry_exhausted, now, {}, {}, last_error_);
         return state_;
     }
     state_ = RetryState::waiting;
-    deadline_ = now + backoff_.next();
+    deadline_ = add_saturating(now, backoff_.next());
     source_.emit(EventKind::retry_attempt, now, {}, {}, last_error_);
     return state_;
 }
@@ -84,8 +82,9 @@ RetryState run_retry_sync(RetryPolicy& policy, FakeClock& clock,
         }
         const std::optional<TimePoint> timeout_at = policy.next_deadline();
         Outcome outcome = operation(policy.attempts());
-        // The runtime would have cancelled an operation that overran its deadline.
-        if (timeout_at && clock.now() > *timeout_at) outcome = Outcome::timed_out();
+        // The runtime's timer fires at the deadline: an operation still running then (taking
+        // exactly `timeout` included) is cancelled and counts as timed out.
+        if (timeout_at && clock.now() >= *timeout_at) outcome = Outcome::timed_out();
         policy.on_result(clock.now(), outcome);
     }
     return policy.state();

@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <limits>
 #include <vector>
 
 #include "resilience/backoff.hpp"
@@ -157,4 +158,27 @@ TEST_CASE("the same seed gives the same jittered delays") {
     Backoff a(params(100ms, 1min, Jitter::full), r1);
     Backoff b(params(100ms, 1min, Jitter::full), r2);
     CHECK(delays(a, 10) == delays(b, 10));
+}
+
+TEST_CASE("a NaN or below-one multiplier is treated as 1") {
+    SeededRandom rng(1);
+    BackoffParams p = params(100ms, 10s);
+    for (double m : {std::numeric_limits<double>::quiet_NaN(), 0.5, 0.0, -2.0}) {
+        CAPTURE(m);
+        p.multiplier = m;
+        Backoff b(p, rng);
+        CHECK(delays(b, 4) == std::vector<long>{100, 100, 100, 100});
+    }
+}
+
+TEST_CASE("decorrelated jitter with a huge max does not overflow") {
+    SeededRandom rng(1);
+    Backoff b(params(Duration::max() / 2, Duration::max(), Jitter::decorrelated), rng);
+    bool spread = false;
+    for (int i = 0; i < 100; ++i) {
+        const Duration d = b.next();
+        CHECK(d >= Duration::max() / 2);
+        spread = spread || d > Duration::max() / 2;  // previous * 3 saturates at max, not below
+    }
+    CHECK(spread);
 }

@@ -177,6 +177,7 @@ TEST_CASE("capability callbacks fire once per transition") {
     upgrade(c, clock);
     c.on_availability(clock.now(), false);
     c.on_availability(clock.now(), false);  // a deactivate is pending, still degraded: nothing new
+    CHECK(c.take_action(clock.now()) == CapabilityAction::deactivate);
     CHECK(transitions == std::vector<std::string>{"degraded->upgrading", "upgrading->full", "full->degraded"});
 }
 
@@ -202,4 +203,157 @@ TEST_CASE("hook results out of turn are ignored") {
     c.on_deactivate_result(clock.now(), true);
     CHECK(c.state() == CapabilityState::degraded);
     CHECK(c.pending() == CapabilityAction::check_availability);
+}
+
+// Review finding 1: an unasked availability report never drops a pending or running hook.
+
+TEST_CASE("an unasked report while activate is pending does not replace it") {
+    FakeClock clock;
+    SeededRandom rng(1);
+    CapabilityUpgrade c(cap_params(), rng);
+    c.start(clock.now());
+    REQUIRE(c.take_action(clock.now()) == CapabilityAction::check_availability);
+    c.on_availability(clock.now(), true);
+    REQUIRE(c.state() == CapabilityState::upgrading);
+    REQUIRE(c.pending() == CapabilityAction::activate);
+    c.on_availability(clock.now(), true, "required service ollama is ready");  // unasked
+    CHECK(c.state() == CapabilityState::upgrading);
+    CHECK(c.pending() == CapabilityAction::activate);
+    CHECK(c.next_deadline() == clock.now());
+    REQUIRE(c.take_action(clock.now()) == CapabilityAction::activate);
+    c.on_activate_result(clock.now(), true);
+    CHECK(c.state() == CapabilityState::full);
+}
+
+TEST_CASE("a second unasked regression report keeps the pending deactivate") {
+    FakeClock clock;
+    SeededRandom rng(1);
+    CapabilityUpgrade c(cap_params(), rng);
+    c.start(clock.now());
+    upgrade(c, clock);
+    clock.advance(1s);
+    c.on_availability(clock.now(), false, "ollama not ready");
+    clock.advance(1s);
+    c.on_availability(clock.now(), false, "ollama still not ready");
+    CHECK(c.state() == CapabilityState::degraded);
+    CHECK(c.pending() == CapabilityAction::deactivate);
+    CHECK(c.take_action(clock.now()) == CapabilityAction::deactivate);
+}
+
+TEST_CASE("a late check result after an unasked regression does not skip deactivate") {
+    FakeClock clock;
+    SeededRandom rng(1);
+    CapabilityUpgrade c(cap_params(), rng);
+    c.start(clock.now());
+    upgrade(c, clock);
+    clock.advance(10s);
+    REQUIRE(c.take_action(clock.now()) == CapabilityAction::check_availability);  // running
+    c.on_availability(clock.now(), false, "ollama not ready");  // unasked, while the check runs
+    REQUIRE(c.state() == CapabilityState::degraded);
+    c.on_availability(clock.now(), true);  // the check's own (now stale) result
+    CHECK(c.state() == CapabilityState::degraded);
+    CHECK(c.pending() == CapabilityAction::deactivate);
+    REQUIRE(c.take_action(clock.now()) == CapabilityAction::deactivate);
+    c.on_deactivate_result(clock.now(), true);
+    // The last report said available: check again at once rather than after monitor_interval.
+    CHECK(c.next_deadline() == clock.now());
+    REQUIRE(c.take_action(clock.now()) == CapabilityAction::check_availability);
+    c.on_availability(clock.now(), true);
+    CHECK(c.state() == CapabilityState::upgrading);
+    CHECK(c.take_action(clock.now()) == CapabilityAction::activate);
+}
+
+TEST_CASE("availability coming back while deactivate runs is checked right after it") {
+    FakeClock clock;
+    SeededRandom rng(1);
+    CapabilityUpgrade c(cap_params(), rng);
+    c.start(clock.now());
+    upgrade(c, clock);
+    c.on_availability(clock.now(), false);
+    REQUIRE(c.take_action(clock.now()) == CapabilityAction::deactivate);
+    c.on_availability(clock.now(), true);  // unasked, while deactivate runs
+    CHECK(c.state() == CapabilityState::degraded);
+    CHECK(c.running() == CapabilityAction::deactivate);
+    CHECK(c.take_action(clock.now()) == CapabilityAction::none);
+    clock.advance(2s);
+    c.on_deactivate_result(clock.now(), true);
+    CHECK(c.next_deadline() == clock.now());
+    REQUIRE(c.take_action(clock.now()) == CapabilityAction::check_availability);
+    c.on_availability(clock.now(), true);
+    CHECK(c.take_action(clock.now()) == CapabilityAction::activate);
+}
+
+TEST_CASE("a regression reported while activate runs is checked right after it") {
+    FakeClock clock;
+    SeededRandom rng(1);
+    CapabilityUpgrade c(cap_params(), rng);
+    c.start(clock.now());
+    REQUIRE(c.take_action(clock.now()) == CapabilityAction::check_availability);
+    c.on_availability(clock.now(), true);
+    REQUIRE(c.take_action(clock.now()) == CapabilityAction::activate);
+    c.on_availability(clock.now(), false, "ollama not ready");  // unasked, while activate runs
+    CHECK(c.state() == CapabilityState::upgrading);
+    CHECK(c.running() == CapabilityAction::activate);
+    c.on_activate_result(clock.now(), true);
+    CHECK(c.state() == CapabilityState::full);
+    CHECK(c.next_deadline() == clock.now());  // re-check at once, not after monitor_interval
+    REQUIRE(c.take_action(clock.now()) == CapabilityAction::check_availability);
+    c.on_availability(clock.now(), false);
+    CHECK(c.state() == CapabilityState::degraded);
+    CHECK(c.take_action(clock.now()) == CapabilityAction::deactivate);
+}
+
+TEST_CASE("a monitor interval too long to add saturates instead of overflowing") {
+    FakeClock clock;
+    SeededRandom rng(1);
+    CapabilityParams p = cap_params();
+    p.monitor_interval = Duration::max();
+    CapabilityUpgrade c(p, rng);
+    c.start(clock.now());
+    upgrade(c, clock);
+    CHECK(c.next_deadline() == TimePoint::max());
+}
+
+TEST_CASE("an unasked report while a check runs does not complete the check") {
+    FakeClock clock;
+    SeededRandom rng(1);
+    CapabilityUpgrade c(cap_params(), rng);
+    c.start(clock.now());
+    upgrade(c, clock);
+    clock.advance(10s);
+    REQUIRE(c.take_action(clock.now()) == CapabilityAction::check_availability);
+    c.report_availability(clock.now(), false, "ollama not ready");
+    CHECK(c.state() == CapabilityState::degraded);
+    CHECK(c.running() == CapabilityAction::check_availability);  // still awaited
+    CHECK(c.pending() == CapabilityAction::deactivate);
+    CHECK(c.take_action(clock.now()) == CapabilityAction::none);  // one action at a time
+    c.on_availability(clock.now(), true);  // the check's result: after the deactivate
+    CHECK(c.state() == CapabilityState::degraded);
+    REQUIRE(c.take_action(clock.now()) == CapabilityAction::deactivate);
+    c.on_deactivate_result(clock.now(), true);
+    CHECK(c.next_deadline() == clock.now());
+}
+
+TEST_CASE("an unasked report that changes nothing leaves a running check alone") {
+    FakeClock clock;
+    SeededRandom rng(1);
+    CapabilityUpgrade c(cap_params(), rng);
+    c.start(clock.now());
+    upgrade(c, clock);
+    clock.advance(10s);
+    REQUIRE(c.take_action(clock.now()) == CapabilityAction::check_availability);
+    c.report_availability(clock.now(), true);
+    CHECK(c.running() == CapabilityAction::check_availability);
+    c.on_availability(clock.now(), false);  // the check's own result still counts
+    CHECK(c.state() == CapabilityState::degraded);
+    CHECK(c.take_action(clock.now()) == CapabilityAction::deactivate);
+}
+
+TEST_CASE("an unasked report before start is ignored") {
+    FakeClock clock;
+    SeededRandom rng(1);
+    CapabilityUpgrade c(cap_params(), rng);
+    c.report_availability(clock.now(), true);
+    CHECK(c.state() == CapabilityState::degraded);
+    CHECK(c.pending() == CapabilityAction::none);
 }

@@ -187,3 +187,142 @@ TEST_CASE("breaker state names follow the metrics words") {
     CHECK(to_string(BreakerState::open) == "open");
     CHECK(to_string(BreakerState::half_open) == "half-open");
 }
+
+// Review finding 3: a result belongs to the period that admitted its call.
+
+TEST_CASE("a late success from a closed-period call does not close a half-open breaker") {
+    FakeClock clock;
+    CircuitBreaker b(breaker_params(2));
+    REQUIRE(b.allow_request(clock.now()));  // a slow call admitted while closed
+    fail_times(b, clock, 2);
+    REQUIRE(b.state() == BreakerState::open);
+    clock.advance(30s);
+    b.poll(clock.now());
+    REQUIRE(b.state() == BreakerState::half_open);
+    b.on_success(clock.now());  // the slow call returns: no trial was made
+    CHECK(b.state() == BreakerState::half_open);
+    CHECK(b.stats().to_closed == 0);
+    CHECK(b.allow_request(clock.now()));  // the trial slot is still free
+}
+
+TEST_CASE("a late failure from a closed-period call does not reopen a half-open breaker") {
+    FakeClock clock;
+    CircuitBreaker b(breaker_params(2));
+    REQUIRE(b.allow_request(clock.now()));
+    fail_times(b, clock, 2);
+    clock.advance(30s);
+    b.poll(clock.now());
+    REQUIRE(b.state() == BreakerState::half_open);
+    b.on_failure(clock.now(), "late");
+    CHECK(b.state() == BreakerState::half_open);
+    CHECK(b.stats().to_open == 1);
+    REQUIRE(b.allow_request(clock.now()));  // the trial
+    b.on_success(clock.now());
+    CHECK(b.state() == BreakerState::closed);
+}
+
+// Review finding 8: zero parameters count as one; reset with trials in flight.
+
+TEST_CASE("breaker thresholds of zero count as one") {
+    FakeClock clock;
+    CircuitBreaker b(breaker_params(0, 0, 0));
+    fail_times(b, clock, 1);
+    CHECK(b.state() == BreakerState::open);
+    clock.advance(30s);
+    CHECK(b.allow_request(clock.now()));        // half_open_max_calls 0: one trial
+    CHECK_FALSE(b.allow_request(clock.now()));
+    b.on_success(clock.now());                  // half_open_successes 0: one success closes
+    CHECK(b.state() == BreakerState::closed);
+}
+
+TEST_CASE("a recovery timeout too long to add saturates instead of overflowing") {
+    FakeClock clock;
+    CircuitBreakerParams p = breaker_params(1);
+    p.recovery_timeout = Duration::max();
+    CircuitBreaker b(p);
+    fail_times(b, clock, 1);
+    CHECK(b.next_deadline() == TimePoint::max());
+    clock.advance(24h * 365);
+    CHECK_FALSE(b.allow_request(clock.now()));
+    CHECK(b.state() == BreakerState::open);
+    CHECK(b.remaining_cooldown(clock.now()) > 24h * 365 * 100);
+}
+
+TEST_CASE("with permits a late result is told apart from a trial's") {
+    FakeClock clock;
+    EventLog log;
+    CircuitBreaker b(breaker_params(2), {&log, "docker", {}});
+    const BreakerPermit slow = b.allow_request(clock.now());  // admitted while closed
+    REQUIRE(slow);
+    fail_times(b, clock, 2);
+    clock.advance(30s);
+    const BreakerPermit trial = b.allow_request(clock.now());  // open -> half-open, the trial
+    REQUIRE(trial);
+    CHECK(trial.generation != slow.generation);
+    b.on_success(clock.now(), slow);  // late: a trial is in flight, but this is not it
+    CHECK(b.state() == BreakerState::half_open);
+    CHECK_FALSE(b.allow_request(clock.now()));  // the trial still holds the only slot
+    b.on_failure(clock.now(), slow, "late");
+    CHECK(b.state() == BreakerState::half_open);
+    b.on_success(clock.now(), trial);
+    CHECK(b.state() == BreakerState::closed);
+    CHECK(b.stats().successes == 2);  // every reported result is counted
+    CHECK(b.stats().failures == 3);
+    CHECK(log.count(EventKind::breaker_transition) == 3);
+}
+
+TEST_CASE("a refused permit's result changes nothing") {
+    FakeClock clock;
+    CircuitBreaker b(breaker_params(1));
+    fail_times(b, clock, 1);
+    const BreakerPermit refused = b.allow_request(clock.now());
+    REQUIRE_FALSE(refused);
+    clock.advance(30s);
+    b.poll(clock.now());
+    b.on_success(clock.now(), refused);
+    b.on_failure(clock.now(), refused);
+    CHECK(b.state() == BreakerState::half_open);
+    CHECK(b.stats().successes == 0);
+    CHECK(b.stats().failures == 1);
+}
+
+TEST_CASE("reset from half-open with trials in flight ignores their late results") {
+    FakeClock clock;
+    CircuitBreaker b(breaker_params(1, 2, 2));
+    fail_times(b, clock, 1);
+    clock.advance(30s);
+    const BreakerPermit t1 = b.allow_request(clock.now());
+    const BreakerPermit t2 = b.allow_request(clock.now());
+    REQUIRE(t1);
+    REQUIRE(t2);
+    REQUIRE(b.state() == BreakerState::half_open);
+    b.reset(clock.now());
+    CHECK(b.state() == BreakerState::closed);
+    b.on_failure(clock.now(), t1, "trial failed late");  // threshold 1, but from before the reset
+    CHECK(b.state() == BreakerState::closed);
+    CHECK(b.consecutive_failures() == 0);
+    b.on_success(clock.now(), t2);
+    CHECK(b.state() == BreakerState::closed);
+    // The next half-open period starts with no trials in flight.
+    fail_times(b, clock, 1);
+    clock.advance(30s);
+    CHECK(b.allow_request(clock.now()));
+    CHECK(b.allow_request(clock.now()));
+    CHECK_FALSE(b.allow_request(clock.now()));
+}
+
+TEST_CASE("a result without a permit in half-open never drives the trial count below zero") {
+    FakeClock clock;
+    CircuitBreaker b(breaker_params(1, 2, 1));
+    fail_times(b, clock, 1);
+    clock.advance(30s);
+    REQUIRE(b.allow_request(clock.now()));
+    b.on_success(clock.now());  // the trial: 1 of 2 successes, slot free again
+    b.on_success(clock.now());  // no trial in flight: ignored
+    b.on_success(clock.now());
+    CHECK(b.state() == BreakerState::half_open);
+    REQUIRE(b.allow_request(clock.now()));  // exactly one slot
+    CHECK_FALSE(b.allow_request(clock.now()));
+    b.on_success(clock.now());
+    CHECK(b.state() == BreakerState::closed);
+}

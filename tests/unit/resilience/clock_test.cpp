@@ -28,3 +28,18 @@ TEST_CASE("remaining rounds partial milliseconds up and never goes negative") {
     CHECK(remaining(t, t + std::chrono::microseconds(1)).count() == 1);
     CHECK(remaining(t + 1s, t).count() == 0);
 }
+
+TEST_CASE("add_saturating adds, and stops at the ends of time instead of overflowing") {
+    const TimePoint t = TimePoint{} + 1h;
+    CHECK(add_saturating(t, 1500ms) == t + 1500ms);
+    CHECK(add_saturating(t, -1500ms) == t - 1500ms);
+    CHECK(add_saturating(t, 0ms) == t);
+    CHECK(add_saturating(t, Duration::max()) == TimePoint::max());
+    CHECK(add_saturating(t, Duration::min()) == TimePoint::min());
+    // Converts to nanoseconds fine, but the sum overflows.
+    const auto almost = std::chrono::duration_cast<Duration>(TimePoint::duration::max()) - 1ms;
+    CHECK(add_saturating(t, almost) == TimePoint::max());
+    CHECK(add_saturating(TimePoint::max(), 1ms) == TimePoint::max());
+    CHECK(add_saturating(TimePoint::min(), -1ms) == TimePoint::min());
+    CHECK(add_saturating(TimePoint{}, almost) == TimePoint{} + almost);
+}

@@ -135,3 +135,23 @@ TEST_CASE("health reset forgets streaks and the cache and returns to unknown") {
     CHECK(h.consecutive_successes() == 0);
     CHECK(log.count(EventKind::health_transition, "unknown") == 1);
 }
+
+TEST_CASE("health thresholds of zero count as one") {
+    FakeClock clock;
+    EventLog log;
+    HealthTracker h(health_params(0, 0), {&log, "ollama", "readiness"});
+    CHECK(h.record(clock.now(), ProbeStatus::success) == HealthState::healthy);
+    CHECK(h.record(clock.now(), ProbeStatus::failure) == HealthState::unhealthy);
+    CHECK(h.record(clock.now(), ProbeStatus::success) == HealthState::healthy);
+    CHECK(log.count(EventKind::health_transition) == 3);
+}
+
+TEST_CASE("a cache TTL too long to add saturates instead of overflowing") {
+    FakeClock clock;
+    HealthTracker h(health_params(3, 1, Duration::max()));
+    h.record(clock.now(), ProbeStatus::success);
+    CHECK(h.next_deadline() == TimePoint::max());
+    clock.advance(24h * 365);
+    CHECK_FALSE(h.needs_probe(clock.now()));
+    CHECK(h.cached(clock.now()).has_value());
+}

@@ -114,18 +114,133 @@ TEST_CASE("recovery pauses when max_attempts attempts have failed") {
     CHECK_FALSE(r.begin_attempt(clock.now()).has_value());
 }
 
-TEST_CASE("recovery pauses when max_total_time has passed") {
+TEST_CASE("recovery pauses when max_total_time has passed, and never attempts past it") {
     FakeClock clock;
     SeededRandom rng(1);
     BackgroundRecovery r(fixed_backoff(), valve(0, 5s), rng);
+    const TimePoint start = clock.now();
     r.start(clock.now());
     attempt(r, clock, false);  // at 1 s
     attempt(r, clock, false);  // at 3 s
     CHECK(r.state() == RecoveryState::recovering);
-    attempt(r, clock, false);  // at 7 s, past 5 s
+    // The backoff says 7 s, past the 5 s budget: the last attempt comes at the budget's end.
+    CHECK(r.next_deadline() == start + 5s);
+    CHECK(attempt(r, clock, false) == 3);
+    CHECK(clock.now() == start + 5s);
     CHECK(r.state() == RecoveryState::paused);
     CHECK(r.pause_reason() == "gave up after 5000ms");
+    CHECK_FALSE(r.next_deadline().has_value());
 }
+
+TEST_CASE("a first delay longer than max_total_time is cut to the budget") {
+    FakeClock clock;
+    SeededRandom rng(1);
+    BackoffParams slow = fixed_backoff();
+    slow.initial = 10s;
+    slow.max = 10s;
+    BackgroundRecovery r(slow, valve(0, 5s), rng);
+    r.start(clock.now());
+    CHECK(r.next_deadline() == clock.now() + 5s);
+}
+
+TEST_CASE("an attempt postponed past max_total_time does not start, the valve trips") {
+    FakeClock clock;
+    SeededRandom rng(1);
+    EventLog log;
+    BackgroundRecovery r(fixed_backoff(), valve(0, 5s), rng, {&log, "docker", {}});
+    r.start(clock.now());
+    r.postpone(clock.now() + 30s);  // the breaker stays open past the budget
+    clock.advance(30s);
+    CHECK_FALSE(r.begin_attempt(clock.now()).has_value());
+    CHECK(r.state() == RecoveryState::paused);
+    CHECK(r.attempts() == 0);
+    CHECK(log.count(EventKind::recovery_attempt) == 0);
+    CHECK(log.count(EventKind::recovery_paused) == 1);
+}
+
+TEST_CASE("resume acts only on a paused recovery") {
+    FakeClock clock;
+    SeededRandom rng(1);
+    EventLog log;
+    BackgroundRecovery r(fixed_backoff(), valve(), rng, {&log, "docker", {}});
+    r.resume(clock.now());  // idle: nothing to resume
+    CHECK(r.state() == RecoveryState::idle);
+    CHECK_FALSE(r.next_deadline().has_value());
+    r.start(clock.now());
+    attempt(r, clock, true);
+    REQUIRE(r.state() == RecoveryState::succeeded);
+    r.resume(clock.now());  // succeeded: nothing to resume
+    CHECK(r.state() == RecoveryState::succeeded);
+    CHECK_FALSE(r.next_deadline().has_value());
+    CHECK(log.count(EventKind::recovery_resumed) == 0);
+}
+
+TEST_CASE("resume while recovering brings the attempt forward without a resumed event") {
+    FakeClock clock;
+    SeededRandom rng(1);
+    EventLog log;
+    BackgroundRecovery r(fixed_backoff(), valve(), rng, {&log, "docker", {}});
+    r.start(clock.now());
+    attempt(r, clock, false);
+    attempt(r, clock, false);  // next in 4 s
+    r.resume(clock.now());
+    CHECK(r.state() == RecoveryState::recovering);
+    CHECK(r.next_deadline() == clock.now());
+    CHECK(log.count(EventKind::recovery_resumed) == 0);
+    CHECK(attempt(r, clock, false) == 3);
+    CHECK(r.next_deadline() == clock.now() + 1s);  // the backoff started over
+}
+
+TEST_CASE("resume during a running attempt keeps counting it") {
+    FakeClock clock;
+    SeededRandom rng(1);
+    EventLog log;
+    BackgroundRecovery r(fixed_backoff(), valve(), rng, {&log, "docker", {}});
+    r.start(clock.now());
+    attempt(r, clock, false);
+    clock.advance_to(*r.next_deadline());
+    REQUIRE(r.begin_attempt(clock.now()) == 2u);
+    r.resume(clock.now());
+    CHECK(r.attempt_running());
+    CHECK(r.attempts() == 2);
+    CHECK(r.on_attempt_result(clock.now(), true) == RecoveryState::succeeded);
+    REQUIRE(log.count(EventKind::recovery_succeeded) == 1);
+    CHECK(log.events().back().detail == "after 2 attempt(s)");
+    CHECK(log.count(EventKind::recovery_resumed) == 0);
+}
+
+TEST_CASE("resume while recovering restarts the valve") {
+    FakeClock clock;
+    SeededRandom rng(1);
+    BackgroundRecovery r(fixed_backoff(), valve(2, 10s), rng);
+    r.start(clock.now());
+    attempt(r, clock, false);  // 1 of 2
+    clock.advance(9s);
+    r.resume(clock.now());
+    attempt(r, clock, false);  // would be the 2nd of 2, and past the first 10 s budget
+    CHECK(r.state() == RecoveryState::recovering);
+    attempt(r, clock, false);
+    CHECK(r.state() == RecoveryState::paused);
+    CHECK(r.pause_reason() == "gave up after 2 attempts");
+}
+
+TEST_CASE("recovery delays too long to add saturate instead of overflowing") {
+    FakeClock clock;
+    SeededRandom rng(1);
+    BackoffParams huge = fixed_backoff();
+    huge.initial = Duration::max();
+    huge.max = Duration::max();
+    BackgroundRecovery r(huge, valve(0, Duration::max()), rng);
+    r.start(clock.now());
+    CHECK(r.next_deadline() == TimePoint::max());
+    r.conditions_changed(clock.now());
+    CHECK(r.next_deadline() == clock.now());
+    REQUIRE(r.begin_attempt(clock.now()) == 1u);
+    r.on_attempt_result(clock.now(), false);
+    CHECK(r.state() == RecoveryState::recovering);  // the budget is effectively unlimited
+    CHECK(r.next_deadline() == TimePoint::max());
+}
+
 
 TEST_CASE("resume restarts the valve and the backoff, and the attempt can succeed") {
     FakeClock clock;

@@ -163,3 +163,61 @@ TEST_CASE("begin after a final state starts a fresh series with a fresh backoff"
     CHECK(policy.last_error() == "down");
     CHECK(called_at == std::vector<Duration>{0ms, 100ms});
 }
+
+TEST_CASE("an attempt taking exactly the timeout counts as timed out") {
+    FakeClock clock;
+    SeededRandom rng(1);
+    RetryPolicy policy(retry_params(2, 2s), rng);
+    const RetryState end = run_retry_sync(policy, clock, [&](std::uint32_t attempt) {
+        if (attempt == 1) clock.advance(2s);  // the runtime's timer fires at the deadline
+        return Outcome::success();
+    });
+    CHECK(end == RetryState::succeeded);
+    CHECK(policy.attempts() == 2);
+    CHECK(policy.timeouts() == 1);
+}
+
+TEST_CASE("max_attempts 0 makes exactly one attempt") {
+    FakeClock clock;
+    SeededRandom rng(1);
+    EventLog log;
+    RetryPolicy policy(retry_params(0), rng, {&log, "node", "wake"});
+    int calls = 0;
+    const RetryState end = run_retry_sync(policy, clock, [&](std::uint32_t) {
+        ++calls;
+        return Outcome::transient("down");
+    });
+    CHECK(end == RetryState::exhausted);
+    CHECK(calls == 1);
+    CHECK(log.count(EventKind::retry_exhausted) == 1);
+    CHECK(log.count(EventKind::retry_attempt) == 0);
+}
+
+TEST_CASE("timeout 0 sets no attempt deadline") {
+    FakeClock clock;
+    SeededRandom rng(1);
+    RetryPolicy policy(retry_params(3, 0ms), rng);
+    policy.begin(clock.now());
+    REQUIRE(policy.start_attempt(clock.now()) == 1u);
+    CHECK_FALSE(policy.next_deadline().has_value());
+    const RetryState end = run_retry_sync(policy, clock, [&](std::uint32_t) {
+        clock.advance(24h);  // however long it takes, it never times out
+        return Outcome::success();
+    });
+    CHECK(end == RetryState::succeeded);
+    CHECK(policy.timeouts() == 0);
+}
+
+TEST_CASE("retry durations too long to add saturate instead of overflowing") {
+    FakeClock clock;
+    SeededRandom rng(1);
+    RetryParams p = retry_params(3, Duration::max());
+    p.backoff.initial = Duration::max();
+    p.backoff.max = Duration::max();
+    RetryPolicy policy(p, rng);
+    policy.begin(clock.now());
+    REQUIRE(policy.start_attempt(clock.now()) == 1u);
+    CHECK(policy.next_deadline() == TimePoint::max());
+    CHECK(policy.on_result(clock.now(), Outcome::transient("down")) == RetryState::waiting);
+    CHECK(policy.next_deadline() == TimePoint::max());
+}
