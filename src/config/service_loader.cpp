@@ -63,7 +63,13 @@ void read_backoff(const Node& node, resilience::BackoffParams& out, Diagnostics&
     r.duration("max", out.max);
     r.number("multiplier", out.multiplier, 1.0);
     using J = resilience::Jitter;
-    r.enumeration("jitter", out.jitter, {{"none", J::none}, {"full", J::full}, {"equal", J::equal}, {"decorrelated", J::decorrelated}});
+    // SPEC's four words, spelled by the resilience layer's own name table.
+    static const std::vector<std::pair<std::string_view, J>> kJitters = [] {
+        std::vector<std::pair<std::string_view, J>> words;
+        for (J j : {J::none, J::full, J::equal, J::decorrelated}) words.emplace_back(resilience::to_string(j), j);
+        return words;
+    }();
+    r.enumeration("jitter", out.jitter, kJitters);
     if (out.initial > out.max) {
         const Node* at = r.get("initial") ? r.get("initial") : r.get("max");
         diags.error(at->mark, "backoff 'initial' (" + format_duration(out.initial) + ") must not be above 'max' (" +
