@@ -1,0 +1,194 @@
+#include "supervisor/service.hpp"
+
+#include <algorithm>
+#include <csignal>
+
+namespace mainstay::supervisor {
+
+using resilience::add_saturating;
+using resilience::RecoveryState;
+
+Service::Service(const config::ServiceSpec& spec, std::size_t index, resilience::Random& random,
+                 resilience::EventSink* events)
+    : spec_(spec),
+      index_(index),
+      breaker_(spec.restart.circuit_breaker, {events, spec.name, "restart"}),
+      recovery_(spec.restart.backoff, spec.recovery, random, {events, spec.name, "restart"}) {}
+
+void Service::become(World& world, State s, std::string reason) {
+    if (s != state_ || reason != reason_) {
+        std::string line = spec_.name + ": " + std::string(to_string(s));
+        if (!reason.empty()) line += " (" + reason + ")";
+        world.log(s == State::failed || s == State::paused ? config::LogLevel::error
+                  : s == State::recovering                 ? config::LogLevel::warn
+                                                           : config::LogLevel::info,
+                  line);
+    }
+    if (s != state_) since_ = world.now();
+    state_ = s;
+    reason_ = std::move(reason);
+}
+
+void Service::start(World& world) {
+    desired_running_ = true;
+    if (pid_) return;
+    if (state_ == State::recovering || state_ == State::paused) {
+        recovery_.conditions_changed(world.now());
+        return;
+    }
+    permit_ = breaker_.allow_request(world.now());
+    launch(world);
+}
+
+void Service::launch(World& world) {
+    const TimePoint now = world.now();
+    StartResult result = world.start_process(spec_);
+    attempted_ = true;
+    if (++starts_ > 1) ++restarts_;
+    if (!result.pid) return failure(world, result.error);
+    pid_ = result.pid;
+    if (spec_.kind != config::Kind::oneshot) ready_at_ = add_saturating(now, spec_.ready_after);
+    become(world, State::running, "pid " + std::to_string(*pid_));
+}
+
+void Service::attempt(World& world) {
+    const TimePoint now = world.now();
+    permit_ = breaker_.allow_request(now);
+    if (!permit_) {
+        if (auto until = breaker_.next_deadline()) recovery_.postpone(*until);
+        become(world, State::recovering, "circuit breaker open; last: " + recovery_.last_error());
+        return;
+    }
+    if (!recovery_.begin_attempt(now)) {
+        if (recovery_.state() == RecoveryState::paused) become(world, State::paused, recovery_.pause_reason());
+        return;
+    }
+    launch(world);
+}
+
+void Service::failure(World& world, const std::string& why) {
+    const TimePoint now = world.now();
+    breaker_.on_failure(now, permit_, why);
+    if (recovery_.attempt_running()) recovery_.on_attempt_result(now, false, why);
+    else recovery_.start(now, why);
+    if (recovery_.state() == RecoveryState::paused) {
+        become(world, State::paused, recovery_.pause_reason() + "; last: " + why);
+        return;
+    }
+    if (auto until = breaker_.next_deadline()) recovery_.postpone(*until);
+    become(world, State::recovering, why);
+}
+
+void Service::on_ready(World& world) {
+    const TimePoint now = world.now();
+    breaker_.on_success(now, permit_);
+    if (recovery_.attempt_running()) recovery_.on_attempt_result(now, true);
+    reset_at_ = add_saturating(now, spec_.restart.reset_after);
+    become(world, State::ready, "");
+}
+
+void Service::on_exit(World& world, const ExitStatus& status) {
+    if (!pid_) return;
+    // Whatever the leader left in its group goes with it (the zombie still pins the pgid).
+    world.signal_group(*pid_, SIGKILL);
+    pid_.reset();
+    last_exit_ = status;
+    ready_at_.reset();
+    reset_at_.reset();
+    const std::string what = status.describe();
+    if (!desired_running_ || state_ == State::stopping) {
+        kill_at_.reset();
+        recovery_.stop();
+        become(world, State::stopped, what);
+        return;
+    }
+    const auto& codes = spec_.restart.permanent_exit_codes;
+    if (status.code && std::find(codes.begin(), codes.end(), *status.code) != codes.end()) {
+        recovery_.stop();
+        become(world, State::failed, what + " (a permanent exit code)");
+        return;
+    }
+    if (spec_.kind == config::Kind::oneshot && status.success()) {
+        breaker_.on_success(world.now(), permit_);
+        if (recovery_.attempt_running()) recovery_.on_attempt_result(world.now(), true);
+        recovery_.stop();
+        become(world, State::completed, what);
+        return;
+    }
+    using config::RestartPolicy;
+    if (spec_.restart.policy == RestartPolicy::never || (spec_.restart.policy == RestartPolicy::on_failure && status.success())) {
+        recovery_.stop();
+        become(world, status.success() ? State::stopped : State::failed,
+               what + "; restart policy is " + std::string(config::to_string(spec_.restart.policy)));
+        return;
+    }
+    failure(world, what);
+}
+
+void Service::on_timer(World& world) {
+    const TimePoint now = world.now();
+    if (ready_at_ && now >= *ready_at_ && state_ == State::running) {
+        ready_at_.reset();
+        on_ready(world);
+    }
+    if (kill_at_ && now >= *kill_at_ && pid_) {
+        kill_at_.reset();
+        world.signal_group(*pid_, SIGKILL);
+        reason_ = "did not stop within " + config::format_duration(spec_.stop.timeout) + ": killed";
+    }
+    if (reset_at_ && now >= *reset_at_) {
+        reset_at_.reset();
+        recovery_.reset_backoff();
+    }
+    if (state_ == State::recovering && desired_running_) {
+        breaker_.poll(now);
+        if (auto due = recovery_.next_deadline(); due && now >= *due) attempt(world);
+    }
+}
+
+void Service::stop(World& world) {
+    desired_running_ = false;
+    recovery_.stop();
+    ready_at_.reset();
+    reset_at_.reset();
+    if (pid_) {
+        if (state_ == State::stopping) return;
+        become(world, State::stopping, "stop signal " + config::signal_name(spec_.stop.signal));
+        world.signal_group(*pid_, spec_.stop.signal);
+        kill_at_ = add_saturating(world.now(), spec_.stop.timeout);
+        return;
+    }
+    if (state_ != State::failed && state_ != State::completed) become(world, State::stopped, "");
+}
+
+void Service::resume(World& world) {
+    if (state_ != State::paused) return;
+    breaker_.reset(world.now());
+    recovery_.resume(world.now());
+    become(world, State::recovering, "resumed");
+}
+
+std::optional<TimePoint> Service::next_deadline() const {
+    std::optional<TimePoint> next;
+    auto consider = [&](std::optional<TimePoint> t) {
+        if (t && (!next || *t < *next)) next = t;
+    };
+    consider(ready_at_);
+    consider(kill_at_);
+    consider(reset_at_);
+    if (state_ == State::recovering && desired_running_) consider(recovery_.next_deadline());
+    return next;
+}
+
+bool Service::settled() const {
+    switch (state_) {
+        case State::ready:
+        case State::completed:
+        case State::failed:
+        case State::paused: return true;
+        case State::recovering: return attempted_;
+        default: return false;
+    }
+}
+
+}  // namespace mainstay::supervisor

@@ -1,0 +1,84 @@
+// One supervised service: its current state, its desired state and its resilience machines.
+//
+// A Service decides what happens to its own process: when to start it, when it counts as
+// ready (`ready_after` up, until probes exist), what an exit means (restart with backoff
+// through its circuit breaker and background recovery, `failed` on a permanent exit code,
+// `completed` for a oneshot), how to stop it (stop signal to its process group, SIGKILL after
+// `stop.timeout`). It acts only through the World and exposes one deadline for its one timer.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "config/schema.hpp"
+#include "resilience/circuit_breaker.hpp"
+#include "resilience/events.hpp"
+#include "resilience/random.hpp"
+#include "resilience/recovery.hpp"
+#include "supervisor/state.hpp"
+#include "supervisor/world.hpp"
+
+namespace mainstay::supervisor {
+
+class Service {
+public:
+    Service(const config::ServiceSpec& spec, std::size_t index, resilience::Random& random,
+            resilience::EventSink* events);
+
+    // Wants it running: starts it now (the caller has checked its dependencies).
+    void start(World& world);
+    // Wants it stopped: stop signal now, SIGKILL after stop.timeout; or at once when not running.
+    void stop(World& world);
+    // `mainstay resume`: the safety valve restarts and an attempt is due now.
+    void resume(World& world);
+    // Its process (the group leader) exited; the zombie still pins the pid.
+    void on_exit(World& world, const ExitStatus& status);
+    // Its timer fired.
+    void on_timer(World& world);
+
+    std::optional<TimePoint> next_deadline() const;
+
+    const config::ServiceSpec& spec() const { return spec_; }
+    const std::string& name() const { return spec_.name; }
+    State state() const { return state_; }
+    bool wants_running() const { return desired_running_; }
+    const std::string& reason() const { return reason_; }
+    std::optional<int> pid() const { return pid_; }
+    std::uint32_t restarts() const { return restarts_; }
+    std::uint32_t starts() const { return starts_; }
+    std::optional<ExitStatus> last_exit() const { return last_exit_; }
+    TimePoint since() const { return since_; }
+    const resilience::CircuitBreaker& breaker() const { return breaker_; }
+    const resilience::BackgroundRecovery& recovery() const { return recovery_; }
+    // Has it had its chance? (ready, completed, or failed its first attempt): for the startup phase.
+    bool settled() const;
+    bool active() const { return pid_.has_value(); }
+
+private:
+    void launch(World& world);
+    void attempt(World& world);
+    void failure(World& world, const std::string& why);
+    void become(World& world, State s, std::string reason);
+    void on_ready(World& world);
+
+    const config::ServiceSpec& spec_;
+    std::size_t index_;
+    resilience::CircuitBreaker breaker_;
+    resilience::BackgroundRecovery recovery_;
+    resilience::BreakerPermit permit_;
+    State state_{State::waiting};
+    bool desired_running_{false};
+    std::string reason_;
+    std::optional<int> pid_;
+    std::optional<ExitStatus> last_exit_;
+    std::optional<TimePoint> ready_at_;   // running: becomes ready then
+    std::optional<TimePoint> kill_at_;    // stopping: SIGKILL then
+    std::optional<TimePoint> reset_at_;   // ready: the backoff resets then
+    TimePoint since_{};
+    std::uint32_t starts_{0};
+    std::uint32_t restarts_{0};
+    bool attempted_{false};
+};
+
+}  // namespace mainstay::supervisor

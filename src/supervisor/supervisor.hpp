@@ -1,0 +1,61 @@
+// The set of services: start order by dependencies, event dispatch, and ordered shutdown.
+//
+// Events come in from the runtime (a process exited, a timer fired, SIGTERM); the Supervisor
+// hands each to the service it concerns, then lets the consequences spread: services whose
+// dependencies are now met start, the shutdown moves on to the next wave. After every event
+// each touched service's one timer is re-armed to its next deadline (deadlines already due
+// are acted on at once, so a restart with no backoff does not wait for the loop).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "config/graph.hpp"
+#include "config/schema.hpp"
+#include "resilience/events.hpp"
+#include "resilience/random.hpp"
+#include "supervisor/service.hpp"
+#include "supervisor/world.hpp"
+
+namespace mainstay::supervisor {
+
+class Supervisor {
+public:
+    Supervisor(const config::Config& config, World& world, std::uint64_t seed, resilience::EventSink* events = nullptr);
+
+    // Starts every enabled service whose dependencies are met; the others wait for them.
+    void start();
+    // Returns false when the pid is not a service's process (an orphan).
+    bool on_exit(int pid, const ExitStatus& status);
+    // Timer `index`: a service's, or shutdown_timer_index() for the whole shutdown.
+    void on_timer(std::size_t index);
+    // SIGTERM/SIGINT: stop everything, dependents before their dependencies, within shutdown.timeout.
+    void shutdown();
+    bool resume(std::string_view name);
+
+    bool shutting_down() const { return shutting_down_; }
+    bool shutdown_done() const { return shutdown_done_; }
+    std::size_t shutdown_timer_index() const { return services_.size(); }
+    const std::vector<std::unique_ptr<Service>>& services() const { return services_; }
+    const Service* find(std::string_view name) const;
+
+private:
+    void settle(std::size_t index);
+    void propagate();
+    bool dependencies_met(std::size_t index, std::string& waiting_for) const;
+    void advance_shutdown();
+
+    const config::Config& config_;
+    World& world_;
+    resilience::SeededRandom random_;
+    config::DependencyGraph graph_;
+    std::vector<std::unique_ptr<Service>> services_;
+    bool started_{false};
+    bool shutting_down_{false};
+    bool shutdown_done_{false};
+    std::vector<std::vector<std::size_t>> stop_waves_;
+    std::size_t stop_wave_{0};
+};
+
+}  // namespace mainstay::supervisor

@@ -1,0 +1,54 @@
+// The supervisor's only door to the operating system.
+//
+// The supervisor decides; the World does. It has one real implementation (runtime/real_world)
+// that spawns processes, signals process groups and arms Asio timers, and one fake in the
+// scenario tests where time is a number the test advances and processes are records.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+
+#include "config/schema.hpp"
+#include "resilience/clock.hpp"
+
+namespace mainstay::supervisor {
+
+using resilience::Duration;
+using resilience::TimePoint;
+
+// How a process ended: exactly one of `code` (it exited) or `signal` (it was killed) is set.
+struct ExitStatus {
+    std::optional<int> code;
+    std::optional<int> signal;
+
+    static ExitStatus exited(int c) { return {c, std::nullopt}; }
+    static ExitStatus killed(int s) { return {std::nullopt, s}; }
+    bool success() const { return code == 0; }
+    std::string describe() const;  // "exited with code 1", "killed by SIGKILL"
+};
+
+struct StartResult {
+    std::optional<int> pid;  // set when the process was started
+    std::string error;       // otherwise why not
+};
+
+class World {
+public:
+    virtual ~World() = default;
+
+    virtual TimePoint now() const = 0;
+    // Starts `spec`'s command as the leader of a new process group (its pid is the pgid).
+    virtual StartResult start_process(const config::ServiceSpec& spec) = 0;
+    // kill(-pgid, signal). Only called while the group's leader is alive or a zombie.
+    virtual void signal_group(int pgid, int signal) = 0;
+    // The one timer of service `index`: fires `Supervisor::on_timer(index)` at `when`; nullopt
+    // cancels it. Arming again replaces the previous deadline.
+    virtual void set_timer(std::size_t index, std::optional<TimePoint> when) = 0;
+    // Everything has stopped after a shutdown: the runtime may end.
+    virtual void shutdown_complete() = 0;
+    // A line for mainstay's own log.
+    virtual void log(config::LogLevel level, const std::string& message) = 0;
+};
+
+}  // namespace mainstay::supervisor

@@ -1,0 +1,90 @@
+// A World where time is a number the test advances and processes are records.
+//
+// start_process hands out pids from 1000 and remembers each start; signal_group records the
+// signal; set_timer keeps one deadline per index; advance() fires due timers in time order.
+// `missing` names executables that "do not exist" (start fails with the runtime's reason).
+#pragma once
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "resilience/clock.hpp"
+#include "supervisor/supervisor.hpp"
+#include "supervisor/world.hpp"
+
+namespace mainstay::testing {
+
+using namespace std::chrono_literals;
+using supervisor::TimePoint;
+
+class FakeWorld : public supervisor::World {
+public:
+    struct Start {
+        std::string name;
+        int pid;
+        TimePoint at;
+    };
+    struct Signal {
+        int pgid;
+        int signal;
+        TimePoint at;
+    };
+
+    TimePoint now() const override { return clock.now(); }
+
+    supervisor::StartResult start_process(const config::ServiceSpec& spec) override {
+        if (missing.count(spec.command.front())) return {std::nullopt, "executable not found: " + spec.command.front()};
+        int pid = next_pid++;
+        starts.push_back({spec.name, pid, now()});
+        running.insert(pid);
+        return {pid, {}};
+    }
+    void signal_group(int pgid, int signal) override { signals.push_back({pgid, signal, now()}); }
+    void set_timer(std::size_t index, std::optional<TimePoint> when) override {
+        if (when) timers[index] = *when;
+        else timers.erase(index);
+    }
+    void shutdown_complete() override { complete = true; }
+    void log(config::LogLevel, const std::string& message) override { logs.push_back(message); }
+
+    // Moves time forward by `d`, firing every timer that falls due on the way, in order.
+    void advance(supervisor::Supervisor& s, resilience::Duration d) {
+        const TimePoint end = now() + d;
+        for (;;) {
+            auto next = std::min_element(timers.begin(), timers.end(), [](auto& a, auto& b) { return a.second < b.second; });
+            if (next == timers.end() || next->second > end) break;
+            clock.advance_to(std::max(now(), next->second));
+            std::size_t index = next->first;
+            timers.erase(next);
+            s.on_timer(index);
+        }
+        clock.advance_to(end);
+    }
+    // The process `pid` ends with `status`.
+    void exit(supervisor::Supervisor& s, int pid, supervisor::ExitStatus status) {
+        running.erase(pid);
+        s.on_exit(pid, status);
+    }
+    std::vector<Start> starts_of(const std::string& name) const {
+        std::vector<Start> out;
+        for (const auto& st : starts) {
+            if (st.name == name) out.push_back(st);
+        }
+        return out;
+    }
+    int last_pid(const std::string& name) const { return starts_of(name).back().pid; }
+
+    resilience::FakeClock clock;
+    int next_pid{1000};
+    std::vector<Start> starts;
+    std::set<int> running;
+    std::vector<Signal> signals;
+    std::map<std::size_t, TimePoint> timers;
+    std::set<std::string> missing;
+    std::vector<std::string> logs;
+    bool complete{false};
+};
+
+}  // namespace mainstay::testing

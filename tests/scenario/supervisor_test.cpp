@@ -1,0 +1,290 @@
+// Whole-supervisor stories on the fake world: no processes, no sleeping, time is advanced by hand.
+// Each story ends by checking that no timer is left armed that the state does not explain.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <csignal>
+
+#include "fake_world.hpp"
+
+using namespace mainstay;
+using namespace mainstay::supervisor;
+using mainstay::testing::FakeWorld;
+using namespace std::chrono_literals;
+
+namespace {
+
+config::ServiceSpec svc(std::string name, std::vector<config::Dependency> deps = {}) {
+    config::ServiceSpec s;
+    s.name = name;
+    s.command = {name};
+    s.depends_on = std::move(deps);
+    s.ready_after = 1s;
+    s.restart.backoff = {100ms, 10s, 2.0, resilience::Jitter::none};
+    s.restart.circuit_breaker.failure_threshold = 100;
+    return s;
+}
+
+config::Dependency dep(std::string name, bool required = true, config::Condition c = config::Condition::healthy) {
+    return {std::move(name), c, required, {}};
+}
+
+struct Story {
+    config::Config config;
+    FakeWorld world;
+    std::unique_ptr<Supervisor> sup;
+
+    explicit Story(std::vector<config::ServiceSpec> services) {
+        config.services = std::move(services);
+        sup = std::make_unique<Supervisor>(config, world, 42);
+        sup->start();
+    }
+    const Service& s(std::string_view name) { return *sup->find(name); }
+    void advance(resilience::Duration d) { world.advance(*sup, d); }
+    void exit(std::string_view name, ExitStatus st) { world.exit(*sup, *s(name).pid(), st); }
+    std::size_t timers() const { return world.timers.size(); }
+};
+
+std::vector<resilience::Duration> gaps(const std::vector<FakeWorld::Start>& starts, const std::vector<TimePoint>& exits) {
+    std::vector<resilience::Duration> out;
+    for (std::size_t i = 1; i < starts.size() && i - 1 < exits.size(); ++i) {
+        out.push_back(std::chrono::duration_cast<resilience::Duration>(starts[i].at - exits[i - 1]));
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("a service is running at once and ready after ready_after") {
+    Story t({svc("web")});
+    CHECK(t.s("web").state() == State::running);
+    CHECK(t.world.starts.size() == 1);
+    t.advance(999ms);
+    CHECK(t.s("web").state() == State::running);
+    t.advance(1ms);
+    CHECK(t.s("web").state() == State::ready);
+    // Left armed: only the backoff reset after `reset_after` healthy.
+    REQUIRE(t.timers() == 1);
+    CHECK(t.world.timers.begin()->second == t.world.now() + 10min);
+}
+
+TEST_CASE("a crashing service restarts with its backoff: 0.1, 0.2, 0.4 s") {
+    Story t({svc("web")});
+    std::vector<TimePoint> exits;
+    for (int i = 0; i < 4; ++i) {
+        exits.push_back(t.world.now());
+        t.exit("web", ExitStatus::exited(1));
+        CHECK(t.s("web").state() == State::recovering);
+        CHECK(t.s("web").reason() == "exited with code 1");
+        t.advance(999ms);  // longer than each delay here, shorter than ready_after after the restart
+        REQUIRE(t.s("web").state() == State::running);
+    }
+    auto starts = t.world.starts_of("web");
+    REQUIRE(starts.size() == 5);
+    auto g = gaps(starts, exits);
+    CHECK(g[0] == 100ms);
+    CHECK(g[1] == 200ms);
+    CHECK(g[2] == 400ms);
+    CHECK(g[3] == 800ms);
+    CHECK(t.s("web").restarts() == starts.size() - 1);
+    CHECK(t.s("web").last_exit()->code == 1);
+}
+
+TEST_CASE("every exit kills what is left of the dead leader's process group") {
+    Story t({svc("web")});
+    int pid = *t.s("web").pid();
+    t.exit("web", ExitStatus::killed(SIGSEGV));
+    REQUIRE(!t.world.signals.empty());
+    CHECK(t.world.signals.back().pgid == pid);
+    CHECK(t.world.signals.back().signal == SIGKILL);
+    CHECK(t.s("web").reason() == "killed by SIGSEGV");
+    CHECK(t.s("web").last_exit()->signal == SIGSEGV);
+    CHECK_FALSE(t.s("web").last_exit()->code);
+}
+
+TEST_CASE("a permanent exit code ends failed, with nothing left armed") {
+    auto spec = svc("web");
+    spec.restart.permanent_exit_codes = {78};
+    Story t({spec});
+    t.exit("web", ExitStatus::exited(78));
+    CHECK(t.s("web").state() == State::failed);
+    CHECK(t.s("web").reason() == "exited with code 78 (a permanent exit code)");
+    t.advance(1h);
+    CHECK(t.world.starts.size() == 1);
+    CHECK(t.timers() == 0);
+}
+
+TEST_CASE("the safety valve pauses after max_attempts; resume tries again at once") {
+    auto spec = svc("web");
+    spec.recovery.max_attempts = 2;
+    Story t({spec});
+    t.exit("web", ExitStatus::exited(1));  // the first run fails: recovery begins
+    t.advance(100ms);
+    t.exit("web", ExitStatus::exited(1));  // attempt 1
+    t.advance(200ms);
+    t.exit("web", ExitStatus::exited(1));  // attempt 2: the valve trips
+    CHECK(t.s("web").state() == State::paused);
+    CHECK(t.timers() == 0);
+    t.advance(1h);
+    CHECK(t.world.starts.size() == 3);
+    CHECK(t.sup->resume("web"));
+    CHECK(t.world.starts.size() == 4);
+    CHECK(t.s("web").state() == State::running);
+}
+
+TEST_CASE("a missing executable is retried with backoff, its reason named") {
+    Story t({[] { auto s = svc("dockerd"); return s; }()});
+    // It was found at the first start; from now on it is gone.
+    t.world.missing.insert("dockerd");
+    t.exit("dockerd", ExitStatus::exited(1));
+    t.advance(100ms);
+    CHECK(t.s("dockerd").state() == State::recovering);
+    CHECK(t.s("dockerd").reason() == "executable not found: dockerd");
+    t.world.missing.clear();
+    t.advance(200ms);
+    CHECK(t.s("dockerd").state() == State::running);
+}
+
+TEST_CASE("a oneshot that succeeds is completed; one that fails is retried") {
+    auto job = svc("migrate");
+    job.kind = config::Kind::oneshot;
+    job.restart.policy = config::RestartPolicy::on_failure;
+    Story t({job});
+    CHECK(t.s("migrate").state() == State::running);
+    t.advance(5s);
+    CHECK(t.s("migrate").state() == State::running);  // a oneshot is not "ready": it completes
+    t.exit("migrate", ExitStatus::exited(2));
+    CHECK(t.s("migrate").state() == State::recovering);
+    t.advance(100ms);
+    t.exit("migrate", ExitStatus::exited(0));
+    CHECK(t.s("migrate").state() == State::completed);
+    CHECK(t.timers() == 0);
+}
+
+TEST_CASE("restart policies: never fails on a crash, on-failure stops on a clean exit") {
+    auto a = svc("a");
+    a.restart.policy = config::RestartPolicy::never;
+    auto b = svc("b");
+    b.restart.policy = config::RestartPolicy::on_failure;
+    Story t({a, b});
+    t.exit("a", ExitStatus::exited(3));
+    t.exit("b", ExitStatus::exited(0));
+    CHECK(t.s("a").state() == State::failed);
+    CHECK(t.s("a").reason() == "exited with code 3; restart policy is never");
+    CHECK(t.s("b").state() == State::stopped);
+    t.advance(1h);
+    CHECK(t.world.starts.size() == 2);
+    CHECK(t.timers() == 0);
+}
+
+TEST_CASE("the circuit breaker opens at its threshold and holds restarts for its cooldown") {
+    auto spec = svc("web");
+    spec.restart.backoff = {0ms, 0ms, 1.0, resilience::Jitter::none};
+    spec.restart.circuit_breaker = {3, 30s, 1, 1};
+    Story t({spec});
+    for (int i = 0; i < 3; ++i) t.exit("web", ExitStatus::exited(1));  // zero backoff: restarted at once
+    CHECK(t.world.starts.size() == 3);
+    CHECK(t.s("web").breaker().state() == resilience::BreakerState::open);
+    CHECK(t.s("web").state() == State::recovering);
+    t.advance(29s);
+    CHECK(t.world.starts.size() == 3);
+    t.advance(1s);
+    CHECK(t.world.starts.size() == 4);  // the half-open trial
+    t.advance(1s);                      // ready: the trial succeeded
+    CHECK(t.s("web").breaker().state() == resilience::BreakerState::closed);
+}
+
+TEST_CASE("the backoff returns to initial after reset_after healthy") {
+    auto spec = svc("web");
+    spec.restart.reset_after = 1min;
+    Story t({spec});
+    for (int i = 0; i < 3; ++i) {
+        t.exit("web", ExitStatus::exited(1));
+        t.advance(5s);  // restarted and then ready again
+    }
+    TimePoint before = t.world.now();
+    t.exit("web", ExitStatus::exited(1));
+    t.advance(2s);
+    auto late = t.world.starts_of("web").back().at - before;
+    CHECK(late > 100ms);  // the backoff kept growing: no reset yet
+    t.advance(1min);      // healthy for reset_after
+    before = t.world.now();
+    t.exit("web", ExitStatus::exited(1));
+    t.advance(2s);
+    CHECK(t.world.starts_of("web").back().at - before == 100ms);
+}
+
+TEST_CASE("a dependent waits until its dependency is ready") {
+    Story t({svc("db"), svc("app", {dep("db")})});
+    CHECK(t.s("app").state() == State::waiting);
+    CHECK(t.world.starts_of("app").empty());
+    t.advance(1s);
+    CHECK(t.s("db").state() == State::ready);
+    CHECK(t.s("app").state() == State::running);
+}
+
+TEST_CASE("a soft dependency that failed its attempt lets the dependent start") {
+    Story t({svc("docker"), svc("app", {dep("docker", false)})});
+    t.exit("docker", ExitStatus::exited(1));
+    CHECK(t.s("docker").state() == State::recovering);
+    CHECK(t.s("app").state() == State::running);
+}
+
+TEST_CASE("stop sends the stop signal to the group, then SIGKILL after stop.timeout") {
+    auto spec = svc("web");
+    spec.stop = {SIGINT, 5s, std::nullopt};
+    Story t({spec});
+    int pid = *t.s("web").pid();
+    t.sup->shutdown();
+    CHECK(t.s("web").state() == State::stopping);
+    CHECK(t.world.signals.back().pgid == pid);
+    CHECK(t.world.signals.back().signal == SIGINT);
+    t.advance(5s);
+    CHECK(t.world.signals.back().signal == SIGKILL);
+    CHECK_FALSE(t.world.complete);
+    t.exit("web", ExitStatus::killed(SIGKILL));
+    CHECK(t.s("web").state() == State::stopped);
+    CHECK(t.world.complete);
+    CHECK(t.timers() == 0);
+}
+
+TEST_CASE("shutdown stops dependents before their dependencies") {
+    Story t({svc("db"), svc("app", {dep("db")}), svc("worker", {dep("app")})});
+    t.advance(3s);
+    REQUIRE(t.s("worker").state() == State::ready);
+    t.sup->shutdown();
+    CHECK(t.s("worker").state() == State::stopping);
+    CHECK(t.s("app").state() == State::ready);
+    t.exit("worker", ExitStatus::exited(0));
+    CHECK(t.s("app").state() == State::stopping);
+    CHECK(t.s("db").state() == State::ready);
+    t.exit("app", ExitStatus::exited(0));
+    CHECK(t.s("db").state() == State::stopping);
+    t.exit("db", ExitStatus::exited(0));
+    CHECK(t.world.complete);
+    CHECK(t.timers() == 0);
+}
+
+TEST_CASE("shutdown.timeout kills whatever still runs") {
+    auto spec = svc("stubborn");
+    spec.stop.timeout = 1h;
+    Story t({spec});
+    t.config.main.shutdown_timeout = 30s;
+    t.sup->shutdown();
+    t.advance(30s);
+    CHECK(t.world.signals.back().signal == SIGKILL);
+    t.exit("stubborn", ExitStatus::killed(SIGKILL));
+    CHECK(t.world.complete);
+    CHECK(t.timers() == 0);
+}
+
+TEST_CASE("services not yet started are simply stopped at shutdown; recovery timers go away") {
+    Story t({svc("db"), svc("app", {dep("db")})});
+    t.exit("db", ExitStatus::exited(1));
+    CHECK(t.timers() == 1);  // db's next attempt
+    t.sup->shutdown();
+    CHECK(t.s("app").state() == State::stopped);
+    CHECK(t.s("db").state() == State::stopped);
+    CHECK(t.world.complete);
+    CHECK(t.timers() == 0);
+}
