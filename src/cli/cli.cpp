@@ -13,6 +13,7 @@
 #include "config/loader.hpp"
 #include "config/machine_checks.hpp"
 #include "config/schema.hpp"
+#include "runtime/run.hpp"
 
 namespace mainstay::cli {
 namespace {
@@ -21,6 +22,7 @@ struct Options {
     std::string config_file;
     std::string services_dir;
     std::string log_level;
+    bool plan{false};
 };
 
 void add_config_option(CLI::App& app, Options& o) {
@@ -60,16 +62,15 @@ int check(const Options& o, const config::Environment& env, std::ostream& out, s
     if (!config) return kExitInvalidConfig;
     out << config->main.file.string() << ": ok: " << config->services.size() << " services, "
         << config->capabilities.size() << " capabilities\n";
+    if (o.plan) out << describe_plan(*config);
     return kExitOk;
 }
 
-int run_supervisor(const Options& o, const config::Environment& env, std::ostream& out, std::ostream& err) {
+int run_supervisor(const Options& o, const config::Environment& env, std::ostream& err) {
     auto config = load(o, env, false, err);
     if (!config) return kExitInvalidConfig;
-    out << "mainstay " << MAINSTAY_VERSION << ": configuration " << config->main.file.string() << " is valid\n"
-        << describe_plan(*config)
-        << "the supervision runtime is not built yet: nothing was started\n";
-    return kExitOk;
+    err.flush();
+    return runtime::run(*config);
 }
 
 }  // namespace
@@ -97,6 +98,7 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err,
 
     CLI::App* check_cmd = app.add_subcommand("check", "Validate the configuration, print every problem, start nothing");
     add_config_option(*check_cmd, options);
+    check_cmd->add_flag("--plan", options.plan, "Also print the start waves and the stop order");
 
     try {
         app.parse(argc, argv);
@@ -105,7 +107,7 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err,
         return code == 0 ? kExitOk : kExitUsage;
     }
     if (check_cmd->parsed()) return check(options, env, out, err);
-    return run_supervisor(options, env, out, err);
+    return run_supervisor(options, env, err);
 }
 
 }  // namespace mainstay::cli

@@ -158,7 +158,7 @@ void Service::stop(World& world) {
         kill_at_ = add_saturating(world.now(), spec_.stop.timeout);
         return;
     }
-    if (state_ != State::failed && state_ != State::completed) become(world, State::stopped, "");
+    if (state_ != State::failed && state_ != State::completed && state_ != State::stopped) become(world, State::stopped, "");
 }
 
 void Service::resume(World& world) {

@@ -68,16 +68,15 @@ TEST_CASE("check on an invalid file exits 2 and prints every error") {
                        file.string() + ":2:12: error: unknown key 'timout' (did you mean 'timeout'?)\n");
 }
 
-TEST_CASE("run without a subcommand validates and prints the planned start order") {
+TEST_CASE("check --plan prints the planned start waves and stop order") {
     TempTree t;
     auto file = t.write("mainstay.yaml", "{}\n");
     t.write("services.d/a.yaml", "command: [a]\n");
     t.write("services.d/b.yaml", "command: [b]\ndepends_on: {a: {required: false}}\n");
-    auto o = run({"-c", file.string()});
+    auto o = run({"check", "--plan", "-c", file.string()});
     CHECK(o.code == 0);
     CHECK(o.out.find("wave 1:\n    a (process)\n  wave 2:\n    b (process) after a healthy (soft)\n") != std::string::npos);
     CHECK(o.out.find("stop order: [b] [a]") != std::string::npos);
-    CHECK(run({"run", "-c", file.string()}).code == 0);
 }
 
 TEST_CASE("run on an invalid configuration exits 2") {
@@ -99,5 +98,6 @@ TEST_CASE("an unknown --log-level is a usage error") {
     TempTree t;
     auto file = t.write("mainstay.yaml", "{}\n");
     CHECK(run({"run", "-c", file.string(), "--log-level", "loud"}).code == mainstay::cli::kExitUsage);
-    CHECK(run({"run", "-c", file.string(), "--log-level", "debug"}).code == 0);
+    auto invalid = t.write("invalid.yaml", "services_dir: missing\n");
+    CHECK(run({"run", "-c", invalid.string(), "--log-level", "debug"}).code == 2);  // parsed, then refused
 }

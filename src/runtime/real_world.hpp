@@ -1,0 +1,57 @@
+// The World as it really is: processes, process groups and Asio timers on one io_context.
+//
+// It carries out the supervisor's decisions and never decides anything itself: it starts
+// processes (spawner), wires their output to the console and the per-service log files
+// (log_capture, rotating_file), arms one steady_timer per service, and signals groups.
+#pragma once
+
+#include <list>
+#include <map>
+#include <memory>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "config/schema.hpp"
+#include "runtime/log_capture.hpp"
+#include "runtime/logging.hpp"
+#include "runtime/rotating_file.hpp"
+#include "supervisor/supervisor.hpp"
+#include "supervisor/world.hpp"
+
+namespace mainstay::runtime {
+
+class RealWorld : public supervisor::World {
+public:
+    RealWorld(boost::asio::io_context& io, const config::Config& config, Logging& logging);
+    ~RealWorld() override;
+
+    // The supervisor that timers report to; set once, before anything starts.
+    void attach(supervisor::Supervisor& supervisor);
+
+    supervisor::TimePoint now() const override;
+    supervisor::StartResult start_process(const config::ServiceSpec& spec) override;
+    void signal_group(int pgid, int signal) override;
+    void set_timer(std::size_t index, std::optional<supervisor::TimePoint> when) override;
+    void shutdown_complete() override;
+    void log(config::LogLevel level, const std::string& message) override;
+
+    bool complete() const { return complete_; }
+    // Output captures still open (their pipes have not reached end of file).
+    std::size_t open_captures();
+
+private:
+    RotatingFile* service_log(const std::string& name);
+
+    boost::asio::io_context& io_;
+    const config::Config& config_;
+    Logging& logging_;
+    supervisor::Supervisor* supervisor_{nullptr};
+    std::vector<std::unique_ptr<boost::asio::steady_timer>> timers_;
+    std::list<std::unique_ptr<LogCapture>> captures_;
+    std::map<std::string, std::unique_ptr<RotatingFile>> service_logs_;
+    bool complete_{false};
+};
+
+}  // namespace mainstay::runtime

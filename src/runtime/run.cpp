@@ -1,0 +1,147 @@
+#include "runtime/run.hpp"
+
+#include <dirent.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <random>
+
+#include "runtime/instance_lock.hpp"
+#include "runtime/logging.hpp"
+#include "runtime/real_world.hpp"
+#include "runtime/reaper.hpp"
+#include "supervisor/supervisor.hpp"
+
+namespace mainstay::runtime {
+namespace {
+
+// Every process whose parent is mainstay: after shutdown these are orphans that escaped their
+// service's process group (a daemon that called setsid), reparented to us as PID 1 or subreaper.
+void kill_our_children() {
+    const pid_t self = ::getpid();
+    DIR* proc = ::opendir("/proc");
+    if (proc == nullptr) return;
+    while (dirent* e = ::readdir(proc)) {
+        char* end = nullptr;
+        long pid = std::strtol(e->d_name, &end, 10);
+        if (pid <= 0 || *end != '\0') continue;
+        std::ifstream stat("/proc/" + std::string(e->d_name) + "/stat");
+        std::string line;
+        std::getline(stat, line);
+        auto close = line.rfind(')');  // the command name may hold spaces and parentheses
+        if (close == std::string::npos) continue;
+        char state = 0;
+        long ppid = 0;
+        if (std::sscanf(line.c_str() + close + 1, " %c %ld", &state, &ppid) == 2 && ppid == self) {
+            ::kill(static_cast<pid_t>(pid), SIGKILL);
+        }
+    }
+    ::closedir(proc);
+}
+
+bool have_children() {
+    siginfo_t info{};
+    return ::waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) == 0;
+}
+
+}  // namespace
+
+int run(const config::Config& config) {
+    bool held = false;
+    std::string error;
+    auto lock = InstanceLock::acquire(config.main.status.socket.string() + ".lock", error, held);
+    if (!lock) {
+        std::fprintf(stderr, "mainstay: error: %s\n", error.c_str());
+        return held ? 3 : 1;
+    }
+    Logging logging(config.main.log);
+    const bool pid1 = ::getpid() == 1;
+    if (!pid1) ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+
+    boost::asio::io_context io(1);
+    RealWorld world(io, config, logging);
+    supervisor::Supervisor supervisor(config, world, std::random_device{}());
+    world.attach(supervisor);
+
+    bool finishing = false;
+    Reaper reaper(io, [&](int pid, const supervisor::ExitStatus& status) {
+        bool known = supervisor.on_exit(pid, status);
+        if (!known) logging.log(config::LogLevel::debug, "reaped orphan " + std::to_string(pid) + " (" + status.describe() + ")");
+        return known;
+    });
+
+    // After the last service stopped: kill what escaped, wait for it and for the last output.
+    boost::asio::steady_timer finish(io);
+    auto deadline = std::chrono::steady_clock::now();
+    std::function<void()> check_finished = [&] {
+        kill_our_children();
+        reaper.reap_now();
+        if ((!have_children() && world.open_captures() == 0) || std::chrono::steady_clock::now() >= deadline) {
+            io.stop();
+            return;
+        }
+        finish.expires_after(std::chrono::milliseconds(10));
+        finish.async_wait([&](const boost::system::error_code& ec) {
+            if (!ec) check_finished();
+        });
+    };
+    auto maybe_finish = [&] {
+        if (world.complete() && !finishing) {
+            finishing = true;
+            deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+            logging.log(config::LogLevel::info, "all services stopped");
+            check_finished();
+        }
+    };
+
+    boost::asio::signal_set signals(io, SIGTERM, SIGINT, SIGHUP);
+    signals.add(SIGUSR1);
+    signals.add(SIGUSR2);
+    std::function<void()> wait_signal = [&] {
+        signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+            if (ec) return;
+            if (sig == SIGTERM || sig == SIGINT) {
+                if (supervisor.shutting_down()) {
+                    logging.log(config::LogLevel::warn, "second stop signal: killing every service now");
+                    for (const auto& s : supervisor.services()) {
+                        if (s->pid()) world.signal_group(*s->pid(), SIGKILL);
+                    }
+                } else {
+                    logging.log(config::LogLevel::info, std::string("received ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT"));
+                    supervisor.shutdown();
+                }
+            } else if (sig == SIGHUP) {
+                logging.log(config::LogLevel::warn, "SIGHUP: reload is not available yet; configuration unchanged");
+            } else {  // SIGUSR1/SIGUSR2 are passed on to every running service
+                for (const auto& s : supervisor.services()) {
+                    if (s->pid()) world.signal_group(*s->pid(), sig);
+                }
+            }
+            maybe_finish();
+            wait_signal();
+        });
+    };
+    wait_signal();
+
+    logging.log(config::LogLevel::info, "mainstay starting " + std::to_string(config.services.size()) + " services (pid " +
+                                            std::to_string(::getpid()) + (pid1 ? ", PID 1)" : ", subreaper)"));
+    supervisor.start();
+    reaper.reap_now();
+
+    // Each event may complete the shutdown: look after every handler.
+    while (!io.stopped()) {
+        if (io.run_one() == 0) break;
+        maybe_finish();
+    }
+    logging.log(config::LogLevel::info, "mainstay stopped");
+    return 0;
+}
+
+}  // namespace mainstay::runtime

@@ -1,0 +1,209 @@
+#include "runtime/spawner.hpp"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/close_range.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <boost/process/v2/process.hpp>
+#include <boost/process/v2/start_dir.hpp>
+#include <boost/process/v2/stdio.hpp>
+#include <cerrno>
+#include <cstring>
+#include <map>
+
+#include "config/machine_checks.hpp"
+
+extern char** environ;
+
+namespace mainstay::runtime {
+namespace {
+
+namespace bp = boost::process::v2;
+
+// Owns a NULL-terminated `KEY=VALUE` array for execve, built before the fork.
+class EnvBlock {
+public:
+    explicit EnvBlock(const config::EnvVars& extra) {
+        std::map<std::string, std::string> merged;
+        for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+            std::string entry(*e);
+            auto eq = entry.find('=');
+            if (eq != std::string::npos) merged[entry.substr(0, eq)] = entry.substr(eq + 1);
+        }
+        for (const auto& [k, v] : extra) merged[k] = v;
+        for (const auto& [k, v] : merged) strings_.push_back(k + "=" + v);
+        for (const auto& s : strings_) pointers_.push_back(s.c_str());
+        pointers_.push_back(nullptr);
+        for (const auto& [k, v] : merged) lookup_.set(k, v);
+    }
+    const char* const* envp() const { return pointers_.data(); }
+    const config::Environment& lookup() const { return lookup_; }
+
+private:
+    std::vector<std::string> strings_;
+    std::vector<const char*> pointers_;
+    config::Environment lookup_;
+};
+
+struct Credentials {
+    uid_t uid;
+    gid_t gid;
+    std::vector<gid_t> groups;
+};
+
+// Resolved in the parent: getpwnam and friends are not async-signal-safe.
+std::optional<Credentials> resolve_credentials(const SpawnRequest& r, std::string& error) {
+    if (!r.user && !r.group) return Credentials{static_cast<uid_t>(-1), static_cast<gid_t>(-1), {}};
+    Credentials c{::getuid(), ::getgid(), {}};
+    if (r.user) {
+        const passwd* pw = ::getpwnam(r.user->c_str());
+        if (pw == nullptr) {
+            error = "unknown user: " + *r.user;
+            return std::nullopt;
+        }
+        c.uid = pw->pw_uid;
+        c.gid = pw->pw_gid;
+    }
+    if (r.group) {
+        const group* gr = ::getgrnam(r.group->c_str());
+        if (gr == nullptr) {
+            error = "unknown group: " + *r.group;
+            return std::nullopt;
+        }
+        c.gid = gr->gr_gid;
+    }
+    if (r.user) {
+        int n = 64;
+        c.groups.resize(static_cast<std::size_t>(n));
+        if (::getgrouplist(r.user->c_str(), c.gid, c.groups.data(), &n) == -1) c.groups.resize(static_cast<std::size_t>(n));
+        ::getgrouplist(r.user->c_str(), c.gid, c.groups.data(), &n);
+        c.groups.resize(static_cast<std::size_t>(n));
+    } else {
+        c.groups = {c.gid};
+    }
+    if (::geteuid() != 0) {
+        error = "user/group need mainstay to run as root";
+        return std::nullopt;
+    }
+    return c;
+}
+
+// The Boost.Process v2 initializer that prepares the child. Everything in on_exec_setup runs
+// between fork and exec: async-signal-safe calls only, no allocation, no logging.
+struct ChildSetup {
+    const char* const* envp;
+    const Credentials* credentials;
+
+    template <class Launcher>
+    bp::error_code on_setup(Launcher& launcher, const bp::filesystem::path&, const char* const*&) {
+        launcher.env = envp;
+        return {};
+    }
+
+    template <class Launcher>
+    bp::error_code on_exec_setup(Launcher&, const bp::filesystem::path&, const char* const*&) {
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, nullptr);
+        struct sigaction dfl {};
+        dfl.sa_handler = SIG_DFL;
+        for (int s = 1; s < NSIG; ++s) sigaction(s, &dfl, nullptr);  // fails harmlessly for KILL/STOP
+        if (::setsid() == -1) return {errno, bp::system_category()};
+        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (credentials->uid != static_cast<uid_t>(-1) || credentials->gid != static_cast<gid_t>(-1)) {
+            if (::setgroups(credentials->groups.size(), credentials->groups.data()) == -1 ||
+                ::setgid(credentials->gid) == -1 || ::setuid(credentials->uid) == -1) {
+                return {errno, bp::system_category()};
+            }
+        }
+        // Boost 1.81's own fd closing skips descriptors below its error pipe: mark them all.
+        ::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+        return {};
+    }
+
+    // Boost 1.81 detects this hook with a five-argument signature but calls it with four: the
+    // first overload makes it visible, the second is what runs. A failed exec must leave with
+    // _exit: exit() would run the parent's atexit handlers (and flush its buffers) in the child.
+    template <class Launcher>
+    void on_exec_error(Launcher&, const bp::error_code&, const bp::filesystem::path&, const char* const*&,
+                       const bp::error_code&) {}
+    template <class Launcher>
+    void on_exec_error(Launcher&, const bp::filesystem::path&, const char* const*&, const bp::error_code&) {
+        ::_exit(127);
+    }
+};
+
+struct Pipe {
+    int read{-1};
+    int write{-1};
+    ~Pipe() {
+        if (read != -1) ::close(read);
+        if (write != -1) ::close(write);
+    }
+    bool open() {
+        int fds[2];
+        if (::pipe2(fds, O_CLOEXEC) == -1) return false;
+        read = fds[0];
+        write = fds[1];
+        return true;
+    }
+};
+
+}  // namespace
+
+SpawnOutcome spawn(boost::asio::io_context& io, const SpawnRequest& request) {
+    SpawnOutcome outcome;
+    if (request.argv.empty()) {
+        outcome.error = "empty command";
+        return outcome;
+    }
+    EnvBlock env(request.env);
+    config::Argv args;
+    std::optional<config::Path> executable;
+    if (request.shell) {
+        executable = config::Path("/bin/sh");
+        args = {"-c", request.argv.front()};
+    } else {
+        executable = config::find_executable(request.argv.front(), env.lookup());
+        args.assign(request.argv.begin() + 1, request.argv.end());
+    }
+    if (!executable) {
+        outcome.error = "executable not found: " + request.argv.front();
+        return outcome;
+    }
+    if (request.working_dir && ::access(request.working_dir->c_str(), X_OK) != 0) {
+        outcome.error = "working directory not usable: " + request.working_dir->string() + ": " + std::strerror(errno);
+        return outcome;
+    }
+    auto credentials = resolve_credentials(request, outcome.error);
+    if (!credentials) return outcome;
+
+    Pipe out, err;
+    if (!out.open() || !err.open()) {
+        outcome.error = std::string("cannot create pipes: ") + std::strerror(errno);
+        return outcome;
+    }
+    ChildSetup setup{env.envp(), &*credentials};
+    bp::error_code ec;
+    bp::process_stdio stdio{nullptr, out.write, err.write};
+    auto start_dir = bp::process_start_dir(request.working_dir ? request.working_dir->string() : std::string());
+    bp::default_process_launcher launcher;
+    auto proc = request.working_dir ? launcher(io, ec, executable->string(), args, stdio, setup, start_dir)
+                                    : launcher(io, ec, executable->string(), args, stdio, setup);
+    if (ec) {
+        outcome.error = "cannot start " + executable->string() + ": " + ec.message();
+        return outcome;
+    }
+    Spawned spawned{proc.id(), out.read, err.read};
+    proc.detach();  // the reaper owns the wait from here on
+    out.read = err.read = -1;
+    outcome.spawned = spawned;
+    return outcome;
+}
+
+}  // namespace mainstay::runtime

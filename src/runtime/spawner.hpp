@@ -1,0 +1,45 @@
+// Starting a service's process: the only place that forks.
+//
+// Resolves the executable first (a missing or non-executable file is a reason, not a fork),
+// then starts it through Boost.Process v2 with what a supervised child needs: its own session
+// (so its process group can be signalled as one), a clean signal mask and default
+// dispositions, no inherited descriptors but stdin (/dev/null), stdout and stderr (pipes to
+// mainstay), a parent-death signal, and the requested user, group, directory and environment.
+// The child is detached at once: the reaper (reaper.hpp) owns every wait.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+
+#include "config/schema.hpp"
+
+namespace mainstay::runtime {
+
+struct SpawnRequest {
+    std::string name;
+    config::Argv argv;     // argv[0] looked up in PATH unless it holds a '/'
+    bool shell{false};     // argv[0] is a script for /bin/sh -c
+    config::EnvVars env;   // added to (and overriding) mainstay's own environment, in order
+    std::optional<config::Path> working_dir;
+    std::optional<std::string> user;
+    std::optional<std::string> group;
+};
+
+struct Spawned {
+    int pid{-1};
+    int stdout_fd{-1};  // read ends of the child's stdout and stderr; the caller owns them
+    int stderr_fd{-1};
+};
+
+struct SpawnOutcome {
+    std::optional<Spawned> spawned;
+    std::string error;  // why nothing was started: "executable not found: dockerd"
+};
+
+SpawnOutcome spawn(boost::asio::io_context& io, const SpawnRequest& request);
+
+}  // namespace mainstay::runtime
