@@ -60,7 +60,7 @@ void Service::attempt(World& world) {
         return;
     }
     if (!recovery_.begin_attempt(now)) {
-        if (recovery_.state() == RecoveryState::paused) become(world, State::paused, recovery_.pause_reason());
+        if (recovery_.state() == RecoveryState::paused) become(world, State::paused, "safety valve: " + recovery_.pause_reason());
         return;
     }
     launch(world);
@@ -72,7 +72,7 @@ void Service::failure(World& world, const std::string& why) {
     if (recovery_.attempt_running()) recovery_.on_attempt_result(now, false, why);
     else recovery_.start(now, why);
     if (recovery_.state() == RecoveryState::paused) {
-        become(world, State::paused, recovery_.pause_reason() + "; last: " + why);
+        become(world, State::paused, "safety valve: " + recovery_.pause_reason() + "; last: " + why);
         return;
     }
     if (auto until = breaker_.next_deadline()) recovery_.postpone(*until);

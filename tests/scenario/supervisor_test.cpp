@@ -288,3 +288,14 @@ TEST_CASE("services not yet started are simply stopped at shutdown; recovery tim
     CHECK(t.world.complete);
     CHECK(t.timers() == 0);
 }
+
+TEST_CASE("a paused service says why: the safety valve and the last failure") {
+    auto spec = svc("web");
+    spec.recovery.max_attempts = 1;
+    Story t({spec});
+    t.exit("web", ExitStatus::exited(1));
+    t.advance(100ms);
+    t.exit("web", ExitStatus::exited(4));
+    CHECK(t.s("web").state() == State::paused);
+    CHECK(t.s("web").reason() == "safety valve: gave up after 1 attempts; last: exited with code 4");
+}

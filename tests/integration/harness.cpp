@@ -1,0 +1,198 @@
+#include "harness.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+namespace mainstay::testing {
+
+bool eventually(const std::function<bool()>& ready, std::chrono::milliseconds deadline) {
+    const auto end = Clock::now() + deadline;
+    while (!ready()) {
+        if (Clock::now() >= end) return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return true;
+}
+
+std::vector<std::string> read_lines(const std::filesystem::path& file) {
+    std::vector<std::string> out;
+    std::ifstream in(file);
+    for (std::string line; std::getline(in, line);) out.push_back(line);
+    return out;
+}
+
+Mainstay::Mainstay(const std::string& main_yaml, const std::vector<std::pair<std::string, std::string>>& services,
+                   std::vector<std::string> extra_args, std::vector<std::string> prefix) {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "mainstay-it-XXXXXX").string();
+    dir_ = ::mkdtemp(tmpl.data());
+    std::filesystem::create_directories(dir_ / "services.d");
+    std::ofstream(dir_ / "mainstay.yaml") << main_yaml;
+    for (const auto& [name, text] : services) std::ofstream(dir_ / "services.d" / (name + ".yaml")) << text;
+
+    prefixed_ = !prefix.empty();
+    std::vector<std::string> args = std::move(prefix);
+    args.push_back(MAINSTAY_BINARY);
+    for (std::string a : {"run", "-c"}) args.push_back(a);
+    args.push_back((dir_ / "mainstay.yaml").string());
+    args.insert(args.end(), extra_args.begin(), extra_args.end());
+
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) std::abort();
+    pid_ = ::fork();
+    if (pid_ == 0) {
+        ::dup2(fds[1], 1);
+        ::dup2(fds[1], 2);
+        std::vector<char*> argv;
+        for (auto& a : args) argv.push_back(a.data());
+        argv.push_back(nullptr);
+        ::execvp(argv[0], argv.data());
+        ::_exit(127);
+    }
+    ::close(fds[1]);
+    out_fd_ = fds[0];
+    reader_ = std::thread([this] {
+        std::string partial;
+        char buf[65536];
+        for (;;) {
+            ssize_t n = ::read(out_fd_, buf, sizeof buf);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) break;
+            partial.append(buf, static_cast<std::size_t>(n));
+            std::lock_guard lock(mutex_);
+            for (auto nl = partial.find('\n'); nl != std::string::npos; nl = partial.find('\n')) {
+                lines_.push_back(partial.substr(0, nl));
+                partial.erase(0, nl + 1);
+            }
+            cv_.notify_all();
+        }
+    });
+}
+
+int Mainstay::pid() {
+    if (!prefixed_) return pid_;
+    int child = -1;
+    eventually([&] {
+        child = first_child(pid_);
+        return child > 0;
+    });
+    return child;
+}
+
+Mainstay::~Mainstay() {
+    if (!exited_) {
+        if (prefixed_) ::kill(pid(), SIGKILL);
+        ::kill(pid_, SIGKILL);
+        wait_exit(std::chrono::seconds(10));
+    }
+    if (reader_.joinable()) reader_.join();
+    ::close(out_fd_);
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+}
+
+std::optional<std::string> Mainstay::wait_for(const std::string& text, std::chrono::milliseconds deadline) {
+    std::unique_lock lock(mutex_);
+    std::optional<std::string> found;
+    cv_.wait_for(lock, deadline, [&] {
+        for (const auto& l : lines_) {
+            if (l.find(text) != std::string::npos) {
+                found = l;
+                return true;
+            }
+        }
+        return false;
+    });
+    return found;
+}
+
+std::size_t Mainstay::count(const std::string& text) {
+    std::lock_guard lock(mutex_);
+    std::size_t n = 0;
+    for (const auto& l : lines_) n += l.find(text) != std::string::npos;
+    return n;
+}
+
+std::vector<std::string> Mainstay::lines() {
+    std::lock_guard lock(mutex_);
+    return lines_;
+}
+
+int Mainstay::wait_exit(std::chrono::milliseconds deadline) {
+    int status = 0;
+    bool done = eventually([&] { return ::waitpid(pid_, &status, WNOHANG) == pid_; }, deadline);
+    if (!done) {
+        ::kill(pid_, SIGKILL);
+        ::waitpid(pid_, &status, 0);
+    }
+    exited_ = true;
+    if (!done) return -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+namespace {
+
+// (pid, ppid, state) of every process.
+struct ProcEntry {
+    int pid;
+    int ppid;
+    char state;
+};
+
+std::vector<ProcEntry> processes() {
+    std::vector<ProcEntry> out;
+    DIR* proc = ::opendir("/proc");
+    while (dirent* e = proc ? ::readdir(proc) : nullptr) {
+        int pid = std::atoi(e->d_name);
+        if (pid <= 0) continue;
+        std::ifstream stat("/proc/" + std::string(e->d_name) + "/stat");
+        std::string line;
+        std::getline(stat, line);
+        auto close = line.rfind(')');
+        if (close == std::string::npos) continue;
+        ProcEntry p{pid, 0, 0};
+        std::istringstream rest(line.substr(close + 1));
+        rest >> p.state >> p.ppid;
+        out.push_back(p);
+    }
+    if (proc) ::closedir(proc);
+    return out;
+}
+
+}  // namespace
+
+int first_child(int parent) {
+    for (const auto& p : processes()) {
+        if (p.ppid == parent) return p.pid;
+    }
+    return -1;
+}
+
+std::vector<int> zombie_children(int parent) {
+    std::vector<int> out;
+    for (const auto& p : processes()) {
+        if (p.ppid == parent && p.state == 'Z') out.push_back(p.pid);
+    }
+    return out;
+}
+
+std::size_t open_fds(int pid) {
+    std::size_t n = 0;
+    for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd")) ++n;
+    return n;
+}
+
+bool alive(int pid) {
+    if (::kill(pid, 0) != 0) return false;
+    // A zombie still answers kill(0): look at its state.
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string line;
+    std::getline(stat, line);
+    auto close = line.rfind(')');
+    return close != std::string::npos && line.size() > close + 2 && line[close + 2] != 'Z';
+}
+
+}  // namespace mainstay::testing

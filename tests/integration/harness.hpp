@@ -1,0 +1,68 @@
+// Runs the real `mainstay run` on a configuration written into a temporary directory and
+// watches it: its output lines are collected by a reader thread, and the tests wait on them
+// (or on files the test-service writes) with generous deadlines, never with fixed sleeps.
+#pragma once
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace mainstay::testing {
+
+using Clock = std::chrono::steady_clock;
+inline constexpr auto kDeadline = std::chrono::seconds(30);
+
+// Polls `ready` until it holds or `deadline` passes (a few ms between looks). For conditions
+// that only the file system shows (a pid file, a start count).
+bool eventually(const std::function<bool()>& ready, std::chrono::milliseconds deadline = kDeadline);
+
+std::vector<std::string> read_lines(const std::filesystem::path& file);
+
+class Mainstay {
+public:
+    // Writes `main_yaml` as mainstay.yaml and each (name, text) into services.d/, starts
+    // `prefix... mainstay run -c <dir>/mainstay.yaml extra...`.
+    Mainstay(const std::string& main_yaml, const std::vector<std::pair<std::string, std::string>>& services,
+             std::vector<std::string> extra_args = {}, std::vector<std::string> prefix = {});
+    ~Mainstay();
+
+    const std::filesystem::path& dir() const { return dir_; }
+    // mainstay's pid: the started process, or with a prefix (unshare ...) the prefix's child.
+    int pid();
+    // Waits for an output line containing `text`; returns it, or nullopt at the deadline.
+    std::optional<std::string> wait_for(const std::string& text, std::chrono::milliseconds deadline = kDeadline);
+    std::size_t count(const std::string& text);
+    std::vector<std::string> lines();
+    void signal(int sig) { ::kill(pid(), sig); }
+    // Waits for mainstay to exit; its exit code, or -1 at the deadline (then it is killed).
+    int wait_exit(std::chrono::milliseconds deadline = kDeadline);
+
+private:
+    std::filesystem::path dir_;
+    int pid_{-1};
+    bool prefixed_{false};
+    int out_fd_{-1};
+    bool exited_{false};
+    std::thread reader_;
+    std::mutex mutex_;
+    std::condition_variable cv_;
+    std::vector<std::string> lines_;
+};
+
+// The pids of mainstay's children that are zombies, from /proc.
+std::vector<int> zombie_children(int parent);
+int first_child(int parent);
+std::size_t open_fds(int pid);
+bool alive(int pid);
+
+}  // namespace mainstay::testing

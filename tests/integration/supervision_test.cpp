@@ -1,0 +1,148 @@
+// mainstay run with real child processes (the test-service program) and real signals.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <fstream>
+
+#include "harness.hpp"
+
+using namespace mainstay::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+// A main configuration whose files all live in the test's directory.
+std::string main_yaml(const std::string& log_extra = "") {
+    return "services_dir: services.d\n"
+           "log: {file: logs/mainstay.log, level: debug" + log_extra + "}\n"
+           "status: {socket: run/control.sock, file: run/status.json}\n"
+           "shutdown: {timeout: 20s}\n";
+}
+
+std::string ts(const std::string& args) { return std::string("command: ") + TEST_SERVICE_PATH + " " + args + "\n"; }
+
+// Start times (ns, monotonic) from a --start-file.
+std::vector<long long> start_times(const std::filesystem::path& file) {
+    std::vector<long long> out;
+    for (const auto& line : read_lines(file)) out.push_back(std::stoll(line.substr(line.find(' ') + 1)));
+    return out;
+}
+
+int read_pid(const std::filesystem::path& file) {
+    auto lines = read_lines(file);
+    return lines.empty() ? -1 : std::stoi(lines.front());
+}
+
+}  // namespace
+
+TEST_CASE("a crashing service restarts with its backoff, and the exit code is reported") {
+    Mainstay m(main_yaml(), {{"crash", ts("--exit-after 50 --exit-code 3 --start-file crash.starts") +
+                                           "working_dir: ..\n"
+                                           "ready_after: 10s\n"
+                                           "restart: {backoff: {initial: 200ms, max: 10s, multiplier: 2, jitter: none}}\n"}});
+    auto starts_file = m.dir() / "crash.starts";
+    REQUIRE(eventually([&] { return read_lines(starts_file).size() >= 4; }));
+    auto t = start_times(starts_file);
+    // Each gap is the 50 ms run plus the backoff: 200, 400, 800 ms. Never early; late by a
+    // loaded machine's margin at most.
+    const long long expected[] = {200, 400, 800};
+    for (int i = 0; i < 3; ++i) {
+        long long gap_ms = (t[i + 1] - t[i]) / 1'000'000 - 50;
+        INFO("restart " << i + 1 << ": backoff observed " << gap_ms << " ms");
+        CHECK(gap_ms >= expected[i] - 5);
+        CHECK(gap_ms <= expected[i] + 400);
+    }
+    CHECK(m.wait_for("crash: recovering (exited with code 3)"));
+}
+
+TEST_CASE("a permanent exit code ends failed; a signal death is told apart from an exit") {
+    Mainstay m(main_yaml(), {{"perm", ts("--exit-after 20 --exit-code 78") + "restart: {permanent_exit_codes: [78]}\n"},
+                             {"segv", ts("--exit-after 20 --die-signal SEGV") +
+                                          "restart: {policy: on-failure, backoff: {initial: 5s}}\n"}});
+    CHECK(m.wait_for("perm: failed (exited with code 78 (a permanent exit code))"));
+    CHECK(m.wait_for("segv: recovering (killed by SIGSEGV)"));
+}
+
+TEST_CASE("the safety valve pauses a service that keeps failing") {
+    Mainstay m(main_yaml(), {{"flaky", ts("--exit-after 10 --exit-code 1") +
+                                           "restart: {backoff: {initial: 10ms, jitter: none}}\n"
+                                           "recovery: {max_attempts: 3}\n"}});
+    CHECK(m.wait_for("flaky: paused (safety valve"));
+    CHECK(m.count("flaky: running") == 4);  // the first run and three attempts
+}
+
+TEST_CASE("100 SIGKILLs in a row: restarted each time, no zombie, no fd leaked") {
+    Mainstay m(main_yaml(), {{"victim", ts("--pid-file victim.pid") + "working_dir: ..\n"
+                                             "restart: {backoff: {initial: 0s, jitter: none}, circuit_breaker: {failure_threshold: 1000}}\n"}});
+    auto pid_file = m.dir() / "victim.pid";
+    REQUIRE(eventually([&] { return read_pid(pid_file) > 0; }));
+    REQUIRE(m.wait_for("victim: running"));
+    const std::size_t fds_before = open_fds(m.pid());
+    int pid = read_pid(pid_file);
+    for (int i = 0; i < 100; ++i) {
+        ::kill(pid, SIGKILL);
+        int previous = pid;
+        REQUIRE(eventually([&] {
+            pid = read_pid(pid_file);
+            return pid > 0 && pid != previous && alive(pid);
+        }));
+    }
+    CHECK(m.count("victim: recovering (killed by SIGKILL)") == 100);
+    CHECK(eventually([&] { return zombie_children(m.pid()).empty(); }, 5s));
+    CHECK(eventually([&] { return open_fds(m.pid()) == fds_before; }, 5s));
+    m.signal(SIGTERM);
+    CHECK(m.wait_exit() == 0);
+}
+
+TEST_CASE("shutdown: SIGTERM ignored and a lingering grandchild are all gone, dependents first, exit 0") {
+    Mainstay m(main_yaml(), {{"base", ts("--ignore-sigterm --pid-file base.pid") + "working_dir: ..\nready_after: 100ms\n"
+                                                                                   "stop: {timeout: 500ms}\n"},
+                             {"app", ts("--fork-grandchild --grandchild-pid-file app.grandchild --pid-file app.pid") +
+                                         "working_dir: ..\nready_after: 100ms\ndepends_on: [base]\n"}});
+    REQUIRE(m.wait_for("app: ready"));
+    REQUIRE(eventually([&] { return read_pid(m.dir() / "app.grandchild") > 0; }));
+    int base = read_pid(m.dir() / "base.pid");
+    int app = read_pid(m.dir() / "app.pid");
+    int grandchild = read_pid(m.dir() / "app.grandchild");
+    m.signal(SIGTERM);
+    CHECK(m.wait_exit() == 0);
+    CHECK_FALSE(alive(base));
+    CHECK_FALSE(alive(app));
+    CHECK_FALSE(alive(grandchild));
+    auto lines = m.lines();
+    auto at = [&](const std::string& text) {
+        return std::find_if(lines.begin(), lines.end(), [&](const std::string& l) { return l.find(text) != std::string::npos; });
+    };
+    REQUIRE(at("app: stopping") != lines.end());
+    REQUIRE(at("base: stopping") != lines.end());
+    CHECK(at("app: stopping") < at("base: stopping"));
+    CHECK(at("app: stopped") < at("base: stopping"));
+    CHECK(at("base: stopped") != lines.end());
+}
+
+TEST_CASE("as PID 1 in a new PID namespace, orphaned grandchildren are reaped") {
+    Mainstay m(main_yaml(), {{"parent", ts("--fork-grandchild --grandchild-new-session --orphan-grandchild --grandchild-pid-file gc.pid") +
+                                            "working_dir: ..\nrestart: {policy: never}\n"}},
+               {}, {"unshare", "--pid", "--fork", "--mount-proc"});
+    REQUIRE(m.wait_for("(pid 1, PID 1)"));
+    REQUIRE(eventually([&] { return read_pid(m.dir() / "gc.pid") > 0; }));
+    CHECK(m.wait_for("parent: stopped (exited with code 0"));
+    // The grandchild escaped its group (own session) and its parent is gone: it is PID 1's now.
+    // Shutdown kills it, and PID 1 reaps it.
+    m.signal(SIGTERM);
+    CHECK(m.wait_for("reaped orphan"));
+    CHECK(m.wait_exit() == 0);
+}
+
+TEST_CASE("a service writing 10 MB of lines quickly loses no line in its log file") {
+    const int n = 100000;
+    Mainstay m(main_yaml(", max_size: 100MiB"),
+               {{"chatty", ts("--print-lines " + std::to_string(n) + " --line-length 100") + "restart: {policy: on-failure}\n"}});
+    CHECK(m.wait_for("chatty: stopped (exited with code 0"));
+    auto log = m.dir() / "logs/chatty.log";
+    REQUIRE(eventually([&] { return read_lines(log).size() >= static_cast<std::size_t>(n); }));
+    auto lines = read_lines(log);
+    REQUIRE(lines.size() == static_cast<std::size_t>(n));
+    for (int i = 0; i < n; i += 997) CHECK(lines[static_cast<std::size_t>(i)].rfind("line " + std::to_string(i) + " ", 0) == 0);
+    CHECK(lines.back().size() == 99);
+}
