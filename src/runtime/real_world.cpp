@@ -35,7 +35,7 @@ RotatingFile* RealWorld::service_log(const std::string& name) {
 supervisor::StartResult RealWorld::start_process(const config::ServiceSpec& spec) {
     SpawnRequest request{spec.name, spec.command, spec.shell, spec.env_file_vars, spec.working_dir, spec.user, spec.group};
     request.env.insert(request.env.end(), spec.environment.begin(), spec.environment.end());
-    SpawnOutcome outcome = spawn(io_, request);
+    SpawnOutcome outcome = spawn(request);
     if (!outcome.spawned) return {std::nullopt, outcome.error};
 
     captures_.remove_if([](const auto& c) { return c->finished(); });

@@ -13,8 +13,6 @@
 #include <utility>
 #include <vector>
 
-#include <boost/asio/io_context.hpp>
-
 #include "config/schema.hpp"
 
 namespace mainstay::runtime {
@@ -40,6 +38,6 @@ struct SpawnOutcome {
     std::string error;  // why nothing was started: "executable not found: dockerd"
 };
 
-SpawnOutcome spawn(boost::asio::io_context& io, const SpawnRequest& request);
+SpawnOutcome spawn(const SpawnRequest& request);
 
 }  // namespace mainstay::runtime

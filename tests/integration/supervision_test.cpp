@@ -146,3 +146,29 @@ TEST_CASE("a service writing 10 MB of lines quickly loses no line in its log fil
     for (int i = 0; i < n; i += 997) CHECK(lines[static_cast<std::size_t>(i)].rfind("line " + std::to_string(i) + " ", 0) == 0);
     CHECK(lines.back().size() == 99);
 }
+
+TEST_CASE("spawn: environment = inherited + env_file + environment; working_dir; setsid; fds; signal mask") {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "mainstay-env-XXXXXX").string();
+    std::filesystem::path work = ::mkdtemp(tmpl.data());
+    std::ofstream(work / "vars.env") << "FROM_FILE=file\nONLY_FILE=yes\n";
+    Mainstay m(main_yaml(), {{"env", ts("--env-dump " + (work / "env.dump").string() + " --sigmask-dump " +
+                                        (work / "mask.dump").string() + " --pid-file " + (work / "env.pid").string()) +
+                                         "working_dir: " + work.string() + "\n"
+                                         "env_file: " + (work / "vars.env").string() + "\n"
+                                         "environment: {GREETING: hello, FROM_FILE: overridden}\n"}});
+    REQUIRE(eventually([&] { return read_lines(work / "mask.dump").size() >= 3 && read_lines(work / "env.dump").size() > 2; }));
+    auto env = read_lines(work / "env.dump");
+    CHECK(env[0] == "CWD=" + work.string());
+    CHECK(env[1] == "FDS=0,1,2");
+    auto has = [&](const std::string& kv) { return std::find(env.begin(), env.end(), kv) != env.end(); };
+    CHECK(has("GREETING=hello"));
+    CHECK(has("FROM_FILE=overridden"));  // environment wins over env_file
+    CHECK(has("ONLY_FILE=yes"));
+    CHECK(std::any_of(env.begin(), env.end(), [](const std::string& l) { return l.rfind("PATH=", 0) == 0; }));  // inherited
+    auto mask = read_lines(work / "mask.dump");
+    CHECK(mask[0] == "SigBlk:\t0000000000000000");
+    int pid = read_pid(work / "env.pid");
+    CHECK(mask[2] == "PGID=" + std::to_string(pid) + " SID=" + std::to_string(pid) + " PID=" + std::to_string(pid));
+    std::error_code ec;
+    std::filesystem::remove_all(work, ec);
+}
