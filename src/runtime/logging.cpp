@@ -1,15 +1,61 @@
 #include "runtime/logging.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <mutex>
 
 #include <cstdio>
 #include <spdlog/async.h>
 #include <spdlog/sinks/rotating_file_sink.h>
-#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
 
 namespace mainstay::runtime {
 namespace {
+
+// The console: stdout, written so that a reader who stops reading cannot hold the log thread
+// (and, at exit, mainstay) forever. Each piece waits at most 100 ms for room in the pipe; after
+// one such wait the console counts as stuck, and lines are dropped (and counted) without
+// waiting until stdout takes a write again.
+class ConsoleSink final : public spdlog::sinks::base_sink<std::mutex> {
+public:
+    std::uint64_t dropped() const { return dropped_; }
+
+protected:
+    void sink_it_(const spdlog::details::log_msg& msg) override {
+        spdlog::memory_buf_t text;
+        formatter_->format(msg, text);
+        std::string_view rest(text.data(), text.size());
+        while (!rest.empty()) {
+            pollfd p{STDOUT_FILENO, POLLOUT, 0};
+            int ready = ::poll(&p, 1, stuck_ ? 0 : 100);
+            if (ready <= 0 || (p.revents & (POLLERR | POLLHUP | POLLNVAL)) != 0) {
+                stuck_ = true;
+                ++dropped_;
+                return;
+            }
+            // At most a page at a time: POLLOUT promises room for that much, so this cannot block.
+            ssize_t n = ::write(STDOUT_FILENO, rest.data(), std::min<std::size_t>(rest.size(), 4096));
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) {
+                stuck_ = true;
+                ++dropped_;
+                return;
+            }
+            stuck_ = false;
+            rest.remove_prefix(static_cast<std::size_t>(n));
+        }
+    }
+    void flush_() override {}
+
+private:
+    bool stuck_{false};
+    std::uint64_t dropped_{0};
+};
 
 spdlog::level::level_enum to_spdlog(config::LogLevel level) {
     switch (level) {
@@ -50,7 +96,7 @@ Logging::Logging(const config::LogSpec& spec) : format_(spec.format) {
     spdlog::init_thread_pool(8192, 1);
     auto pool = spdlog::thread_pool();
     // One console sink each: a sink has one pattern, and the two loggers format differently.
-    std::vector<spdlog::sink_ptr> main_sinks{std::make_shared<spdlog::sinks::stdout_sink_mt>()};
+    std::vector<spdlog::sink_ptr> main_sinks{std::make_shared<ConsoleSink>()};
     if (spec.file) {
         spdlog::file_event_handlers handlers;
         // spdlog opens without O_CLOEXEC: children must not inherit the log file.
@@ -64,7 +110,7 @@ Logging::Logging(const config::LogSpec& spec) : format_(spec.format) {
     }
     main_ = std::make_shared<spdlog::async_logger>("mainstay", main_sinks.begin(), main_sinks.end(), pool,
                                                    spdlog::async_overflow_policy::overrun_oldest);
-    output_ = std::make_shared<spdlog::async_logger>("output", std::make_shared<spdlog::sinks::stdout_sink_mt>(), pool,
+    output_ = std::make_shared<spdlog::async_logger>("output", std::make_shared<ConsoleSink>(), pool,
                                                      spdlog::async_overflow_policy::overrun_oldest);
     if (format_ == config::LogFormat::json) {
         main_->set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","message":%v})", spdlog::pattern_time_type::utc);

@@ -2,8 +2,9 @@
 //
 // Two asynchronous loggers share one background thread: `mainstay` (its own messages: console
 // and, when `log.file` is set, a rotating file) and `output` (the services' lines on the console
-// as `name | line`). Their queue overruns the oldest message when the console is slower than
-// the services (a stdout nobody reads): supervision never waits for a terminal.
+// as `name | line`). Their queue overruns the oldest message when it is full, and the console
+// waits at most 100 ms for a stdout nobody reads before it drops lines until stdout drains:
+// supervision never waits for a terminal, and neither does mainstay's exit.
 #pragma once
 
 #include <memory>

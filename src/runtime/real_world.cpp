@@ -33,14 +33,24 @@ RotatingFile* RealWorld::service_log(const std::string& name) {
 }
 
 supervisor::StartResult RealWorld::start_process(const config::ServiceSpec& spec) {
-    SpawnRequest request{spec.name, spec.command, spec.shell, spec.env_file_vars, spec.working_dir, spec.user, spec.group};
+    return start(spec, spec.command, spec.name);
+}
+
+supervisor::StartResult RealWorld::start_helper(const config::ServiceSpec& spec, const config::Argv& argv) {
+    config::ServiceSpec helper = spec;
+    helper.shell = false;
+    return start(helper, argv, spec.name + "/stop");
+}
+
+supervisor::StartResult RealWorld::start(const config::ServiceSpec& spec, const config::Argv& argv, const std::string& label) {
+    SpawnRequest request{label, argv, spec.shell, spec.env_file_vars, spec.working_dir, spec.user, spec.group};
     request.env.insert(request.env.end(), spec.environment.begin(), spec.environment.end());
     SpawnOutcome outcome = spawn(request);
     if (!outcome.spawned) return {std::nullopt, outcome.error};
 
     captures_.remove_if([](const auto& c) { return c->finished(); });
     RotatingFile* file = service_log(spec.name);
-    std::string name = spec.name;
+    std::string name = label;
     std::string buffer;
     captures_.push_back(std::make_unique<LogCapture>(
         io_, outcome.spawned->stdout_fd, outcome.spawned->stderr_fd,

@@ -32,6 +32,7 @@ public:
 
     supervisor::TimePoint now() const override;
     supervisor::StartResult start_process(const config::ServiceSpec& spec) override;
+    supervisor::StartResult start_helper(const config::ServiceSpec& spec, const config::Argv& argv) override;
     void signal_group(int pgid, int signal) override;
     void set_timer(std::size_t index, std::optional<supervisor::TimePoint> when) override;
     void shutdown_complete() override;
@@ -43,6 +44,7 @@ public:
 
 private:
     RotatingFile* service_log(const std::string& name);
+    supervisor::StartResult start(const config::ServiceSpec& spec, const config::Argv& argv, const std::string& label);
 
     boost::asio::io_context& io_;
     const config::Config& config_;

@@ -75,7 +75,12 @@ void Service::failure(World& world, const std::string& why) {
         become(world, State::paused, "safety valve: " + recovery_.pause_reason() + "; last: " + why);
         return;
     }
-    if (auto until = breaker_.next_deadline()) recovery_.postpone(*until);
+    if (auto until = breaker_.next_deadline()) {
+        recovery_.postpone(*until);
+        become(world, State::recovering,
+               why + "; circuit breaker open for " + config::format_duration(breaker_.remaining_cooldown(now)));
+        return;
+    }
     become(world, State::recovering, why);
 }
 
@@ -134,6 +139,7 @@ void Service::on_timer(World& world) {
     if (kill_at_ && now >= *kill_at_ && pid_) {
         kill_at_.reset();
         world.signal_group(*pid_, SIGKILL);
+        if (helper_pid_) world.signal_group(*helper_pid_, SIGKILL);
         reason_ = "did not stop within " + config::format_duration(spec_.stop.timeout) + ": killed";
     }
     if (reset_at_ && now >= *reset_at_) {
@@ -153,12 +159,27 @@ void Service::stop(World& world) {
     reset_at_.reset();
     if (pid_) {
         if (state_ == State::stopping) return;
+        kill_at_ = add_saturating(world.now(), spec_.stop.timeout);
+        if (spec_.stop.command) {
+            StartResult helper = world.start_helper(spec_, *spec_.stop.command);
+            if (helper.pid) {
+                helper_pid_ = helper.pid;
+                become(world, State::stopping, "stop command pid " + std::to_string(*helper.pid));
+                return;
+            }
+            world.log(config::LogLevel::warn, spec_.name + ": stop command not started (" + helper.error + "); using the stop signal");
+        }
         become(world, State::stopping, "stop signal " + config::signal_name(spec_.stop.signal));
         world.signal_group(*pid_, spec_.stop.signal);
-        kill_at_ = add_saturating(world.now(), spec_.stop.timeout);
         return;
     }
     if (state_ != State::failed && state_ != State::completed && state_ != State::stopped) become(world, State::stopped, "");
+}
+
+void Service::on_helper_exit(World& world, const ExitStatus& status) {
+    world.signal_group(*helper_pid_, SIGKILL);
+    helper_pid_.reset();
+    if (!status.success()) world.log(config::LogLevel::warn, spec_.name + ": stop command " + status.describe());
 }
 
 void Service::resume(World& world) {

@@ -45,6 +45,10 @@ public:
     bool wants_running() const { return desired_running_; }
     const std::string& reason() const { return reason_; }
     std::optional<int> pid() const { return pid_; }
+    // The running `stop.command`, if any.
+    std::optional<int> helper_pid() const { return helper_pid_; }
+    // The helper exited.
+    void on_helper_exit(World& world, const ExitStatus& status);
     std::uint32_t restarts() const { return restarts_; }
     std::uint32_t starts() const { return starts_; }
     std::optional<ExitStatus> last_exit() const { return last_exit_; }
@@ -71,6 +75,7 @@ private:
     bool desired_running_{false};
     std::string reason_;
     std::optional<int> pid_;
+    std::optional<int> helper_pid_;
     std::optional<ExitStatus> last_exit_;
     std::optional<TimePoint> ready_at_;   // running: becomes ready then
     std::optional<TimePoint> kill_at_;    // stopping: SIGKILL then

@@ -23,6 +23,10 @@ void Supervisor::start() {
 
 bool Supervisor::on_exit(int pid, const ExitStatus& status) {
     for (std::size_t i = 0; i < services_.size(); ++i) {
+        if (services_[i]->helper_pid() == pid) {
+            services_[i]->on_helper_exit(world_, status);
+            return true;
+        }
         if (services_[i]->pid() == pid) {
             services_[i]->on_exit(world_, status);
             settle(i);

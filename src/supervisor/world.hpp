@@ -40,6 +40,9 @@ public:
     virtual TimePoint now() const = 0;
     // Starts `spec`'s command as the leader of a new process group (its pid is the pgid).
     virtual StartResult start_process(const config::ServiceSpec& spec) = 0;
+    // Starts a helper command of `spec` (its `stop.command`) with the service's environment and
+    // directory, also in a process group of its own.
+    virtual StartResult start_helper(const config::ServiceSpec& spec, const config::Argv& argv) = 0;
     // kill(-pgid, signal). Only called while the group's leader is alive or a zombie.
     virtual void signal_group(int pgid, int signal) = 0;
     // The one timer of service `index`: fires `Supervisor::on_timer(index)` at `when`; nullopt

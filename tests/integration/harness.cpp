@@ -26,7 +26,7 @@ std::vector<std::string> read_lines(const std::filesystem::path& file) {
 }
 
 Mainstay::Mainstay(const std::string& main_yaml, const std::vector<std::pair<std::string, std::string>>& services,
-                   std::vector<std::string> extra_args, std::vector<std::string> prefix) {
+                   std::vector<std::string> extra_args, std::vector<std::string> prefix, bool read_output) {
     std::string tmpl = (std::filesystem::temp_directory_path() / "mainstay-it-XXXXXX").string();
     dir_ = ::mkdtemp(tmpl.data());
     std::filesystem::create_directories(dir_ / "services.d");
@@ -54,6 +54,7 @@ Mainstay::Mainstay(const std::string& main_yaml, const std::vector<std::pair<std
     }
     ::close(fds[1]);
     out_fd_ = fds[0];
+    if (!read_output) return;  // a stdout nobody reads: the pipe fills and stays full
     reader_ = std::thread([this] {
         std::string partial;
         char buf[65536];

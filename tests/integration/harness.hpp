@@ -33,7 +33,7 @@ public:
     // Writes `main_yaml` as mainstay.yaml and each (name, text) into services.d/, starts
     // `prefix... mainstay run -c <dir>/mainstay.yaml extra...`.
     Mainstay(const std::string& main_yaml, const std::vector<std::pair<std::string, std::string>>& services,
-             std::vector<std::string> extra_args = {}, std::vector<std::string> prefix = {});
+             std::vector<std::string> extra_args = {}, std::vector<std::string> prefix = {}, bool read_output = true);
     ~Mainstay();
 
     const std::filesystem::path& dir() const { return dir_; }

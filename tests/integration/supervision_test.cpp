@@ -172,3 +172,60 @@ TEST_CASE("spawn: environment = inherited + env_file + environment; working_dir;
     std::error_code ec;
     std::filesystem::remove_all(work, ec);
 }
+
+TEST_CASE("a second mainstay on the same configuration exits 3") {
+    Mainstay m(main_yaml(), {{"web", ts("")}});
+    REQUIRE(m.wait_for("web: running"));
+    std::string cmd = std::string(MAINSTAY_BINARY) + " run -c " + (m.dir() / "mainstay.yaml").string() + " >/dev/null 2>&1";
+    int status = std::system(cmd.c_str());
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 3);
+    m.signal(SIGTERM);
+    CHECK(m.wait_exit() == 0);
+}
+
+TEST_CASE("a stdout nobody reads does not stall supervision") {
+    Mainstay m(main_yaml(), {{"chatty", ts("--lines-per-second 20000")},
+                             {"crash", ts("--exit-after 20 --exit-code 1 --start-file crash.starts") +
+                                           "working_dir: ..\nrestart: {backoff: {initial: 10ms, max: 10ms, jitter: none}, "
+                                           "circuit_breaker: {failure_threshold: 100000}}\n"}},
+               {}, {}, /*read_output=*/false);
+    auto starts = m.dir() / "crash.starts";
+    // 20000 lines/s fill the 64 KiB pipe in well under a second; restarts must go on long after.
+    REQUIRE(eventually([&] { return read_lines(starts).size() >= 50; }));
+    auto chatty_log = m.dir() / "logs/chatty.log";
+    auto size_then = std::filesystem::file_size(chatty_log);
+    CHECK(eventually([&] { return std::filesystem::file_size(chatty_log) > size_then + 100000; }));
+    m.signal(SIGTERM);
+    CHECK(m.wait_exit() == 0);
+}
+
+TEST_CASE("stop.command stops the service instead of the stop signal") {
+    Mainstay m(main_yaml(), {{"db", ts("--ignore-sigterm --pid-file db.pid") + "working_dir: ..\n"
+                                        "stop: {timeout: 20s, command: [sh, -c, 'kill -KILL $(cat db.pid)']}\n"}});
+    REQUIRE(m.wait_for("db: running"));
+    REQUIRE(eventually([&] { return read_pid(m.dir() / "db.pid") > 0; }));
+    auto begin = Clock::now();
+    m.signal(SIGTERM);
+    CHECK(m.wait_exit() == 0);
+    CHECK(Clock::now() - begin < 15s);  // well before stop.timeout: the command did it
+    CHECK(m.wait_for("db: stopping (stop command pid"));
+    CHECK(m.wait_for("db: stopped (killed by SIGKILL)"));
+}
+
+TEST_CASE("user: the service runs as that user") {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "mainstay-user-XXXXXX").string();
+    std::filesystem::path work = ::mkdtemp(tmpl.data());
+    std::filesystem::permissions(work, std::filesystem::perms::all);
+    Mainstay m(main_yaml(), {{"low", ts("--pid-file " + (work / "low.pid").string()) + "user: nobody\n"}});
+    REQUIRE(eventually([&] { return read_pid(work / "low.pid") > 0; }));
+    std::ifstream status("/proc/" + std::to_string(read_pid(work / "low.pid")) + "/status");
+    std::string line;
+    while (std::getline(status, line) && line.rfind("Uid:", 0) != 0) {
+    }
+    CHECK(line.find("65534") != std::string::npos);
+    m.signal(SIGTERM);
+    CHECK(m.wait_exit() == 0);
+    std::error_code ec;
+    std::filesystem::remove_all(work, ec);
+}

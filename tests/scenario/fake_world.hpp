@@ -41,6 +41,12 @@ public:
         running.insert(pid);
         return {pid, {}};
     }
+    supervisor::StartResult start_helper(const config::ServiceSpec& spec, const config::Argv& argv) override {
+        int pid = next_pid++;
+        helpers.push_back({spec.name + ":" + argv.front(), pid, now()});
+        running.insert(pid);
+        return {pid, {}};
+    }
     void signal_group(int pgid, int signal) override { signals.push_back({pgid, signal, now()}); }
     void set_timer(std::size_t index, std::optional<TimePoint> when) override {
         if (when) timers[index] = *when;
@@ -79,6 +85,7 @@ public:
     resilience::FakeClock clock;
     int next_pid{1000};
     std::vector<Start> starts;
+    std::vector<Start> helpers;
     std::set<int> running;
     std::vector<Signal> signals;
     std::map<std::size_t, TimePoint> timers;

@@ -186,6 +186,7 @@ TEST_CASE("the circuit breaker opens at its threshold and holds restarts for its
     CHECK(t.world.starts.size() == 3);
     CHECK(t.s("web").breaker().state() == resilience::BreakerState::open);
     CHECK(t.s("web").state() == State::recovering);
+    CHECK(t.s("web").reason() == "exited with code 1; circuit breaker open for 30s");
     t.advance(29s);
     CHECK(t.world.starts.size() == 3);
     t.advance(1s);
@@ -298,4 +299,24 @@ TEST_CASE("a paused service says why: the safety valve and the last failure") {
     t.exit("web", ExitStatus::exited(4));
     CHECK(t.s("web").state() == State::paused);
     CHECK(t.s("web").reason() == "safety valve: gave up after 1 attempts; last: exited with code 4");
+}
+
+TEST_CASE("stop.command is run instead of the stop signal; SIGKILL still follows stop.timeout") {
+    auto spec = svc("db");
+    spec.stop = {SIGTERM, 10s, config::Argv{"pg_ctl", "stop"}};
+    Story t({spec});
+    int pid = *t.s("db").pid();
+    t.sup->shutdown();
+    REQUIRE(t.world.helpers.size() == 1);
+    CHECK(t.world.helpers[0].name == "db:pg_ctl");
+    CHECK(std::none_of(t.world.signals.begin(), t.world.signals.end(), [](auto& s) { return s.signal == SIGTERM; }));
+    int helper = t.world.helpers[0].pid;
+    t.world.exit(*t.sup, helper, ExitStatus::exited(0));
+    CHECK(t.s("db").state() == State::stopping);
+    t.advance(10s);
+    CHECK(t.world.signals.back().pgid == pid);
+    CHECK(t.world.signals.back().signal == SIGKILL);
+    t.exit("db", ExitStatus::killed(SIGKILL));
+    CHECK(t.world.complete);
+    CHECK(t.timers() == 0);
 }
