@@ -13,7 +13,10 @@ Service::Service(const config::ServiceSpec& spec, std::size_t index, resilience:
     : spec_(spec),
       index_(index),
       breaker_(spec.restart.circuit_breaker, {events, spec.name, "restart"}),
-      recovery_(spec.restart.backoff, spec.recovery, random, {events, spec.name, "restart"}) {}
+      recovery_(spec.restart.backoff, spec.recovery, random, {events, spec.name, "restart"}) {
+    // Nothing to start: an external service is only probed, and probes are not wired in yet.
+    if (spec.kind == config::Kind::external) reason_ = "external: waits for its readiness probe (not yet supported)";
+}
 
 void Service::become(World& world, State s, std::string reason) {
     if (s != state_ || reason != reason_) {

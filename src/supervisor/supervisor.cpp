@@ -94,6 +94,7 @@ void Supervisor::propagate() {
         for (std::size_t i = 0; i < services_.size(); ++i) {
             Service& s = *services_[i];
             if (!s.spec().enabled || s.wants_running() || s.state() != State::waiting) continue;
+            if (s.spec().kind == config::Kind::external) continue;
             std::string waiting_for;
             if (!dependencies_met(i, waiting_for)) continue;
             s.start(world_);

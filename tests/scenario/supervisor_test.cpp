@@ -215,6 +215,17 @@ TEST_CASE("the backoff returns to initial after reset_after healthy") {
     CHECK(t.world.starts_of("web").back().at - before == 100ms);
 }
 
+TEST_CASE("an external service is never spawned") {
+    auto gpu = svc("gpu");
+    gpu.kind = config::Kind::external;
+    gpu.command.clear();
+    Story t({gpu});
+    CHECK(t.world.starts.empty());
+    CHECK(t.s("gpu").state() == State::waiting);
+    t.sup->shutdown();
+    CHECK(t.world.complete);
+}
+
 TEST_CASE("a dependent waits until its dependency is ready") {
     Story t({svc("db"), svc("app", {dep("db")})});
     CHECK(t.s("app").state() == State::waiting);
