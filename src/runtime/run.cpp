@@ -61,6 +61,9 @@ int run(const config::Config& config) {
         std::fprintf(stderr, "mainstay: error: %s\n", error.c_str());
         return held ? 3 : 1;
     }
+    // A console reader that goes away must not kill the supervisor: writes fail with EPIPE
+    // instead. (Children get default dispositions back before exec.)
+    ::signal(SIGPIPE, SIG_IGN);
     Logging logging(config.main.log);
     const bool pid1 = ::getpid() == 1;
     if (!pid1) ::prctl(PR_SET_CHILD_SUBREAPER, 1);

@@ -73,6 +73,12 @@ Mainstay::Mainstay(const std::string& main_yaml, const std::vector<std::pair<std
     });
 }
 
+void Mainstay::close_output() {
+    if (reader_.joinable()) std::abort();  // only for a Mainstay started with read_output = false
+    ::close(out_fd_);
+    out_fd_ = -1;
+}
+
 int Mainstay::pid() {
     if (!prefixed_) return pid_;
     int child = -1;
@@ -90,7 +96,7 @@ Mainstay::~Mainstay() {
         wait_exit(std::chrono::seconds(10));
     }
     if (reader_.joinable()) reader_.join();
-    ::close(out_fd_);
+    if (out_fd_ != -1) ::close(out_fd_);
     std::error_code ec;
     std::filesystem::remove_all(dir_, ec);
 }

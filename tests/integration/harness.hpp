@@ -44,6 +44,9 @@ public:
     std::size_t count(const std::string& text);
     std::vector<std::string> lines();
     void signal(int sig) { ::kill(pid(), sig); }
+    // Closes the read end of mainstay's output pipe (started with read_output = false): its
+    // writes to stdout fail with EPIPE from then on.
+    void close_output();
     // Waits for mainstay to exit; its exit code, or -1 at the deadline (then it is killed).
     int wait_exit(std::chrono::milliseconds deadline = kDeadline);
 

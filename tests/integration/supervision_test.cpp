@@ -229,3 +229,39 @@ TEST_CASE("user: the service runs as that user") {
     std::error_code ec;
     std::filesystem::remove_all(work, ec);
 }
+
+TEST_CASE("log.format json: one JSON object per line, for mainstay's messages and service lines") {
+    Mainstay m("services_dir: services.d\nlog: {file: logs/mainstay.log, format: json}\nstatus: {socket: run/control.sock}\n",
+               {{"web", ts("--print-lines 1 --line-length 20 --stay")}});
+    auto own = m.wait_for("\"message\":\"web: running (pid ");
+    REQUIRE(own);
+    CHECK(own->rfind("{\"time\":\"", 0) == 0);
+    CHECK(own->find("\",\"level\":\"info\",\"message\":\"web: running (pid ") != std::string::npos);
+    CHECK(own->back() == '}');
+    auto line = m.wait_for("\"service\":\"web\",\"line\":\"line 0 ");
+    REQUIRE(line);
+    CHECK(line->rfind("{\"time\":\"", 0) == 0);
+    CHECK(line->substr(line->size() - 2) == "\"}");
+    m.signal(SIGTERM);
+    CHECK(m.wait_exit() == 0);
+    auto file = read_lines(m.dir() / "logs/mainstay.log");
+    REQUIRE_FALSE(file.empty());
+    CHECK(file.front().rfind("{\"time\":\"", 0) == 0);
+}
+
+TEST_CASE("mainstay survives its stdout reader going away") {
+    Mainstay m(main_yaml(), {{"chatty", ts("--lines-per-second 5000")},
+                             {"crash", ts("--exit-after 20 --exit-code 1 --start-file crash.starts") +
+                                           "working_dir: ..\nrestart: {backoff: {initial: 10ms, max: 10ms, jitter: none}, "
+                                           "circuit_breaker: {failure_threshold: 100000}}\n"}},
+               {}, {}, /*read_output=*/false);
+    REQUIRE(eventually([&] { return std::filesystem::exists(m.dir() / "logs/chatty.log") &&
+                                    std::filesystem::file_size(m.dir() / "logs/chatty.log") > 0; }));
+    m.close_output();  // the console reader is gone: writes to stdout now fail with EPIPE
+    auto starts = m.dir() / "crash.starts";
+    auto before = read_lines(starts).size();
+    CHECK(eventually([&] { return read_lines(starts).size() >= before + 20; }));
+    CHECK(alive(m.pid()));
+    m.signal(SIGTERM);
+    CHECK(m.wait_exit() == 0);
+}
