@@ -34,12 +34,7 @@ void MapReader::duration(std::string_view key, Duration& out) {
 }
 
 void MapReader::optional_duration(std::string_view key, std::optional<Duration>& out) {
-    const Node* n = nullptr;
-    auto text = scalar(key, n, "a duration such as 500ms, 10s, 5m, 1h or 1m30s");
-    if (!text) return;
-    auto d = parse_duration(*text);
-    if (!d) return diags_.error(n->mark, "'" + std::string(key) + "' must be " + d.error);
-    out = *d.value;
+    parsed(key, "a duration such as 500ms, 10s, 5m, 1h or 1m30s", parse_duration, out);
 }
 
 void MapReader::positive_duration(std::string_view key, Duration& out) {
@@ -60,12 +55,7 @@ void MapReader::report_not_one_of(std::string_view key, const Node& value, const
 }
 
 void MapReader::size(std::string_view key, std::uint64_t& out) {
-    const Node* n = nullptr;
-    auto text = scalar(key, n, "a size such as 512KiB or 10MiB");
-    if (!text) return;
-    auto s = parse_size(*text);
-    if (!s) return diags_.error(n->mark, "'" + std::string(key) + "' must be " + s.error);
-    out = *s.value;
+    parsed(key, "a size such as 512KiB or 10MiB", parse_size, out);
 }
 
 void MapReader::count(std::string_view key, std::uint32_t& out, std::uint32_t min) {
@@ -97,14 +87,7 @@ void MapReader::number(std::string_view key, double& out, double min) {
     out = *v.value;
 }
 
-void MapReader::boolean(std::string_view key, bool& out) {
-    const Node* n = nullptr;
-    auto text = scalar(key, n, "true or false");
-    if (!text) return;
-    auto v = parse_bool(*text);
-    if (!v) return diags_.error(n->mark, "'" + std::string(key) + "' must be " + v.error);
-    out = *v.value;
-}
+void MapReader::boolean(std::string_view key, bool& out) { parsed(key, "true or false", parse_bool, out); }
 
 void MapReader::string(std::string_view key, std::string& out) {
     std::optional<std::string> v;
@@ -125,14 +108,7 @@ void MapReader::optional_path(std::string_view key, std::optional<Path>& out) {
     out = resolve_path(*text, n->mark);
 }
 
-void MapReader::signal(std::string_view key, int& out) {
-    const Node* n = nullptr;
-    auto text = scalar(key, n, "a signal such as SIGTERM");
-    if (!text) return;
-    auto v = parse_signal(*text);
-    if (!v) return diags_.error(n->mark, "'" + std::string(key) + "' must be " + v.error);
-    out = *v.value;
-}
+void MapReader::signal(std::string_view key, int& out) { parsed(key, "a signal such as SIGTERM", parse_signal, out); }
 
 void MapReader::finish() {
     for (const auto& e : map_.entries) {

@@ -64,6 +64,17 @@ private:
     // The scalar text of `key`'s value, or nullopt (with an error when the value is not a scalar).
     std::optional<std::string> scalar(std::string_view key, const Node*& node, std::string_view form);
 
+    // Reads `key` through `parse` (one of values.hpp's parsers) into `out`; reports a wrong value.
+    template <class T, class Parse>
+    void parsed(std::string_view key, std::string_view form, Parse parse, T& out) {
+        const Node* n = nullptr;
+        auto text = scalar(key, n, form);
+        if (!text) return;
+        auto v = parse(*text);
+        if (!v) return diags_.error(n->mark, "'" + std::string(key) + "' must be " + v.error);
+        out = *v.value;
+    }
+
     const Node& map_;
     Diagnostics& diags_;
     std::vector<std::string> known_;
