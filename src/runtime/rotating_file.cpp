@@ -31,13 +31,10 @@ void RotatingFile::rotate() {
     fd_ = -1;
     std::error_code ec;
     auto numbered = [&](std::uint32_t n) { return std::filesystem::path(path_.string() + "." + std::to_string(n)); };
-    if (max_files_ <= 1) {
-        std::filesystem::remove(path_, ec);
-    } else {
-        std::filesystem::remove(numbered(max_files_ - 1), ec);
-        for (std::uint32_t n = max_files_ - 1; n > 1; --n) std::filesystem::rename(numbered(n - 1), numbered(n), ec);
-        std::filesystem::rename(path_, numbered(1), ec);
-    }
+    // Like spdlog's rotating sink (the main log): x.log plus x.log.1 ... x.log.<max_files>.
+    std::filesystem::remove(numbered(max_files_), ec);
+    for (std::uint32_t n = max_files_; n > 1; --n) std::filesystem::rename(numbered(n - 1), numbered(n), ec);
+    std::filesystem::rename(path_, numbered(1), ec);
     open();
 }
 

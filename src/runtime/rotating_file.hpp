@@ -1,4 +1,5 @@
-// An append-only log file rotated by size: `x.log` -> `x.log.1` -> ... -> `x.log.N` (dropped).
+// An append-only log file rotated by size: `x.log` -> `x.log.1` -> ... -> `x.log.N`, N being
+// `max_files` (the oldest is dropped), as spdlog rotates mainstay's own log.
 //
 // Used for the per-service logs, written from the event-loop thread. Writes go straight to the
 // file descriptor (local disk), so nothing is held in memory; a failed write (disk full) is

@@ -113,9 +113,7 @@ int run(const config::Config& config) {
             if (sig == SIGTERM || sig == SIGINT) {
                 if (supervisor.shutting_down()) {
                     logging.log(config::LogLevel::warn, "second stop signal: killing every service now");
-                    for (const auto& s : supervisor.services()) {
-                        if (s->pid()) world.signal_group(*s->pid(), SIGKILL);
-                    }
+                    supervisor.kill_all();
                 } else {
                     logging.log(config::LogLevel::info, std::string("received ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT"));
                     supervisor.shutdown();

@@ -97,7 +97,8 @@ std::optional<Credentials> resolve_credentials(const SpawnRequest& r, std::strin
 }
 
 // The Boost.Process v2 initializer that prepares the child. Everything in on_exec_setup runs
-// between fork and exec: async-signal-safe calls only, no allocation, no logging.
+// in the vfork child, in mainstay's memory, before exec: raw system calls only (glibc's
+// set*id broadcast to all threads through shared state), no allocation, no logging.
 struct ChildSetup {
     const char* const* envp;
     const Credentials* credentials;
@@ -110,20 +111,24 @@ struct ChildSetup {
 
     template <class Launcher>
     bp::error_code on_exec_setup(Launcher&, const bp::filesystem::path&, const char* const*&) {
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, nullptr);
+        // Dispositions first, then the mask (all signals are blocked across the vfork): no
+        // handler of mainstay's may ever run in the child.
         struct sigaction dfl {};
         dfl.sa_handler = SIG_DFL;
         for (int s = 1; s < NSIG; ++s) sigaction(s, &dfl, nullptr);  // fails harmlessly for KILL/STOP
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, nullptr);
         if (::setsid() == -1) return {errno, bp::system_category()};
-        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (credentials->uid != static_cast<uid_t>(-1) || credentials->gid != static_cast<gid_t>(-1)) {
-            if (::setgroups(credentials->groups.size(), credentials->groups.data()) == -1 ||
-                ::setgid(credentials->gid) == -1 || ::setuid(credentials->uid) == -1) {
+            if (::syscall(SYS_setgroups, credentials->groups.size(), credentials->groups.data()) == -1 ||
+                ::syscall(SYS_setresgid, credentials->gid, credentials->gid, credentials->gid) == -1 ||
+                ::syscall(SYS_setresuid, credentials->uid, credentials->uid, credentials->uid) == -1) {
                 return {errno, bp::system_category()};
             }
         }
+        // After the credentials: changing them clears the parent-death signal.
+        ::syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
         // Boost 1.81's own fd closing skips descriptors below its error pipe: mark them all.
         ::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
         return {};
@@ -206,8 +211,11 @@ SpawnOutcome spawn(const SpawnRequest& request) {
     ::pthread_sigmask(SIG_SETMASK, &all, &previous);
     boost::asio::io_context launch_context(1);
     bp::posix::vfork_launcher launcher;
-    auto proc = request.working_dir ? launcher(launch_context, ec, executable->string(), args, stdio, setup, start_dir)
-                                    : launcher(launch_context, ec, executable->string(), args, stdio, setup);
+    // The executor overload: in 1.81 the io_context& one with an error_code forwards to the
+    // throwing overload, and a failed exec would throw through the event loop.
+    auto executor = launch_context.get_executor();
+    auto proc = request.working_dir ? launcher(executor, ec, executable->string(), args, stdio, setup, start_dir)
+                                    : launcher(executor, ec, executable->string(), args, stdio, setup);
     ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
     if (ec) {
         outcome.error = "cannot start " + executable->string() + ": " + ec.message();

@@ -107,6 +107,8 @@ void Service::on_exit(World& world, const ExitStatus& status) {
     if (!desired_running_ || state_ == State::stopping) {
         kill_at_.reset();
         recovery_.stop();
+        // The stop command's work is done (or moot): it does not outlive the service.
+        if (helper_pid_) world.signal_group(*helper_pid_, SIGKILL);
         become(world, State::stopped, what);
         return;
     }
@@ -141,9 +143,8 @@ void Service::on_timer(World& world) {
     }
     if (kill_at_ && now >= *kill_at_ && pid_) {
         kill_at_.reset();
-        world.signal_group(*pid_, SIGKILL);
-        if (helper_pid_) world.signal_group(*helper_pid_, SIGKILL);
-        reason_ = "did not stop within " + config::format_duration(spec_.stop.timeout) + ": killed";
+        become(world, State::stopping, "did not stop within " + config::format_duration(spec_.stop.timeout) + ": SIGKILL");
+        kill(world);
     }
     if (reset_at_ && now >= *reset_at_) {
         reset_at_.reset();
@@ -155,11 +156,30 @@ void Service::on_timer(World& world) {
     }
 }
 
-void Service::stop(World& world) {
+void Service::hold(World& world) {
+    desired_running_ = false;
+    recovery_.stop();
+    if (!pid_ && state_ != State::failed && state_ != State::completed && state_ != State::stopped) {
+        become(world, State::stopped, "");
+    }
+}
+
+void Service::kill(World& world) {
+    if (pid_) world.signal_group(*pid_, SIGKILL);
+    if (helper_pid_) world.signal_group(*helper_pid_, SIGKILL);
+}
+
+void Service::stop(World& world, bool force) {
     desired_running_ = false;
     recovery_.stop();
     ready_at_.reset();
     reset_at_.reset();
+    if (pid_ && force) {
+        kill_at_.reset();
+        become(world, State::stopping, "SIGKILL");
+        kill(world);
+        return;
+    }
     if (pid_) {
         if (state_ == State::stopping) return;
         kill_at_ = add_saturating(world.now(), spec_.stop.timeout);
@@ -183,6 +203,10 @@ void Service::on_helper_exit(World& world, const ExitStatus& status) {
     world.signal_group(*helper_pid_, SIGKILL);
     helper_pid_.reset();
     if (!status.success()) world.log(config::LogLevel::warn, spec_.name + ": stop command " + status.describe());
+}
+
+void Service::set_waiting(World& world, State state, std::string reason) {
+    if (state_ == State::waiting || state_ == State::blocked) become(world, state, std::move(reason));
 }
 
 void Service::resume(World& world) {
@@ -210,7 +234,8 @@ bool Service::settled() const {
         case State::completed:
         case State::failed:
         case State::paused: return true;
-        case State::recovering: return attempted_;
+        case State::recovering:
+        case State::stopped: return attempted_;
         default: return false;
     }
 }

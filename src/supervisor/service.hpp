@@ -28,8 +28,15 @@ public:
 
     // Wants it running: starts it now (the caller has checked its dependencies).
     void start(World& world);
-    // Wants it stopped: stop signal now, SIGKILL after stop.timeout; or at once when not running.
-    void stop(World& world);
+    // Wants it stopped: stop command or signal now, SIGKILL after stop.timeout (at once with
+    // `force`); `stopped` at once when not running.
+    void stop(World& world, bool force = false);
+    // Shutdown has begun: no more starts or restarts; a running process waits for its wave.
+    void hold(World& world);
+    // SIGKILL to its process group and to its stop command's.
+    void kill(World& world);
+    // Waiting for a dependency (`waiting`), or for one that is down (`blocked`).
+    void set_waiting(World& world, State state, std::string reason);
     // `mainstay resume`: the safety valve restarts and an attempt is due now.
     void resume(World& world);
     // Its process (the group leader) exited; the zombie still pins the pid.
@@ -57,7 +64,8 @@ public:
     const resilience::BackgroundRecovery& recovery() const { return recovery_; }
     // Has it had its chance? (ready, completed, or failed its first attempt): for the startup phase.
     bool settled() const;
-    bool active() const { return pid_.has_value(); }
+    // A process of its own is still alive: the service or its stop command.
+    bool active() const { return pid_.has_value() || helper_pid_.has_value(); }
 
 private:
     void launch(World& world);

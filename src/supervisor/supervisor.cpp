@@ -25,6 +25,8 @@ bool Supervisor::on_exit(int pid, const ExitStatus& status) {
     for (std::size_t i = 0; i < services_.size(); ++i) {
         if (services_[i]->helper_pid() == pid) {
             services_[i]->on_helper_exit(world_, status);
+            settle(i);
+            propagate();
             return true;
         }
         if (services_[i]->pid() == pid) {
@@ -39,11 +41,10 @@ bool Supervisor::on_exit(int pid, const ExitStatus& status) {
 
 void Supervisor::on_timer(std::size_t index) {
     if (index == shutdown_timer_index()) {
-        // shutdown.timeout: whatever still runs is killed now.
-        for (const auto& s : services_) {
-            if (s->pid()) world_.signal_group(*s->pid(), SIGKILL);
-        }
-        world_.log(config::LogLevel::warn, "shutdown timeout: killed what was still running");
+        // shutdown.timeout: whatever still runs is killed now, and later waves without waiting.
+        deadline_passed_ = true;
+        world_.log(config::LogLevel::warn, "shutdown timeout: killing what is still running");
+        kill_all();
         return;
     }
     if (index >= services_.size()) return;
@@ -63,7 +64,28 @@ void Supervisor::settle(std::size_t index) {
     world_.set_timer(index, s.next_deadline());
 }
 
-bool Supervisor::dependencies_met(std::size_t index, std::string& waiting_for) const {
+void Supervisor::kill_all() {
+    for (const auto& s : services_) s->kill(world_);
+}
+
+namespace {
+
+// A dependency that will not meet its condition without help: it failed, paused, was stopped,
+// is disabled, or is itself blocked.
+bool down(const Service& dep) {
+    switch (dep.state()) {
+        case State::failed:
+        case State::paused:
+        case State::blocked: return true;
+        case State::stopped: return !dep.wants_running();
+        default: return !dep.spec().enabled;
+    }
+}
+
+}  // namespace
+
+bool Supervisor::dependencies_met(std::size_t index, std::string& waiting_for, bool& blocked) const {
+    blocked = false;
     for (const config::Edge* e : graph_.dependencies_of(index)) {
         const Service& dep = *services_[e->to];
         const State st = dep.state();
@@ -76,9 +98,11 @@ bool Supervisor::dependencies_met(std::size_t index, std::string& waiting_for) c
             case config::Condition::completed: met = st == State::completed; break;
         }
         // A soft dependency only has to have had its chance: it met the condition or failed trying.
-        bool gave_up = !e->required && (dep.settled() || !dep.spec().enabled);
+        bool gave_up = !e->required && (dep.settled() || down(dep));
         if (!met && !gave_up) {
-            waiting_for = dep.name() + " (" + std::string(config::to_string(e->condition)) + ")";
+            blocked = e->required && down(dep);
+            waiting_for = blocked ? dep.name() + " is " + std::string(to_string(dep.state()))
+                                  : "needs " + dep.name() + " " + std::string(config::to_string(e->condition));
             return false;
         }
     }
@@ -93,10 +117,17 @@ void Supervisor::propagate() {
         changed = false;
         for (std::size_t i = 0; i < services_.size(); ++i) {
             Service& s = *services_[i];
-            if (!s.spec().enabled || s.wants_running() || s.state() != State::waiting) continue;
+            if (!s.spec().enabled || s.wants_running()) continue;
+            if (s.state() != State::waiting && s.state() != State::blocked) continue;
             if (s.spec().kind == config::Kind::external) continue;
             std::string waiting_for;
-            if (!dependencies_met(i, waiting_for)) continue;
+            bool blocked = false;
+            if (!dependencies_met(i, waiting_for, blocked)) {
+                State before = s.state();
+                s.set_waiting(world_, blocked ? State::blocked : State::waiting, waiting_for);
+                changed = changed || s.state() != before;  // a newly blocked service can block others
+                continue;
+            }
             s.start(world_);
             settle(i);
             changed = true;
@@ -110,6 +141,11 @@ void Supervisor::shutdown() {
     world_.log(config::LogLevel::info, "shutting down");
     stop_waves_ = graph_.stop_waves();
     stop_wave_ = 0;
+    // Nothing starts or restarts from now on; running processes wait for their wave.
+    for (std::size_t i = 0; i < services_.size(); ++i) {
+        services_[i]->hold(world_);
+        settle(i);
+    }
     world_.set_timer(shutdown_timer_index(), resilience::add_saturating(world_.now(), config_.main.shutdown_timeout));
     advance_shutdown();
 }
@@ -118,7 +154,7 @@ void Supervisor::advance_shutdown() {
     while (stop_wave_ < stop_waves_.size()) {
         bool still_running = false;
         for (auto i : stop_waves_[stop_wave_]) {
-            services_[i]->stop(world_);
+            services_[i]->stop(world_, deadline_passed_);
             settle(i);
             still_running = still_running || services_[i]->active();
         }

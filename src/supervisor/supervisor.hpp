@@ -33,6 +33,8 @@ public:
     // SIGTERM/SIGINT: stop everything, dependents before their dependencies, within shutdown.timeout.
     void shutdown();
     bool resume(std::string_view name);
+    // SIGKILL to every service's process group and stop command (a second SIGTERM).
+    void kill_all();
 
     bool shutting_down() const { return shutting_down_; }
     bool shutdown_done() const { return shutdown_done_; }
@@ -43,7 +45,8 @@ public:
 private:
     void settle(std::size_t index);
     void propagate();
-    bool dependencies_met(std::size_t index, std::string& waiting_for) const;
+    // False with `why` when a dependency is not there yet; `blocked` when a required one is down.
+    bool dependencies_met(std::size_t index, std::string& why, bool& blocked) const;
     void advance_shutdown();
 
     const config::Config& config_;
@@ -56,6 +59,7 @@ private:
     bool shutdown_done_{false};
     std::vector<std::vector<std::size_t>> stop_waves_;
     std::size_t stop_wave_{0};
+    bool deadline_passed_{false};
 };
 
 }  // namespace mainstay::supervisor

@@ -50,7 +50,7 @@ TEST_CASE("a crashing service restarts with its backoff, and the exit code is re
         long long gap_ms = (t[i + 1] - t[i]) / 1'000'000 - 50;
         INFO("restart " << i + 1 << ": backoff observed " << gap_ms << " ms");
         CHECK(gap_ms >= expected[i] - 5);
-        CHECK(gap_ms <= expected[i] + 400);
+        CHECK(gap_ms <= expected[i] + 1000);  // generous: 2 shared cores, maybe under sanitizers
     }
     CHECK(m.wait_for("crash: recovering (exited with code 3)"));
 }
@@ -68,7 +68,7 @@ TEST_CASE("the safety valve pauses a service that keeps failing") {
                                            "restart: {backoff: {initial: 10ms, jitter: none}}\n"
                                            "recovery: {max_attempts: 3}\n"}});
     CHECK(m.wait_for("flaky: paused (safety valve"));
-    CHECK(m.count("flaky: running") == 4);  // the first run and three attempts
+    CHECK(eventually([&] { return m.count("flaky: running") == 4; }, 10s));  // the first run and three attempts
 }
 
 TEST_CASE("100 SIGKILLs in a row: restarted each time, no zombie, no fd leaked") {
@@ -87,7 +87,7 @@ TEST_CASE("100 SIGKILLs in a row: restarted each time, no zombie, no fd leaked")
             return pid > 0 && pid != previous && alive(pid);
         }));
     }
-    CHECK(m.count("victim: recovering (killed by SIGKILL)") == 100);
+    CHECK(eventually([&] { return m.count("victim: recovering (killed by SIGKILL)") == 100; }, 10s));
     CHECK(eventually([&] { return zombie_children(m.pid()).empty(); }, 5s));
     CHECK(eventually([&] { return open_fds(m.pid()) == fds_before; }, 5s));
     m.signal(SIGTERM);
@@ -121,6 +121,10 @@ TEST_CASE("shutdown: SIGTERM ignored and a lingering grandchild are all gone, de
 }
 
 TEST_CASE("as PID 1 in a new PID namespace, orphaned grandchildren are reaped") {
+    if (::geteuid() != 0) {
+        MESSAGE("skipped: a new PID namespace needs root");
+        return;
+    }
     Mainstay m(main_yaml(), {{"parent", ts("--fork-grandchild --grandchild-new-session --orphan-grandchild --grandchild-pid-file gc.pid") +
                                             "working_dir: ..\nrestart: {policy: never}\n"}},
                {}, {"unshare", "--pid", "--fork", "--mount-proc"});
@@ -167,6 +171,9 @@ TEST_CASE("spawn: environment = inherited + env_file + environment; working_dir;
     CHECK(std::any_of(env.begin(), env.end(), [](const std::string& l) { return l.rfind("PATH=", 0) == 0; }));  // inherited
     auto mask = read_lines(work / "mask.dump");
     CHECK(mask[0] == "SigBlk:\t0000000000000000");
+    // Signals 1-31 at their defaults (mainstay itself ignores SIGPIPE); 32 and up are libc's own.
+    REQUIRE(mask[1].rfind("SigIgn:\t", 0) == 0);
+    CHECK((std::stoull(mask[1].substr(8), nullptr, 16) & 0x7fffffffULL) == 0);
     int pid = read_pid(work / "env.pid");
     CHECK(mask[2] == "PGID=" + std::to_string(pid) + " SID=" + std::to_string(pid) + " PID=" + std::to_string(pid));
     std::error_code ec;
@@ -214,6 +221,10 @@ TEST_CASE("stop.command stops the service instead of the stop signal") {
 }
 
 TEST_CASE("user: the service runs as that user") {
+    if (::geteuid() != 0) {
+        MESSAGE("skipped: user: needs root");
+        return;
+    }
     std::string tmpl = (std::filesystem::temp_directory_path() / "mainstay-user-XXXXXX").string();
     std::filesystem::path work = ::mkdtemp(tmpl.data());
     std::filesystem::permissions(work, std::filesystem::perms::all);
@@ -264,4 +275,21 @@ TEST_CASE("mainstay survives its stdout reader going away") {
     CHECK(alive(m.pid()));
     m.signal(SIGTERM);
     CHECK(m.wait_exit() == 0);
+}
+
+TEST_CASE("an exec that fails (missing interpreter) is a reason to retry, not the end of mainstay") {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "mainstay-exec-XXXXXX").string();
+    std::filesystem::path work = ::mkdtemp(tmpl.data());
+    std::ofstream(work / "broken.sh") << "#!/nonexistent/interpreter\necho never\n";
+    std::filesystem::permissions(work / "broken.sh", std::filesystem::perms::owner_all);
+    Mainstay m(main_yaml(), {{"broken", "command: [" + (work / "broken.sh").string() + "]\n"
+                                        "restart: {backoff: {initial: 50ms, jitter: none}, circuit_breaker: {failure_threshold: 1000}}\n"},
+                             {"fine", ts("")}});
+    CHECK(m.wait_for("broken: recovering (cannot start " + (work / "broken.sh").string() + ": No such file or directory)"));
+    CHECK(m.wait_for("fine: ready"));
+    CHECK(alive(m.pid()));
+    m.signal(SIGTERM);
+    CHECK(m.wait_exit() == 0);
+    std::error_code ec;
+    std::filesystem::remove_all(work, ec);
 }

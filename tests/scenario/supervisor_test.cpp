@@ -331,3 +331,72 @@ TEST_CASE("stop.command is run instead of the stop signal; SIGKILL still follows
     CHECK(t.world.complete);
     CHECK(t.timers() == 0);
 }
+
+TEST_CASE("during shutdown nothing restarts: a dependency crashing while its dependents stop stays down") {
+    Story t({svc("db"), svc("app", {dep("db")})});
+    t.advance(3s);
+    t.sup->shutdown();
+    REQUIRE(t.s("app").state() == State::stopping);
+    t.exit("db", ExitStatus::exited(1));  // db crashes while app is still stopping
+    CHECK(t.s("db").state() == State::stopped);
+    t.advance(1min);
+    CHECK(t.world.starts_of("db").size() == 1);
+    t.exit("app", ExitStatus::exited(0));
+    CHECK(t.world.complete);
+    CHECK(t.timers() == 0);
+}
+
+TEST_CASE("a stop command still running when its service exits is killed; shutdown waits for it") {
+    auto spec = svc("db");
+    spec.stop = {SIGTERM, 10s, config::Argv{"slow-stop"}};
+    Story t({spec});
+    t.sup->shutdown();
+    int helper = t.world.helpers.at(0).pid;
+    t.exit("db", ExitStatus::exited(0));
+    CHECK(t.world.signals.back().pgid == helper);
+    CHECK(t.world.signals.back().signal == SIGKILL);
+    CHECK_FALSE(t.world.complete);
+    t.world.exit(*t.sup, helper, ExitStatus::killed(SIGKILL));
+    CHECK(t.world.complete);
+}
+
+TEST_CASE("after shutdown.timeout, the waves still to stop are killed without their stop commands") {
+    auto db = svc("db");
+    db.stop = {SIGTERM, 1h, config::Argv{"pg_ctl", "stop"}};
+    auto app = svc("app", {dep("db")});
+    app.stop.timeout = 1h;
+    Story t({db, app});
+    t.advance(3s);
+    t.config.main.shutdown_timeout = 30s;
+    t.sup->shutdown();
+    t.advance(30s);
+    CHECK(t.world.signals.back().signal == SIGKILL);
+    t.exit("app", ExitStatus::killed(SIGKILL));
+    CHECK(t.world.helpers.empty());  // db was not asked nicely any more
+    CHECK(t.world.signals.back().pgid == *t.s("db").pid());
+    CHECK(t.world.signals.back().signal == SIGKILL);
+    t.exit("db", ExitStatus::killed(SIGKILL));
+    CHECK(t.world.complete);
+}
+
+TEST_CASE("a soft dependency that ended stopped lets its dependent start") {
+    auto once = svc("init");
+    once.restart.policy = config::RestartPolicy::never;
+    Story t({once, svc("app", {dep("init", false)})});
+    CHECK(t.s("app").state() == State::waiting);
+    t.exit("init", ExitStatus::exited(0));
+    CHECK(t.s("init").state() == State::stopped);
+    CHECK(t.s("app").state() == State::running);
+}
+
+TEST_CASE("a required dependency that failed blocks its dependent, naming it; a soft dependent goes on") {
+    auto base = svc("base");
+    base.restart.permanent_exit_codes = {78};
+    Story t({base, svc("mid", {dep("base")}), svc("top", {dep("mid", false)})});
+    t.exit("base", ExitStatus::exited(78));
+    CHECK(t.s("base").state() == State::failed);
+    CHECK(t.s("mid").state() == State::blocked);
+    CHECK(t.s("mid").reason() == "base is failed");
+    CHECK(t.s("top").state() == State::running);
+    CHECK(t.world.starts_of("mid").empty());
+}

@@ -1,0 +1,156 @@
+#include "runtime/probe_http.hpp"
+
+#include <sys/un.h>
+
+#include <optional>
+#include <string>
+#include <utility>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include "runtime/probe_core.hpp"
+
+namespace mainstay::runtime {
+
+namespace {
+
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+using asio::ip::tcp;
+using boost::system::error_code;
+using UnixSocket = asio::local::stream_protocol::socket;
+
+// The Host header: the URL's host, bracketed when it is an IPv6 literal, and the port unless 80.
+std::string host_header(const config::HttpUrl& url) {
+    std::string host = url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host;
+    if (url.port != 80) host += ":" + std::to_string(url.port);
+    return host;
+}
+
+std::string expected_status(const config::StatusRange& range) {
+    if (range.low == range.high) return std::to_string(range.low);
+    return std::to_string(range.low) + "-" + std::to_string(range.high);
+}
+
+std::string read_failure(const error_code& ec) {
+    if (ec == http::error::body_limit) return "response body too large (over 1 MiB)";
+    if (ec == http::error::end_of_stream) return "read: connection closed before a response";
+    if (ec == http::error::partial_message) return "read: connection closed in the middle of the response";
+    if (ec == http::error::header_limit) return "read: response header too large";
+    return "read: " + probe_detail::describe(ec);
+}
+
+// Socket is tcp::socket or a unix stream socket; only the connect step differs.
+template <class Socket>
+class HttpAttempt final : public probe_detail::ProbeCore {
+public:
+    HttpAttempt(asio::io_context& io, const config::HttpProbe& spec, std::chrono::milliseconds timeout, ProbeDone done)
+        : ProbeCore(io, timeout, std::move(done)), spec_(spec), socket_(io) {
+        request_.version(11);
+        request_.method_string(spec_.method);
+        request_.target(spec_.target.target);
+        request_.set(http::field::host, host_header(spec_.target));
+        request_.set(http::field::user_agent, "mainstay");
+        request_.set(http::field::connection, "close");
+        for (const auto& [name, value] : spec_.headers) request_.set(name, value);
+        request_.prepare_payload();
+        parser_.body_limit(kHttpProbeBodyLimit);
+        if (request_.method() == http::verb::head) parser_.skip(true);
+    }
+
+    void begin() {
+        arm_deadline();
+        connect();
+    }
+
+private:
+    void connect();
+
+    void on_connected(std::string failure) {
+        if (!failure.empty()) return fail(std::move(failure));
+        http::async_write(socket_, request_, [self = self<HttpAttempt>()](const error_code& ec, std::size_t) {
+            if (self->finished()) return;
+            if (ec) return self->fail("send: " + probe_detail::describe(ec));
+            self->read();
+        });
+    }
+
+    void read() {
+        http::async_read(socket_, buffer_, parser_, [self = self<HttpAttempt>()](const error_code& ec, std::size_t) {
+            if (self->finished()) return;
+            if (ec) return self->fail(read_failure(ec));
+            self->judge();
+        });
+    }
+
+    void judge() {
+        const auto& response = parser_.get();
+        const int status = static_cast<int>(response.result_int());
+        const std::string seen = "HTTP " + std::to_string(status);
+        if (status < spec_.status.low || status > spec_.status.high) {
+            return fail(seen + " (expected " + expected_status(spec_.status) + ")");
+        }
+        if (spec_.body_contains && response.body().find(*spec_.body_contains) == std::string::npos) {
+            return fail("body does not contain \"" + *spec_.body_contains + "\"");
+        }
+        succeed(seen);
+    }
+
+    void abort_io() override {
+        if (resolver_) resolver_->cancel();
+        error_code ignored;
+        socket_.close(ignored);
+    }
+
+    config::HttpProbe spec_;
+    Socket socket_;
+    std::optional<tcp::resolver> resolver_;  // tcp only
+    http::request<http::empty_body> request_;
+    http::response_parser<http::string_body> parser_;
+    boost::beast::flat_buffer buffer_;
+};
+
+template <>
+void HttpAttempt<tcp::socket>::connect() {
+    resolver_.emplace(io());
+    probe_detail::connect_tcp(shared_from_this(), socket_, *resolver_, spec_.target.host, spec_.target.port,
+                              [self = self<HttpAttempt>()](std::string failure) { self->on_connected(std::move(failure)); });
+}
+
+template <>
+void HttpAttempt<UnixSocket>::connect() {
+    const std::string path = spec_.unix_socket->string();
+    // The endpoint constructor would throw on a path that does not fit in sockaddr_un.
+    if (path.size() >= sizeof(sockaddr_un::sun_path)) return fail("connect: unix socket path too long: " + path);
+    socket_.async_connect(asio::local::stream_protocol::endpoint(path), [self = self<HttpAttempt>()](const error_code& ec) {
+        if (self->finished()) return;
+        self->on_connected(ec ? "connect: " + probe_detail::describe(ec) : std::string());
+    });
+}
+
+template <class Socket>
+std::unique_ptr<ProbeAttempt> start(asio::io_context& io, const config::HttpProbe& spec,
+                                    std::chrono::milliseconds timeout, ProbeDone done) {
+    auto attempt = std::make_shared<HttpAttempt<Socket>>(io, spec, timeout, std::move(done));
+    attempt->begin();
+    return probe_detail::make_handle(std::move(attempt));
+}
+
+}  // namespace
+
+std::unique_ptr<ProbeAttempt> start_http_probe(asio::io_context& io, const config::HttpProbe& spec,
+                                               std::chrono::milliseconds timeout, ProbeDone done) {
+    if (spec.unix_socket) return start<UnixSocket>(io, spec, timeout, std::move(done));
+    return start<tcp::socket>(io, spec, timeout, std::move(done));
+}
+
+}  // namespace mainstay::runtime
