@@ -13,6 +13,7 @@
 #include <fstream>
 #include <random>
 
+#include "config/values.hpp"
 #include "runtime/instance_lock.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/real_world.hpp"
@@ -59,7 +60,7 @@ int run(const config::Config& config) {
     auto lock = InstanceLock::acquire(config.main.status.socket.string() + ".lock", error, held);
     if (!lock) {
         std::fprintf(stderr, "mainstay: error: %s\n", error.c_str());
-        return held ? 3 : 1;
+        return held ? 3 : 71;  // EX_OSERR: 1 is SPEC's for a critical failure
     }
     // A console reader that goes away must not kill the supervisor: writes fail with EPIPE
     // instead. (Children get default dispositions back before exec.)
@@ -86,7 +87,9 @@ int run(const config::Config& config) {
     std::function<void()> check_finished = [&] {
         kill_our_children();
         reaper.reap_now();
-        if ((!have_children() && world.open_captures() == 0) || std::chrono::steady_clock::now() >= deadline) {
+        const bool children = have_children();
+        if ((!children && world.open_captures() == 0) || std::chrono::steady_clock::now() >= deadline) {
+            if (children) logging.log(config::LogLevel::error, "processes still alive after SIGKILL (uninterruptible?)");
             io.stop();
             return;
         }
@@ -104,23 +107,24 @@ int run(const config::Config& config) {
         }
     };
 
-    boost::asio::signal_set signals(io, SIGTERM, SIGINT, SIGHUP);
-    signals.add(SIGUSR1);
-    signals.add(SIGUSR2);
+    // SIGTERM, SIGINT and SIGQUIT stop everything; SIGUSR1, SIGUSR2 and SIGWINCH go to every
+    // running service. (As PID 1, a signal with no handler would be dropped by the kernel.)
+    boost::asio::signal_set signals(io, SIGTERM, SIGINT, SIGQUIT);
+    for (int sig : {SIGHUP, SIGUSR1, SIGUSR2, SIGWINCH}) signals.add(sig);
     std::function<void()> wait_signal = [&] {
         signals.async_wait([&](const boost::system::error_code& ec, int sig) {
             if (ec) return;
-            if (sig == SIGTERM || sig == SIGINT) {
+            if (sig == SIGTERM || sig == SIGINT || sig == SIGQUIT) {
                 if (supervisor.shutting_down()) {
                     logging.log(config::LogLevel::warn, "second stop signal: killing every service now");
                     supervisor.kill_all();
                 } else {
-                    logging.log(config::LogLevel::info, std::string("received ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT"));
+                    logging.log(config::LogLevel::info, "received " + config::signal_name(sig));
                     supervisor.shutdown();
                 }
             } else if (sig == SIGHUP) {
                 logging.log(config::LogLevel::warn, "SIGHUP: reload is not available yet; configuration unchanged");
-            } else {  // SIGUSR1/SIGUSR2 are passed on to every running service
+            } else {  // passed on to every running service
                 for (const auto& s : supervisor.services()) {
                     if (s->pid()) world.signal_group(*s->pid(), sig);
                 }

@@ -293,3 +293,18 @@ TEST_CASE("an exec that fails (missing interpreter) is a reason to retry, not th
     std::error_code ec;
     std::filesystem::remove_all(work, ec);
 }
+
+TEST_CASE("SIGUSR1 is passed on to every running service; a second SIGTERM kills at once") {
+    Mainstay m(main_yaml(), {{"stubborn", ts("--ignore-sigterm --pid-file s.pid") + "working_dir: ..\n"
+                                              "stop: {timeout: 1h}\n"}});
+    REQUIRE(m.wait_for("stubborn: ready"));
+    m.signal(SIGUSR1);  // test-service does not handle SIGUSR1: it dies of it
+    CHECK(m.wait_for("stubborn: recovering (killed by SIGUSR1)"));
+    REQUIRE(m.wait_for("stubborn: running", 10s));
+    REQUIRE(eventually([&] { return m.count("stubborn: running") == 2 && read_pid(m.dir() / "s.pid") > 0; }));
+    m.signal(SIGTERM);
+    REQUIRE(m.wait_for("stubborn: stopping"));
+    m.signal(SIGTERM);  // stop.timeout is an hour: only the second signal ends it now
+    CHECK(m.wait_for("second stop signal"));
+    CHECK(m.wait_exit(10s) == 0);
+}
