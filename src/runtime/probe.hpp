@@ -6,7 +6,7 @@
 // probe's `timeout`. Destroying the handle aborts the attempt and guarantees that `done` is
 // not called afterwards, even if the report was already posted; `cancel()` without destroying
 // reports once with detail "cancelled" (unless the attempt had already finished). Handles are
-// used on the io_context thread only.
+// used on the io_context thread only, and destroyed before the io_context (like any Asio object).
 #pragma once
 
 #include <chrono>

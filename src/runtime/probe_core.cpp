@@ -92,14 +92,14 @@ void connect_tcp(const std::shared_ptr<ProbeCore>& owner, tcp::socket& socket, t
         socket.async_connect(tcp::endpoint(address, static_cast<unsigned short>(port)), std::move(connected));
         return;
     }
-    resolver.async_resolve(host, std::to_string(port), tcp::resolver::numeric_service,
-                           [owner, &socket, then, connected](const error_code& ec, tcp::resolver::results_type results) {
-                               if (owner->finished()) return;
-                               if (ec) return then("resolve: " + describe(ec));
-                               asio::async_connect(socket, results, [connected](const error_code& e, const tcp::endpoint&) {
-                                   connected(e);
-                               });
-                           });
+    resolver.async_resolve(
+        host, std::to_string(port), tcp::resolver::numeric_service,
+        [owner, &socket, then, connected](const error_code& ec, tcp::resolver::results_type results) {
+            if (owner->finished()) return;
+            if (ec) return then("resolve: " + describe(ec));
+            asio::async_connect(socket, results,
+                                [connected](const error_code& e, const tcp::endpoint&) { connected(e); });
+        });
 }
 
 }  // namespace mainstay::runtime::probe_detail

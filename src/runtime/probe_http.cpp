@@ -54,7 +54,22 @@ template <class Socket>
 class HttpAttempt final : public probe_detail::ProbeCore {
 public:
     HttpAttempt(asio::io_context& io, const config::HttpProbe& spec, std::chrono::milliseconds timeout, ProbeDone done)
-        : ProbeCore(io, timeout, std::move(done)), spec_(spec), socket_(io) {
+        : ProbeCore(io, timeout, std::move(done)), spec_(spec), socket_(io) {}
+
+    void begin() {
+        arm_deadline();
+        if (auto problem = build_request(); !problem.empty()) return fail(std::move(problem));
+        connect();
+    }
+
+private:
+    // "" or why the request cannot be sent.
+    std::string build_request() {
+        // Beast throws on a header field of 64 KiB or more; refuse it here instead.
+        constexpr std::size_t kMaxField = 32 * 1024;
+        for (const auto& [name, value] : spec_.headers) {
+            if (name.size() > kMaxField || value.size() > kMaxField) return "request header too large: " + name.substr(0, 64);
+        }
         request_.version(11);
         request_.method_string(spec_.method);
         request_.target(spec_.target.target);
@@ -64,15 +79,11 @@ public:
         for (const auto& [name, value] : spec_.headers) request_.set(name, value);
         request_.prepare_payload();
         parser_.body_limit(kHttpProbeBodyLimit);
+        parser_.header_limit(64 * 1024);  // Beast's default, 8 KiB, is tight for servers with big cookies or CSP
         if (request_.method() == http::verb::head) parser_.skip(true);
+        return {};
     }
 
-    void begin() {
-        arm_deadline();
-        connect();
-    }
-
-private:
     void connect();
 
     void on_connected(std::string failure) {
@@ -122,8 +133,9 @@ private:
 template <>
 void HttpAttempt<tcp::socket>::connect() {
     resolver_.emplace(io());
-    probe_detail::connect_tcp(shared_from_this(), socket_, *resolver_, spec_.target.host, spec_.target.port,
-                              [self = self<HttpAttempt>()](std::string failure) { self->on_connected(std::move(failure)); });
+    probe_detail::connect_tcp(
+        shared_from_this(), socket_, *resolver_, spec_.target.host, spec_.target.port,
+        [self = self<HttpAttempt>()](std::string failure) { self->on_connected(std::move(failure)); });
 }
 
 template <>
@@ -131,10 +143,11 @@ void HttpAttempt<UnixSocket>::connect() {
     const std::string path = spec_.unix_socket->string();
     // The endpoint constructor would throw on a path that does not fit in sockaddr_un.
     if (path.size() >= sizeof(sockaddr_un::sun_path)) return fail("connect: unix socket path too long: " + path);
-    socket_.async_connect(asio::local::stream_protocol::endpoint(path), [self = self<HttpAttempt>()](const error_code& ec) {
-        if (self->finished()) return;
-        self->on_connected(ec ? "connect: " + probe_detail::describe(ec) : std::string());
-    });
+    socket_.async_connect(asio::local::stream_protocol::endpoint(path),
+                          [self = self<HttpAttempt>()](const error_code& ec) {
+                              if (self->finished()) return;
+                              self->on_connected(ec ? "connect: " + probe_detail::describe(ec) : std::string());
+                          });
 }
 
 template <class Socket>

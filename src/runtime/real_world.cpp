@@ -5,6 +5,11 @@
 #include <cerrno>
 #include <chrono>
 
+#include <boost/asio/post.hpp>
+
+#include "config/values.hpp"
+#include "runtime/probe_http.hpp"
+#include "runtime/probe_tcp.hpp"
 #include "runtime/spawner.hpp"
 
 namespace mainstay::runtime {
@@ -63,6 +68,91 @@ supervisor::StartResult RealWorld::start(const config::ServiceSpec& spec, const 
             }
         }));
     return {outcome.spawned->pid, {}};
+}
+
+void RealWorld::start_probe(std::size_t index, supervisor::ProbeKind kind, const config::ProbeSpec& probe) {
+    const ProbeKey key{index, kind};
+    cancel_probe(index, kind);
+    Probe& p = probes_[key];
+    p.generation = ++probe_generation_;
+    p.started = std::chrono::steady_clock::now();
+    p.timeout = probe.timeout;
+    const std::uint64_t generation = p.generation;
+    auto done = [this, key, generation](const ProbeResult& r) {
+        using resilience::ProbeStatus;
+        report_probe(key, generation, r.ok ? ProbeStatus::success : r.timed_out ? ProbeStatus::timeout : ProbeStatus::failure,
+                     r.detail);
+    };
+    if (const auto* tcp = std::get_if<config::TcpProbe>(&probe.handler)) {
+        p.attempt = start_tcp_probe(io_, *tcp, probe.timeout, done);
+    } else if (const auto* http = std::get_if<config::HttpProbe>(&probe.handler)) {
+        p.attempt = start_http_probe(io_, *http, probe.timeout, done);
+    } else {
+        // exec: a process with the service's environment and directory; exit 0 passes.
+        const config::ServiceSpec& spec = config_.services[index];
+        SpawnRequest request{spec.name + "/" + std::string(to_string(kind)), std::get<config::ExecProbe>(probe.handler).argv,
+                             false, spec.env_file_vars, spec.working_dir, spec.user, spec.group};
+        request.env.insert(request.env.end(), spec.environment.begin(), spec.environment.end());
+        SpawnOutcome outcome = spawn(request);
+        if (!outcome.spawned) {
+            boost::asio::post(io_, [this, key, generation, error = outcome.error] {
+                report_probe(key, generation, resilience::ProbeStatus::failure, error);
+            });
+            return;
+        }
+        p.pid = outcome.spawned->pid;
+        // Its output is read (so it never blocks) and dropped.
+        captures_.push_back(std::make_unique<LogCapture>(io_, outcome.spawned->stdout_fd, outcome.spawned->stderr_fd,
+                                                         [](std::string_view, bool) {}));
+        p.deadline = std::make_unique<boost::asio::steady_timer>(io_, probe.timeout);
+        p.deadline->async_wait([this, key, generation, timeout = probe.timeout](const boost::system::error_code& ec) {
+            if (ec) return;
+            auto it = probes_.find(key);
+            if (it == probes_.end() || it->second.generation != generation || !it->second.pid) return;
+            signal_group(*it->second.pid, SIGKILL);
+            report_probe(key, generation, resilience::ProbeStatus::timeout, "timed out after " + config::format_duration(timeout));
+        });
+    }
+}
+
+void RealWorld::cancel_probe(std::size_t index, supervisor::ProbeKind kind) {
+    auto it = probes_.find({index, kind});
+    if (it == probes_.end()) return;
+    // An exec probe still running is killed; its exit is then reaped as an unknown child.
+    if (it->second.pid) signal_group(*it->second.pid, SIGKILL);
+    probes_.erase(it);  // destroying a tcp/http attempt guarantees no report
+}
+
+void RealWorld::report_probe(ProbeKey key, std::uint64_t generation, resilience::ProbeStatus status, std::string detail) {
+    auto it = probes_.find(key);
+    if (it == probes_.end() || it->second.generation != generation) return;
+    // Erased later, not here: a tcp/http attempt is reporting from inside itself.
+    std::unique_ptr<ProbeAttempt> finished = std::move(it->second.attempt);
+    if (finished) boost::asio::post(io_, [gone = std::shared_ptr<ProbeAttempt>(std::move(finished))] {});
+    if (it->second.pid) {
+        // An exec probe that timed out stays known until its exit is reaped.
+        it->second.generation = 0;
+    } else {
+        probes_.erase(it);
+    }
+    if (supervisor_ != nullptr) supervisor_->on_probe_result(key.first, key.second, status, detail);
+}
+
+bool RealWorld::on_exit(int pid, const supervisor::ExitStatus& status) {
+    for (auto it = probes_.begin(); it != probes_.end(); ++it) {
+        if (it->second.pid != pid) continue;
+        signal_group(pid, SIGKILL);  // the probe's own children go with it
+        const ProbeKey key = it->first;
+        const std::uint64_t generation = it->second.generation;
+        probes_.erase(it);
+        if (generation != 0 && supervisor_ != nullptr) {
+            supervisor_->on_probe_result(key.first, key.second,
+                                         status.success() ? resilience::ProbeStatus::success : resilience::ProbeStatus::failure,
+                                         status.success() ? "exit 0" : status.describe());
+        }
+        return true;
+    }
+    return false;
 }
 
 void RealWorld::signal_group(int pgid, int signal) {

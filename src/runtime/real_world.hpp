@@ -15,6 +15,7 @@
 
 #include "config/schema.hpp"
 #include "runtime/log_capture.hpp"
+#include "runtime/probe.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/rotating_file.hpp"
 #include "supervisor/supervisor.hpp"
@@ -33,12 +34,16 @@ public:
     supervisor::TimePoint now() const override;
     supervisor::StartResult start_process(const config::ServiceSpec& spec) override;
     supervisor::StartResult start_helper(const config::ServiceSpec& spec, const config::Argv& argv) override;
+    void start_probe(std::size_t index, supervisor::ProbeKind kind, const config::ProbeSpec& probe) override;
+    void cancel_probe(std::size_t index, supervisor::ProbeKind kind) override;
     void signal_group(int pgid, int signal) override;
     void set_timer(std::size_t index, std::optional<supervisor::TimePoint> when) override;
     void shutdown_complete() override;
     void log(config::LogLevel level, const std::string& message) override;
 
     bool complete() const { return complete_; }
+    // An exited child that was an exec probe: reports it and returns true.
+    bool on_exit(int pid, const supervisor::ExitStatus& status);
     // Output captures still open (their pipes have not reached end of file).
     std::size_t open_captures();
 
@@ -54,6 +59,21 @@ private:
     std::list<std::unique_ptr<LogCapture>> captures_;
     std::map<std::string, std::unique_ptr<RotatingFile>> service_logs_;
     bool complete_{false};
+
+    // A probe attempt in flight. tcp/http run in `attempt`; an exec probe is a process (`pid`)
+    // with a deadline. `generation` tells a late report from the current attempt's.
+    struct Probe {
+        std::uint64_t generation{0};
+        std::unique_ptr<ProbeAttempt> attempt;
+        std::optional<int> pid;
+        std::unique_ptr<boost::asio::steady_timer> deadline;
+        std::chrono::steady_clock::time_point started;
+        std::chrono::milliseconds timeout{0};
+    };
+    using ProbeKey = std::pair<std::size_t, supervisor::ProbeKind>;
+    void report_probe(ProbeKey key, std::uint64_t generation, resilience::ProbeStatus status, std::string detail);
+    std::map<ProbeKey, Probe> probes_;
+    std::uint64_t probe_generation_{0};
 };
 
 }  // namespace mainstay::runtime

@@ -76,7 +76,7 @@ int run(const config::Config& config) {
 
     bool finishing = false;
     Reaper reaper(io, [&](int pid, const supervisor::ExitStatus& status) {
-        bool known = supervisor.on_exit(pid, status);
+        bool known = supervisor.on_exit(pid, status) || world.on_exit(pid, status);
         if (!known) logging.log(config::LogLevel::debug, "reaped orphan " + std::to_string(pid) + " (" + status.describe() + ")");
         return known;
     });

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <csignal>
+#include <utility>
 
 namespace mainstay::supervisor {
 
@@ -13,10 +14,8 @@ Service::Service(const config::ServiceSpec& spec, std::size_t index, resilience:
     : spec_(spec),
       index_(index),
       breaker_(spec.restart.circuit_breaker, {events, spec.name, "restart"}),
-      recovery_(spec.restart.backoff, spec.recovery, random, {events, spec.name, "restart"}) {
-    // Nothing to start: an external service is only probed, and probes are not wired in yet.
-    if (spec.kind == config::Kind::external) reason_ = "external: waits for its readiness probe (not yet supported)";
-}
+      recovery_(spec.restart.backoff, spec.recovery, random, {events, spec.name, "restart"}),
+      probes_(spec.probes, spec.name, events) {}
 
 void Service::become(World& world, State s, std::string reason) {
     if (s != state_ || reason != reason_) {
@@ -35,6 +34,11 @@ void Service::become(World& world, State s, std::string reason) {
 void Service::start(World& world) {
     desired_running_ = true;
     if (pid_) return;
+    if (spec_.kind == config::Kind::external) {  // nothing to run: it is watched through its readiness probe
+        probes_.begin(world.now());
+        become(world, State::starting, "probing");
+        return;
+    }
     if (state_ == State::recovering || state_ == State::paused) {
         recovery_.conditions_changed(world.now());
         return;
@@ -50,7 +54,12 @@ void Service::launch(World& world) {
     if (++starts_ > 1) ++restarts_;
     if (!result.pid) return failure(world, result.error);
     pid_ = result.pid;
-    if (spec_.kind != config::Kind::oneshot) ready_at_ = add_saturating(now, spec_.ready_after);
+    restart_reason_.reset();
+    probes_.begin(now);
+    // Without a readiness probe a process is ready once up for ready_after (and past its startup probe).
+    if (spec_.kind != config::Kind::oneshot && !probes_.has(ProbeKind::readiness)) {
+        ready_at_ = add_saturating(now, spec_.ready_after);
+    }
     become(world, State::running, "pid " + std::to_string(*pid_));
 }
 
@@ -100,10 +109,16 @@ void Service::on_exit(World& world, const ExitStatus& status) {
     // Whatever the leader left in its group goes with it (the zombie still pins the pgid).
     world.signal_group(*pid_, SIGKILL);
     pid_.reset();
+    probes_.end(world, index_);
     last_exit_ = status;
     ready_at_.reset();
     reset_at_.reset();
     const std::string what = status.describe();
+    if (restart_reason_ && desired_running_) {  // it was stopped because a probe failed
+        kill_at_.reset();
+        if (helper_pid_) world.signal_group(*helper_pid_, SIGKILL);
+        return failure(world, *std::exchange(restart_reason_, std::nullopt));
+    }
     if (!desired_running_ || state_ == State::stopping) {
         kill_at_.reset();
         recovery_.stop();
@@ -137,10 +152,11 @@ void Service::on_exit(World& world, const ExitStatus& status) {
 
 void Service::on_timer(World& world) {
     const TimePoint now = world.now();
-    if (ready_at_ && now >= *ready_at_ && state_ == State::running) {
+    if (ready_at_ && now >= *ready_at_ && state_ == State::running && probes_.startup_passed()) {
         ready_at_.reset();
         on_ready(world);
     }
+    probes_.on_timer(world, index_);
     if (kill_at_ && now >= *kill_at_ && pid_) {
         kill_at_.reset();
         become(world, State::stopping, "did not stop within " + config::format_duration(spec_.stop.timeout) + ": SIGKILL");
@@ -169,8 +185,45 @@ void Service::kill(World& world) {
     if (helper_pid_) world.signal_group(*helper_pid_, SIGKILL);
 }
 
+void Service::on_probe_result(World& world, ProbeKind kind, resilience::ProbeStatus status, const std::string& detail) {
+    const std::string what = std::string(to_string(kind)) + " probe failed: " + detail;
+    switch (probes_.on_result(world.now(), kind, status, detail)) {
+        case ProbeChange::none: break;
+        case ProbeChange::startup_passed:
+            if (ready_at_ && world.now() >= *ready_at_ && state_ == State::running) {
+                ready_at_.reset();
+                on_ready(world);
+            }
+            break;
+        case ProbeChange::startup_failed:
+        case ProbeChange::liveness_failed: restart_for(world, what); break;
+        case ProbeChange::ready:
+            if (state_ == State::running || state_ == State::unhealthy || state_ == State::starting) on_ready(world);
+            break;
+        case ProbeChange::unready:
+            if (state_ == State::ready) {
+                reset_at_.reset();
+                become(world, State::unhealthy, what);
+            } else if (state_ == State::starting || state_ == State::running) {
+                reason_ = what;  // not ready yet, and now we know why
+            }
+            break;
+    }
+}
+
+void Service::restart_for(World& world, std::string why) {
+    if (!pid_ || state_ == State::stopping) return;
+    restart_reason_ = why;
+    ready_at_.reset();
+    reset_at_.reset();
+    kill_at_ = add_saturating(world.now(), spec_.stop.timeout);
+    become(world, State::stopping, why + "; restarting");
+    world.signal_group(*pid_, spec_.stop.signal);
+}
+
 void Service::stop(World& world, bool force) {
     desired_running_ = false;
+    if (spec_.kind == config::Kind::external) probes_.end(world, index_);
     recovery_.stop();
     ready_at_.reset();
     reset_at_.reset();
@@ -221,9 +274,10 @@ std::optional<TimePoint> Service::next_deadline() const {
     auto consider = [&](std::optional<TimePoint> t) {
         if (t && (!next || *t < *next)) next = t;
     };
-    consider(ready_at_);
+    if (probes_.startup_passed()) consider(ready_at_);  // until then the startup probe's result decides
     consider(kill_at_);
     consider(reset_at_);
+    consider(probes_.next_deadline());
     if (state_ == State::recovering && desired_running_) consider(recovery_.next_deadline());
     return next;
 }

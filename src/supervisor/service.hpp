@@ -16,6 +16,7 @@
 #include "resilience/events.hpp"
 #include "resilience/random.hpp"
 #include "resilience/recovery.hpp"
+#include "supervisor/probes.hpp"
 #include "supervisor/state.hpp"
 #include "supervisor/world.hpp"
 
@@ -43,6 +44,9 @@ public:
     void on_exit(World& world, const ExitStatus& status);
     // Its timer fired.
     void on_timer(World& world);
+    // A probe attempt of its ended.
+    void on_probe_result(World& world, ProbeKind kind, resilience::ProbeStatus status, const std::string& detail);
+    const ProbeSet& probes() const { return probes_; }
 
     std::optional<TimePoint> next_deadline() const;
 
@@ -73,12 +77,16 @@ private:
     void failure(World& world, const std::string& why);
     void become(World& world, State s, std::string reason);
     void on_ready(World& world);
+    // The process must go (a failed liveness or startup probe): stop it, then restart per policy.
+    void restart_for(World& world, std::string why);
 
     const config::ServiceSpec& spec_;
     std::size_t index_;
     resilience::CircuitBreaker breaker_;
     resilience::BackgroundRecovery recovery_;
     resilience::BreakerPermit permit_;
+    ProbeSet probes_;
+    std::optional<std::string> restart_reason_;  // stopping to restart (a probe failed)
     State state_{State::waiting};
     bool desired_running_{false};
     std::string reason_;

@@ -34,6 +34,15 @@ std::string_view to_string(Mode m) {
     return "?";
 }
 
+std::string_view to_string(ProbeKind kind) {
+    switch (kind) {
+        case ProbeKind::startup: return "startup";
+        case ProbeKind::readiness: return "readiness";
+        case ProbeKind::liveness: return "liveness";
+    }
+    return "?";
+}
+
 std::string ExitStatus::describe() const {
     if (code) return "exited with code " + std::to_string(*code);
     if (signal) return "killed by " + config::signal_name(*signal);

@@ -53,6 +53,14 @@ void Supervisor::on_timer(std::size_t index) {
     propagate();
 }
 
+void Supervisor::on_probe_result(std::size_t index, ProbeKind kind, resilience::ProbeStatus status,
+                                 const std::string& detail) {
+    if (index >= services_.size()) return;
+    services_[index]->on_probe_result(world_, kind, status, detail);
+    settle(index);
+    propagate();
+}
+
 void Supervisor::settle(std::size_t index) {
     Service& s = *services_[index];
     // A deadline already due (a restart with no backoff) is acted on now, not after a loop turn.
@@ -119,7 +127,6 @@ void Supervisor::propagate() {
             Service& s = *services_[i];
             if (!s.spec().enabled || s.wants_running()) continue;
             if (s.state() != State::waiting && s.state() != State::blocked) continue;
-            if (s.spec().kind == config::Kind::external) continue;
             std::string waiting_for;
             bool blocked = false;
             if (!dependencies_met(i, waiting_for, blocked)) {

@@ -28,6 +28,8 @@ public:
     void start();
     // Returns false when the pid is not a service's process (an orphan).
     bool on_exit(int pid, const ExitStatus& status);
+    // A probe attempt of service `index` ended.
+    void on_probe_result(std::size_t index, ProbeKind kind, resilience::ProbeStatus status, const std::string& detail);
     // Timer `index`: a service's, or shutdown_timer_index() for the whole shutdown.
     void on_timer(std::size_t index);
     // SIGTERM/SIGINT: stop everything, dependents before their dependencies, within shutdown.timeout.

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "config/schema.hpp"
 #include "resilience/clock.hpp"
@@ -28,6 +29,9 @@ struct ExitStatus {
     std::string describe() const;  // "exited with code 1", "killed by SIGKILL"
 };
 
+enum class ProbeKind { startup, readiness, liveness };
+std::string_view to_string(ProbeKind kind);
+
 struct StartResult {
     std::optional<int> pid;  // set when the process was started
     std::string error;       // otherwise why not
@@ -43,6 +47,11 @@ public:
     // Starts a helper command of `spec` (its `stop.command`) with the service's environment and
     // directory, also in a process group of its own.
     virtual StartResult start_helper(const config::ServiceSpec& spec, const config::Argv& argv) = 0;
+    // Runs one attempt of `probe` (with its timeout) for service `index`; the result comes back
+    // as Supervisor::on_probe_result(index, kind, ...). At most one runs per (index, kind).
+    virtual void start_probe(std::size_t index, ProbeKind kind, const config::ProbeSpec& probe) = 0;
+    // Abandons the running attempt: no result will come for it.
+    virtual void cancel_probe(std::size_t index, ProbeKind kind) = 0;
     // kill(-pgid, signal). Only called while the group's leader is alive or a zombie.
     virtual void signal_group(int pgid, int signal) = 0;
     // The one timer of service `index`: fires `Supervisor::on_timer(index)` at `when`; nullopt

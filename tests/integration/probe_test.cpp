@@ -60,7 +60,8 @@ struct Outcome {
 };
 
 // Runs the loop until `ready` holds; false at the deadline or when no work is left that could change it.
-bool run_until(asio::io_context& io, const std::function<bool()>& ready, std::chrono::milliseconds deadline = kDeadline) {
+bool run_until(asio::io_context& io, const std::function<bool()>& ready,
+               std::chrono::milliseconds deadline = kDeadline) {
     const auto end = Clock::now() + deadline;
     while (!ready()) {
         const auto now = Clock::now();
@@ -215,7 +216,8 @@ private:
 };
 
 std::string response(const std::string& status_line, const std::string& body) {
-    return "HTTP/1.1 " + status_line + "\r\nContent-Type: text/plain\r\nContent-Length: " + std::to_string(body.size()) +
+    return "HTTP/1.1 " + status_line +
+           "\r\nContent-Type: text/plain\r\nContent-Length: " + std::to_string(body.size()) +
            "\r\nConnection: close\r\n\r\n" + body;
 }
 
@@ -273,7 +275,8 @@ mainstay::config::HttpProbe http_spec(int port, const std::string& target = "/")
 
 TEST_CASE("tcp probe: a listening port passes") {
     asio::io_context io;
-    tcp::acceptor listener(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));  // never accepts: the kernel does
+    // Never accepts: the kernel completes the handshake for a listening socket.
+    tcp::acceptor listener(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
     const int port = listener.local_endpoint().port();
     Outcome out;
     auto probe = mainstay::runtime::start_tcp_probe(io, tcp_spec("127.0.0.1", port), kTimeout, out.sink());
@@ -296,6 +299,25 @@ TEST_CASE("tcp probe: a host name is resolved first") {
     REQUIRE(run_until(io, [&] { return out.reported(); }));
     INFO(out.result.detail);
     CHECK(out.result.ok);
+}
+
+TEST_CASE("tcp probe: an IPv6 literal is connected to without the resolver") {
+    asio::io_context io;
+    boost::system::error_code ec;
+    tcp::acceptor listener(io);
+    listener.open(tcp::v6(), ec);
+    if (!ec) listener.bind(tcp::endpoint(asio::ip::make_address("::1"), 0), ec);
+    if (!ec) listener.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+        MESSAGE("no IPv6 loopback here (" << ec.message() << "): nothing to check");
+        return;
+    }
+    const int port = listener.local_endpoint().port();
+    Outcome out;
+    auto probe = mainstay::runtime::start_tcp_probe(io, tcp_spec("::1", port), kTimeout, out.sink());
+    REQUIRE(run_until(io, [&] { return out.reported(); }));
+    CHECK(out.result.ok);
+    CHECK(out.result.detail == "connected to [::1]:" + std::to_string(port));
 }
 
 TEST_CASE("tcp probe: a name that does not resolve fails with a resolve error") {
@@ -389,7 +411,7 @@ TEST_CASE("destroying the handle after the report was posted still never reports
     CHECK(out.calls == 0);
 }
 
-TEST_CASE("http probe: 200 with the expected text in the body passes; without it fails") {
+TEST_CASE("http probe: 200 with the expected text in the body passes, without it fails") {
     TempDir dir;
     ServiceOnPort svc(dir, {"--http"});
     asio::io_context io;
@@ -515,16 +537,25 @@ TEST_CASE("http probe: over a unix socket, with the Host from the URL") {
     CHECK(missing.result.detail == "connect: no such file or directory");
 }
 
-TEST_CASE("http probe: a unix socket path too long is a failure, reported later, not an exception") {
+TEST_CASE("http probe: a request that cannot be made is a failure, reported later, not an exception") {
     asio::io_context io;
-    auto spec = http_spec(80);
+    auto spec = http_spec(closed_port());
+
+    Outcome long_path;
     spec.unix_socket = "/tmp/" + std::string(200, 'x');
-    Outcome out;
-    auto probe = mainstay::runtime::start_http_probe(io, spec, kTimeout, out.sink());
-    CHECK(out.calls == 0);
-    REQUIRE(run_until(io, [&] { return out.reported(); }));
-    CHECK_FALSE(out.result.ok);
-    CHECK(out.result.detail.starts_with("connect: unix socket path too long"));
+    auto p1 = mainstay::runtime::start_http_probe(io, spec, kTimeout, long_path.sink());
+    CHECK(long_path.calls == 0);
+    REQUIRE(run_until(io, [&] { return long_path.reported(); }));
+    CHECK_FALSE(long_path.result.ok);
+    CHECK(long_path.result.detail.starts_with("connect: unix socket path too long"));
+
+    Outcome huge_header;
+    spec.unix_socket.reset();
+    spec.headers = {{"X-Big", std::string(70 * 1024, 'b')}};  // Beast would throw on this
+    auto p2 = mainstay::runtime::start_http_probe(io, spec, kTimeout, huge_header.sink());
+    CHECK(huge_header.calls == 0);
+    REQUIRE(run_until(io, [&] { return huge_header.reported(); }));
+    CHECK(huge_header.result.detail == "request header too large: X-Big");
 }
 
 TEST_CASE("http probe: a peer that never answers times out, and does not delay a parallel probe") {

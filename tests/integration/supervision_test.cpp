@@ -2,6 +2,10 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <fstream>
 
 #include "harness.hpp"
@@ -307,4 +311,45 @@ TEST_CASE("SIGUSR1 is passed on to every running service; a second SIGTERM kills
     m.signal(SIGTERM);  // stop.timeout is an hour: only the second signal ends it now
     CHECK(m.wait_for("second stop signal"));
     CHECK(m.wait_exit(10s) == 0);
+}
+
+namespace {
+// A port that was free a moment ago (bound to port 0, then closed).
+int free_port() {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    socklen_t len = sizeof a;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    ::close(fd);
+    return ntohs(a.sin_port);
+}
+}  // namespace
+
+TEST_CASE("probes for real: readiness over HTTP marks unhealthy without a restart; a failed exec liveness restarts") {
+    const int port = free_port();
+    Mainstay m(main_yaml(), {{"web", ts("--listen " + std::to_string(port) + " --http --healthy-file healthy") +
+                                         "working_dir: ..\n"
+                                         "probes:\n"
+                                         "  readiness: {http: {url: \"http://127.0.0.1:" + std::to_string(port) + "/health\"},"
+                                         " interval: 100ms, failure_threshold: 1}\n"
+                                         "  liveness: {exec: [test, -f, alive], interval: 100ms, failure_threshold: 2}\n"
+                                         "restart: {backoff: {initial: 10ms, jitter: none}}\n"}});
+    std::ofstream(m.dir() / "alive") << "";
+    CHECK(m.wait_for("web: running"));
+    std::ofstream(m.dir() / "healthy") << "";
+    REQUIRE(m.wait_for("web: ready"));
+    std::filesystem::remove(m.dir() / "healthy");
+    CHECK(m.wait_for("web: unhealthy (readiness probe failed: HTTP 503 (expected 200-399))"));
+    std::ofstream(m.dir() / "healthy") << "";
+    CHECK(eventually([&] { return m.count("web: ready") == 2; }));
+    CHECK(m.count("web: running") == 1);  // never restarted for readiness
+    std::filesystem::remove(m.dir() / "alive");
+    CHECK(m.wait_for("web: stopping (liveness probe failed: exited with code 1; restarting)"));
+    std::ofstream(m.dir() / "alive") << "";
+    CHECK(eventually([&] { return m.count("web: running") == 2; }));
+    m.signal(SIGTERM);
+    CHECK(m.wait_exit() == 0);
 }

@@ -5,6 +5,9 @@
 // `missing` names executables that "do not exist" (start fails with the runtime's reason).
 #pragma once
 
+#include <doctest/doctest.h>
+
+#include <algorithm>
 #include <map>
 #include <set>
 #include <string>
@@ -47,6 +50,23 @@ public:
         running.insert(pid);
         return {pid, {}};
     }
+    void start_probe(std::size_t index, supervisor::ProbeKind kind, const config::ProbeSpec&) override {
+        probes_started.push_back({index, kind, now()});
+        running_probes.insert({index, kind});
+    }
+    void cancel_probe(std::size_t index, supervisor::ProbeKind kind) override { running_probes.erase({index, kind}); }
+    // The running probe `kind` of service `name` answers.
+    void probe(supervisor::Supervisor& s, const std::string& name, supervisor::ProbeKind kind, bool ok,
+               const std::string& detail = "connect: connection refused") {
+        std::size_t index = 0;
+        while (s.services()[index]->name() != name) ++index;
+        REQUIRE(running_probes.erase({index, kind}) == 1);
+        s.on_probe_result(index, kind, ok ? resilience::ProbeStatus::success : resilience::ProbeStatus::failure, ok ? "" : detail);
+    }
+    std::size_t probe_count(std::size_t index, supervisor::ProbeKind kind) const {
+        return static_cast<std::size_t>(std::count_if(probes_started.begin(), probes_started.end(),
+                                                      [&](const auto& p) { return p.index == index && p.kind == kind; }));
+    }
     void signal_group(int pgid, int signal) override { signals.push_back({pgid, signal, now()}); }
     void set_timer(std::size_t index, std::optional<TimePoint> when) override {
         if (when) timers[index] = *when;
@@ -86,6 +106,13 @@ public:
     int next_pid{1000};
     std::vector<Start> starts;
     std::vector<Start> helpers;
+    struct ProbeStart {
+        std::size_t index;
+        supervisor::ProbeKind kind;
+        TimePoint at;
+    };
+    std::vector<ProbeStart> probes_started;
+    std::set<std::pair<std::size_t, supervisor::ProbeKind>> running_probes;
     std::set<int> running;
     std::vector<Signal> signals;
     std::map<std::size_t, TimePoint> timers;

@@ -219,11 +219,20 @@ TEST_CASE("an external service is never spawned") {
     auto gpu = svc("gpu");
     gpu.kind = config::Kind::external;
     gpu.command.clear();
+    config::ProbeSpec ping;
+    ping.handler = config::TcpProbe{{"10.0.0.5", 22}};
+    gpu.probes.readiness = ping;
     Story t({gpu});
     CHECK(t.world.starts.empty());
-    CHECK(t.s("gpu").state() == State::waiting);
+    CHECK(t.s("gpu").state() == State::starting);
+    t.advance(0ms);
+    t.world.probe(*t.sup, "gpu", ProbeKind::readiness, true);
+    CHECK(t.s("gpu").state() == State::ready);
+    CHECK(t.world.starts.empty());
     t.sup->shutdown();
     CHECK(t.world.complete);
+    CHECK(t.world.running_probes.empty());
+    CHECK(t.timers() == 0);
 }
 
 TEST_CASE("a dependent waits until its dependency is ready") {
@@ -399,4 +408,104 @@ TEST_CASE("a required dependency that failed blocks its dependent, naming it; a 
     CHECK(t.s("mid").reason() == "base is failed");
     CHECK(t.s("top").state() == State::running);
     CHECK(t.world.starts_of("mid").empty());
+}
+
+namespace {
+config::ProbeSpec tcp_probe(std::uint32_t failure_threshold = 3, resilience::Duration interval = 10s) {
+    config::ProbeSpec p;
+    p.handler = config::TcpProbe{{"127.0.0.1", 80}};
+    p.interval = interval;
+    p.thresholds.failure_threshold = failure_threshold;
+    return p;
+}
+}  // namespace
+
+TEST_CASE("readiness: running until the probe passes; failing marks it unhealthy without a restart") {
+    auto web = svc("web");
+    web.probes.readiness = tcp_probe(2);
+    Story t({web, svc("app", {dep("web")})});
+    t.advance(5s);  // ready_after does not apply with a readiness probe
+    CHECK(t.s("web").state() == State::running);
+    CHECK(t.s("app").state() == State::waiting);
+    t.world.probe(*t.sup, "web", ProbeKind::readiness, true);
+    CHECK(t.s("web").state() == State::ready);
+    CHECK(t.s("app").state() == State::running);
+    t.advance(10s);
+    t.world.probe(*t.sup, "web", ProbeKind::readiness, false);
+    CHECK(t.s("web").state() == State::ready);  // one failure is below the threshold
+    t.advance(10s);
+    t.world.probe(*t.sup, "web", ProbeKind::readiness, false);
+    CHECK(t.s("web").state() == State::unhealthy);
+    CHECK(t.s("web").reason() == "readiness probe failed: connect: connection refused");
+    CHECK(t.world.starts_of("web").size() == 1);  // not killed
+    CHECK(t.world.signals.empty());
+    t.advance(10s);
+    t.world.probe(*t.sup, "web", ProbeKind::readiness, true);
+    CHECK(t.s("web").state() == State::ready);
+}
+
+TEST_CASE("before its first success a probe runs fast: 100 ms doubling up to the interval") {
+    auto web = svc("web");
+    web.probes.readiness = tcp_probe(100, 1s);
+    Story t({web});
+    std::vector<TimePoint> at;
+    REQUIRE(t.world.probes_started.size() == 1);  // initial_delay 0: the first one runs at once
+    for (int i = 0; i < 6; ++i) {
+        at.push_back(t.world.probes_started.back().at);
+        t.world.probe(*t.sup, "web", ProbeKind::readiness, false);  // answered at once
+        const std::size_t seen = t.world.probes_started.size();
+        for (int step = 0; step < 1000 && t.world.probes_started.size() == seen; ++step) t.advance(10ms);
+    }
+    std::vector<resilience::Duration> gaps_ms;
+    for (std::size_t i = 1; i < at.size(); ++i) gaps_ms.push_back(std::chrono::duration_cast<resilience::Duration>(at[i] - at[i - 1]));
+    CHECK(gaps_ms == std::vector<resilience::Duration>{100ms, 200ms, 400ms, 800ms, 1s});
+}
+
+TEST_CASE("a liveness failure restarts the service; a readiness failure does not") {
+    auto web = svc("web");
+    web.probes.liveness = tcp_probe(1);
+    Story t({web});
+    int pid = *t.s("web").pid();
+    t.advance(0ms);
+    t.world.probe(*t.sup, "web", ProbeKind::liveness, false);
+    CHECK(t.s("web").state() == State::stopping);
+    CHECK(t.s("web").reason() == "liveness probe failed: connect: connection refused; restarting");
+    CHECK(t.world.signals.back().pgid == pid);
+    CHECK(t.world.signals.back().signal == SIGTERM);
+    t.exit("web", ExitStatus::killed(SIGTERM));
+    CHECK(t.s("web").state() == State::recovering);
+    CHECK(t.s("web").reason() == "liveness probe failed: connect: connection refused");
+    CHECK(t.world.running_probes.empty());
+    t.advance(100ms);
+    CHECK(t.world.starts_of("web").size() == 2);
+}
+
+TEST_CASE("a startup probe gates readiness and liveness until it passes; its failure restarts") {
+    auto web = svc("web");
+    web.probes.startup = tcp_probe(2);
+    web.probes.readiness = tcp_probe();
+    web.probes.liveness = tcp_probe();
+    Story t({web});
+    t.advance(0ms);
+    CHECK(t.world.running_probes.size() == 1);
+    t.world.probe(*t.sup, "web", ProbeKind::startup, true);
+    t.advance(0ms);
+    CHECK(t.world.running_probes.size() == 2);  // readiness and liveness, startup done for good
+    t.world.probe(*t.sup, "web", ProbeKind::readiness, true);
+    CHECK(t.s("web").state() == State::ready);
+    t.world.probe(*t.sup, "web", ProbeKind::liveness, true);
+    t.advance(1h);
+    CHECK(t.world.probe_count(0, ProbeKind::startup) == 1);
+
+    auto slow = svc("slow");
+    slow.probes.startup = tcp_probe(2);
+    Story u({slow});
+    u.advance(0ms);
+    u.world.probe(*u.sup, "slow", ProbeKind::startup, false);
+    u.advance(1s);
+    u.world.probe(*u.sup, "slow", ProbeKind::startup, false, "timed out after 1s");
+    CHECK(u.s("slow").state() == State::stopping);
+    CHECK(u.s("slow").reason() == "startup probe failed: timed out after 1s; restarting");
+    u.advance(5s);
+    CHECK(u.s("slow").state() == State::stopping);  // no ready_after before the startup probe passed
 }

@@ -1,0 +1,65 @@
+// The probes of one service (startup, readiness, liveness) with Kubernetes semantics.
+//
+// The startup probe, when there is one, runs first and alone; readiness and liveness start once
+// it has passed. Before a probe's first success it runs at `startup_interval` (default: 100 ms,
+// doubling up to `interval`), then every `interval`. Each probe's results feed its own health
+// tracker (thresholds from the spec), and a change of verdict is returned to the Service,
+// which decides: ready/unhealthy, or a restart. The probes themselves run in the World.
+#pragma once
+
+#include <array>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "config/schema.hpp"
+#include "resilience/events.hpp"
+#include "resilience/health.hpp"
+#include "supervisor/world.hpp"
+
+namespace mainstay::supervisor {
+
+enum class ProbeChange { none, startup_passed, startup_failed, ready, unready, liveness_failed };
+
+class ProbeSet {
+public:
+    ProbeSet(const config::ProbesSpec& spec, const std::string& owner, resilience::EventSink* events);
+
+    bool has(ProbeKind kind) const { return slot(kind).spec != nullptr; }
+    bool startup_passed() const { return startup_passed_; }
+    resilience::HealthState readiness() const { return slot(ProbeKind::readiness).tracker.state(); }
+    const resilience::HealthTracker& tracker(ProbeKind kind) const { return slot(kind).tracker; }
+
+    // The process (or, for an external service, the watch) began: schedule the first probes.
+    void begin(TimePoint now);
+    // It ended: cancel what runs, schedule nothing.
+    void end(World& world, std::size_t index);
+    // Starts every probe that is due.
+    void on_timer(World& world, std::size_t index);
+    ProbeChange on_result(TimePoint now, ProbeKind kind, resilience::ProbeStatus status, const std::string& detail);
+    std::optional<TimePoint> next_deadline() const;
+
+private:
+    struct Slot {
+        Slot(const std::optional<config::ProbeSpec>& probe, const std::string& owner, const char* operation,
+             resilience::EventSink* events)
+            : spec(probe ? &*probe : nullptr),
+              tracker(probe ? probe->thresholds : resilience::HealthParams{}, {events, owner, operation}) {}
+        const config::ProbeSpec* spec{nullptr};
+        resilience::HealthTracker tracker;
+        std::optional<TimePoint> next_at;
+        bool running{false};
+        bool succeeded_once{false};
+        Duration fast_interval{0};
+    };
+    Slot& slot(ProbeKind kind) { return slots_[static_cast<std::size_t>(kind)]; }
+    const Slot& slot(ProbeKind kind) const { return slots_[static_cast<std::size_t>(kind)]; }
+    void schedule_first(Slot& s, TimePoint now);
+    void schedule_next(Slot& s, TimePoint now);
+
+    std::array<Slot, 3> slots_;
+    bool startup_passed_{false};
+    bool active_{false};
+};
+
+}  // namespace mainstay::supervisor
