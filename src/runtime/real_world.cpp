@@ -16,7 +16,8 @@ namespace mainstay::runtime {
 
 RealWorld::RealWorld(boost::asio::io_context& io, const config::Config& config, Logging& logging)
     : io_(io), config_(config), logging_(logging) {
-    for (std::size_t i = 0; i <= config.services.size(); ++i) {
+    // One per service, then the shutdown timer and the startup timer.
+    for (std::size_t i = 0; i < config.services.size() + 2; ++i) {
         timers_.push_back(std::make_unique<boost::asio::steady_timer>(io));
     }
 }

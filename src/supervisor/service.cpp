@@ -258,6 +258,10 @@ void Service::on_helper_exit(World& world, const ExitStatus& status) {
     if (!status.success()) world.log(config::LogLevel::warn, spec_.name + ": stop command " + status.describe());
 }
 
+void Service::wake(World& world) {
+    if (state_ == State::recovering && desired_running_) recovery_.conditions_changed(world.now());
+}
+
 void Service::set_waiting(World& world, State state, std::string reason) {
     if (state_ == State::waiting || state_ == State::blocked) become(world, state, std::move(reason));
 }
@@ -290,6 +294,8 @@ bool Service::settled() const {
         case State::paused: return true;
         case State::recovering:
         case State::stopped: return attempted_;
+        case State::starting:  // an external service whose readiness probe said no
+            return spec_.kind == config::Kind::external && probes_.readiness() == resilience::HealthState::unhealthy;
         default: return false;
     }
 }

@@ -36,6 +36,10 @@ public:
     void hold(World& world);
     // SIGKILL to its process group and to its stop command's.
     void kill(World& world);
+    // Something it depends on came back: its next attempt is due now rather than after its backoff.
+    void wake(World& world);
+    // Available to dependents that need it `healthy`.
+    bool available() const { return state_ == State::ready || state_ == State::completed; }
     // Waiting for a dependency (`waiting`), or for one that is down (`blocked`).
     void set_waiting(World& world, State state, std::string reason);
     // `mainstay resume`: the safety valve restarts and an attempt is due now.

@@ -2,6 +2,8 @@
 
 #include <csignal>
 
+#include "config/values.hpp"
+
 namespace mainstay::supervisor {
 
 Supervisor::Supervisor(const config::Config& config, World& world, std::uint64_t seed, resilience::EventSink* events)
@@ -18,7 +20,49 @@ const Service* Supervisor::find(std::string_view name) const {
 
 void Supervisor::start() {
     started_ = true;
+    started_at_ = world_.now();
+    world_.set_timer(startup_timer_index(), resilience::add_saturating(started_at_, config_.main.startup_timeout));
     propagate();
+}
+
+void Supervisor::after_event(std::size_t index, bool was_available) {
+    settle(index);
+    if (!was_available && services_[index]->available()) {
+        for (const config::Edge* e : graph_.dependents_of(index)) {
+            services_[e->from]->wake(world_);
+            settle(e->from);
+        }
+    }
+    propagate();
+}
+
+void Supervisor::update_mode() {
+    Mode next = Mode::stopping;
+    std::string why;
+    if (!shutting_down_) {
+        bool all_available = true, all_settled = true, critical = false;
+        for (const auto& s : services_) {
+            if (!s->spec().enabled) continue;
+            if (s->available()) continue;
+            all_available = false;
+            all_settled = all_settled && (s->settled() || s->state() == State::blocked);
+            critical = critical || (s->spec().critical && (s->state() == State::failed || s->state() == State::paused));
+            why += (why.empty() ? "" : "; ") + s->name() + " " + std::string(to_string(s->state())) +
+                   (s->reason().empty() ? "" : " (" + s->reason() + ")");
+        }
+        if (!startup_done_ && all_settled) {
+            startup_done_ = true;
+            world_.set_timer(startup_timer_index(), std::nullopt);
+            auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(world_.now() - started_at_).count();
+            world_.log(config::LogLevel::info, "startup finished in " + std::to_string(ms) + " ms");
+        }
+        next = !startup_done_ ? Mode::starting : critical ? Mode::critical : all_available ? Mode::full : Mode::degraded;
+    }
+    if (next == mode_) return;
+    mode_ = next;
+    if (next == Mode::starting || next == Mode::stopping) return;
+    world_.log(next == Mode::full ? config::LogLevel::info : config::LogLevel::warn,
+               "mode: " + std::string(to_string(next)) + (why.empty() ? "" : ": " + why));
 }
 
 bool Supervisor::on_exit(int pid, const ExitStatus& status) {
@@ -30,9 +74,9 @@ bool Supervisor::on_exit(int pid, const ExitStatus& status) {
             return true;
         }
         if (services_[i]->pid() == pid) {
+            bool was = services_[i]->available();
             services_[i]->on_exit(world_, status);
-            settle(i);
-            propagate();
+            after_event(i, was);
             return true;
         }
     }
@@ -47,18 +91,25 @@ void Supervisor::on_timer(std::size_t index) {
         kill_all();
         return;
     }
+    if (index == startup_timer_index()) {
+        startup_done_ = true;
+        world_.log(config::LogLevel::warn, "startup.timeout (" + config::format_duration(config_.main.startup_timeout) +
+                                               ") reached: going on with what is ready");
+        update_mode();
+        return;
+    }
     if (index >= services_.size()) return;
+    bool was = services_[index]->available();
     services_[index]->on_timer(world_);
-    settle(index);
-    propagate();
+    after_event(index, was);
 }
 
 void Supervisor::on_probe_result(std::size_t index, ProbeKind kind, resilience::ProbeStatus status,
                                  const std::string& detail) {
     if (index >= services_.size()) return;
+    bool was = services_[index]->available();
     services_[index]->on_probe_result(world_, kind, status, detail);
-    settle(index);
-    propagate();
+    after_event(index, was);
 }
 
 void Supervisor::settle(std::size_t index) {
@@ -78,16 +129,12 @@ void Supervisor::kill_all() {
 
 namespace {
 
-// A dependency that will not meet its condition without help: it failed, paused, was stopped,
-// is disabled, or is itself blocked.
+// A dependency that is unavailable after having had its chance (it failed its attempt, is
+// recovering, paused, failed, stopped), or that cannot have one (disabled, itself blocked).
 bool down(const Service& dep) {
-    switch (dep.state()) {
-        case State::failed:
-        case State::paused:
-        case State::blocked: return true;
-        case State::stopped: return !dep.wants_running();
-        default: return !dep.spec().enabled;
-    }
+    if (!dep.spec().enabled || dep.state() == State::blocked) return true;
+    if (dep.state() == State::stopped && !dep.wants_running()) return true;
+    return dep.settled() && !dep.available();
 }
 
 }  // namespace
@@ -106,7 +153,7 @@ bool Supervisor::dependencies_met(std::size_t index, std::string& waiting_for, b
             case config::Condition::completed: met = st == State::completed; break;
         }
         // A soft dependency only has to have had its chance: it met the condition or failed trying.
-        bool gave_up = !e->required && (dep.settled() || down(dep));
+        bool gave_up = !e->required && down(dep);
         if (!met && !gave_up) {
             blocked = e->required && down(dep);
             waiting_for = blocked ? dep.name() + " is " + std::string(to_string(dep.state()))
@@ -120,6 +167,11 @@ bool Supervisor::dependencies_met(std::size_t index, std::string& waiting_for, b
 void Supervisor::propagate() {
     if (!started_) return;
     if (shutting_down_) return advance_shutdown();
+    start_ready_services();
+    update_mode();
+}
+
+void Supervisor::start_ready_services() {
     // Starting one service can meet another's dependencies: repeat until nothing changes.
     for (bool changed = true; changed;) {
         changed = false;
@@ -146,6 +198,8 @@ void Supervisor::shutdown() {
     if (shutting_down_) return;
     shutting_down_ = true;
     world_.log(config::LogLevel::info, "shutting down");
+    world_.set_timer(startup_timer_index(), std::nullopt);
+    update_mode();
     stop_waves_ = graph_.stop_waves();
     stop_wave_ = 0;
     // Nothing starts or restarts from now on; running processes wait for their wave.

@@ -38,6 +38,11 @@ public:
     // SIGKILL to every service's process group and stop command (a second SIGTERM).
     void kill_all();
 
+    // The whole: `starting` until every enabled service is ready, completed or has had its chance
+    // (or startup.timeout), then `full`, `degraded` or `critical`; `stopping` at shutdown.
+    Mode mode() const { return mode_; }
+    bool startup_done() const { return startup_done_; }
+    std::size_t startup_timer_index() const { return services_.size() + 1; }
     bool shutting_down() const { return shutting_down_; }
     bool shutdown_done() const { return shutdown_done_; }
     std::size_t shutdown_timer_index() const { return services_.size(); }
@@ -46,7 +51,12 @@ public:
 
 private:
     void settle(std::size_t index);
+    // After an event of service `index`: when it became available, the recovery of every
+    // dependent waiting on its backoff is due now.
+    void after_event(std::size_t index, bool was_available);
+    void update_mode();
     void propagate();
+    void start_ready_services();
     // False with `why` when a dependency is not there yet; `blocked` when a required one is down.
     bool dependencies_met(std::size_t index, std::string& why, bool& blocked) const;
     void advance_shutdown();
@@ -62,6 +72,9 @@ private:
     std::vector<std::vector<std::size_t>> stop_waves_;
     std::size_t stop_wave_{0};
     bool deadline_passed_{false};
+    Mode mode_{Mode::starting};
+    bool startup_done_{false};
+    TimePoint started_at_{};
 };
 
 }  // namespace mainstay::supervisor

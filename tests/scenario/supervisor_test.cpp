@@ -509,3 +509,73 @@ TEST_CASE("a startup probe gates readiness and liveness until it passes; its fai
     u.advance(5s);
     CHECK(u.s("slow").state() == State::stopping);  // no ready_after before the startup probe passed
 }
+
+namespace {
+bool logged(const FakeWorld& w, const std::string& text) {
+    return std::any_of(w.logs.begin(), w.logs.end(), [&](const std::string& l) { return l.find(text) != std::string::npos; });
+}
+}  // namespace
+
+TEST_CASE("Docker is down: the startup phase ends degraded; the dependents start when it recovers") {
+    auto docker = svc("docker");
+    docker.restart.backoff = {10s, 1min, 2.0, resilience::Jitter::none};
+    Story t({docker, svc("soft", {dep("docker", false)}), svc("hard", {dep("docker")}), svc("free")});
+    CHECK(t.sup->mode() == Mode::starting);
+    t.world.missing.insert("docker");
+    t.exit("docker", ExitStatus::exited(1));  // its first attempt failed
+    CHECK(t.s("soft").state() == State::running);
+    CHECK(t.s("hard").state() == State::blocked);
+    CHECK(t.s("hard").reason() == "docker is recovering");
+    t.advance(1s);  // soft and free become ready
+    CHECK(t.sup->startup_done());
+    CHECK(t.sup->mode() == Mode::degraded);
+    CHECK(logged(t.world, "mode: degraded: docker recovering (exited with code 1); hard blocked (docker is recovering)"));
+    t.world.missing.clear();
+    t.advance(9s);  // docker's next attempt, 10 s after its failure
+    CHECK(t.s("docker").state() == State::running);
+    t.advance(1s);
+    CHECK(t.s("docker").state() == State::ready);
+    CHECK(t.s("hard").state() == State::running);  // started by itself, at once
+    t.advance(1s);
+    CHECK(t.sup->mode() == Mode::full);
+    CHECK(logged(t.world, "mode: full"));
+}
+
+TEST_CASE("a dependency that recovers wakes its dependents' recovery instead of their backoff") {
+    auto app = svc("app", {dep("db", false)});
+    app.restart.backoff = {1min, 1min, 1.0, resilience::Jitter::none};
+    auto db = svc("db");
+    db.restart.backoff = {1s, 1s, 1.0, resilience::Jitter::none};
+    Story t({db, app});
+    t.exit("db", ExitStatus::exited(1));
+    CHECK(t.s("app").state() == State::running);
+    t.exit("app", ExitStatus::exited(1));  // app fails without db: a minute's backoff
+    CHECK(t.s("app").state() == State::recovering);
+    t.advance(1s);  // db restarted
+    t.advance(1s);  // and ready
+    REQUIRE(t.s("db").state() == State::ready);
+    CHECK(t.world.starts_of("app").size() == 2);  // woken now, not a minute later
+}
+
+TEST_CASE("startup.timeout ends the startup phase while something is still starting") {
+    auto slow = svc("slow");
+    slow.ready_after = 10min;
+    Story t({slow});
+    t.config.main.startup_timeout = 60s;
+    // The timer was armed at start with the default 60s.
+    t.advance(60s);
+    CHECK(t.sup->startup_done());
+    CHECK(t.sup->mode() == Mode::degraded);
+    CHECK(logged(t.world, "startup.timeout (1m) reached"));
+}
+
+TEST_CASE("a critical service that fails for good makes the mode critical") {
+    auto core = svc("core");
+    core.critical = true;
+    core.restart.permanent_exit_codes = {78};
+    Story t({core, svc("other")});
+    t.exit("core", ExitStatus::exited(78));
+    t.advance(1s);
+    CHECK(t.sup->mode() == Mode::critical);
+    CHECK(logged(t.world, "mode: critical: core failed (exited with code 78 (a permanent exit code))"));
+}
