@@ -201,11 +201,10 @@ void Service::on_probe_result(World& world, ProbeKind kind, resilience::ProbeSta
             if (state_ == State::running || state_ == State::unhealthy || state_ == State::starting) on_ready(world);
             break;
         case ProbeChange::unready:
-            if (state_ == State::ready) {
+            // Ready before, or never yet: either way unavailable, and it has had its chance.
+            if (state_ == State::ready || state_ == State::running || state_ == State::starting) {
                 reset_at_.reset();
                 become(world, State::unhealthy, what);
-            } else if (state_ == State::starting || state_ == State::running) {
-                reason_ = what;  // not ready yet, and now we know why
             }
             break;
     }
@@ -291,11 +290,11 @@ bool Service::settled() const {
         case State::ready:
         case State::completed:
         case State::failed:
-        case State::paused: return true;
+        case State::paused:
+        case State::unhealthy: return true;
         case State::recovering:
         case State::stopped: return attempted_;
-        case State::starting:  // an external service whose readiness probe said no
-            return spec_.kind == config::Kind::external && probes_.readiness() == resilience::HealthState::unhealthy;
+
         default: return false;
     }
 }

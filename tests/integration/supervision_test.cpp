@@ -353,3 +353,28 @@ TEST_CASE("probes for real: readiness over HTTP marks unhealthy without a restar
     m.signal(SIGTERM);
     CHECK(m.wait_exit() == 0);
 }
+
+TEST_CASE("Docker is down: degraded at once with the rest ready; when it comes back the blocked one starts, mode full") {
+    const int port = free_port();
+    const auto begin = Clock::now();
+    Mainstay m(main_yaml(), {{"a", ts("--listen " + std::to_string(port) + " --healthy-file healthy") +
+                                       "working_dir: ..\n"
+                                       "probes: {readiness: {tcp: \"127.0.0.1:" + std::to_string(port) + "\","
+                                       " interval: 100ms, timeout: 500ms, failure_threshold: 2}}\n"},
+                             {"b", ts("") + "ready_after: 200ms\ndepends_on: {a: {required: false}}\n"},
+                             {"c", ts("") + "ready_after: 200ms\ndepends_on: [a]\n"},
+                             {"d", ts("") + "ready_after: 200ms\n"}});
+    auto degraded = m.wait_for("mode: degraded");
+    REQUIRE(degraded);
+    CHECK(Clock::now() - begin < 5s);  // a's first attempt (two probes, 500 ms timeout) plus a margin
+    CHECK(degraded->find("c blocked (a is unhealthy)") != std::string::npos);
+    CHECK(m.wait_for("b: ready"));
+    CHECK(m.wait_for("d: ready"));
+    CHECK(m.count("c: running") == 0);
+    std::ofstream(m.dir() / "healthy") << "";  // the engine comes back
+    CHECK(m.wait_for("a: ready"));
+    CHECK(m.wait_for("c: running"));
+    CHECK(m.wait_for("mode: full"));
+    m.signal(SIGTERM);
+    CHECK(m.wait_exit() == 0);
+}

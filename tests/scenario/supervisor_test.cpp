@@ -579,3 +579,22 @@ TEST_CASE("a critical service that fails for good makes the mode critical") {
     CHECK(t.sup->mode() == Mode::critical);
     CHECK(logged(t.world, "mode: critical: core failed (exited with code 78 (a permanent exit code))"));
 }
+
+TEST_CASE("a process whose readiness never passes is unhealthy after failure_threshold: it had its chance") {
+    auto a = svc("a");
+    a.probes.readiness = tcp_probe(2);
+    Story t({a, svc("b", {dep("a", false)}), svc("c", {dep("a")})});
+    t.advance(0ms);
+    t.world.probe(*t.sup, "a", ProbeKind::readiness, false);
+    CHECK(t.s("a").state() == State::running);
+    t.advance(100ms);
+    t.world.probe(*t.sup, "a", ProbeKind::readiness, false);
+    CHECK(t.s("a").state() == State::unhealthy);
+    CHECK(t.s("b").state() == State::running);
+    CHECK(t.s("c").state() == State::blocked);
+    CHECK(t.s("c").reason() == "a is unhealthy");
+    t.advance(200ms);
+    t.world.probe(*t.sup, "a", ProbeKind::readiness, true);
+    CHECK(t.s("a").state() == State::ready);
+    CHECK(t.s("c").state() == State::running);
+}
