@@ -4,3 +4,4 @@ set -eu
 cd "$(dirname "$0")/.."
 ./packaging/build.sh
 ./build/bench/restart_bench ./build/mainstay ./build/tests/test-service "${1:-200}"
+./build/bench/chain_bench ./build/mainstay ./build/tests/test-service "${2:-20}"

@@ -378,3 +378,19 @@ TEST_CASE("Docker is down: degraded at once with the rest ready; when it comes b
     m.signal(SIGTERM);
     CHECK(m.wait_exit() == 0);
 }
+
+TEST_CASE("a probe against a peer that accepts and never answers delays nothing else; its timeout holds") {
+    const int hang = free_port(), live = free_port();
+    Mainstay m(main_yaml(), {{"stuck", ts("--listen " + std::to_string(hang) + " --http --hang") +
+                                           "probes: {readiness: {http: \"http://127.0.0.1:" + std::to_string(hang) + "/\","
+                                           " initial_delay: 500ms, timeout: 2s, failure_threshold: 1}}\n"},
+                             {"quick", ts("--listen " + std::to_string(live)) +
+                                           "probes: {readiness: {tcp: \"127.0.0.1:" + std::to_string(live) + "\", startup_interval: 10ms}}\n"}});
+    const auto begin = Clock::now();
+    REQUIRE(m.wait_for("quick: ready"));
+    CHECK(Clock::now() - begin < 1500ms);  // well inside stuck's 2 s probe timeout
+    CHECK(m.count("stuck: unhealthy") == 0);
+    CHECK(m.wait_for("stuck: unhealthy (readiness probe failed: timed out after 2s)"));
+    m.signal(SIGTERM);
+    CHECK(m.wait_exit() == 0);
+}
