@@ -23,19 +23,11 @@
 #include <string>
 #include <vector>
 
+#include "support/free_port.hpp"
+
 namespace {
 
-int free_port() {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    ::close(fd);
-    return ntohs(a.sin_port);
-}
+using mainstay::testing::free_port;
 
 // One run: milliseconds from fork to "mode: full", or a negative number on failure.
 double run_once(const std::string& mainstay, const std::string& service, const std::filesystem::path& dir, int length) {

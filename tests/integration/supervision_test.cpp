@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "harness.hpp"
+#include "support/free_port.hpp"
 
 using namespace mainstay::testing;
 using namespace std::chrono_literals;
@@ -313,20 +314,6 @@ TEST_CASE("SIGUSR1 is passed on to every running service; a second SIGTERM kills
     CHECK(m.wait_exit(10s) == 0);
 }
 
-namespace {
-// A port that was free a moment ago (bound to port 0, then closed).
-int free_port() {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    ::close(fd);
-    return ntohs(a.sin_port);
-}
-}  // namespace
 
 TEST_CASE("probes for real: readiness over HTTP marks unhealthy without a restart; a failed exec liveness restarts") {
     const int port = free_port();
