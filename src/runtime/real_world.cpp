@@ -17,7 +17,7 @@ namespace mainstay::runtime {
 RealWorld::RealWorld(boost::asio::io_context& io, const config::Config& config, Logging& logging)
     : io_(io), config_(config), logging_(logging) {
     // One per service, then the shutdown timer and the startup timer.
-    for (std::size_t i = 0; i < config.services.size() + 2; ++i) {
+    for (std::size_t i = 0; i < config.services.size() + 2 + config.capabilities.size(); ++i) {
         timers_.push_back(std::make_unique<boost::asio::steady_timer>(io));
     }
 }
@@ -46,6 +46,12 @@ supervisor::StartResult RealWorld::start_helper(const config::ServiceSpec& spec,
     config::ServiceSpec helper = spec;
     helper.shell = false;
     return start(helper, argv, spec.name + "/stop");
+}
+
+supervisor::StartResult RealWorld::start_command(const std::string& label, const config::Argv& argv) {
+    config::ServiceSpec plain;
+    plain.name = label;
+    return start(plain, argv, label);
 }
 
 supervisor::StartResult RealWorld::start(const config::ServiceSpec& spec, const config::Argv& argv, const std::string& label) {
@@ -89,8 +95,10 @@ void RealWorld::start_probe(std::size_t index, supervisor::ProbeKind kind, const
     } else if (const auto* http = std::get_if<config::HttpProbe>(&probe.handler)) {
         p.attempt = start_http_probe(io_, *http, probe.timeout, done);
     } else {
-        // exec: a process with the service's environment and directory; exit 0 passes.
-        const config::ServiceSpec& spec = config_.services[index];
+        // exec: a process with the service's environment and directory; exit 0 passes. (A
+        // capability's check, at an index past the services, runs with mainstay's own.)
+        static const config::ServiceSpec plain;
+        const config::ServiceSpec& spec = index < config_.services.size() ? config_.services[index] : plain;
         SpawnRequest request{spec.name + "/" + std::string(to_string(kind)), std::get<config::ExecProbe>(probe.handler).argv,
                              false, spec.env_file_vars, spec.working_dir, spec.user, spec.group};
         request.env.insert(request.env.end(), spec.environment.begin(), spec.environment.end());

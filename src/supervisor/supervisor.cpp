@@ -11,6 +11,27 @@ Supervisor::Supervisor(const config::Config& config, World& world, std::uint64_t
     for (std::size_t i = 0; i < config.services.size(); ++i) {
         services_.push_back(std::make_unique<Service>(config.services[i], i, random_, events));
     }
+    for (const auto& c : config.capabilities) {
+        if (!c.enabled) continue;
+        capabilities_.push_back(std::make_unique<Capability>(c, capability_index(capabilities_.size()), random_, events));
+    }
+}
+
+bool Supervisor::requirements_met(const Capability& c) const {
+    for (const auto& name : c.spec().requires_services) {
+        const Service* s = find(name);
+        if (s == nullptr || !s->available()) return false;
+    }
+    return true;
+}
+
+void Supervisor::settle_capability(std::size_t c) {
+    world_.set_timer(capability_index(c), capabilities_[c]->next_deadline());
+}
+
+std::optional<std::size_t> Supervisor::capability_at(std::size_t index) const {
+    if (index < capability_index(0) || index >= capability_index(capabilities_.size())) return std::nullopt;
+    return index - capability_index(0);
 }
 
 const Service* Supervisor::find(std::string_view name) const {
@@ -23,6 +44,10 @@ void Supervisor::start() {
     started_at_ = world_.now();
     world_.set_timer(startup_timer_index(), resilience::add_saturating(started_at_, config_.main.startup_timeout));
     propagate();
+    for (std::size_t c = 0; c < capabilities_.size(); ++c) {
+        capabilities_[c]->start(world_, requirements_met(*capabilities_[c]));
+        settle_capability(c);
+    }
 }
 
 void Supervisor::after_event(std::size_t index, bool was_available) {
@@ -66,6 +91,12 @@ void Supervisor::update_mode() {
 }
 
 bool Supervisor::on_exit(int pid, const ExitStatus& status) {
+    for (std::size_t c = 0; c < capabilities_.size(); ++c) {
+        if (capabilities_[c]->on_exit(world_, pid, status)) {
+            settle_capability(c);
+            return true;
+        }
+    }
     for (std::size_t i = 0; i < services_.size(); ++i) {
         if (services_[i]->helper_pid() == pid) {
             services_[i]->on_helper_exit(world_, status);
@@ -91,6 +122,11 @@ void Supervisor::on_timer(std::size_t index) {
         kill_all();
         return;
     }
+    if (auto c = capability_at(index)) {
+        capabilities_[*c]->on_timer(world_);
+        settle_capability(*c);
+        return;
+    }
     if (index == startup_timer_index()) {
         startup_done_ = true;
         world_.log(config::LogLevel::warn, "startup.timeout (" + config::format_duration(config_.main.startup_timeout) +
@@ -106,6 +142,11 @@ void Supervisor::on_timer(std::size_t index) {
 
 void Supervisor::on_probe_result(std::size_t index, ProbeKind kind, resilience::ProbeStatus status,
                                  const std::string& detail) {
+    if (auto c = capability_at(index)) {
+        capabilities_[*c]->on_check_result(world_, status == resilience::ProbeStatus::success, detail);
+        settle_capability(*c);
+        return;
+    }
     if (index >= services_.size()) return;
     bool was = services_[index]->available();
     services_[index]->on_probe_result(world_, kind, status, detail);
@@ -169,6 +210,10 @@ void Supervisor::propagate() {
     if (shutting_down_) return advance_shutdown();
     start_ready_services();
     update_mode();
+    for (std::size_t c = 0; c < capabilities_.size(); ++c) {
+        capabilities_[c]->requirements_changed(world_, requirements_met(*capabilities_[c]));
+        settle_capability(c);
+    }
 }
 
 void Supervisor::start_ready_services() {
@@ -200,6 +245,10 @@ void Supervisor::shutdown() {
     world_.log(config::LogLevel::info, "shutting down");
     world_.set_timer(startup_timer_index(), std::nullopt);
     update_mode();
+    for (std::size_t c = 0; c < capabilities_.size(); ++c) {
+        capabilities_[c]->halt(world_);
+        settle_capability(c);
+    }
     stop_waves_ = graph_.stop_waves();
     stop_wave_ = 0;
     // Nothing starts or restarts from now on; running processes wait for their wave.

@@ -15,6 +15,7 @@
 #include "config/schema.hpp"
 #include "resilience/events.hpp"
 #include "resilience/random.hpp"
+#include "supervisor/capability.hpp"
 #include "supervisor/service.hpp"
 #include "supervisor/world.hpp"
 
@@ -47,6 +48,9 @@ public:
     bool shutdown_done() const { return shutdown_done_; }
     std::size_t shutdown_timer_index() const { return services_.size(); }
     const std::vector<std::unique_ptr<Service>>& services() const { return services_; }
+    const std::vector<std::unique_ptr<Capability>>& capabilities() const { return capabilities_; }
+    // Timers and probes of capability `c` use this index.
+    std::size_t capability_index(std::size_t c) const { return services_.size() + 2 + c; }
     const Service* find(std::string_view name) const;
 
 private:
@@ -55,6 +59,10 @@ private:
     // dependent waiting on its backoff is due now.
     void after_event(std::size_t index, bool was_available);
     void update_mode();
+    bool requirements_met(const Capability& c) const;
+    void settle_capability(std::size_t c);
+    // The capability whose index this is, if it is one.
+    std::optional<std::size_t> capability_at(std::size_t index) const;
     void propagate();
     void start_ready_services();
     // False with `why` when a dependency is not there yet; `blocked` when a required one is down.
@@ -66,6 +74,7 @@ private:
     resilience::SeededRandom random_;
     config::DependencyGraph graph_;
     std::vector<std::unique_ptr<Service>> services_;
+    std::vector<std::unique_ptr<Capability>> capabilities_;
     bool started_{false};
     bool shutting_down_{false};
     bool shutdown_done_{false};

@@ -52,9 +52,12 @@ public:
     virtual void start_probe(std::size_t index, ProbeKind kind, const config::ProbeSpec& probe) = 0;
     // Abandons the running attempt: no result will come for it.
     virtual void cancel_probe(std::size_t index, ProbeKind kind) = 0;
+    // Starts a command of mainstay's own (a capability's activate/deactivate) in a process group
+    // of its own, with mainstay's environment; `label` names it in the log.
+    virtual StartResult start_command(const std::string& label, const config::Argv& argv) = 0;
     // kill(-pgid, signal). Only called while the group's leader is alive or a zombie.
     virtual void signal_group(int pgid, int signal) = 0;
-    // The one timer of service `index`: fires `Supervisor::on_timer(index)` at `when`; nullopt
+    // The one timer of service or capability `index`: fires `Supervisor::on_timer(index)` at `when`; nullopt
     // cancels it. Arming again replaces the previous deadline.
     virtual void set_timer(std::size_t index, std::optional<TimePoint> when) = 0;
     // Everything has stopped after a shutdown: the runtime may end.

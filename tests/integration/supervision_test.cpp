@@ -381,3 +381,25 @@ TEST_CASE("a probe against a peer that accepts and never answers delays nothing 
     m.signal(SIGTERM);
     CHECK(m.wait_exit() == 0);
 }
+
+TEST_CASE("a capability for real: degraded -> full with activate once when its service is ready; deactivate when it dies") {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "mainstay-cap-XXXXXX").string();
+    std::filesystem::path work = ::mkdtemp(tmpl.data());
+    const auto marker = (work / "active").string();
+    const auto count = (work / "activations").string();
+    Mainstay m(main_yaml(), {{"model", ts("--pid-file " + (work / "model.pid").string()) + "ready_after: 100ms\n"
+                                           "restart: {backoff: {initial: 30s}}\n"},
+                             {"llm", "kind: capability\nrequires: [model]\n"
+                                     "activate: [sh, -c, 'touch " + marker + "; echo x >> " + count + "']\n"
+                                     "deactivate: [rm, -f, " + marker + "]\n"}});
+    CHECK(m.wait_for("capability llm: full"));
+    CHECK(std::filesystem::exists(marker));
+    ::kill(read_pid(work / "model.pid"), SIGKILL);
+    CHECK(m.wait_for("capability llm: degraded"));
+    CHECK(eventually([&] { return !std::filesystem::exists(marker); }));
+    CHECK(read_lines(count).size() == 1);
+    m.signal(SIGTERM);
+    CHECK(m.wait_exit() == 0);
+    std::error_code ec;
+    std::filesystem::remove_all(work, ec);
+}

@@ -67,6 +67,12 @@ public:
         return static_cast<std::size_t>(std::count_if(probes_started.begin(), probes_started.end(),
                                                       [&](const auto& p) { return p.index == index && p.kind == kind; }));
     }
+    supervisor::StartResult start_command(const std::string& label, const config::Argv&) override {
+        int pid = next_pid++;
+        helpers.push_back({label, pid, now()});
+        running.insert(pid);
+        return {pid, {}};
+    }
     void signal_group(int pgid, int signal) override { signals.push_back({pgid, signal, now()}); }
     void set_timer(std::size_t index, std::optional<TimePoint> when) override {
         if (when) timers[index] = *when;

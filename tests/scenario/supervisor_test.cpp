@@ -598,3 +598,37 @@ TEST_CASE("a process whose readiness never passes is unhealthy after failure_thr
     CHECK(t.s("a").state() == State::ready);
     CHECK(t.s("c").state() == State::running);
 }
+
+TEST_CASE("a capability goes full when its service is ready, running activate once, and back with deactivate") {
+    config::CapabilitySpec llm;
+    llm.name = "local-llm";
+    llm.requires_services = {"ollama"};
+    llm.activate = config::Argv{"llm-mode", "local"};
+    llm.deactivate = config::Argv{"llm-mode", "cloud"};
+    llm.monitor_interval = 10s;
+    Story t({svc("ollama")});
+    // Stories start their supervisor at once; this one needs the capability in the config first.
+    t.config.capabilities = {llm};
+    t.sup = std::make_unique<Supervisor>(t.config, t.world, 42);
+    t.world.starts.clear();
+    t.sup->start();
+    REQUIRE(t.sup->capabilities().size() == 1);
+    const Capability& cap = *t.sup->capabilities()[0];
+    CHECK(cap.state() == resilience::CapabilityState::degraded);
+    CHECK(t.world.helpers.empty());
+    t.advance(1s);  // ollama ready
+    REQUIRE(t.world.helpers.size() == 1);
+    CHECK(t.world.helpers[0].name == "local-llm/activate");
+    CHECK(cap.state() == resilience::CapabilityState::upgrading);
+    t.world.exit(*t.sup, t.world.helpers[0].pid, ExitStatus::exited(0));
+    CHECK(cap.state() == resilience::CapabilityState::full);
+    CHECK(logged(t.world, "capability local-llm: full"));
+    t.advance(1min);  // monitored: still full, activate not run again
+    CHECK(t.world.helpers.size() == 1);
+    t.exit("ollama", ExitStatus::killed(SIGKILL));
+    CHECK(cap.state() == resilience::CapabilityState::degraded);
+    REQUIRE(t.world.helpers.size() == 2);
+    CHECK(t.world.helpers[1].name == "local-llm/deactivate");
+    t.world.exit(*t.sup, t.world.helpers[1].pid, ExitStatus::exited(0));
+    CHECK(t.world.helpers.size() == 2);
+}

@@ -1,0 +1,55 @@
+// One capability at run time: the CapabilityUpgrade machine driven by the World.
+//
+// Its requirements (every service in `requires` available) are told by the Supervisor; its
+// `check`, when there is one, runs as a probe; `activate` and `deactivate` run as commands with
+// the hook timeout of `retry.timeout`. The machine decides when to do what; this class does it.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "config/schema.hpp"
+#include "resilience/capability.hpp"
+#include "resilience/events.hpp"
+#include "resilience/random.hpp"
+#include "supervisor/world.hpp"
+
+namespace mainstay::supervisor {
+
+class Capability {
+public:
+    // `slot` is its index for timers and probes in the World.
+    Capability(const config::CapabilitySpec& spec, std::size_t slot, resilience::Random& random,
+               resilience::EventSink* events);
+
+    void start(World& world, bool requirements_met);
+    void requirements_changed(World& world, bool met);
+    void on_timer(World& world);
+    void on_check_result(World& world, bool ok, const std::string& detail);
+    // Returns false when `pid` is not its hook.
+    bool on_exit(World& world, int pid, const ExitStatus& status);
+    // Shutdown: nothing more is run; a running hook is killed.
+    void halt(World& world);
+
+    std::optional<TimePoint> next_deadline() const;
+    const config::CapabilitySpec& spec() const { return spec_; }
+    resilience::CapabilityState state() const { return machine_.state(); }
+    std::optional<int> hook_pid() const { return hook_pid_; }
+
+private:
+    void act(World& world);  // runs whatever the machine says is due now
+    void hook_done(World& world, bool ok, const std::string& error);
+
+    const config::CapabilitySpec& spec_;
+    std::size_t slot_;
+    resilience::CapabilityUpgrade machine_;
+    bool met_{false};
+    bool halted_{false};
+    bool started_{false};
+    std::optional<int> hook_pid_;
+    std::optional<TimePoint> hook_deadline_;
+    resilience::CapabilityAction hook_{resilience::CapabilityAction::none};
+    resilience::CapabilityState logged_{resilience::CapabilityState::degraded};
+};
+
+}  // namespace mainstay::supervisor
