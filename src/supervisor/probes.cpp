@@ -48,6 +48,11 @@ void ProbeSet::begin(TimePoint now) {
     }
 }
 
+void ProbeSet::recheck(TimePoint now) {
+    Slot& s = slot(ProbeKind::readiness);
+    if (active_ && s.spec != nullptr && !s.running) s.next_at = now;
+}
+
 void ProbeSet::end(World& world, std::size_t index) {
     active_ = false;
     for (std::size_t k = 0; k < slots_.size(); ++k) {

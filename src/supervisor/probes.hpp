@@ -34,6 +34,8 @@ public:
     void begin(TimePoint now);
     // It ended: cancel what runs, schedule nothing.
     void end(World& world, std::size_t index);
+    // The readiness probe is due now (something changed: an external service was just woken).
+    void recheck(TimePoint now);
     // Starts every probe that is due.
     void on_timer(World& world, std::size_t index);
     ProbeChange on_result(TimePoint now, ProbeKind kind, resilience::ProbeStatus status, const std::string& detail);

@@ -15,7 +15,8 @@ Service::Service(const config::ServiceSpec& spec, std::size_t index, resilience:
       index_(index),
       breaker_(spec.restart.circuit_breaker, {events, spec.name, "restart"}),
       recovery_(spec.restart.backoff, spec.recovery, random, {events, spec.name, "restart"}),
-      probes_(spec.probes, spec.name, events) {}
+      probes_(spec.probes, spec.name, events),
+      wake_(spec.wake ? spec.wake->retry : resilience::RetryParams{}, random, {events, spec.name, "wake"}) {}
 
 void Service::become(World& world, State s, std::string reason) {
     if (s != state_ || reason != reason_) {
@@ -157,6 +158,7 @@ void Service::on_timer(World& world) {
         on_ready(world);
     }
     probes_.on_timer(world, index_);
+    if (spec_.wake) wake_step(world);
     if (kill_at_ && now >= *kill_at_ && pid_) {
         kill_at_.reset();
         become(world, State::stopping, "did not stop within " + config::format_duration(spec_.stop.timeout) + ": SIGKILL");
@@ -187,7 +189,14 @@ void Service::kill(World& world) {
 
 void Service::on_probe_result(World& world, ProbeKind kind, resilience::ProbeStatus status, const std::string& detail) {
     const std::string what = std::string(to_string(kind)) + " probe failed: " + detail;
-    switch (probes_.on_result(world.now(), kind, status, detail)) {
+    const ProbeChange change = probes_.on_result(world.now(), kind, status, detail);
+    // Still down after a wake series ended: another series (the breaker limits how often).
+    if (change == ProbeChange::none && spec_.wake && state_ == State::unhealthy && !helper_pid_ &&
+        kind == ProbeKind::readiness && status != resilience::ProbeStatus::success && wake_.finished()) {
+        wake_.begin(world.now());
+        wake_step(world);
+    }
+    switch (change) {
         case ProbeChange::none: break;
         case ProbeChange::startup_passed:
             if (ready_at_ && world.now() >= *ready_at_ && state_ == State::running) {
@@ -206,6 +215,12 @@ void Service::on_probe_result(World& world, ProbeKind kind, resilience::ProbeSta
                 reset_at_.reset();
                 become(world, State::unhealthy, what);
             }
+            // An external service that does not answer is woken (again) by its wake command.
+            if (spec_.wake && desired_running_ && !helper_pid_ &&
+                (wake_.state() == resilience::RetryState::idle || wake_.finished())) {
+                wake_.begin(world.now());
+                wake_step(world);
+            }
             break;
     }
 }
@@ -222,7 +237,10 @@ void Service::restart_for(World& world, std::string why) {
 
 void Service::stop(World& world, bool force) {
     desired_running_ = false;
-    if (spec_.kind == config::Kind::external) probes_.end(world, index_);
+    if (spec_.kind == config::Kind::external) {
+        probes_.end(world, index_);
+        if (helper_pid_) world.signal_group(*helper_pid_, SIGKILL);  // a wake command in flight
+    }
     recovery_.stop();
     ready_at_.reset();
     reset_at_.reset();
@@ -251,9 +269,53 @@ void Service::stop(World& world, bool force) {
     if (state_ != State::failed && state_ != State::completed && state_ != State::stopped) become(world, State::stopped, "");
 }
 
+void Service::wake_step(World& world) {
+    const TimePoint now = world.now();
+    if (wake_.state() == resilience::RetryState::attempting) {  // its timeout came?
+        if (auto due = wake_.next_deadline(); due && now >= *due && helper_pid_) {
+            world.signal_group(*helper_pid_, SIGKILL);  // its exit is then ignored
+            wake_.on_result(now, resilience::Outcome::timed_out("wake command timed out"));
+            breaker_.on_failure(now, wake_permit_, "wake command timed out");
+        }
+        return;
+    }
+    if (helper_pid_ || !desired_running_ || state_ == State::ready) return;
+    auto due = wake_.next_deadline();
+    if (wake_.state() != resilience::RetryState::waiting || !due || now < *due) return;
+    wake_permit_ = breaker_.allow_request(now);
+    if (!wake_permit_) return;  // the breaker is open: tried again at its next deadline
+    wake_.start_attempt(now);
+    StartResult started = world.start_helper(spec_, spec_.wake->command);
+    if (!started.pid) {
+        wake_.on_result(now, resilience::Outcome::transient(started.error));
+        breaker_.on_failure(now, wake_permit_, started.error);
+        return;
+    }
+    helper_pid_ = started.pid;
+    world.log(config::LogLevel::info, spec_.name + ": waking (attempt " + std::to_string(wake_.attempts()) + ")");
+}
+
+void Service::on_wake_exit(World& world, const ExitStatus& status) {
+    const TimePoint now = world.now();
+    if (wake_.state() != resilience::RetryState::attempting) return;  // it had timed out already
+    if (status.success()) {
+        wake_.on_result(now, resilience::Outcome::success());
+        breaker_.on_success(now, wake_permit_);
+        probes_.recheck(now);  // look again now rather than at the next interval
+    } else {
+        wake_.on_result(now, resilience::Outcome::transient("wake command " + status.describe()));
+        breaker_.on_failure(now, wake_permit_, status.describe());
+        if (wake_.state() == resilience::RetryState::exhausted) {
+            world.log(config::LogLevel::warn, spec_.name + ": wake gave up after " + std::to_string(wake_.attempts()) +
+                                                  " attempts: " + wake_.last_error());
+        }
+    }
+}
+
 void Service::on_helper_exit(World& world, const ExitStatus& status) {
     world.signal_group(*helper_pid_, SIGKILL);
     helper_pid_.reset();
+    if (spec_.kind == config::Kind::external) return on_wake_exit(world, status);
     if (!status.success()) world.log(config::LogLevel::warn, spec_.name + ": stop command " + status.describe());
 }
 
@@ -281,6 +343,10 @@ std::optional<TimePoint> Service::next_deadline() const {
     consider(kill_at_);
     consider(reset_at_);
     consider(probes_.next_deadline());
+    if (spec_.wake && desired_running_ && state_ != State::ready) {
+        consider(wake_.next_deadline());
+        if (!helper_pid_ && wake_.state() == resilience::RetryState::waiting) consider(breaker_.next_deadline());
+    }
     if (state_ == State::recovering && desired_running_) consider(recovery_.next_deadline());
     return next;
 }

@@ -16,6 +16,7 @@
 #include "resilience/events.hpp"
 #include "resilience/random.hpp"
 #include "resilience/recovery.hpp"
+#include "resilience/retry.hpp"
 #include "supervisor/probes.hpp"
 #include "supervisor/state.hpp"
 #include "supervisor/world.hpp"
@@ -83,6 +84,9 @@ private:
     void on_ready(World& world);
     // The process must go (a failed liveness or startup probe): stop it, then restart per policy.
     void restart_for(World& world, std::string why);
+    // External services: run `wake.command` under its retry policy, through the breaker.
+    void wake_step(World& world);
+    void on_wake_exit(World& world, const ExitStatus& status);
 
     const config::ServiceSpec& spec_;
     std::size_t index_;
@@ -90,6 +94,8 @@ private:
     resilience::BackgroundRecovery recovery_;
     resilience::BreakerPermit permit_;
     ProbeSet probes_;
+    resilience::RetryPolicy wake_;
+    resilience::BreakerPermit wake_permit_;
     std::optional<std::string> restart_reason_;  // stopping to restart (a probe failed)
     State state_{State::waiting};
     bool desired_running_{false};

@@ -632,3 +632,31 @@ TEST_CASE("a capability goes full when its service is ready, running activate on
     t.world.exit(*t.sup, t.world.helpers[1].pid, ExitStatus::exited(0));
     CHECK(t.world.helpers.size() == 2);
 }
+
+TEST_CASE("an external service that does not answer is woken, retried with backoff, then probed again at once") {
+    auto gpu = svc("gpu");
+    gpu.kind = config::Kind::external;
+    gpu.command.clear();
+    gpu.probes.readiness = tcp_probe(1, 10s);
+    gpu.probes.readiness->startup_interval = 10s;  // no fast cadence: the next probe is 10 s away
+    gpu.wake = config::WakeSpec{{"wake-gpu"}, {3, 2min, {5s, 1min, 2.0, resilience::Jitter::none}}};
+    Story t({gpu});
+    t.advance(0ms);
+    t.world.probe(*t.sup, "gpu", ProbeKind::readiness, false);
+    CHECK(t.s("gpu").state() == State::unhealthy);
+    REQUIRE(t.world.helpers.size() == 1);  // attempt 1 at once
+    CHECK(t.world.helpers[0].name == "gpu:wake-gpu");
+    t.world.exit(*t.sup, t.world.helpers[0].pid, ExitStatus::exited(1));
+    t.advance(4999ms);
+    CHECK(t.world.helpers.size() == 1);
+    t.advance(1ms);  // attempt 2 after 5 s
+    REQUIRE(t.world.helpers.size() == 2);
+    t.world.exit(*t.sup, t.world.helpers[1].pid, ExitStatus::exited(0));  // the node is starting
+    t.advance(0ms);
+    // Probed again at once, not after the 10 s interval.
+    CHECK(t.world.probes_started.back().at == t.world.now());
+    t.world.probe(*t.sup, "gpu", ProbeKind::readiness, true);
+    CHECK(t.s("gpu").state() == State::ready);
+    t.advance(1h);
+    CHECK(t.world.helpers.size() == 2);
+}
