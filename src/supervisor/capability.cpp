@@ -18,6 +18,7 @@ Capability::Capability(const config::CapabilitySpec& spec, std::size_t slot, res
 void Capability::start(World& world, bool requirements_met) {
     met_ = requirements_met;
     started_ = true;
+    since_ = world.now();
     machine_.start(world.now());
     act(world);
 }
@@ -68,6 +69,7 @@ void Capability::act(World& world) {
     }
     if (machine_.state() != logged_) {
         logged_ = machine_.state();
+        since_ = world.now();
         world.log(logged_ == CapabilityState::degraded && machine_.activation_failures() > 0 ? config::LogLevel::warn
                                                                                               : config::LogLevel::info,
                   "capability " + spec_.name + ": " + std::string(to_string(logged_)) +

@@ -35,6 +35,7 @@ public:
     const config::CapabilitySpec& spec() const { return spec_; }
     resilience::CapabilityState state() const { return machine_.state(); }
     std::optional<int> hook_pid() const { return hook_pid_; }
+    TimePoint since() const { return since_; }
 
 private:
     void act(World& world);  // runs whatever the machine says is due now
@@ -50,6 +51,7 @@ private:
     std::optional<TimePoint> hook_deadline_;
     resilience::CapabilityAction hook_{resilience::CapabilityAction::none};
     resilience::CapabilityState logged_{resilience::CapabilityState::degraded};
+    TimePoint since_{};
 };
 
 }  // namespace mainstay::supervisor

@@ -42,6 +42,7 @@ const Service* Supervisor::find(std::string_view name) const {
 void Supervisor::start() {
     started_ = true;
     started_at_ = world_.now();
+    mode_since_ = started_at_;
     world_.set_timer(startup_timer_index(), resilience::add_saturating(started_at_, config_.main.startup_timeout));
     propagate();
     for (std::size_t c = 0; c < capabilities_.size(); ++c) {
@@ -78,13 +79,14 @@ void Supervisor::update_mode() {
         if (!startup_done_ && all_settled) {
             startup_done_ = true;
             world_.set_timer(startup_timer_index(), std::nullopt);
-            auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(world_.now() - started_at_).count();
-            world_.log(config::LogLevel::info, "startup finished in " + std::to_string(ms) + " ms");
+            startup_duration_ = std::chrono::duration_cast<Duration>(world_.now() - started_at_);
+            world_.log(config::LogLevel::info, "startup finished in " + std::to_string(startup_duration_->count()) + " ms");
         }
         next = !startup_done_ ? Mode::starting : critical ? Mode::critical : all_available ? Mode::full : Mode::degraded;
     }
     if (next == mode_) return;
     mode_ = next;
+    mode_since_ = world_.now();
     if (next == Mode::starting || next == Mode::stopping) return;
     world_.log(next == Mode::full ? config::LogLevel::info : config::LogLevel::warn,
                "mode: " + std::string(to_string(next)) + (why.empty() ? "" : ": " + why));

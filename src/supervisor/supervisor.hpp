@@ -43,6 +43,8 @@ public:
     // (or startup.timeout), then `full`, `degraded` or `critical`; `stopping` at shutdown.
     Mode mode() const { return mode_; }
     bool startup_done() const { return startup_done_; }
+    TimePoint mode_since() const { return mode_since_; }
+    std::optional<Duration> startup_duration() const { return startup_duration_; }
     std::size_t startup_timer_index() const { return services_.size() + 1; }
     bool shutting_down() const { return shutting_down_; }
     bool shutdown_done() const { return shutdown_done_; }
@@ -84,6 +86,8 @@ private:
     Mode mode_{Mode::starting};
     bool startup_done_{false};
     TimePoint started_at_{};
+    TimePoint mode_since_{};
+    std::optional<Duration> startup_duration_;
 };
 
 }  // namespace mainstay::supervisor

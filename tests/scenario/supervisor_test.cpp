@@ -6,6 +6,7 @@
 #include <csignal>
 
 #include "fake_world.hpp"
+#include "supervisor/status_model.hpp"
 
 using namespace mainstay;
 using namespace mainstay::supervisor;
@@ -659,4 +660,32 @@ TEST_CASE("an external service that does not answer is woken, retried with backo
     CHECK(t.s("gpu").state() == State::ready);
     t.advance(1h);
     CHECK(t.world.helpers.size() == 2);
+}
+
+TEST_CASE("the status model: mode, startup, and per service state, breaker, next attempt, exit, blocked_by") {
+    auto docker = svc("docker");
+    docker.restart.backoff = {8s, 1min, 2.0, resilience::Jitter::none};
+    Story t({docker, svc("app", {dep("docker")}), svc("free")});
+    t.exit("docker", ExitStatus::exited(1));
+    t.advance(1s);
+    StatusModel m = snapshot(*t.sup, t.world.now());
+    CHECK(m.mode == Mode::degraded);
+    CHECK(m.startup_done);
+    CHECK(m.startup_duration == 1s);
+    REQUIRE(m.services.size() == 3);
+    const ServiceStatus& d = m.services[0];
+    CHECK(d.name == "docker");
+    CHECK(d.state == State::recovering);
+    CHECK_FALSE(d.ready);
+    CHECK_FALSE(d.pid);
+    CHECK(d.breaker == "closed");
+    CHECK(d.next_attempt_in == 7s);
+    REQUIRE(d.last_exit);
+    CHECK(d.last_exit->code == 1);
+    CHECK(d.reason == "exited with code 1");
+    const ServiceStatus& a = m.services[1];
+    CHECK(a.state == State::blocked);
+    CHECK(a.blocked_by == std::vector<std::string>{"docker"});
+    CHECK(m.services[2].ready);
+    CHECK(m.services[2].pid.has_value());
 }

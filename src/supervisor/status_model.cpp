@@ -1,0 +1,43 @@
+#include "supervisor/status_model.hpp"
+
+namespace mainstay::supervisor {
+
+StatusModel snapshot(const Supervisor& supervisor, TimePoint now) {
+    StatusModel m;
+    m.mode = supervisor.mode();
+    m.mode_since = supervisor.mode_since();
+    m.startup_done = supervisor.startup_done();
+    m.startup_duration = supervisor.startup_duration();
+    for (const auto& s : supervisor.services()) {
+        ServiceStatus st;
+        st.name = s->name();
+        st.kind = s->spec().kind;
+        st.state = s->state();
+        st.ready = s->available();
+        st.pid = s->pid();
+        st.restarts = s->restarts();
+        st.attempts = s->recovery().attempts();
+        st.breaker = std::string(resilience::to_string(s->breaker().state()));
+        if (s->state() == State::recovering) {
+            if (auto next = s->next_deadline(); next && *next > now) {
+                st.next_attempt_in = std::chrono::duration_cast<Duration>(*next - now);
+            } else if (next) {
+                st.next_attempt_in = Duration(0);
+            }
+        }
+        st.last_exit = s->last_exit();
+        st.reason = s->reason();
+        if (s->state() == State::blocked || s->state() == State::waiting) {
+            for (const auto& dep : s->spec().depends_on) {
+                const Service* d = supervisor.find(dep.name);
+                if (dep.required && d != nullptr && !d->available()) st.blocked_by.push_back(dep.name);
+            }
+        }
+        st.since = s->since();
+        m.services.push_back(std::move(st));
+    }
+    for (const auto& c : supervisor.capabilities()) m.capabilities.push_back({c->spec().name, c->state(), c->since()});
+    return m;
+}
+
+}  // namespace mainstay::supervisor

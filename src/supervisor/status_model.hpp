@@ -1,0 +1,46 @@
+// The in-memory status model: a snapshot of the whole, in SPEC §5's terms, for the reporters
+// (status table, status file, control socket, HTTP, metrics) to publish.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "supervisor/supervisor.hpp"
+
+namespace mainstay::supervisor {
+
+struct ServiceStatus {
+    std::string name;
+    config::Kind kind{config::Kind::process};
+    State state{State::waiting};
+    bool ready{false};
+    std::optional<int> pid;
+    std::uint32_t restarts{0};
+    std::uint32_t attempts{0};
+    std::string breaker;  // closed | half-open | open
+    std::optional<Duration> next_attempt_in;
+    std::optional<ExitStatus> last_exit;
+    std::string reason;
+    std::vector<std::string> blocked_by;  // required dependencies that are not available
+    TimePoint since{};
+};
+
+struct CapabilityStatus {
+    std::string name;
+    resilience::CapabilityState state{resilience::CapabilityState::degraded};
+    TimePoint since{};
+};
+
+struct StatusModel {
+    Mode mode{Mode::starting};
+    TimePoint mode_since{};
+    bool startup_done{false};
+    std::optional<Duration> startup_duration;
+    std::vector<ServiceStatus> services;
+    std::vector<CapabilityStatus> capabilities;
+};
+
+StatusModel snapshot(const Supervisor& supervisor, TimePoint now);
+
+}  // namespace mainstay::supervisor
