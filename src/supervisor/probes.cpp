@@ -70,6 +70,7 @@ void ProbeSet::on_timer(World& world, std::size_t index) {
         if (s.spec == nullptr || s.running || !s.next_at || now < *s.next_at) continue;
         s.next_at.reset();
         s.running = true;
+        s.started_at = now;
         world.start_probe(index, static_cast<ProbeKind>(k), *s.spec);
     }
 }
@@ -78,6 +79,7 @@ ProbeChange ProbeSet::on_result(TimePoint now, ProbeKind kind, resilience::Probe
     Slot& s = slot(kind);
     if (!active_ || !s.running) return ProbeChange::none;  // a late result of a cancelled probe
     s.running = false;
+    s.last_duration = std::chrono::duration_cast<Duration>(now - s.started_at);
     const HealthState before = s.tracker.state();
     const HealthState after = s.tracker.record(now, status, detail);
     if (status == resilience::ProbeStatus::success) s.succeeded_once = true;

@@ -29,6 +29,8 @@ public:
     bool startup_passed() const { return startup_passed_; }
     resilience::HealthState readiness() const { return slot(ProbeKind::readiness).tracker.state(); }
     const resilience::HealthTracker& tracker(ProbeKind kind) const { return slot(kind).tracker; }
+    // How long the last finished attempt of `kind` took (start to result).
+    std::optional<Duration> last_duration(ProbeKind kind) const { return slot(kind).last_duration; }
 
     // The process (or, for an external service, the watch) began: schedule the first probes.
     void begin(TimePoint now);
@@ -53,6 +55,8 @@ private:
         bool running{false};
         bool succeeded_once{false};
         Duration fast_interval{0};
+        TimePoint started_at{};
+        std::optional<Duration> last_duration;
     };
     Slot& slot(ProbeKind kind) { return slots_[static_cast<std::size_t>(kind)]; }
     const Slot& slot(ProbeKind kind) const { return slots_[static_cast<std::size_t>(kind)]; }

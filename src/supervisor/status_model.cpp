@@ -34,6 +34,11 @@ StatusModel snapshot(const Supervisor& supervisor, TimePoint now) {
             }
         }
         st.since = s->since();
+        for (ProbeKind kind : {ProbeKind::startup, ProbeKind::readiness, ProbeKind::liveness}) {
+            if (!s->probes().has(kind)) continue;
+            const auto& tracker = s->probes().tracker(kind);
+            st.probes.push_back({kind, tracker.state(), s->probes().last_duration(kind), tracker.total_failures()});
+        }
         m.services.push_back(std::move(st));
     }
     for (const auto& c : supervisor.capabilities()) m.capabilities.push_back({c->spec().name, c->state(), c->since()});

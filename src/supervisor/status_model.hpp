@@ -10,6 +10,13 @@
 
 namespace mainstay::supervisor {
 
+struct ProbeStatusEntry {
+    ProbeKind kind{ProbeKind::readiness};
+    resilience::HealthState health{resilience::HealthState::unknown};
+    std::optional<Duration> last_duration;
+    std::uint64_t failures{0};  // timeouts included
+};
+
 struct ServiceStatus {
     std::string name;
     config::Kind kind{config::Kind::process};
@@ -24,6 +31,7 @@ struct ServiceStatus {
     std::string reason;
     std::vector<std::string> blocked_by;  // required dependencies that are not available
     TimePoint since{};
+    std::vector<ProbeStatusEntry> probes;  // the probes it has
 };
 
 struct CapabilityStatus {

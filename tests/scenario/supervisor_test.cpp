@@ -689,3 +689,18 @@ TEST_CASE("the status model: mode, startup, and per service state, breaker, next
     CHECK(m.services[2].ready);
     CHECK(m.services[2].pid.has_value());
 }
+
+TEST_CASE("probe durations and failures are recorded for the status model") {
+    auto web = svc("web");
+    web.probes.readiness = tcp_probe(3);
+    Story t({web});
+    t.advance(0ms);
+    t.advance(250ms);  // the probe takes 250 ms
+    t.world.probe(*t.sup, "web", ProbeKind::readiness, false);
+    StatusModel m = snapshot(*t.sup, t.world.now());
+    REQUIRE(m.services[0].probes.size() == 1);
+    CHECK(m.services[0].probes[0].kind == ProbeKind::readiness);
+    CHECK(m.services[0].probes[0].last_duration == 250ms);
+    CHECK(m.services[0].probes[0].failures == 1);
+    CHECK(m.services[0].probes[0].health == resilience::HealthState::unknown);
+}
