@@ -44,6 +44,20 @@ struct Story {
     void advance(resilience::Duration d) { world.advance(*sup, d); }
     void exit(std::string_view name, ExitStatus st) { world.exit(*sup, *s(name).pid(), st); }
     std::size_t timers() const { return world.timers.size(); }
+
+    // Shuts down, lets every process still alive exit, and checks that nothing is left armed:
+    // no timer, no probe, no child.
+    void wind_down() {
+        sup->shutdown();
+        for (int round = 0; round < 10 && !world.running.empty(); ++round) {
+            std::set<int> alive = world.running;
+            for (int pid : alive) world.exit(*sup, pid, ExitStatus::killed(SIGTERM));
+        }
+        CHECK(world.complete);
+        CHECK(world.running.empty());
+        CHECK(world.running_probes.empty());
+        CHECK(timers() == 0);
+    }
 };
 
 std::vector<resilience::Duration> gaps(const std::vector<FakeWorld::Start>& starts, const std::vector<TimePoint>& exits) {
@@ -443,6 +457,7 @@ TEST_CASE("readiness: running until the probe passes; failing marks it unhealthy
     t.advance(10s);
     t.world.probe(*t.sup, "web", ProbeKind::readiness, true);
     CHECK(t.s("web").state() == State::ready);
+    t.wind_down();
 }
 
 TEST_CASE("before its first success a probe runs fast: 100 ms doubling up to the interval") {
@@ -460,6 +475,7 @@ TEST_CASE("before its first success a probe runs fast: 100 ms doubling up to the
     std::vector<resilience::Duration> gaps_ms;
     for (std::size_t i = 1; i < at.size(); ++i) gaps_ms.push_back(std::chrono::duration_cast<resilience::Duration>(at[i] - at[i - 1]));
     CHECK(gaps_ms == std::vector<resilience::Duration>{100ms, 200ms, 400ms, 800ms, 1s});
+    t.wind_down();
 }
 
 TEST_CASE("a liveness failure restarts the service; a readiness failure does not") {
@@ -479,6 +495,7 @@ TEST_CASE("a liveness failure restarts the service; a readiness failure does not
     CHECK(t.world.running_probes.empty());
     t.advance(100ms);
     CHECK(t.world.starts_of("web").size() == 2);
+    t.wind_down();
 }
 
 TEST_CASE("a startup probe gates readiness and liveness until it passes; its failure restarts") {
@@ -509,6 +526,7 @@ TEST_CASE("a startup probe gates readiness and liveness until it passes; its fai
     CHECK(u.s("slow").reason() == "startup probe failed: timed out after 1s; restarting");
     u.advance(5s);
     CHECK(u.s("slow").state() == State::stopping);  // no ready_after before the startup probe passed
+    t.wind_down();
 }
 
 namespace {
@@ -540,6 +558,7 @@ TEST_CASE("Docker is down: the startup phase ends degraded; the dependents start
     t.advance(1s);
     CHECK(t.sup->mode() == Mode::full);
     CHECK(logged(t.world, "mode: full"));
+    t.wind_down();
 }
 
 TEST_CASE("a dependency that recovers wakes its dependents' recovery instead of their backoff") {
@@ -556,6 +575,7 @@ TEST_CASE("a dependency that recovers wakes its dependents' recovery instead of 
     t.advance(1s);  // and ready
     REQUIRE(t.s("db").state() == State::ready);
     CHECK(t.world.starts_of("app").size() == 2);  // woken now, not a minute later
+    t.wind_down();
 }
 
 TEST_CASE("startup.timeout ends the startup phase while something is still starting") {
@@ -598,6 +618,7 @@ TEST_CASE("a process whose readiness never passes is unhealthy after failure_thr
     t.world.probe(*t.sup, "a", ProbeKind::readiness, true);
     CHECK(t.s("a").state() == State::ready);
     CHECK(t.s("c").state() == State::running);
+    t.wind_down();
 }
 
 TEST_CASE("a capability goes full when its service is ready, running activate once, and back with deactivate") {
@@ -632,6 +653,7 @@ TEST_CASE("a capability goes full when its service is ready, running activate on
     CHECK(t.world.helpers[1].name == "local-llm/deactivate");
     t.world.exit(*t.sup, t.world.helpers[1].pid, ExitStatus::exited(0));
     CHECK(t.world.helpers.size() == 2);
+    t.wind_down();
 }
 
 TEST_CASE("an external service that does not answer is woken, retried with backoff, then probed again at once") {
@@ -660,6 +682,7 @@ TEST_CASE("an external service that does not answer is woken, retried with backo
     CHECK(t.s("gpu").state() == State::ready);
     t.advance(1h);
     CHECK(t.world.helpers.size() == 2);
+    t.wind_down();
 }
 
 TEST_CASE("the status model: mode, startup, and per service state, breaker, next attempt, exit, blocked_by") {
@@ -688,6 +711,7 @@ TEST_CASE("the status model: mode, startup, and per service state, breaker, next
     CHECK(a.blocked_by == std::vector<std::string>{"docker"});
     CHECK(m.services[2].ready);
     CHECK(m.services[2].pid.has_value());
+    t.wind_down();
 }
 
 TEST_CASE("probe durations and failures are recorded for the status model") {
@@ -703,4 +727,5 @@ TEST_CASE("probe durations and failures are recorded for the status model") {
     CHECK(m.services[0].probes[0].last_duration == 250ms);
     CHECK(m.services[0].probes[0].failures == 1);
     CHECK(m.services[0].probes[0].health == resilience::HealthState::unknown);
+    t.wind_down();
 }
