@@ -1,6 +1,13 @@
 #include "runtime/real_world.hpp"
 
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstddef>
+#include <cstdlib>
+#include <cstring>
 
 #include <cerrno>
 #include <chrono>
@@ -185,6 +192,24 @@ void RealWorld::set_timer(std::size_t index, std::optional<supervisor::TimePoint
 }
 
 void RealWorld::shutdown_complete() { complete_ = true; }
+
+void RealWorld::notify_ready(const std::string& status) {
+    // sd_notify(3) without libsystemd: one datagram to $NOTIFY_SOCKET ('@' = abstract namespace).
+    const char* path = std::getenv("NOTIFY_SOCKET");
+    if (path == nullptr || path[0] == '\0') return;
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    const std::size_t len = std::strlen(path);
+    if (len >= sizeof addr.sun_path) return;
+    std::memcpy(addr.sun_path, path, len);
+    if (addr.sun_path[0] == '@') addr.sun_path[0] = '\0';
+    int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd == -1) return;
+    const std::string message = "READY=1\nSTATUS=" + status.substr(0, 200) + "\n";
+    ::sendto(fd, message.data(), message.size(), MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&addr),
+             static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + len));
+    ::close(fd);
+}
 
 void RealWorld::log(config::LogLevel level, const std::string& message) { logging_.log(level, message); }
 

@@ -40,6 +40,7 @@ public:
     void signal_group(int pgid, int signal) override;
     void set_timer(std::size_t index, std::optional<supervisor::TimePoint> when) override;
     void shutdown_complete() override;
+    void notify_ready(const std::string& status) override;
     void log(config::LogLevel level, const std::string& message) override;
 
     bool complete() const { return complete_; }

@@ -146,7 +146,7 @@ int run(const config::Config& config) {
         maybe_finish();
     }
     logging.log(config::LogLevel::info, "mainstay stopped");
-    return 0;
+    return supervisor.exit_code();
 }
 
 }  // namespace mainstay::runtime

@@ -85,11 +85,18 @@ void Supervisor::update_mode() {
         next = !startup_done_ ? Mode::starting : critical ? Mode::critical : all_available ? Mode::full : Mode::degraded;
     }
     if (next == mode_) return;
+    const bool first = mode_ == Mode::starting;
     mode_ = next;
     mode_since_ = world_.now();
     if (next == Mode::starting || next == Mode::stopping) return;
-    world_.log(next == Mode::full ? config::LogLevel::info : config::LogLevel::warn,
-               "mode: " + std::string(to_string(next)) + (why.empty() ? "" : ": " + why));
+    const std::string line = "mode: " + std::string(to_string(next)) + (why.empty() ? "" : ": " + why);
+    world_.log(next == Mode::full ? config::LogLevel::info : config::LogLevel::warn, line);
+    if (first) world_.notify_ready(line);
+    if (next == Mode::critical && config_.main.on_critical_failure == config::CriticalFailure::exit) {
+        world_.log(config::LogLevel::error, "on_critical_failure: exit: stopping everything");
+        exit_code_ = 1;
+        shutdown();
+    }
 }
 
 bool Supervisor::on_exit(int pid, const ExitStatus& status) {

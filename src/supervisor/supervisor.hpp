@@ -47,6 +47,8 @@ public:
     std::optional<Duration> startup_duration() const { return startup_duration_; }
     std::size_t startup_timer_index() const { return services_.size() + 1; }
     bool shutting_down() const { return shutting_down_; }
+    // 1 once a critical failure ended the run (`on_critical_failure: exit`), else 0.
+    int exit_code() const { return exit_code_; }
     bool shutdown_done() const { return shutdown_done_; }
     std::size_t shutdown_timer_index() const { return services_.size(); }
     const std::vector<std::unique_ptr<Service>>& services() const { return services_; }
@@ -83,6 +85,7 @@ private:
     std::vector<std::vector<std::size_t>> stop_waves_;
     std::size_t stop_wave_{0};
     bool deadline_passed_{false};
+    int exit_code_{0};
     Mode mode_{Mode::starting};
     bool startup_done_{false};
     TimePoint started_at_{};

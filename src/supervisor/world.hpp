@@ -60,6 +60,8 @@ public:
     // The one timer of service or capability `index`: fires `Supervisor::on_timer(index)` at `when`; nullopt
     // cancels it. Arming again replaces the previous deadline.
     virtual void set_timer(std::size_t index, std::optional<TimePoint> when) = 0;
+    // The startup phase is over (systemd's READY=1, when mainstay runs under it); `status` is one line.
+    virtual void notify_ready(const std::string& status) = 0;
     // Everything has stopped after a shutdown: the runtime may end.
     virtual void shutdown_complete() = 0;
     // A line for mainstay's own log.

@@ -6,6 +6,10 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <poll.h>
+#include <sys/un.h>
+
+#include <cstring>
 #include <fstream>
 
 #include "harness.hpp"
@@ -402,4 +406,37 @@ TEST_CASE("a capability for real: degraded -> full with activate once when its s
     CHECK(m.wait_exit() == 0);
     std::error_code ec;
     std::filesystem::remove_all(work, ec);
+}
+
+TEST_CASE("READY=1 goes to $NOTIFY_SOCKET when the startup phase ends") {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "mainstay-notify-XXXXXX").string();
+    std::filesystem::path work = ::mkdtemp(tmpl.data());
+    const std::string path = (work / "notify").string();
+    int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    ::setenv("NOTIFY_SOCKET", path.c_str(), 1);
+    Mainstay m(main_yaml(), {{"web", ts("") + "ready_after: 100ms\n"}});
+    ::unsetenv("NOTIFY_SOCKET");
+    pollfd p{fd, POLLIN, 0};
+    REQUIRE(::poll(&p, 1, 30000) == 1);
+    char buf[512] = {};
+    ssize_t n = ::recv(fd, buf, sizeof buf - 1, 0);
+    CHECK(std::string(buf, static_cast<std::size_t>(std::max<ssize_t>(n, 0))) == "READY=1\nSTATUS=mode: full\n");
+    ::close(fd);
+    m.signal(SIGTERM);
+    CHECK(m.wait_exit() == 0);
+    std::error_code ec;
+    std::filesystem::remove_all(work, ec);
+}
+
+TEST_CASE("on_critical_failure: exit: a critical service failing for good stops everything, exit 1") {
+    Mainstay m("services_dir: services.d\non_critical_failure: exit\nstatus: {socket: run/control.sock}\n",
+               {{"core", ts("--exit-after 200 --exit-code 78") + "critical: true\nrestart: {permanent_exit_codes: [78]}\n"},
+                {"other", ts("")}});
+    CHECK(m.wait_exit() == 1);
+    CHECK(m.wait_for("mode: critical"));
+    CHECK(m.wait_for("other: stopped"));
 }

@@ -79,6 +79,7 @@ public:
         else timers.erase(index);
     }
     void shutdown_complete() override { complete = true; }
+    void notify_ready(const std::string& status) override { ready_notifications.push_back(status); }
     void log(config::LogLevel, const std::string& message) override { logs.push_back(message); }
 
     // Moves time forward by `d`, firing every timer that falls due on the way, in order.
@@ -125,6 +126,7 @@ public:
     std::set<std::string> missing;
     std::vector<std::string> logs;
     bool complete{false};
+    std::vector<std::string> ready_notifications;
 };
 
 }  // namespace mainstay::testing

@@ -729,3 +729,21 @@ TEST_CASE("probe durations and failures are recorded for the status model") {
     CHECK(m.services[0].probes[0].health == resilience::HealthState::unknown);
     t.wind_down();
 }
+
+TEST_CASE("the end of the startup phase is notified once; on_critical_failure: exit stops everything with 1") {
+    auto core = svc("core");
+    core.critical = true;
+    core.restart.permanent_exit_codes = {78};
+    Story t({core, svc("other")});
+    t.config.main.on_critical_failure = config::CriticalFailure::exit;
+    t.advance(1s);
+    REQUIRE(t.world.ready_notifications.size() == 1);
+    CHECK(t.world.ready_notifications[0] == "mode: full");
+    CHECK_FALSE(t.sup->shutting_down());
+    t.exit("core", ExitStatus::exited(78));
+    CHECK(t.sup->mode() == Mode::stopping);
+    CHECK(t.sup->shutting_down());
+    CHECK(t.sup->exit_code() == 1);
+    CHECK(t.world.ready_notifications.size() == 1);
+    t.wind_down();
+}
