@@ -117,6 +117,7 @@ void RealWorld::start_probe(std::size_t index, supervisor::ProbeKind kind, const
             return;
         }
         p.pid = outcome.spawned->pid;
+        captures_.remove_if([](const auto& c) { return c->finished(); });
         // Its output is read (so it never blocks) and dropped.
         captures_.push_back(std::make_unique<LogCapture>(io_, outcome.spawned->stdout_fd, outcome.spawned->stderr_fd,
                                                          [](std::string_view, bool) {}));

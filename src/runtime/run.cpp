@@ -139,6 +139,7 @@ int run(const config::Config& config) {
                                             std::to_string(::getpid()) + (pid1 ? ", PID 1)" : ", subreaper)"));
     supervisor.start();
     reaper.reap_now();
+    maybe_finish();  // an early critical exit may have nothing left to wait for
 
     // Each event may complete the shutdown: look after every handler.
     while (!io.stopped()) {

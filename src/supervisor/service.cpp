@@ -190,9 +190,12 @@ void Service::kill(World& world) {
 void Service::on_probe_result(World& world, ProbeKind kind, resilience::ProbeStatus status, const std::string& detail) {
     const std::string what = std::string(to_string(kind)) + " probe failed: " + detail;
     const ProbeChange change = probes_.on_result(world.now(), kind, status, detail);
-    // Still down after a wake series ended: another series (the breaker limits how often).
+    // Still down after a wake series ended: another series (the breaker limits how often). After
+    // a wake that succeeded, the remote side gets `wake.retry.timeout` to come up first.
+    const bool grace = wake_.state() == resilience::RetryState::succeeded && wake_succeeded_at_ &&
+                       world.now() < add_saturating(*wake_succeeded_at_, spec_.wake ? spec_.wake->retry.timeout : Duration(0));
     if (change == ProbeChange::none && spec_.wake && state_ == State::unhealthy && !helper_pid_ &&
-        kind == ProbeKind::readiness && status != resilience::ProbeStatus::success && wake_.finished()) {
+        kind == ProbeKind::readiness && status != resilience::ProbeStatus::success && wake_.finished() && !grace) {
         wake_.begin(world.now());
         wake_step(world);
     }
@@ -300,6 +303,7 @@ void Service::on_wake_exit(World& world, const ExitStatus& status) {
     if (wake_.state() != resilience::RetryState::attempting) return;  // it had timed out already
     if (status.success()) {
         wake_.on_result(now, resilience::Outcome::success());
+        wake_succeeded_at_ = now;
         breaker_.on_success(now, wake_permit_);
         probes_.recheck(now);  // look again now rather than at the next interval
     } else {
@@ -343,9 +347,13 @@ std::optional<TimePoint> Service::next_deadline() const {
     consider(kill_at_);
     consider(reset_at_);
     consider(probes_.next_deadline());
-    if (spec_.wake && desired_running_ && state_ != State::ready) {
-        consider(wake_.next_deadline());
-        if (!helper_pid_ && wake_.state() == resilience::RetryState::waiting) consider(breaker_.next_deadline());
+    if (spec_.wake && desired_running_) {
+        if (wake_.state() == resilience::RetryState::attempting) {
+            consider(wake_.next_deadline());  // a running wake command always has its timeout
+        } else if (state_ != State::ready && wake_.state() == resilience::RetryState::waiting) {
+            // While the breaker is open the next attempt waits for it, not for the backoff.
+            consider(breaker_.state() == resilience::BreakerState::open ? breaker_.next_deadline() : wake_.next_deadline());
+        }
     }
     if (state_ == State::recovering && desired_running_) consider(recovery_.next_deadline());
     return next;

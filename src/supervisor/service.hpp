@@ -96,6 +96,7 @@ private:
     ProbeSet probes_;
     resilience::RetryPolicy wake_;
     resilience::BreakerPermit wake_permit_;
+    std::optional<TimePoint> wake_succeeded_at_;
     std::optional<std::string> restart_reason_;  // stopping to restart (a probe failed)
     State state_{State::waiting};
     bool desired_running_{false};

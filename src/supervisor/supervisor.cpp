@@ -138,6 +138,7 @@ void Supervisor::on_timer(std::size_t index) {
     }
     if (index == startup_timer_index()) {
         startup_done_ = true;
+        startup_duration_ = std::chrono::duration_cast<Duration>(world_.now() - started_at_);
         world_.log(config::LogLevel::warn, "startup.timeout (" + config::format_duration(config_.main.startup_timeout) +
                                                ") reached: going on with what is ready");
         update_mode();
