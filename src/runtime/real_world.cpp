@@ -20,6 +20,17 @@
 #include "runtime/spawner.hpp"
 
 namespace mainstay::runtime {
+namespace {
+
+// What runs in `spec`'s context: its environment (env_file first, then `environment`, which
+// wins), directory and user.
+SpawnRequest request_for(const config::ServiceSpec& spec, const config::Argv& argv, bool shell, const std::string& label) {
+    SpawnRequest request{label, argv, shell, spec.env_file_vars, spec.working_dir, spec.user, spec.group};
+    request.env.insert(request.env.end(), spec.environment.begin(), spec.environment.end());
+    return request;
+}
+
+}  // namespace
 
 RealWorld::RealWorld(boost::asio::io_context& io, const config::Config& config, Logging& logging)
     : io_(io), config_(config), logging_(logging) {
@@ -62,8 +73,7 @@ supervisor::StartResult RealWorld::start_command(const std::string& label, const
 }
 
 supervisor::StartResult RealWorld::start(const config::ServiceSpec& spec, const config::Argv& argv, const std::string& label) {
-    SpawnRequest request{label, argv, spec.shell, spec.env_file_vars, spec.working_dir, spec.user, spec.group};
-    request.env.insert(request.env.end(), spec.environment.begin(), spec.environment.end());
+    SpawnRequest request = request_for(spec, argv, spec.shell, label);
     SpawnOutcome outcome = spawn(request);
     if (!outcome.spawned) return {std::nullopt, outcome.error};
 
@@ -106,9 +116,8 @@ void RealWorld::start_probe(std::size_t index, supervisor::ProbeKind kind, const
         // capability's check, at an index past the services, runs with mainstay's own.)
         static const config::ServiceSpec plain;
         const config::ServiceSpec& spec = index < config_.services.size() ? config_.services[index] : plain;
-        SpawnRequest request{spec.name + "/" + std::string(to_string(kind)), std::get<config::ExecProbe>(probe.handler).argv,
-                             false, spec.env_file_vars, spec.working_dir, spec.user, spec.group};
-        request.env.insert(request.env.end(), spec.environment.begin(), spec.environment.end());
+        SpawnRequest request = request_for(spec, std::get<config::ExecProbe>(probe.handler).argv, false,
+                                           spec.name + "/" + std::string(to_string(kind)));
         SpawnOutcome outcome = spawn(request);
         if (!outcome.spawned) {
             boost::asio::post(io_, [this, key, generation, error = outcome.error] {
