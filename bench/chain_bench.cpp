@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "support/signal_guard.hpp"
 #include "support/free_port.hpp"
 
 namespace {
@@ -64,7 +65,7 @@ double run_once(const std::string& mainstay, const std::string& service, const s
         }
         if (std::chrono::steady_clock::now() - begin > std::chrono::seconds(30)) break;
     }
-    ::kill(pid, SIGTERM);
+    mainstay::testing::signal_process(pid, SIGTERM);
     while (::read(fds[0], buf, sizeof buf) > 0) {
     }
     ::close(fds[0]);

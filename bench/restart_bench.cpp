@@ -26,6 +26,8 @@
 #include <string>
 #include <vector>
 
+#include "support/signal_guard.hpp"
+
 extern char** environ;
 
 namespace {
@@ -73,7 +75,7 @@ std::vector<double> measure(const std::string& start_file, int rounds) {
     for (int i = 0; i < rounds; ++i) {
         auto starts = read_starts(start_file);
         const long long t0 = now_ns();
-        ::kill(starts.back().pid, SIGKILL);
+        mainstay::testing::signal_process(starts.back().pid, SIGKILL);
         if (!wait_for_starts(in, start_file, starts.size())) break;
         reactions.push_back(static_cast<double>(read_starts(start_file).back().at - t0) / 1e6);
     }
@@ -101,7 +103,7 @@ std::vector<double> measure(const std::string& start_file, int rounds) {
         for (;;) {
             int sig = sigwaitinfo(&chld, nullptr);
             if (sig == SIGTERM) {
-                ::kill(child, SIGKILL);
+                mainstay::testing::signal_process(child, SIGKILL);
                 ::waitpid(child, nullptr, 0);
                 ::_exit(0);
             }
@@ -140,7 +142,7 @@ int main(int argc, char** argv) {
     pid_t floor_pid = ::fork();
     if (floor_pid == 0) bare_loop(service.c_str(), floor_file.c_str());
     auto floor = measure(floor_file, rounds);
-    ::kill(floor_pid, SIGTERM);
+    mainstay::testing::signal_process(floor_pid, SIGTERM);
     ::waitpid(floor_pid, nullptr, 0);
 
     // mainstay.
@@ -159,7 +161,7 @@ int main(int argc, char** argv) {
         ::_exit(127);
     }
     auto ms = measure((dir / "ms.starts").string(), rounds);
-    ::kill(ms_pid, SIGTERM);
+    mainstay::testing::signal_process(ms_pid, SIGTERM);
     ::waitpid(ms_pid, nullptr, 0);
     std::error_code ec;
     std::filesystem::remove_all(dir, ec);

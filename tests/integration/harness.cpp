@@ -7,6 +7,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "support/signal_guard.hpp"
+
 namespace mainstay::testing {
 
 bool eventually(const std::function<bool()>& ready, std::chrono::milliseconds deadline) {
@@ -43,6 +45,7 @@ Mainstay::Mainstay(const std::string& main_yaml, const std::vector<std::pair<std
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0) std::abort();
     pid_ = ::fork();
+    if (pid_ == -1) std::abort();  // nothing started: nothing may ever be signalled
     if (pid_ == 0) {
         ::dup2(fds[1], 1);
         ::dup2(fds[1], 2);
@@ -79,20 +82,29 @@ void Mainstay::close_output() {
     out_fd_ = -1;
 }
 
-int Mainstay::pid() {
+int Mainstay::pid(std::chrono::milliseconds deadline) {
     if (!prefixed_) return pid_;
+    // The prefix's child (mainstay), found in /proc as a child of the process we started; -1
+    // when it has none (the prefix failed, or already exited).
     int child = -1;
-    eventually([&] {
-        child = first_child(pid_);
-        return child > 0;
-    });
-    return child;
+    eventually(
+        [&] {
+            child = exited_ ? -1 : first_child(pid_);
+            return child > 1;
+        },
+        deadline);
+    return child > 1 ? child : -1;
 }
+
+bool Mainstay::signal(int sig) { return signal_process(pid(), sig); }
 
 Mainstay::~Mainstay() {
     if (!exited_) {
-        if (prefixed_) ::kill(pid(), SIGKILL);
-        ::kill(pid_, SIGKILL);
+        if (prefixed_) {
+            const int child = pid(std::chrono::milliseconds(0));
+            if (child > 1) signal_process(child, SIGKILL);
+        }
+        signal_process(pid_, SIGKILL);
         wait_exit(std::chrono::seconds(10));
     }
     if (reader_.joinable()) reader_.join();
@@ -132,7 +144,7 @@ int Mainstay::wait_exit(std::chrono::milliseconds deadline) {
     int status = 0;
     bool done = eventually([&] { return ::waitpid(pid_, &status, WNOHANG) == pid_; }, deadline);
     if (!done) {
-        ::kill(pid_, SIGKILL);
+        signal_process(pid_, SIGKILL);
         ::waitpid(pid_, &status, 0);
     }
     exited_ = true;
@@ -193,7 +205,7 @@ std::size_t open_fds(int pid) {
 }
 
 bool alive(int pid) {
-    if (::kill(pid, 0) != 0) return false;
+    if (pid <= 1 || ::kill(pid, 0) != 0) return false;
     // A zombie still answers kill(0): look at its state.
     std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
     std::string line;

@@ -37,13 +37,15 @@ public:
     ~Mainstay();
 
     const std::filesystem::path& dir() const { return dir_; }
-    // mainstay's pid: the started process, or with a prefix (unshare ...) the prefix's child.
-    int pid();
+    // mainstay's pid: the started process, or with a prefix (unshare ...) the prefix's child
+    // (waited for up to `deadline`); -1 when there is none. Never 0 or 1.
+    int pid(std::chrono::milliseconds deadline = kDeadline);
     // Waits for an output line containing `text`; returns it, or nullopt at the deadline.
     std::optional<std::string> wait_for(const std::string& text, std::chrono::milliseconds deadline = kDeadline);
     std::size_t count(const std::string& text);
     std::vector<std::string> lines();
-    void signal(int sig) { ::kill(pid(), sig); }
+    // Signals mainstay; false (and nothing sent) when there is no such process.
+    bool signal(int sig);
     // Closes the read end of mainstay's output pipe (started with read_output = false): its
     // writes to stdout fail with EPIPE from then on.
     void close_output();

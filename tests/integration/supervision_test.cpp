@@ -12,7 +12,9 @@
 #include <cstring>
 #include <fstream>
 
+#include "support/signal_guard.hpp"
 #include "harness.hpp"
+#include "support/machine.hpp"
 #include "support/free_port.hpp"
 
 using namespace mainstay::testing;
@@ -89,7 +91,7 @@ TEST_CASE("100 SIGKILLs in a row: restarted each time, no zombie, no fd leaked")
     const std::size_t fds_before = open_fds(m.pid());
     int pid = read_pid(pid_file);
     for (int i = 0; i < 100; ++i) {
-        ::kill(pid, SIGKILL);
+        signal_process(pid, SIGKILL);
         int previous = pid;
         REQUIRE(eventually([&] {
             pid = read_pid(pid_file);
@@ -130,8 +132,9 @@ TEST_CASE("shutdown: SIGTERM ignored and a lingering grandchild are all gone, de
 }
 
 TEST_CASE("as PID 1 in a new PID namespace, orphaned grandchildren are reaped") {
-    if (::geteuid() != 0) {
-        MESSAGE("skipped: a new PID namespace needs root");
+    std::string why;
+    if (!can_unshare_pid_namespace(why)) {
+        MESSAGE("skipped: " << why);
         return;
     }
     Mainstay m(main_yaml(), {{"parent", ts("--fork-grandchild --grandchild-new-session --orphan-grandchild --grandchild-pid-file gc.pid") +
@@ -237,7 +240,22 @@ TEST_CASE("user: the service runs as that user") {
     std::string tmpl = (std::filesystem::temp_directory_path() / "mainstay-user-XXXXXX").string();
     std::filesystem::path work = ::mkdtemp(tmpl.data());
     std::filesystem::permissions(work, std::filesystem::perms::all);
-    Mainstay m(main_yaml(), {{"low", ts("--pid-file " + (work / "low.pid").string()) + "user: nobody\n"}});
+    // A copy of test-service where nobody can reach it: the build tree may sit under a
+    // directory only root can enter (a clone in /root, mode 0700).
+    const auto binary = work / "test-service";
+    std::filesystem::copy_file(TEST_SERVICE_PATH, binary);
+    std::filesystem::permissions(binary, std::filesystem::perms::owner_all | std::filesystem::perms::group_read |
+                                             std::filesystem::perms::group_exec | std::filesystem::perms::others_read |
+                                             std::filesystem::perms::others_exec);
+    std::string why;
+    if (!user_can_execute("nobody", binary.string(), why)) {
+        MESSAGE("skipped: " << why);
+        std::error_code ec;
+        std::filesystem::remove_all(work, ec);
+        return;
+    }
+    Mainstay m(main_yaml(), {{"low", "command: " + binary.string() + " --pid-file " + (work / "low.pid").string() +
+                                         "\nuser: nobody\n"}});
     REQUIRE(eventually([&] { return read_pid(work / "low.pid") > 0; }));
     std::ifstream status("/proc/" + std::to_string(read_pid(work / "low.pid")) + "/status");
     std::string line;
@@ -398,7 +416,7 @@ TEST_CASE("a capability for real: degraded -> full with activate once when its s
                                      "deactivate: [rm, -f, " + marker + "]\n"}});
     CHECK(m.wait_for("capability llm: full"));
     CHECK(std::filesystem::exists(marker));
-    ::kill(read_pid(work / "model.pid"), SIGKILL);
+    REQUIRE(signal_process(read_pid(work / "model.pid"), SIGKILL));
     CHECK(m.wait_for("capability llm: degraded"));
     CHECK(eventually([&] { return !std::filesystem::exists(marker); }));
     CHECK(read_lines(count).size() == 1);
@@ -439,4 +457,19 @@ TEST_CASE("on_critical_failure: exit: a critical service failing for good stops 
     CHECK(m.wait_exit() == 1);
     CHECK(m.wait_for("mode: critical"));
     CHECK(m.wait_for("other: stopped"));
+}
+
+TEST_CASE("the harness never signals a pid it did not get from a successful spawn") {
+    // `true` ignores mainstay's arguments and exits at once: the prefix has no child. Before,
+    // pid() was -1 here and the destructor sent kill(-1, SIGKILL), which as root ends every
+    // process on the machine. (Signal 0 below: even a regression sends nothing harmful.)
+    Mainstay m(main_yaml(), {}, {}, {"true"});
+    CHECK(m.pid(std::chrono::milliseconds(200)) == -1);
+    CHECK_FALSE(m.signal(0));
+    CHECK_FALSE(signal_process(-1, 0));
+    CHECK_FALSE(signal_process(0, 0));
+    CHECK_FALSE(signal_process(1, 0));
+    CHECK_FALSE(signal_group(1, 0));
+    CHECK_FALSE(alive(-1));
+    CHECK(m.wait_exit() == 0);
 }

@@ -29,6 +29,8 @@
 #include <thread>
 #include <vector>
 
+#include "support/signal_guard.hpp"
+
 #ifndef TEST_SERVICE_PATH
 #error "TEST_SERVICE_PATH must be defined to the test-service executable"
 #endif
@@ -106,7 +108,7 @@ class Child {
   Child& operator=(const Child&) = delete;
   ~Child() {
     if (!status_) {  // still ours: kill the whole group (grandchildren too) and reap
-      ::kill(-pid_, SIGKILL);
+      mainstay::testing::signal_group(pid_, SIGKILL);
       ::waitpid(pid_, nullptr, 0);
     }
     ::close(out_fd_);
@@ -180,7 +182,7 @@ struct Grandchild {
   bool reaped = false;
   ~Grandchild() {
     if (pid > 0 && !reaped) {
-      ::kill(pid, SIGKILL);
+      mainstay::testing::signal_process(pid, SIGKILL);
       wait_pid(pid);
     }
   }
@@ -338,7 +340,7 @@ TEST_CASE("test-service: --listen writes the port file, accepts TCP, exits 0 on 
   const int fd = connect_tcp(port);
   CHECK(fd >= 0);
   if (fd >= 0) ::close(fd);
-  REQUIRE(::kill(c.pid(), SIGTERM) == 0);
+  REQUIRE(mainstay::testing::signal_process(c.pid(), SIGTERM));
   CHECK(exited_with(c.wait_exit(), 0));
   CHECK(c.read_stdout().find("got SIGTERM\n") != std::string::npos);
 }
@@ -401,9 +403,9 @@ TEST_CASE("test-service: --ignore-sigterm survives SIGTERM, SIGKILL still works"
   const unsigned long long ign = std::stoull(proc_field(c.pid(), "SigIgn"), nullptr, 16);
   CHECK((ign >> (SIGTERM - 1) & 1) == 1);
   CHECK((ign >> (SIGINT - 1) & 1) == 1);
-  REQUIRE(::kill(c.pid(), SIGTERM) == 0);
+  REQUIRE(mainstay::testing::signal_process(c.pid(), SIGTERM));
   CHECK_FALSE(c.wait_exit(200ms));
-  REQUIRE(::kill(c.pid(), SIGKILL) == 0);
+  REQUIRE(mainstay::testing::signal_process(c.pid(), SIGKILL));
   CHECK(killed_by(c.wait_exit(), SIGKILL));
 }
 
@@ -419,7 +421,7 @@ TEST_CASE("test-service: grandchildren") {
     CHECK(::getpgid(g.pid) == c.pid());
     CHECK(::getsid(g.pid) == ::getsid(c.pid()));
     CHECK(std::stoi(proc_field(g.pid, "PPid")) == c.pid());
-    ::kill(-c.pid(), SIGKILL);  // the group kill reaches the grandchild
+    mainstay::testing::signal_group(c.pid(), SIGKILL);  // the group kill reaches the grandchild
     CHECK(killed_by(c.wait_exit(), SIGKILL));
     const auto st = wait_pid(g.pid);  // reparented to us (subreaper)
     g.reaped = st.has_value();
