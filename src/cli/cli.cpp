@@ -67,6 +67,7 @@ int check(const Options& o, const config::Environment& env, std::ostream& out, s
 }
 
 int run_supervisor(const Options& o, const config::Environment& env, std::ostream& err) {
+    runtime::exit_on_stop_signals();
     auto config = load(o, env, false, err);
     if (!config) return kExitInvalidConfig;
     err.flush();

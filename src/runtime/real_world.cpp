@@ -15,6 +15,7 @@
 #include <boost/asio/post.hpp>
 
 #include "config/values.hpp"
+#include "runtime/doing.hpp"
 #include "runtime/probe_http.hpp"
 #include "runtime/probe_tcp.hpp"
 #include "runtime/spawner.hpp"
@@ -161,7 +162,12 @@ void RealWorld::report_probe(ProbeKey key, std::uint64_t generation, resilience:
     } else {
         probes_.erase(it);
     }
+    Doing doing("handling a probe result of", name_of(key.first), name_of(key.first) ? -1 : static_cast<long long>(key.first));
     if (supervisor_ != nullptr) supervisor_->on_probe_result(key.first, key.second, status, detail);
+}
+
+const std::string* RealWorld::name_of(std::size_t index) const {
+    return index < config_.services.size() ? &config_.services[index].name : nullptr;
 }
 
 bool RealWorld::on_exit(int pid, const supervisor::ExitStatus& status) {
@@ -197,7 +203,9 @@ void RealWorld::set_timer(std::size_t index, std::optional<supervisor::TimePoint
     }
     timer.expires_at(*when);  // cancels a pending wait
     timer.async_wait([this, index](const boost::system::error_code& ec) {
-        if (!ec && supervisor_ != nullptr) supervisor_->on_timer(index);
+        if (ec || supervisor_ == nullptr) return;
+        Doing doing("handling the timer of", name_of(index), name_of(index) ? -1 : static_cast<long long>(index));
+        supervisor_->on_timer(index);
     });
 }
 

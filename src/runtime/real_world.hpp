@@ -51,6 +51,8 @@ public:
 
 private:
     RotatingFile* service_log(const std::string& name);
+    // The name of service `index`, for messages; nullptr past the services.
+    const std::string* name_of(std::size_t index) const;
     supervisor::StartResult start(const config::ServiceSpec& spec, const config::Argv& argv, const std::string& label);
 
     boost::asio::io_context& io_;

@@ -8,12 +8,16 @@
 
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <cstdio>
 #include <fstream>
 #include <random>
 
 #include "config/values.hpp"
+#include "runtime/doing.hpp"
+#include "runtime/fd_limits.hpp"
 #include "runtime/instance_lock.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/real_world.hpp"
@@ -52,7 +56,21 @@ bool have_children() {
     return ::waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) == 0;
 }
 
+extern "C" void exit_now(int sig) {
+    static const char message[] = "mainstay: stop signal received while loading the configuration: exiting\n";
+    ssize_t ignored = ::write(STDERR_FILENO, message, sizeof message - 1);
+    (void)ignored;
+    ::_exit(sig == SIGTERM || sig == SIGINT || sig == SIGQUIT ? 0 : 1);
+}
+
 }  // namespace
+
+void exit_on_stop_signals() {
+    struct sigaction action {};
+    action.sa_handler = exit_now;
+    sigemptyset(&action.sa_mask);
+    for (int sig : {SIGTERM, SIGINT, SIGQUIT}) ::sigaction(sig, &action, nullptr);
+}
 
 int run(const config::Config& config) {
     bool held = false;
@@ -66,8 +84,12 @@ int run(const config::Config& config) {
     // instead. (Children get default dispositions back before exec.)
     ::signal(SIGPIPE, SIG_IGN);
     Logging logging(config.main.log);
+    logging.log(config::LogLevel::info, raise_nofile_limit());
     const bool pid1 = ::getpid() == 1;
-    if (!pid1) ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+    if (!pid1 && ::prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) {
+        logging.log(config::LogLevel::warn, std::string("cannot become a subreaper (") + std::strerror(errno) +
+                                                "): orphaned grandchildren go to init, not to mainstay");
+    }
 
     boost::asio::io_context io(1);
     RealWorld world(io, config, logging);
@@ -76,6 +98,7 @@ int run(const config::Config& config) {
 
     bool finishing = false;
     Reaper reaper(io, [&](int pid, const supervisor::ExitStatus& status) {
+        Doing doing("handling the exit of pid", nullptr, pid);
         bool known = supervisor.on_exit(pid, status) || world.on_exit(pid, status);
         if (!known) logging.log(config::LogLevel::debug, "reaped orphan " + std::to_string(pid) + " (" + status.describe() + ")");
         return known;
@@ -107,44 +130,46 @@ int run(const config::Config& config) {
         }
     };
 
-    // SIGTERM, SIGINT and SIGQUIT stop everything; SIGUSR1, SIGUSR2 and SIGWINCH go to every
-    // running service. (As PID 1, a signal with no handler would be dropped by the kernel.)
-    boost::asio::signal_set signals(io, SIGTERM, SIGINT, SIGQUIT);
-    for (int sig : {SIGHUP, SIGUSR1, SIGUSR2, SIGWINCH}) signals.add(sig);
+    // The supervisor decides what each signal means (supervisor.hpp); here they are only caught.
+    boost::asio::signal_set signals(io);
+    for (int sig : supervisor::Supervisor::handled_signals()) signals.add(sig);
     std::function<void()> wait_signal = [&] {
         signals.async_wait([&](const boost::system::error_code& ec, int sig) {
             if (ec) return;
-            if (sig == SIGTERM || sig == SIGINT || sig == SIGQUIT) {
-                if (supervisor.shutting_down()) {
-                    logging.log(config::LogLevel::warn, "second stop signal: killing every service now");
-                    supervisor.kill_all();
-                } else {
-                    logging.log(config::LogLevel::info, "received " + config::signal_name(sig));
-                    supervisor.shutdown();
-                }
-            } else if (sig == SIGHUP) {
-                logging.log(config::LogLevel::warn, "SIGHUP: reload is not available yet; configuration unchanged");
-            } else {  // passed on to every running service
-                for (const auto& s : supervisor.services()) {
-                    if (s->pid()) world.signal_group(*s->pid(), sig);
-                }
-            }
-            maybe_finish();
             wait_signal();
+            Doing doing("handling signal", nullptr, sig);
+            supervisor.on_signal(sig);
+            maybe_finish();
         });
     };
     wait_signal();
 
     logging.log(config::LogLevel::info, "mainstay starting " + std::to_string(config.services.size()) + " services (pid " +
                                             std::to_string(::getpid()) + (pid1 ? ", PID 1)" : ", subreaper)"));
-    supervisor.start();
-    reaper.reap_now();
-    maybe_finish();  // an early critical exit may have nothing left to wait for
+    // The one exception boundary: whatever a handler throws is logged with what was being done,
+    // and supervision goes on.
+    auto contained = [&](auto&& step) {
+        try {
+            step();
+        } catch (const std::exception& e) {
+            logging.log(config::LogLevel::error,
+                        "internal error while " + Doing::take() + ": " + e.what() + " (supervision goes on)");
+        }
+    };
+    contained([&] {
+        Doing doing("starting the services");
+        supervisor.start();
+    });
+    contained([&] { reaper.reap_now(); });
+    contained(maybe_finish);  // an early critical exit may have nothing left to wait for
 
     // Each event may complete the shutdown: look after every handler.
-    while (!io.stopped()) {
-        if (io.run_one() == 0) break;
-        maybe_finish();
+    bool idle = false;
+    while (!io.stopped() && !idle) {
+        contained([&] {
+            idle = io.run_one() == 0;
+            maybe_finish();
+        });
     }
     logging.log(config::LogLevel::info, "mainstay stopped");
     return supervisor.exit_code();

@@ -5,6 +5,12 @@
 
 namespace mainstay::runtime {
 
+// From the first instant of `mainstay run` until run() takes over its signals: SIGTERM, SIGINT
+// or SIGQUIT end mainstay at once (exit 0; nothing has been started yet). As PID 1 a signal
+// with no handler is dropped by the kernel, so without this a slow configuration load (a hung
+// network file system) could not be interrupted.
+void exit_on_stop_signals();
+
 // Exit codes per SPEC §1: 0 after a clean shutdown, 3 when another instance holds the lock.
 int run(const config::Config& config);
 

@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <grp.h>
-#include <linux/close_range.h>
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
@@ -15,11 +14,13 @@
 #include <boost/process/v2/process.hpp>
 #include <boost/process/v2/start_dir.hpp>
 #include <boost/process/v2/stdio.hpp>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <map>
 
 #include "config/machine_checks.hpp"
+#include "runtime/fd_limits.hpp"
 
 extern char** environ;
 
@@ -102,6 +103,7 @@ std::optional<Credentials> resolve_credentials(const SpawnRequest& r, std::strin
 struct ChildSetup {
     const char* const* envp;
     const Credentials* credentials;
+    const ChildLimits* limits;
 
     template <class Launcher>
     bp::error_code on_setup(Launcher& launcher, const bp::filesystem::path&, const char* const*&) {
@@ -129,8 +131,10 @@ struct ChildSetup {
         }
         // After the credentials: changing them clears the parent-death signal.
         ::syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+        // The open-files limit mainstay was started with, not the one it raised for itself.
+        if (limits->restore_nofile) ::syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, &limits->nofile, nullptr);
         // Boost 1.81's own fd closing skips descriptors below its error pipe: mark them all.
-        ::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+        mark_cloexec_from(3, limits->fd_ceiling, true);
         return {};
     }
 
@@ -162,6 +166,14 @@ struct Pipe {
     }
 };
 
+// "Too many open files" reads "too many open files" after "cannot start X: ".
+std::string lowercase_first(std::string text) {
+    if (text.size() > 1 && std::isupper(static_cast<unsigned char>(text[0])) && std::islower(static_cast<unsigned char>(text[1]))) {
+        text[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(text[0])));
+    }
+    return text;
+}
+
 }  // namespace
 
 SpawnOutcome spawn(const SpawnRequest& request) {
@@ -191,14 +203,16 @@ SpawnOutcome spawn(const SpawnRequest& request) {
     auto credentials = resolve_credentials(request, outcome.error);
     if (!credentials) return outcome;
 
-    Pipe out, err;
-    if (!out.open() || !err.open()) {
-        outcome.error = std::string("cannot create pipes: ") + std::strerror(errno);
+    // One pipe for stdout and stderr: their lines stay in the order the service wrote them,
+    // and a service costs one descriptor and one reader, not two.
+    Pipe out;
+    if (!out.open()) {
+        outcome.error = "cannot create a pipe: " + lowercase_first(std::strerror(errno));
         return outcome;
     }
-    ChildSetup setup{env.envp(), &*credentials};
+    ChildSetup setup{env.envp(), &*credentials, &child_limits()};
     bp::error_code ec;
-    bp::process_stdio stdio{nullptr, out.write, err.write};
+    bp::process_stdio stdio{nullptr, out.write, out.write};
     auto start_dir = bp::process_start_dir(request.working_dir ? request.working_dir->string() : std::string());
     // vfork, not fork: the child borrows mainstay's memory until it execs instead of copying
     // its page tables, which is most of the cost of a restart. The launcher calls notify_fork
@@ -209,22 +223,34 @@ SpawnOutcome spawn(const SpawnRequest& request) {
     sigset_t all, previous;
     sigfillset(&all);
     ::pthread_sigmask(SIG_SETMASK, &all, &previous);
-    boost::asio::io_context launch_context(1);
     bp::posix::vfork_launcher launcher;
-    // The executor overload: in 1.81 the io_context& one with an error_code forwards to the
-    // throwing overload, and a failed exec would throw through the event loop.
-    auto executor = launch_context.get_executor();
-    auto proc = request.working_dir ? launcher(executor, ec, executable->string(), args, stdio, setup, start_dir)
-                                    : launcher(executor, ec, executable->string(), args, stdio, setup);
-    ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
-    if (ec) {
-        outcome.error = "cannot start " + executable->string() + ": " + ec.message();
-        return outcome;
+    std::optional<bp::process> proc;
+    try {
+        boost::asio::io_context launch_context(1);
+        // The executor overload: in 1.81 the io_context& one with an error_code forwards to the
+        // throwing overload, and a failed exec would throw through the event loop.
+        auto executor = launch_context.get_executor();
+        proc.emplace(request.working_dir ? launcher(executor, ec, executable->string(), args, stdio, setup, start_dir)
+                                         : launcher(executor, ec, executable->string(), args, stdio, setup));
+        if (!ec) {
+            const int pid = proc->id();
+            proc->detach();  // the reaper owns the wait from here on
+            proc.reset();
+            outcome.spawned = Spawned{pid, out.read, -1};
+            out.read = -1;
+        }
+    } catch (const std::exception& e) {
+        // Boost can throw after the vfork (its context or the process handle needs a descriptor
+        // and there is none left: "Too many open files"). The child may exist: it is ours, not
+        // yet reaped, so killing it is safe; the reaper collects it as an unknown child.
+        if (launcher.pid > 0) ::kill(launcher.pid, SIGKILL);
+        ec.clear();
+        const auto* system = dynamic_cast<const boost::system::system_error*>(&e);
+        outcome.error = "cannot start " + executable->string() + ": " +
+                        lowercase_first(system != nullptr ? system->code().message() : std::string(e.what()));
     }
-    Spawned spawned{proc.id(), out.read, err.read};
-    proc.detach();  // the reaper owns the wait from here on
-    out.read = err.read = -1;
-    outcome.spawned = spawned;
+    ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+    if (ec) outcome.error = "cannot start " + executable->string() + ": " + lowercase_first(ec.message());
     return outcome;
 }
 

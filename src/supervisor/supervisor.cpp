@@ -137,6 +137,7 @@ void Supervisor::on_timer(std::size_t index) {
         return;
     }
     if (index == startup_timer_index()) {
+        if (startup_done_ || shutting_down_) return;  // fired before it was cancelled
         startup_done_ = true;
         startup_duration_ = std::chrono::duration_cast<Duration>(world_.now() - started_at_);
         world_.log(config::LogLevel::warn, "startup.timeout (" + config::format_duration(config_.main.startup_timeout) +
@@ -294,6 +295,29 @@ bool Supervisor::resume(std::string_view name) {
     services_[*i]->resume(world_);
     settle(*i);
     return true;
+}
+
+const std::vector<int>& Supervisor::handled_signals() {
+    static const std::vector<int> signals{SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1, SIGUSR2, SIGWINCH};
+    return signals;
+}
+
+void Supervisor::on_signal(int sig) {
+    if (sig == SIGTERM || sig == SIGINT || sig == SIGQUIT) {
+        if (shutting_down_) {
+            world_.log(config::LogLevel::warn, "second stop signal (" + config::signal_name(sig) + "): killing every service now");
+            kill_all();
+        } else {
+            world_.log(config::LogLevel::info, "received " + config::signal_name(sig));
+            shutdown();
+        }
+    } else if (sig == SIGHUP) {
+        world_.log(config::LogLevel::warn, "SIGHUP: reload is not available yet; configuration unchanged");
+    } else {  // passed on to every running service
+        for (const auto& s : services_) {
+            if (s->pid()) world_.signal_group(*s->pid(), sig);
+        }
+    }
 }
 
 }  // namespace mainstay::supervisor

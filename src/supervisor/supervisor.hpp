@@ -38,6 +38,13 @@ public:
     bool resume(std::string_view name);
     // SIGKILL to every service's process group and stop command (a second SIGTERM).
     void kill_all();
+    // A signal mainstay received: SIGTERM, SIGINT and SIGQUIT shut down (a second one kills
+    // everything at once); SIGUSR1, SIGUSR2 and SIGWINCH go to every running service's group;
+    // SIGHUP asks for a reload.
+    void on_signal(int sig);
+    // The signals on_signal handles: the runtime catches exactly these (as PID 1, a signal with
+    // no handler is dropped by the kernel).
+    static const std::vector<int>& handled_signals();
 
     // The whole: `starting` until every enabled service is ready, completed or has had its chance
     // (or startup.timeout), then `full`, `degraded` or `critical`; `stopping` at shutdown.

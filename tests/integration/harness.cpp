@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/resource.h>
 
 #include <cstdlib>
 #include <fstream>
@@ -28,7 +29,8 @@ std::vector<std::string> read_lines(const std::filesystem::path& file) {
 }
 
 Mainstay::Mainstay(const std::string& main_yaml, const std::vector<std::pair<std::string, std::string>>& services,
-                   std::vector<std::string> extra_args, std::vector<std::string> prefix, bool read_output) {
+                   std::vector<std::string> extra_args, std::vector<std::string> prefix, bool read_output,
+                   std::optional<std::pair<unsigned long, unsigned long>> nofile) {
     std::string tmpl = (std::filesystem::temp_directory_path() / "mainstay-it-XXXXXX").string();
     dir_ = ::mkdtemp(tmpl.data());
     std::filesystem::create_directories(dir_ / "services.d");
@@ -47,6 +49,10 @@ Mainstay::Mainstay(const std::string& main_yaml, const std::vector<std::pair<std
     pid_ = ::fork();
     if (pid_ == -1) std::abort();  // nothing started: nothing may ever be signalled
     if (pid_ == 0) {
+        if (nofile) {
+            rlimit limit{nofile->first, nofile->second};
+            if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) ::_exit(126);
+        }
         ::dup2(fds[1], 1);
         ::dup2(fds[1], 2);
         std::vector<char*> argv;
@@ -90,7 +96,7 @@ int Mainstay::pid(std::chrono::milliseconds deadline) {
     eventually(
         [&] {
             child = exited_ ? -1 : first_child(pid_);
-            return child > 1;
+            return child > 1 || exited_ || !alive(pid_);  // a prefix that ended has no child to wait for
         },
         deadline);
     return child > 1 ? child : -1;

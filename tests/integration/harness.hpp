@@ -31,9 +31,11 @@ std::vector<std::string> read_lines(const std::filesystem::path& file);
 class Mainstay {
 public:
     // Writes `main_yaml` as mainstay.yaml and each (name, text) into services.d/, starts
-    // `prefix... mainstay run -c <dir>/mainstay.yaml extra...`.
+    // `prefix... mainstay run -c <dir>/mainstay.yaml extra...`; `nofile` (soft, hard) sets its
+    // open-files limit.
     Mainstay(const std::string& main_yaml, const std::vector<std::pair<std::string, std::string>>& services,
-             std::vector<std::string> extra_args = {}, std::vector<std::string> prefix = {}, bool read_output = true);
+             std::vector<std::string> extra_args = {}, std::vector<std::string> prefix = {}, bool read_output = true,
+             std::optional<std::pair<unsigned long, unsigned long>> nofile = std::nullopt);
     ~Mainstay();
 
     const std::filesystem::path& dir() const { return dir_; }

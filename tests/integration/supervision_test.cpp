@@ -7,6 +7,8 @@
 #include <sys/socket.h>
 
 #include <poll.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 
 #include <cstring>
@@ -312,7 +314,7 @@ TEST_CASE("an exec that fails (missing interpreter) is a reason to retry, not th
     Mainstay m(main_yaml(), {{"broken", "command: [" + (work / "broken.sh").string() + "]\n"
                                         "restart: {backoff: {initial: 50ms, jitter: none}, circuit_breaker: {failure_threshold: 1000}}\n"},
                              {"fine", ts("")}});
-    CHECK(m.wait_for("broken: recovering (cannot start " + (work / "broken.sh").string() + ": No such file or directory)"));
+    CHECK(m.wait_for("broken: recovering (cannot start " + (work / "broken.sh").string() + ": no such file or directory)"));
     CHECK(m.wait_for("fine: ready"));
     CHECK(alive(m.pid()));
     m.signal(SIGTERM);
@@ -472,4 +474,64 @@ TEST_CASE("the harness never signals a pid it did not get from a successful spaw
     CHECK_FALSE(signal_group(1, 0));
     CHECK_FALSE(alive(-1));
     CHECK(m.wait_exit() == 0);
+}
+
+TEST_CASE("out of file descriptors: a start fails with a reason and is retried; mainstay does not abort") {
+    // 64 open files for 25 services: mainstay holds a pipe per running service, a log file per
+    // service and Asio's descriptors, so some starts find none left. Before, Boost threw
+    // "eventfd_select_interrupter: Too many open files" through the loop and mainstay aborted.
+    std::vector<std::pair<std::string, std::string>> services;
+    for (int i = 0; i < 25; ++i) {
+        services.push_back({"s" + std::to_string(i),
+                            ts("") + "restart: {backoff: {initial: 20ms, max: 100ms, jitter: none}, "
+                                     "circuit_breaker: {failure_threshold: 100000}}\n"});
+    }
+    Mainstay m(main_yaml(), services, {}, {}, true, std::make_pair(64UL, 64UL));
+    CHECK(m.wait_for("too many open files"));
+    CHECK(m.wait_for("s0: running"));
+    // Still supervising: it answers a stop signal with a clean shutdown.
+    CHECK(alive(m.pid()));
+    m.signal(SIGTERM);
+    CHECK(m.wait_exit() == 0);
+    CHECK(m.count("internal error") == 0);
+}
+
+TEST_CASE("the soft open-files limit is raised to the hard one; services get the limit mainstay was started with") {
+    Mainstay m(main_yaml(), {{"svc", ts("--pid-file svc.pid") + "working_dir: ..\n"}}, {}, {}, true,
+               std::make_pair(256UL, 4096UL));
+    REQUIRE(m.wait_for("open files: soft limit 256 -> 4096"));
+    REQUIRE(eventually([&] { return read_pid(m.dir() / "svc.pid") > 1; }));
+    auto limit_of = [](int pid) {
+        for (const auto& line : read_lines("/proc/" + std::to_string(pid) + "/limits")) {
+            if (line.rfind("Max open files", 0) == 0) return line;
+        }
+        return std::string();
+    };
+    CHECK(limit_of(m.pid()).find("4096                 4096") != std::string::npos);
+    CHECK(limit_of(read_pid(m.dir() / "svc.pid")).find("256                  4096") != std::string::npos);
+    m.signal(SIGTERM);
+    CHECK(m.wait_exit() == 0);
+}
+
+TEST_CASE("a stop signal while the configuration is still loading ends mainstay at once") {
+    // The env_file is a FIFO nobody writes: opening it blocks the load until a writer comes.
+    std::string tmpl = (std::filesystem::temp_directory_path() / "mainstay-fifo-XXXXXX").string();
+    std::filesystem::path work = ::mkdtemp(tmpl.data());
+    const auto fifo = work / "slow.env";
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    Mainstay m(main_yaml(), {{"svc", ts("") + "env_file: " + fifo.string() + "\n"}});
+    // mainstay is blocked opening the FIFO once /proc shows it waiting there (the wait channel
+    // names the FIFO, or the system call in progress is openat).
+    REQUIRE(eventually([&] {
+        const std::string proc = "/proc/" + std::to_string(m.pid());
+        std::string wchan, syscall;
+        std::ifstream(proc + "/wchan") >> wchan;
+        std::ifstream(proc + "/syscall") >> syscall;
+        return wchan.find("fifo") != std::string::npos || syscall == std::to_string(SYS_openat);
+    }, 10s));
+    m.signal(SIGTERM);
+    CHECK(m.wait_exit(10s) == 0);  // before: killed by SIGTERM (143), or as PID 1 never ended
+    CHECK(m.wait_for("stop signal received while loading the configuration"));
+    std::error_code ec;
+    std::filesystem::remove_all(work, ec);
 }

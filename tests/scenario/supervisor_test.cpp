@@ -797,3 +797,47 @@ TEST_CASE("after a wake that succeeded, failing probes wait wake.retry.timeout b
     CHECK(t.world.helpers.size() == 2);
     t.wind_down();
 }
+
+TEST_CASE("signals: the first stop signal shuts down, a second kills at once; USR1/USR2/WINCH reach every service; HUP changes nothing") {
+    Story st({svc("a"), svc("b")});
+    const int a = *st.s("a").pid(), b = *st.s("b").pid();
+    st.sup->on_signal(SIGUSR1);
+    auto sent = [&](int pgid, int sig) {
+        return std::count_if(st.world.signals.begin(), st.world.signals.end(),
+                             [&](const auto& s) { return s.pgid == pgid && s.signal == sig; });
+    };
+    CHECK(sent(a, SIGUSR1) == 1);
+    CHECK(sent(b, SIGUSR1) == 1);
+    st.sup->on_signal(SIGHUP);
+    CHECK(st.s("a").state() == State::running);
+    CHECK(std::any_of(st.world.logs.begin(), st.world.logs.end(), [](const auto& l) { return l.find("SIGHUP") != std::string::npos; }));
+    CHECK_FALSE(st.sup->shutting_down());
+    st.sup->on_signal(SIGTERM);
+    CHECK(st.sup->shutting_down());
+    CHECK(sent(a, SIGTERM) + sent(b, SIGTERM) >= 1);
+    CHECK(sent(a, SIGKILL) + sent(b, SIGKILL) == 0);
+    st.sup->on_signal(SIGINT);  // the second stop signal: no more waiting for stop.timeout
+    CHECK(sent(a, SIGKILL) == 1);
+    CHECK(sent(b, SIGKILL) == 1);
+    st.wind_down();
+}
+
+TEST_CASE("the stop signals and the forwarded ones are the signals the supervisor handles") {
+    const auto& handled = Supervisor::handled_signals();
+    for (int sig : {SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1, SIGUSR2, SIGWINCH}) {
+        CHECK(std::find(handled.begin(), handled.end(), sig) != handled.end());
+    }
+}
+
+TEST_CASE("a startup-timeout timer that fires after the startup phase ended is ignored") {
+    Story st({svc("a")});
+    st.advance(2s);
+    REQUIRE(st.sup->startup_done());
+    const auto duration = st.sup->startup_duration();
+    const auto logs = st.world.logs.size();
+    st.sup->on_timer(st.sup->startup_timer_index());  // late: it was cancelled, but had already fired
+    CHECK(st.sup->startup_duration() == duration);
+    CHECK(st.world.logs.size() == logs);  // no "startup.timeout reached" line
+    CHECK(st.sup->mode() == Mode::full);
+    st.wind_down();
+}
