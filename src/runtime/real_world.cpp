@@ -222,10 +222,15 @@ void RealWorld::notify_ready(const std::string& status) {
     std::memcpy(addr.sun_path, path, len);
     if (addr.sun_path[0] == '@') addr.sun_path[0] = '\0';
     int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd == -1) return;
+    if (fd == -1) {
+        log(config::LogLevel::warn, std::string("sd_notify: socket: ") + std::strerror(errno));
+        return;
+    }
     const std::string message = "READY=1\nSTATUS=" + status.substr(0, 200) + "\n";
-    ::sendto(fd, message.data(), message.size(), MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&addr),
-             static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + len));
+    if (::sendto(fd, message.data(), message.size(), MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&addr),
+                 static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + len)) == -1) {
+        log(config::LogLevel::warn, std::string("sd_notify: cannot send READY=1 to ") + path + ": " + std::strerror(errno));
+    }
     ::close(fd);
 }
 

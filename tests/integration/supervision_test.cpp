@@ -535,3 +535,18 @@ TEST_CASE("a stop signal while the configuration is still loading ends mainstay 
     std::error_code ec;
     std::filesystem::remove_all(work, ec);
 }
+
+TEST_CASE("a NOTIFY_SOCKET nobody listens on is reported, and supervision goes on") {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "mainstay-notify-XXXXXX").string();
+    std::filesystem::path work = ::mkdtemp(tmpl.data());
+    const std::string path = (work / "nobody-here").string();
+    ::setenv("NOTIFY_SOCKET", path.c_str(), 1);
+    Mainstay m(main_yaml(), {{"web", ts("") + "ready_after: 100ms\n"}});
+    ::unsetenv("NOTIFY_SOCKET");
+    CHECK(m.wait_for("sd_notify: cannot send READY=1 to " + path));
+    CHECK(m.wait_for("mode: full"));
+    m.signal(SIGTERM);
+    CHECK(m.wait_exit() == 0);
+    std::error_code ec;
+    std::filesystem::remove_all(work, ec);
+}
