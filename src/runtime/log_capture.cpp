@@ -1,33 +1,64 @@
 #include "runtime/log_capture.hpp"
 
 #include <array>
+
 #include <boost/asio/posix/stream_descriptor.hpp>
 
 namespace mainstay::runtime {
+namespace {
 
 constexpr std::size_t kMaxLine = 64 * 1024;
+// What finish() reads at most before closing: a daemon that keeps writing cannot hold it.
+constexpr std::size_t kFinishBudget = 1024 * 1024;
 
-// Shared with the pending read's handler so a capture can be destroyed while a read is queued.
+// One read buffer for every capture: reads happen on the event-loop thread only, and the sink
+// copies what it keeps before the next read.
+std::array<char, 64 * 1024>& shared_buffer() {
+    static std::array<char, 64 * 1024> buffer;
+    return buffer;
+}
+
+}  // namespace
+
+// Shared with the pending wait's handler so a capture can be destroyed while a wait is queued.
 struct LogCapture::Stream : std::enable_shared_from_this<Stream> {
-    Stream(boost::asio::io_context& io, int fd, bool is_stderr_, LineSink sink_)
-        : pipe(io, fd), is_stderr(is_stderr_), sink(std::move(sink_)) {}
+    Stream(boost::asio::io_context& io, int fd, LineSink sink_) : pipe(io, fd), sink(std::move(sink_)) {
+        boost::system::error_code ignored;
+        pipe.non_blocking(true, ignored);
+    }
 
     boost::asio::posix::stream_descriptor pipe;
-    bool is_stderr;
     LineSink sink;
-    std::array<char, 64 * 1024> buffer{};
     std::string partial;
     bool done{false};
 
-    void read() {
-        pipe.async_read_some(boost::asio::buffer(buffer), [self = shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
-            self->on_read(ec, n);
-        });
+    void wait() {
+        pipe.async_wait(boost::asio::posix::descriptor_base::wait_read,
+                        [self = shared_from_this()](const boost::system::error_code& ec) {
+                            if (ec == boost::asio::error::operation_aborted || self->done) return;
+                            if (self->drain(SIZE_MAX)) self->wait();
+                        });
     }
 
-    void on_read(const boost::system::error_code& ec, std::size_t n) {
-        if (ec == boost::asio::error::operation_aborted) return;  // the capture was closed
-        std::string_view data(buffer.data(), n);
+    // Reads until the pipe is empty (true: keep watching), or at end of file or an error, or
+    // when `budget` bytes were read (false: the stream is over, closed).
+    bool drain(std::size_t budget) {
+        auto& buffer = shared_buffer();
+        for (;;) {
+            boost::system::error_code ec;
+            const std::size_t n = pipe.read_some(boost::asio::buffer(buffer), ec);
+            if (ec == boost::asio::error::would_block || ec == boost::asio::error::try_again) return true;
+            if (ec == boost::asio::error::interrupted) continue;
+            split(std::string_view(buffer.data(), n));
+            if (ec || n == 0) break;
+            if (n >= budget) break;
+            budget -= n;
+        }
+        close();
+        return false;
+    }
+
+    void split(std::string_view data) {
         while (!data.empty()) {
             auto nl = data.find('\n');
             if (nl == std::string_view::npos) {
@@ -35,48 +66,50 @@ struct LogCapture::Stream : std::enable_shared_from_this<Stream> {
                 data = {};
             } else {
                 if (partial.empty()) {
-                    sink(data.substr(0, nl), is_stderr);
+                    sink(data.substr(0, nl));
                 } else {
                     partial.append(data.substr(0, nl));
-                    sink(partial, is_stderr);
+                    sink(partial);
                     partial.clear();
                 }
                 data.remove_prefix(nl + 1);
             }
             while (partial.size() >= kMaxLine) {
-                sink(std::string_view(partial).substr(0, kMaxLine), is_stderr);
+                sink(std::string_view(partial).substr(0, kMaxLine));
                 partial.erase(0, kMaxLine);
             }
         }
-        if (ec) {  // end of file or an error: the stream is over
-            if (!partial.empty()) sink(partial, is_stderr);
-            partial.clear();
-            done = true;
-            boost::system::error_code ignored;
-            pipe.close(ignored);
-            return;
-        }
-        read();
+    }
+
+    void close() {
+        if (done) return;
+        if (!partial.empty()) sink(partial);
+        partial.clear();
+        partial.shrink_to_fit();
+        done = true;
+        boost::system::error_code ignored;
+        pipe.close(ignored);
     }
 };
 
-LogCapture::LogCapture(boost::asio::io_context& io, int stdout_fd, int stderr_fd, LineSink sink) {
-    if (stdout_fd != -1) {
-        out_ = std::make_shared<Stream>(io, stdout_fd, false, sink);
-        out_->read();
-    }
-    if (stderr_fd != -1) {
-        err_ = std::make_shared<Stream>(io, stderr_fd, true, sink);
-        err_->read();
-    }
+LogCapture::LogCapture(boost::asio::io_context& io, int fd, LineSink sink) {
+    if (fd == -1) return;
+    stream_ = std::make_shared<Stream>(io, fd, std::move(sink));
+    stream_->wait();
 }
 
 LogCapture::~LogCapture() {
+    if (!stream_ || stream_->done) return;
+    stream_->done = true;
     boost::system::error_code ignored;
-    if (out_) out_->pipe.close(ignored);
-    if (err_) err_->pipe.close(ignored);
+    stream_->pipe.close(ignored);
 }
 
-bool LogCapture::finished() const { return (!out_ || out_->done) && (!err_ || err_->done); }
+void LogCapture::finish() {
+    if (stream_ && !stream_->done) stream_->drain(kFinishBudget);
+    if (stream_) stream_->close();
+}
+
+bool LogCapture::finished() const { return !stream_ || stream_->done; }
 
 }  // namespace mainstay::runtime

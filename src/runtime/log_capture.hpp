@@ -1,9 +1,13 @@
-// Reading a child's stdout and stderr without ever letting it block on a full pipe.
+// Reading a child's output (stdout and stderr share one pipe) without ever letting it block on
+// a full pipe, and without holding memory per service while it is quiet.
 //
-// Each pipe is read asynchronously on the event loop and split into lines; every line goes to
-// the `LineSink` (the console as `name | line` and the service's rotating log file). A line
-// longer than 64 KiB is cut into pieces. The capture ends by itself at end of file (when the
-// last writer, possibly a grandchild, closes the pipe).
+// The pipe is watched for readability on the event loop; when it is readable, what is there is
+// read into one buffer shared by every capture (the loop has one thread) and split into lines;
+// every line goes to the `LineSink`. Only a line still incomplete is kept, per capture, and a
+// line longer than 64 KiB is cut into pieces. An idle capture costs its descriptor and a few
+// hundred bytes. The capture ends at end of file, or by `finish()` when its process ended: what
+// is already in the pipe is read, then the pipe is closed, even if a process that escaped
+// (a daemon) still holds the write end.
 #pragma once
 
 #include <functional>
@@ -15,23 +19,24 @@
 
 namespace mainstay::runtime {
 
-// `line` has no trailing newline; `is_stderr` tells which stream it came from.
-using LineSink = std::function<void(std::string_view line, bool is_stderr)>;
+// `line` has no trailing newline; it is only valid during the call.
+using LineSink = std::function<void(std::string_view line)>;
 
 class LogCapture {
 public:
-    // Takes ownership of the two read ends (either may be -1).
-    LogCapture(boost::asio::io_context& io, int stdout_fd, int stderr_fd, LineSink sink);
+    // Takes ownership of the read end `fd`.
+    LogCapture(boost::asio::io_context& io, int fd, LineSink sink);
     ~LogCapture();
     LogCapture(const LogCapture&) = delete;
     LogCapture& operator=(const LogCapture&) = delete;
 
-    bool finished() const;  // both streams reached end of file
+    // Reads what the pipe holds now (up to a bound), hands it to the sink, and closes the pipe.
+    void finish();
+    bool finished() const;  // end of file, or finish()ed
 
 private:
     struct Stream;
-    std::shared_ptr<Stream> out_;
-    std::shared_ptr<Stream> err_;
+    std::shared_ptr<Stream> stream_;
 };
 
 }  // namespace mainstay::runtime

@@ -78,20 +78,14 @@ supervisor::StartResult RealWorld::start(const config::ServiceSpec& spec, const 
     SpawnOutcome outcome = spawn(request);
     if (!outcome.spawned) return {std::nullopt, outcome.error};
 
-    captures_.remove_if([](const auto& c) { return c->finished(); });
     RotatingFile* file = service_log(spec.name);
     std::string name = label;
-    std::string buffer;
-    captures_.push_back(std::make_unique<LogCapture>(
-        io_, outcome.spawned->stdout_fd, outcome.spawned->stderr_fd,
-        [this, name, file, buffer](std::string_view line, bool) mutable {
+    captures_[outcome.spawned->pid] = std::make_unique<LogCapture>(
+        io_, outcome.spawned->output_fd, [this, name, file](std::string_view line) {
+            Doing doing("writing a line of", &name);
             logging_.service_line(name, line);
-            if (file) {
-                buffer.assign(line);
-                buffer += '\n';
-                file->write(buffer);
-            }
-        }));
+            if (file) file->write(std::string(line) + '\n');
+        });
     return {outcome.spawned->pid, {}};
 }
 
@@ -127,10 +121,8 @@ void RealWorld::start_probe(std::size_t index, supervisor::ProbeKind kind, const
             return;
         }
         p.pid = outcome.spawned->pid;
-        captures_.remove_if([](const auto& c) { return c->finished(); });
-        // Its output is read (so it never blocks) and dropped.
-        captures_.push_back(std::make_unique<LogCapture>(io_, outcome.spawned->stdout_fd, outcome.spawned->stderr_fd,
-                                                         [](std::string_view, bool) {}));
+        // Its output is read (so it never blocks) and dropped; the capture ends with the process.
+        captures_[*p.pid] = std::make_unique<LogCapture>(io_, outcome.spawned->output_fd, [](std::string_view) {});
         p.deadline = std::make_unique<boost::asio::steady_timer>(io_, probe.timeout);
         p.deadline->async_wait([this, key, generation, timeout = probe.timeout](const boost::system::error_code& ec) {
             if (ec) return;
@@ -236,9 +228,13 @@ void RealWorld::notify_ready(const std::string& status) {
 
 void RealWorld::log(config::LogLevel level, const std::string& message) { logging_.log(level, message); }
 
-std::size_t RealWorld::open_captures() {
-    captures_.remove_if([](const auto& c) { return c->finished(); });
-    return captures_.size();
+void RealWorld::process_ended(int pid) {
+    auto it = captures_.find(pid);
+    if (it == captures_.end()) return;
+    it->second->finish();  // what it wrote is read; a daemon it left cannot keep the pipe open
+    captures_.erase(it);
 }
+
+std::size_t RealWorld::open_captures() const { return captures_.size(); }
 
 }  // namespace mainstay::runtime

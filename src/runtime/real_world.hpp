@@ -5,7 +5,7 @@
 // (log_capture, rotating_file), arms one steady_timer per service, and signals groups.
 #pragma once
 
-#include <list>
+#include <unordered_map>
 #include <map>
 #include <memory>
 #include <vector>
@@ -46,8 +46,11 @@ public:
     bool complete() const { return complete_; }
     // An exited child that was an exec probe: reports it and returns true.
     bool on_exit(int pid, const supervisor::ExitStatus& status);
-    // Output captures still open (their pipes have not reached end of file).
-    std::size_t open_captures();
+    // Process `pid` ended (its exit is about to be handled): read the rest of its output and
+    // stop reading, whoever still holds the pipe.
+    void process_ended(int pid);
+    // Output captures of processes that have not ended yet.
+    std::size_t open_captures() const;
 
 private:
     RotatingFile* service_log(const std::string& name);
@@ -60,7 +63,7 @@ private:
     Logging& logging_;
     supervisor::Supervisor* supervisor_{nullptr};
     std::vector<std::unique_ptr<boost::asio::steady_timer>> timers_;
-    std::list<std::unique_ptr<LogCapture>> captures_;
+    std::unordered_map<int, std::unique_ptr<LogCapture>> captures_;  // by pid
     std::map<std::string, std::unique_ptr<RotatingFile>> service_logs_;
     bool complete_{false};
 

@@ -99,6 +99,7 @@ int run(const config::Config& config) {
     bool finishing = false;
     Reaper reaper(io, [&](int pid, const supervisor::ExitStatus& status) {
         Doing doing("handling the exit of pid", nullptr, pid);
+        world.process_ended(pid);
         bool known = supervisor.on_exit(pid, status) || world.on_exit(pid, status);
         if (!known) logging.log(config::LogLevel::debug, "reaped orphan " + std::to_string(pid) + " (" + status.describe() + ")");
         return known;

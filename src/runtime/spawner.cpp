@@ -236,7 +236,7 @@ SpawnOutcome spawn(const SpawnRequest& request) {
             const int pid = proc->id();
             proc->detach();  // the reaper owns the wait from here on
             proc.reset();
-            outcome.spawned = Spawned{pid, out.read, -1};
+            outcome.spawned = Spawned{pid, out.read};
             out.read = -1;
         }
     } catch (const std::exception& e) {

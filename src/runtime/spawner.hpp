@@ -3,7 +3,7 @@
 // Resolves the executable first (a missing or non-executable file is a reason, not a fork),
 // then starts it through Boost.Process v2 with what a supervised child needs: its own session
 // (so its process group can be signalled as one), a clean signal mask and default
-// dispositions, no inherited descriptors but stdin (/dev/null), stdout and stderr (pipes to
+// dispositions, no inherited descriptors but stdin (/dev/null), stdout and stderr (one pipe to
 // mainstay), a parent-death signal, and the requested user, group, directory and environment.
 // The child is detached at once: the reaper (reaper.hpp) owns every wait.
 #pragma once
@@ -29,8 +29,7 @@ struct SpawnRequest {
 
 struct Spawned {
     int pid{-1};
-    int stdout_fd{-1};  // read ends of the child's stdout and stderr; the caller owns them
-    int stderr_fd{-1};
+    int output_fd{-1};  // the read end of the pipe that is the child's stdout and stderr; the caller owns it
 };
 
 struct SpawnOutcome {

@@ -1,0 +1,46 @@
+// What mainstay holds must not grow with time: descriptors, processes, memory for output.
+#include <doctest/doctest.h>
+
+#include <fstream>
+
+#include "harness.hpp"
+
+using namespace mainstay::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string main_yaml() {
+    return "services_dir: services.d\n"
+           "log: {file: logs/mainstay.log, level: info}\n"
+           "status: {socket: run/control.sock, file: run/status.json}\n"
+           "shutdown: {timeout: 20s}\n";
+}
+
+std::string ts(const std::string& args) { return std::string("command: ") + TEST_SERVICE_PATH + " " + args + "\n"; }
+
+}  // namespace
+
+TEST_CASE("exec probes that leave a daemon behind leak neither descriptors nor processes") {
+    // Each round's probe starts a process in a session of its own that keeps the output pipe
+    // open after the probe exited. Before, mainstay read that pipe until the daemon ended: two
+    // descriptors and a capture per round, for as long as the daemon lived.
+    const int rounds = 1000;
+    Mainstay m(main_yaml(),
+               {{"web", ts("") + "working_dir: ..\n"
+                                 "probes: {readiness: {exec: \"sh -c 'echo x >> rounds; setsid sleep 2 & exit 0'\", "
+                                 "interval: 5ms, startup_interval: 5ms, timeout: 2s}}\n"}});
+    REQUIRE(m.wait_for("web: ready"));
+    const auto rounds_file = m.dir() / "rounds";
+    REQUIRE(eventually([&] { return read_lines(rounds_file).size() >= 20; }));
+    const std::size_t fds_early = open_fds(m.pid());
+    REQUIRE(eventually([&] { return read_lines(rounds_file).size() >= static_cast<std::size_t>(rounds); }, 120s));
+    // Two seconds of rounds have daemons alive at any time; none of them costs mainstay a
+    // descriptor (a probe in flight holds two at most).
+    const std::size_t fds_late = open_fds(m.pid());
+    INFO("descriptors: " << fds_early << " after 20 rounds, " << fds_late << " after " << rounds);
+    CHECK(fds_late <= fds_early + 4);
+    CHECK(zombie_children(m.pid()).empty());
+    m.signal(SIGTERM);
+    CHECK(m.wait_exit() == 0);
+}
