@@ -102,6 +102,7 @@ std::optional<Credentials> resolve_credentials(const SpawnRequest& r, std::strin
 struct ChildSetup {
     const char* const* envp;
     const Credentials* credentials;
+    int cgroup_procs_fd;
 
     template <class Launcher>
     bp::error_code on_setup(Launcher& launcher, const bp::filesystem::path&, const char* const*&) {
@@ -120,6 +121,10 @@ struct ChildSetup {
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, nullptr);
         if (::setsid() == -1) return {errno, bp::system_category()};
+        // Into its cgroup before it can fork: then nothing it starts escapes it. "0" = the writer.
+        if (cgroup_procs_fd != -1 && ::syscall(SYS_write, cgroup_procs_fd, "0", 1) != 1) {
+            return {errno, bp::system_category()};
+        }
         if (credentials->uid != static_cast<uid_t>(-1) || credentials->gid != static_cast<gid_t>(-1)) {
             if (::syscall(SYS_setgroups, credentials->groups.size(), credentials->groups.data()) == -1 ||
                 ::syscall(SYS_setresgid, credentials->gid, credentials->gid, credentials->gid) == -1 ||
@@ -196,7 +201,7 @@ SpawnOutcome spawn(const SpawnRequest& request) {
         outcome.error = std::string("cannot create pipes: ") + std::strerror(errno);
         return outcome;
     }
-    ChildSetup setup{env.envp(), &*credentials};
+    ChildSetup setup{env.envp(), &*credentials, request.cgroup_procs_fd};
     bp::error_code ec;
     bp::process_stdio stdio{nullptr, out.write, err.write};
     auto start_dir = bp::process_start_dir(request.working_dir ? request.working_dir->string() : std::string());
