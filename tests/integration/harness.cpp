@@ -39,10 +39,18 @@ Mainstay::Mainstay(const std::string& main_yaml, const std::vector<std::pair<std
     for (std::string a : {"run", "-c"}) args.push_back(a);
     args.push_back((dir_ / "mainstay.yaml").string());
     args.insert(args.end(), extra_args.begin(), extra_args.end());
+    launch(std::move(args), read_output);
+}
 
+Mainstay::Mainstay(const std::filesystem::path& existing_dir) : dir_(existing_dir), owns_dir_(false) {
+    launch({MAINSTAY_BINARY, "run", "-c", (dir_ / "mainstay.yaml").string()}, true);
+}
+
+void Mainstay::launch(std::vector<std::string> args, bool read_output) {
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0) std::abort();
     pid_ = ::fork();
+    if (pid_ < 0) std::abort();  // never go on with -1: kill(-1, ...) would reach every process
     if (pid_ == 0) {
         ::dup2(fds[1], 1);
         ::dup2(fds[1], 2);
@@ -91,14 +99,20 @@ int Mainstay::pid() {
 
 Mainstay::~Mainstay() {
     if (!exited_) {
-        if (prefixed_) ::kill(pid(), SIGKILL);
-        ::kill(pid_, SIGKILL);
-        wait_exit(std::chrono::seconds(10));
+        // A clean end first: it leaves neither cgroups nor records behind. Then SIGKILL.
+        signal(SIGTERM);
+        int status = 0;
+        if (!eventually([&] { return ::waitpid(pid_, &status, WNOHANG) == pid_; }, std::chrono::seconds(5))) {
+            if (prefixed_ && pid() > 1) ::kill(pid(), SIGKILL);
+            if (pid_ > 1) ::kill(pid_, SIGKILL);
+            wait_exit(std::chrono::seconds(10));
+        }
+        exited_ = true;
     }
     if (reader_.joinable()) reader_.join();
     if (out_fd_ != -1) ::close(out_fd_);
     std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
+    if (owns_dir_) std::filesystem::remove_all(dir_, ec);
 }
 
 std::optional<std::string> Mainstay::wait_for(const std::string& text, std::chrono::milliseconds deadline) {
@@ -131,7 +145,7 @@ std::vector<std::string> Mainstay::lines() {
 int Mainstay::wait_exit(std::chrono::milliseconds deadline) {
     int status = 0;
     bool done = eventually([&] { return ::waitpid(pid_, &status, WNOHANG) == pid_; }, deadline);
-    if (!done) {
+    if (!done && pid_ > 1) {
         ::kill(pid_, SIGKILL);
         ::waitpid(pid_, &status, 0);
     }

@@ -34,6 +34,9 @@ public:
     // `prefix... mainstay run -c <dir>/mainstay.yaml extra...`.
     Mainstay(const std::string& main_yaml, const std::vector<std::pair<std::string, std::string>>& services,
              std::vector<std::string> extra_args = {}, std::vector<std::string> prefix = {}, bool read_output = true);
+    // Another `mainstay run` on the configuration already written in `existing_dir` (by a
+    // Mainstay that must outlive this one: that one removes the directory).
+    explicit Mainstay(const std::filesystem::path& existing_dir);
     ~Mainstay();
 
     const std::filesystem::path& dir() const { return dir_; }
@@ -43,7 +46,9 @@ public:
     std::optional<std::string> wait_for(const std::string& text, std::chrono::milliseconds deadline = kDeadline);
     std::size_t count(const std::string& text);
     std::vector<std::string> lines();
-    void signal(int sig) { ::kill(pid(), sig); }
+    void signal(int sig) {
+        if (const int p = pid(); p > 1) ::kill(p, sig);  // never 0 or -1: a group or everything
+    }
     // Closes the read end of mainstay's output pipe (started with read_output = false): its
     // writes to stdout fail with EPIPE from then on.
     void close_output();
@@ -51,7 +56,10 @@ public:
     int wait_exit(std::chrono::milliseconds deadline = kDeadline);
 
 private:
+    void launch(std::vector<std::string> args, bool read_output);
+
     std::filesystem::path dir_;
+    bool owns_dir_{true};
     int pid_{-1};
     bool prefixed_{false};
     int out_fd_{-1};
