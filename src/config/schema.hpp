@@ -111,6 +111,16 @@ struct StopSpec {
     std::optional<Argv> command;
 };
 
+// `limits`: cgroup v2 memory.max, cpu.max and pids.max of the service's own cgroup.
+struct LimitsSpec {
+    std::optional<std::uint64_t> memory;  // bytes
+    std::optional<double> cpu;            // CPUs: 1.5 = 150 ms of CPU time per 100 ms
+    std::optional<std::uint32_t> pids;
+    Mark mark;                            // of the `limits` map
+
+    bool any() const { return memory || cpu || pids; }
+};
+
 struct WakeSpec {
     Argv command;
     resilience::RetryParams retry{};
@@ -136,6 +146,7 @@ struct ServiceSpec {
     RestartSpec restart;
     resilience::RecoveryParams recovery{};
     StopSpec stop;
+    std::optional<LimitsSpec> limits;
     std::optional<WakeSpec> wake;
     Path source;  // the file it came from
     Mark name_mark;

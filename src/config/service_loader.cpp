@@ -15,7 +15,7 @@ using Keys = std::vector<std::string>;
 
 const Keys kProcessKeys{"name", "description", "kind", "command", "shell", "working_dir", "environment",
                         "env_file", "user", "group", "critical", "enabled", "ready_after", "depends_on",
-                        "probes", "restart", "recovery", "stop"};
+                        "probes", "restart", "recovery", "stop", "limits"};
 const Keys kExternalKeys{"name", "description", "kind", "critical", "enabled", "depends_on", "probes", "recovery", "wake"};
 const Keys kCapabilityKeys{"name", "description", "kind", "enabled", "requires", "check", "activate", "deactivate",
                            "monitor_interval", "retry"};
@@ -161,6 +161,34 @@ void read_probes(const Node& node, ProbesSpec& out, Diagnostics& diags) {
     r.finish();
 }
 
+void read_limits(const Node& node, std::optional<LimitsSpec>& out, Diagnostics& diags) {
+    if (!expect_map(node, "limits", diags)) return;
+    MapReader r(node, diags);
+    LimitsSpec limits;
+    limits.mark = node.mark;
+    if (const Node* n = r.get("memory")) {
+        std::uint64_t bytes = 0;
+        const std::size_t errors = diags.error_count();
+        r.size("memory", bytes);
+        if (diags.error_count() == errors && bytes < 4096) diags.error(n->mark, "'memory' must be at least 4KiB, got '" + n->scalar + "'");
+        else if (diags.error_count() == errors) limits.memory = bytes;
+    }
+    if (r.get("cpu")) {
+        double cpus = 0;
+        const std::size_t errors = diags.error_count();
+        r.number("cpu", cpus, 0.01);  // cpu.max takes at least 1 ms per 100 ms
+        if (diags.error_count() == errors) limits.cpu = cpus;
+    }
+    if (r.get("pids")) {
+        std::uint32_t pids = 0;
+        const std::size_t errors = diags.error_count();
+        r.count("pids", pids, 1);
+        if (diags.error_count() == errors) limits.pids = pids;
+    }
+    r.finish();
+    out = limits;
+}
+
 std::optional<Argv> read_command(MapReader& r, std::string_view key, bool shell) {
     const Node* n = r.get(key);
     if (n == nullptr) return std::nullopt;
@@ -217,6 +245,7 @@ void read_service_body(MapReader& r, ServiceSpec& s) {
     r.optional_string("group", s.group);
     r.duration("ready_after", s.ready_after);
     if (const Node* restart = r.get("restart")) read_restart(*restart, s.restart, diags);
+    if (const Node* limits = r.get("limits")) read_limits(*limits, s.limits, diags);
     if (const Node* stop = r.get("stop"); stop && expect_map(*stop, "stop", diags)) {
         MapReader v(*stop, diags);
         v.signal("signal", s.stop.signal);

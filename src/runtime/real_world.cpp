@@ -16,6 +16,7 @@
 
 #include "config/values.hpp"
 #include "runtime/doing.hpp"
+#include "runtime/leftovers.hpp"
 #include "runtime/probe_http.hpp"
 #include "runtime/probe_tcp.hpp"
 #include "runtime/spawner.hpp"
@@ -45,6 +46,68 @@ RealWorld::~RealWorld() = default;
 
 void RealWorld::attach(supervisor::Supervisor& supervisor) { supervisor_ = &supervisor; }
 
+void RealWorld::contain(CgroupTree* tree, GroupRecords* records, std::string instance_id) {
+    cgroups_ = tree;
+    records_ = records;
+    instance_id_ = std::move(instance_id);
+}
+
+SpawnOutcome RealWorld::spawn_contained(SpawnRequest& request, const config::ServiceSpec& spec, bool service) {
+    if (!instance_id_.empty()) request.env.emplace_back(kInstanceVariable, instance_id_);
+    const std::string leaf = service ? CgroupTree::service_leaf(spec.name) : std::string(CgroupTree::kHelpers);
+    int procs = -1;
+    if (cgroups_ != nullptr) {
+        std::string error;
+        const bool made = leaves_.count(leaf) != 0;
+        procs = cgroups_->open_procs(leaf, error);
+        if (procs == -1) return {std::nullopt, error};
+        ended_leaves_.erase(leaf);
+        if (!made && service) {
+            leaves_.insert(leaf);
+            if (spec.limits) {
+                std::string failed = cgroups_->apply_limits(leaf, *spec.limits);
+                if (!failed.empty() && limits_warned_.insert(spec.name).second) {
+                    log(config::LogLevel::warn, spec.name + ": limits not applied: " + failed);
+                }
+            }
+        }
+    }
+    request.cgroup_procs_fd = procs;
+    SpawnOutcome outcome = spawn(request);
+    if (procs != -1) ::close(procs);
+    if (outcome.spawned && service) {
+        leaders_[outcome.spawned->pid] = leaf;
+        if (records_ != nullptr && !records_->add(outcome.spawned->pid, spec.name)) {
+            log(config::LogLevel::warn, spec.name + ": cannot record its process group in " + records_->dir().string());
+        }
+    }
+    return outcome;
+}
+
+void RealWorld::after_exit(int pid) {
+    auto it = leaders_.find(pid);
+    if (it != leaders_.end()) {
+        // The supervisor has killed the rest of its group (or cgroup) by now.
+        if (records_ != nullptr) records_->remove(pid);
+        ended_leaves_.insert(it->second);
+        leaders_.erase(it);
+    }
+    if (cgroups_ == nullptr) return;
+    for (auto leaf = ended_leaves_.begin(); leaf != ended_leaves_.end();) {
+        if (cgroups_->remove(*leaf)) {
+            leaves_.erase(*leaf);
+            leaf = ended_leaves_.erase(leaf);
+        } else {
+            ++leaf;
+        }
+    }
+}
+
+bool RealWorld::release() {
+    if (records_ != nullptr) records_->close();
+    return cgroups_ == nullptr || cgroups_->clear();
+}
+
 supervisor::TimePoint RealWorld::now() const { return std::chrono::steady_clock::now(); }
 
 RotatingFile* RealWorld::service_log(const std::string& name) {
@@ -58,24 +121,25 @@ RotatingFile* RealWorld::service_log(const std::string& name) {
 }
 
 supervisor::StartResult RealWorld::start_process(const config::ServiceSpec& spec) {
-    return start(spec, spec.command, spec.name);
+    return start(spec, spec.command, spec.name, true);
 }
 
 supervisor::StartResult RealWorld::start_helper(const config::ServiceSpec& spec, const config::Argv& argv) {
     config::ServiceSpec helper = spec;
     helper.shell = false;
-    return start(helper, argv, spec.name + "/stop");
+    return start(helper, argv, spec.name + "/stop", false);
 }
 
 supervisor::StartResult RealWorld::start_command(const std::string& label, const config::Argv& argv) {
     config::ServiceSpec plain;
     plain.name = label;
-    return start(plain, argv, label);
+    return start(plain, argv, label, false);
 }
 
-supervisor::StartResult RealWorld::start(const config::ServiceSpec& spec, const config::Argv& argv, const std::string& label) {
+supervisor::StartResult RealWorld::start(const config::ServiceSpec& spec, const config::Argv& argv, const std::string& label,
+                                         bool service) {
     SpawnRequest request = request_for(spec, argv, spec.shell, label);
-    SpawnOutcome outcome = spawn(request);
+    SpawnOutcome outcome = spawn_contained(request, spec, service);
     if (!outcome.spawned) return {std::nullopt, outcome.error};
 
     RotatingFile* file = service_log(spec.name);
@@ -113,7 +177,7 @@ void RealWorld::start_probe(std::size_t index, supervisor::ProbeKind kind, const
         const config::ServiceSpec& spec = index < config_.services.size() ? config_.services[index] : plain;
         SpawnRequest request = request_for(spec, std::get<config::ExecProbe>(probe.handler).argv, false,
                                            spec.name + "/" + std::string(to_string(kind)));
-        SpawnOutcome outcome = spawn(request);
+        SpawnOutcome outcome = spawn_contained(request, spec, false);
         if (!outcome.spawned) {
             boost::asio::post(io_, [this, key, generation, error = outcome.error] {
                 report_probe(key, generation, resilience::ProbeStatus::failure, error);
@@ -181,6 +245,11 @@ bool RealWorld::on_exit(int pid, const supervisor::ExitStatus& status) {
 
 void RealWorld::signal_group(int pgid, int signal) {
     if (pgid <= 1) return;  // never the whole system or init's group
+    if (auto leader = leaders_.find(pgid); leader != leaders_.end() && cgroups_ != nullptr) {
+        // A service: every process of its cgroup, daemons that left the group included.
+        cgroups_->signal(leader->second, signal);
+        return;
+    }
     if (::kill(-pgid, signal) == -1 && errno != ESRCH) {
         log(config::LogLevel::warn, "kill(-" + std::to_string(pgid) + ", " + std::to_string(signal) + ") failed");
     }

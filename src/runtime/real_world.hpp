@@ -1,23 +1,28 @@
 // The World as it really is: processes, process groups and Asio timers on one io_context.
 //
 // It carries out the supervisor's decisions and never decides anything itself: it starts
-// processes (spawner), wires their output to the console and the per-service log files
+// processes (spawner) in their cgroups or with a record of their group (cgroup.hpp,
+// group_records.hpp), wires their output to the console and the per-service log files
 // (log_capture, rotating_file), arms one steady_timer per service, and signals groups.
 #pragma once
 
 #include <unordered_map>
 #include <map>
 #include <memory>
+#include <set>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include "config/schema.hpp"
+#include "runtime/cgroup.hpp"
+#include "runtime/group_records.hpp"
 #include "runtime/log_capture.hpp"
 #include "runtime/probe.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/rotating_file.hpp"
+#include "runtime/spawner.hpp"
 #include "supervisor/supervisor.hpp"
 #include "supervisor/world.hpp"
 
@@ -30,6 +35,10 @@ public:
 
     // The supervisor that timers report to; set once, before anything starts.
     void attach(supervisor::Supervisor& supervisor);
+    // Where children go: each service into its cgroup under `tree` (probes and commands into
+    // its helpers' cgroup), or, with no tree, each service's group recorded in `records`. All
+    // get `instance_id` as MAINSTAY_INSTANCE. Set once, before anything starts; either may be null.
+    void contain(CgroupTree* tree, GroupRecords* records, std::string instance_id);
 
     supervisor::TimePoint now() const override;
     supervisor::StartResult start_process(const config::ServiceSpec& spec) override;
@@ -49,6 +58,12 @@ public:
     // Process `pid` ended (its exit is about to be handled): read the rest of its output and
     // stop reading, whoever still holds the pipe.
     void process_ended(int pid);
+    // Any child was reaped, after the supervisor saw it: a service leader's record goes, and
+    // the cgroups of services that ended are removed once empty.
+    void after_exit(int pid);
+    // At the end: kills what remains in the cgroups and removes them and the records; true
+    // when nothing is left.
+    bool release();
     // Output captures of processes that have not ended yet.
     std::size_t open_captures() const;
 
@@ -56,7 +71,10 @@ private:
     RotatingFile* service_log(const std::string& name);
     // The name of service `index`, for messages; nullptr past the services.
     const std::string* name_of(std::size_t index) const;
-    supervisor::StartResult start(const config::ServiceSpec& spec, const config::Argv& argv, const std::string& label);
+    supervisor::StartResult start(const config::ServiceSpec& spec, const config::Argv& argv, const std::string& label,
+                                  bool service);
+    // spawn() in the right cgroup (a service's own when `service`, else the helpers'), recorded.
+    SpawnOutcome spawn_contained(SpawnRequest& request, const config::ServiceSpec& spec, bool service);
 
     boost::asio::io_context& io_;
     const config::Config& config_;
@@ -66,6 +84,14 @@ private:
     std::unordered_map<int, std::unique_ptr<LogCapture>> captures_;  // by pid
     std::map<std::string, std::unique_ptr<RotatingFile>> service_logs_;
     bool complete_{false};
+
+    CgroupTree* cgroups_{nullptr};
+    GroupRecords* records_{nullptr};
+    std::string instance_id_;
+    std::map<int, std::string> leaders_;        // running service leaders: pid -> cgroup leaf
+    std::set<std::string> leaves_;              // service cgroups made (with their limits)
+    std::set<std::string> ended_leaves_;        // of services that ended: removed once empty
+    std::set<std::string> limits_warned_;
 
     // A probe attempt in flight. tcp/http run in `attempt`; an exec probe is a process (`pid`)
     // with a deadline. `generation` tells a late report from the current attempt's.

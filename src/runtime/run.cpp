@@ -6,20 +6,29 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <cstdio>
-#include <fstream>
+#include <cstdlib>
+#include <functional>
+#include <memory>
 #include <random>
+#include <string_view>
 
 #include "config/values.hpp"
+#include "runtime/cgroup.hpp"
 #include "runtime/doing.hpp"
 #include "runtime/fd_limits.hpp"
+#include "runtime/group_records.hpp"
 #include "runtime/instance_lock.hpp"
+#include "runtime/leftovers.hpp"
 #include "runtime/logging.hpp"
+#include "runtime/proc.hpp"
 #include "runtime/real_world.hpp"
 #include "runtime/reaper.hpp"
 #include "supervisor/supervisor.hpp"
@@ -31,24 +40,95 @@ namespace {
 // service's process group (a daemon that called setsid), reparented to us as PID 1 or subreaper.
 void kill_our_children() {
     const pid_t self = ::getpid();
-    DIR* proc = ::opendir("/proc");
-    if (proc == nullptr) return;
-    while (dirent* e = ::readdir(proc)) {
-        char* end = nullptr;
-        long pid = std::strtol(e->d_name, &end, 10);
-        if (pid <= 0 || *end != '\0') continue;
-        std::ifstream stat("/proc/" + std::string(e->d_name) + "/stat");
-        std::string line;
-        std::getline(stat, line);
-        auto close = line.rfind(')');  // the command name may hold spaces and parentheses
-        if (close == std::string::npos) continue;
-        char state = 0;
-        long ppid = 0;
-        if (std::sscanf(line.c_str() + close + 1, " %c %ld", &state, &ppid) == 2 && ppid == self) {
-            ::kill(static_cast<pid_t>(pid), SIGKILL);
+    for (int pid : proc::all_pids()) {
+        auto st = proc::stat(pid);
+        if (st && st->ppid == self && pid > 1) ::kill(pid, SIGKILL);
+    }
+}
+
+// Runs `io` until `done()` holds or `limit` passes, looking every 10 ms (on a timer: nothing
+// here sleeps). Used before anything is started.
+bool run_until(boost::asio::io_context& io, const std::function<bool()>& done, std::chrono::milliseconds limit) {
+    if (done()) return true;
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    boost::asio::steady_timer timer(io);
+    bool result = false;
+    std::function<void()> look = [&] {
+        timer.expires_after(std::chrono::milliseconds(10));
+        timer.async_wait([&](const boost::system::error_code& ec) {
+            if (ec) return;
+            if ((result = done()) || std::chrono::steady_clock::now() >= deadline) return;
+            look();
+        });
+    };
+    look();
+    io.run();
+    io.restart();
+    return result;
+}
+
+// Where this instance keeps its children: a cgroup subtree when cgroup v2 is usable (and not
+// refused with MAINSTAY_NO_CGROUP=1), else records of their groups. Ends what a predecessor left
+// first. Says, once per service that sets `limits`, when they cannot be applied.
+struct Containment {
+    std::unique_ptr<CgroupTree> tree;
+    std::unique_ptr<GroupRecords> records;
+    std::string id;
+};
+
+Containment contain(const config::Config& config, const std::filesystem::path& lock_file, boost::asio::io_context& io,
+                    Logging& logging) {
+    Containment c;
+    c.id = instance_id(lock_file);
+    std::string why;
+    std::optional<cgroup::Self> self;
+    const char* refuse = std::getenv("MAINSTAY_NO_CGROUP");
+    if (refuse != nullptr && *refuse != '\0' && std::string_view(refuse) != "0") {
+        why = "MAINSTAY_NO_CGROUP is set";
+    } else {
+        self = cgroup::find_self(why);
+    }
+    std::filesystem::path records_dir = lock_file;
+    records_dir.replace_extension(".groups");
+
+    Leftovers leftovers(self, records_dir, c.id);
+    if (leftovers.count() != 0) {
+        logging.log(config::LogLevel::warn, leftovers.summary());
+        if (!run_until(io, [&] { return leftovers.gone(); }, std::chrono::seconds(5))) {
+            logging.log(config::LogLevel::error, "processes left by a previous instance are still there 5s after SIGKILL");
+        }
+    } else {
+        leftovers.gone();  // removes stale records and empty cgroups
+    }
+
+    if (self) c.tree = CgroupTree::create(*self, c.id, why);
+    std::vector<std::string> wanted;
+    for (const auto& s : config.services) {
+        if (!s.limits) continue;
+        for (const auto& w : cgroup::controllers_for(*s.limits)) {
+            if (std::find(wanted.begin(), wanted.end(), w) == wanted.end()) wanted.push_back(w);
         }
     }
-    ::closedir(proc);
+    std::vector<std::string> enabled;
+    if (c.tree && !wanted.empty()) enabled = c.tree->enable(wanted, why);
+    for (const auto& s : config.services) {
+        if (!s.limits || !s.limits->any()) continue;
+        std::string missing;
+        for (const auto& w : cgroup::controllers_for(*s.limits)) {
+            if (std::find(enabled.begin(), enabled.end(), w) == enabled.end()) missing += (missing.empty() ? "" : ", ") + w;
+        }
+        if (!missing.empty()) logging.log(config::LogLevel::warn, s.name + ": limits (" + missing + ") not applied: " + why);
+    }
+    if (c.tree) {
+        logging.log(config::LogLevel::debug, "services run in cgroups under " + c.tree->dir().string());
+    } else {
+        logging.log(config::LogLevel::info, "no cgroup for services (" + why + "): their process groups are recorded in " +
+                                                records_dir.string());
+        c.records = std::make_unique<GroupRecords>(records_dir);
+        std::string error;
+        if (!c.records->open(error)) logging.log(config::LogLevel::warn, error);
+    }
+    return c;
 }
 
 bool have_children() {
@@ -75,7 +155,8 @@ void exit_on_stop_signals() {
 int run(const config::Config& config) {
     bool held = false;
     std::string error;
-    auto lock = InstanceLock::acquire(config.main.status.socket.string() + ".lock", error, held);
+    const std::filesystem::path lock_file = config.main.status.socket.string() + ".lock";
+    auto lock = InstanceLock::acquire(lock_file, error, held);
     if (!lock) {
         std::fprintf(stderr, "mainstay: error: %s\n", error.c_str());
         return held ? 3 : 71;  // EX_OSERR: 1 is SPEC's for a critical failure
@@ -92,7 +173,10 @@ int run(const config::Config& config) {
     }
 
     boost::asio::io_context io(1);
+    // Before anything starts: what a killed predecessor left is ended here.
+    Containment containment = contain(config, lock_file, io, logging);
     RealWorld world(io, config, logging);
+    world.contain(containment.tree.get(), containment.records.get(), containment.id);
     supervisor::Supervisor supervisor(config, world, std::random_device{}());
     world.attach(supervisor);
 
@@ -101,6 +185,7 @@ int run(const config::Config& config) {
         Doing doing("handling the exit of pid", nullptr, pid);
         world.process_ended(pid);
         bool known = supervisor.on_exit(pid, status) || world.on_exit(pid, status);
+        world.after_exit(pid);
         if (!known) logging.log(config::LogLevel::debug, "reaped orphan " + std::to_string(pid) + " (" + status.describe() + ")");
         return known;
     });
@@ -112,8 +197,9 @@ int run(const config::Config& config) {
         kill_our_children();
         reaper.reap_now();
         const bool children = have_children();
-        if ((!children && world.open_captures() == 0) || std::chrono::steady_clock::now() >= deadline) {
-            if (children) logging.log(config::LogLevel::error, "processes still alive after SIGKILL (uninterruptible?)");
+        const bool released = world.release();  // what remains in the cgroups is killed
+        if ((!children && released && world.open_captures() == 0) || std::chrono::steady_clock::now() >= deadline) {
+            if (children || !released) logging.log(config::LogLevel::error, "processes still alive after SIGKILL (uninterruptible?)");
             io.stop();
             return;
         }
@@ -172,6 +258,7 @@ int run(const config::Config& config) {
             maybe_finish();
         });
     }
+    world.release();
     logging.log(config::LogLevel::info, "mainstay stopped");
     return supervisor.exit_code();
 }

@@ -104,6 +104,7 @@ struct ChildSetup {
     const char* const* envp;
     const Credentials* credentials;
     const ChildLimits* limits;
+    int cgroup_procs_fd;
 
     template <class Launcher>
     bp::error_code on_setup(Launcher& launcher, const bp::filesystem::path&, const char* const*&) {
@@ -122,6 +123,10 @@ struct ChildSetup {
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, nullptr);
         if (::setsid() == -1) return {errno, bp::system_category()};
+        // Into its cgroup before it can fork: then nothing it starts escapes it. "0" = the writer.
+        if (cgroup_procs_fd != -1 && ::syscall(SYS_write, cgroup_procs_fd, "0", 1) != 1) {
+            return {errno, bp::system_category()};
+        }
         if (credentials->uid != static_cast<uid_t>(-1) || credentials->gid != static_cast<gid_t>(-1)) {
             if (::syscall(SYS_setgroups, credentials->groups.size(), credentials->groups.data()) == -1 ||
                 ::syscall(SYS_setresgid, credentials->gid, credentials->gid, credentials->gid) == -1 ||
@@ -210,7 +215,7 @@ SpawnOutcome spawn(const SpawnRequest& request) {
         outcome.error = "cannot create a pipe: " + lowercase_first(std::strerror(errno));
         return outcome;
     }
-    ChildSetup setup{env.envp(), &*credentials, &child_limits()};
+    ChildSetup setup{env.envp(), &*credentials, &child_limits(), request.cgroup_procs_fd};
     bp::error_code ec;
     bp::process_stdio stdio{nullptr, out.write, out.write};
     auto start_dir = bp::process_start_dir(request.working_dir ? request.working_dir->string() : std::string());

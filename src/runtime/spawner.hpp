@@ -4,7 +4,8 @@
 // then starts it through Boost.Process v2 with what a supervised child needs: its own session
 // (so its process group can be signalled as one), a clean signal mask and default
 // dispositions, no inherited descriptors but stdin (/dev/null), stdout and stderr (one pipe to
-// mainstay), a parent-death signal, and the requested user, group, directory and environment.
+// mainstay), a parent-death signal, its service's cgroup when there is one, and the requested
+// user, group, directory and environment.
 // The child is detached at once: the reaper (reaper.hpp) owns every wait.
 #pragma once
 
@@ -25,6 +26,9 @@ struct SpawnRequest {
     std::optional<config::Path> working_dir;
     std::optional<std::string> user;
     std::optional<std::string> group;
+    // An open `cgroup.procs` (O_WRONLY) of the cgroup the child joins before exec, or -1. The
+    // caller keeps ownership; it is O_CLOEXEC, so the program never sees it.
+    int cgroup_procs_fd{-1};
 };
 
 struct Spawned {

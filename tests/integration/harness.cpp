@@ -43,7 +43,15 @@ Mainstay::Mainstay(const std::string& main_yaml, const std::vector<std::pair<std
     for (std::string a : {"run", "-c"}) args.push_back(a);
     args.push_back((dir_ / "mainstay.yaml").string());
     args.insert(args.end(), extra_args.begin(), extra_args.end());
+    launch(std::move(args), read_output, nofile);
+}
 
+Mainstay::Mainstay(const std::filesystem::path& existing_dir) : dir_(existing_dir), owns_dir_(false) {
+    launch({MAINSTAY_BINARY, "run", "-c", (dir_ / "mainstay.yaml").string()}, true, std::nullopt);
+}
+
+void Mainstay::launch(std::vector<std::string> args, bool read_output,
+                      std::optional<std::pair<unsigned long, unsigned long>> nofile) {
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0) std::abort();
     pid_ = ::fork();
@@ -106,17 +114,24 @@ bool Mainstay::signal(int sig) { return signal_process(pid(), sig); }
 
 Mainstay::~Mainstay() {
     if (!exited_) {
-        if (prefixed_) {
-            const int child = pid(std::chrono::milliseconds(0));
-            if (child > 1) signal_process(child, SIGKILL);
+        // A clean end first: it leaves neither cgroups nor records behind. Then SIGKILL.
+        const int first = pid(std::chrono::milliseconds(0));
+        if (first > 1) signal_process(first, SIGTERM);
+        int status = 0;
+        if (!eventually([&] { return ::waitpid(pid_, &status, WNOHANG) == pid_; }, std::chrono::seconds(5))) {
+            if (prefixed_) {
+                const int child = pid(std::chrono::milliseconds(0));
+                if (child > 1) signal_process(child, SIGKILL);
+            }
+            signal_process(pid_, SIGKILL);
+            wait_exit(std::chrono::seconds(10));
         }
-        signal_process(pid_, SIGKILL);
-        wait_exit(std::chrono::seconds(10));
+        exited_ = true;
     }
     if (reader_.joinable()) reader_.join();
     if (out_fd_ != -1) ::close(out_fd_);
     std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
+    if (owns_dir_) std::filesystem::remove_all(dir_, ec);
 }
 
 std::optional<std::string> Mainstay::wait_for(const std::string& text, std::chrono::milliseconds deadline) {

@@ -36,6 +36,9 @@ public:
     Mainstay(const std::string& main_yaml, const std::vector<std::pair<std::string, std::string>>& services,
              std::vector<std::string> extra_args = {}, std::vector<std::string> prefix = {}, bool read_output = true,
              std::optional<std::pair<unsigned long, unsigned long>> nofile = std::nullopt);
+    // Another `mainstay run` on the configuration already written in `existing_dir` (by a
+    // Mainstay that must outlive this one: that one removes the directory).
+    explicit Mainstay(const std::filesystem::path& existing_dir);
     ~Mainstay();
 
     const std::filesystem::path& dir() const { return dir_; }
@@ -55,7 +58,10 @@ public:
     int wait_exit(std::chrono::milliseconds deadline = kDeadline);
 
 private:
+    void launch(std::vector<std::string> args, bool read_output, std::optional<std::pair<unsigned long, unsigned long>> nofile);
+
     std::filesystem::path dir_;
+    bool owns_dir_{true};
     int pid_{-1};
     bool prefixed_{false};
     int out_fd_{-1};

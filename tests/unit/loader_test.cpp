@@ -376,3 +376,42 @@ TEST_CASE("depends_on: x- keys are free, a scalar value gets a message showing t
                                              ":2:29: error: dependency 'a' must be a map such as {condition: healthy, "
                                              "required: true}, got 'healthy'\n");
 }
+
+TEST_CASE("limits: memory as a size, cpu as a number of CPUs, pids as a count, each checked with its position") {
+    TempTree t;
+    t.write("mainstay.yaml", "{}\n");
+    t.write("services.d/a.yaml", "command: [a]\nlimits: {memory: 2GiB, cpu: 1.5, pids: 512}\n");
+    t.write("services.d/b.yaml", "command: [b]\nlimits: {cpu: 0.5}\n");
+    t.write("services.d/c.yaml", "command: [c]\n");
+    auto r = load_dir(t.root());
+    INFO(all_messages(r.diagnostics));
+    REQUIRE(r.config);
+    const auto& a = service(*r.config, "a").limits;
+    REQUIRE(a);
+    CHECK(a->memory == 2ULL * 1024 * 1024 * 1024);
+    CHECK(a->cpu == 1.5);
+    CHECK(a->pids == 512);
+    const auto& b = service(*r.config, "b").limits;
+    REQUIRE(b);
+    CHECK_FALSE(b->memory);
+    CHECK(b->cpu == 0.5);
+    CHECK_FALSE(b->pids);
+    CHECK_FALSE(service(*r.config, "c").limits);
+
+    TempTree bad;
+    bad.write("mainstay.yaml", "{}\n");
+    bad.write("services.d/d.yaml", "command: [d]\nlimits: {memory: lots, cpu: 0, pids: 0, swap: 1}\n");
+    bad.write("services.d/e.yaml", "command: [e]\nlimits: 2GiB\n");
+    bad.write("services.d/f.yaml", "kind: external\nprobes: {readiness: {tcp: \"h:1\"}}\nlimits: {pids: 5}\n");
+    auto rb = load_dir(bad.root());
+    const std::string d = (bad.root() / "services.d/d.yaml").string();
+    const std::string e = (bad.root() / "services.d/e.yaml").string();
+    const std::string f = (bad.root() / "services.d/f.yaml").string();
+    CHECK(all_messages(rb.diagnostics) ==
+          d + ":2:18: error: 'memory' must be a size such as 4096, 512KiB or 10MiB, got 'lots'\n" +
+          d + ":2:29: error: 'cpu' must be at least 0.01, got 0\n" +
+          d + ":2:38: error: 'pids' must be from 1 to 2147483647, got 0\n" +
+          d + ":2:41: error: unknown key 'swap'\n" +
+          e + ":2:9: error: 'limits' must be a map, got '2GiB'\n" +
+          f + ":3:1: error: 'limits' does not apply to kind external\n");
+}
