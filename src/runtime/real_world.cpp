@@ -46,16 +46,6 @@ void RealWorld::attach(supervisor::Supervisor& supervisor) { supervisor_ = &supe
 
 supervisor::TimePoint RealWorld::now() const { return std::chrono::steady_clock::now(); }
 
-RotatingFile* RealWorld::service_log(const std::string& name) {
-    if (!config_.main.log.file) return nullptr;
-    auto& file = service_logs_[name];
-    if (!file) {
-        file = std::make_unique<RotatingFile>(config_.main.log.file->parent_path() / (name + ".log"),
-                                              config_.main.log.max_size, config_.main.log.max_files);
-    }
-    return file.get();
-}
-
 supervisor::StartResult RealWorld::start_process(const config::ServiceSpec& spec) {
     return start(spec, spec.command, spec.name);
 }
@@ -78,18 +68,13 @@ supervisor::StartResult RealWorld::start(const config::ServiceSpec& spec, const 
     if (!outcome.spawned) return {std::nullopt, outcome.error};
 
     captures_.remove_if([](const auto& c) { return c->finished(); });
-    RotatingFile* file = service_log(spec.name);
-    std::string name = label;
-    std::string buffer;
+    // Handed to the output writer: the console shows the label ("db/stop"), the lines go to
+    // the file of the service or capability the command belongs to.
+    std::string service = spec.name.substr(0, spec.name.find('/'));
     captures_.push_back(std::make_unique<LogCapture>(
         io_, outcome.spawned->stdout_fd, outcome.spawned->stderr_fd,
-        [this, name, file, buffer](std::string_view line, bool) mutable {
-            logging_.service_line(name, line);
-            if (file) {
-                buffer.assign(line);
-                buffer += '\n';
-                file->write(buffer);
-            }
+        [this, service = std::move(service), label](std::string_view line, bool) {
+            logging_.service_line(service, line, true, true, label);
         }));
     return {outcome.spawned->pid, {}};
 }

@@ -1,8 +1,8 @@
 // The World as it really is: processes, process groups and Asio timers on one io_context.
 //
 // It carries out the supervisor's decisions and never decides anything itself: it starts
-// processes (spawner), wires their output to the console and the per-service log files
-// (log_capture, rotating_file), arms one steady_timer per service, and signals groups.
+// processes (spawner), hands their output lines to Logging (log_capture; the output writer
+// puts them on the console and in the per-service log files), arms one steady_timer per service, and signals groups.
 #pragma once
 
 #include <list>
@@ -17,7 +17,6 @@
 #include "runtime/log_capture.hpp"
 #include "runtime/probe.hpp"
 #include "runtime/logging.hpp"
-#include "runtime/rotating_file.hpp"
 #include "supervisor/supervisor.hpp"
 #include "supervisor/world.hpp"
 
@@ -50,7 +49,6 @@ public:
     std::size_t open_captures();
 
 private:
-    RotatingFile* service_log(const std::string& name);
     supervisor::StartResult start(const config::ServiceSpec& spec, const config::Argv& argv, const std::string& label);
 
     boost::asio::io_context& io_;
@@ -59,7 +57,6 @@ private:
     supervisor::Supervisor* supervisor_{nullptr};
     std::vector<std::unique_ptr<boost::asio::steady_timer>> timers_;
     std::list<std::unique_ptr<LogCapture>> captures_;
-    std::map<std::string, std::unique_ptr<RotatingFile>> service_logs_;
     bool complete_{false};
 
     // A probe attempt in flight. tcp/http run in `attempt`; an exec probe is a process (`pid`)

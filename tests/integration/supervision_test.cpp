@@ -156,8 +156,9 @@ TEST_CASE("a service writing 10 MB of lines quickly loses no line in its log fil
     REQUIRE(eventually([&] { return read_lines(log).size() >= static_cast<std::size_t>(n); }));
     auto lines = read_lines(log);
     REQUIRE(lines.size() == static_cast<std::size_t>(n));
-    for (int i = 0; i < n; i += 997) CHECK(lines[static_cast<std::size_t>(i)].rfind("line " + std::to_string(i) + " ", 0) == 0);
-    CHECK(lines.back().size() == 99);
+    // Each line after its time stamp: "2026-11-28T06:53:06.123Z line 0 xxx".
+    for (int i = 0; i < n; i += 997) CHECK(lines[static_cast<std::size_t>(i)].find(" line " + std::to_string(i) + " ") == 24);
+    CHECK(lines.back().size() == 25 + 99);
 }
 
 TEST_CASE("spawn: environment = inherited + env_file + environment; working_dir; setsid; fds; signal mask") {
