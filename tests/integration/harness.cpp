@@ -26,7 +26,8 @@ std::vector<std::string> read_lines(const std::filesystem::path& file) {
 }
 
 Mainstay::Mainstay(const std::string& main_yaml, const std::vector<std::pair<std::string, std::string>>& services,
-                   std::vector<std::string> extra_args, std::vector<std::string> prefix, bool read_output) {
+                   std::vector<std::string> extra_args, std::vector<std::string> prefix, bool read_output,
+                   std::chrono::milliseconds read_pause) {
     std::string tmpl = (std::filesystem::temp_directory_path() / "mainstay-it-XXXXXX").string();
     dir_ = ::mkdtemp(tmpl.data());
     std::filesystem::create_directories(dir_ / "services.d");
@@ -55,11 +56,13 @@ Mainstay::Mainstay(const std::string& main_yaml, const std::vector<std::pair<std
     ::close(fds[1]);
     out_fd_ = fds[0];
     if (!read_output) return;  // a stdout nobody reads: the pipe fills and stays full
-    reader_ = std::thread([this] {
+    reader_ = std::thread([this, read_pause] {
         std::string partial;
         char buf[65536];
+        const std::size_t chunk = read_pause.count() > 0 ? 4096 : sizeof buf;
         for (;;) {
-            ssize_t n = ::read(out_fd_, buf, sizeof buf);
+            if (read_pause.count() > 0) std::this_thread::sleep_for(read_pause);
+            ssize_t n = ::read(out_fd_, buf, chunk);
             if (n < 0 && errno == EINTR) continue;
             if (n <= 0) break;
             partial.append(buf, static_cast<std::size_t>(n));

@@ -31,9 +31,11 @@ std::vector<std::string> read_lines(const std::filesystem::path& file);
 class Mainstay {
 public:
     // Writes `main_yaml` as mainstay.yaml and each (name, text) into services.d/, starts
-    // `prefix... mainstay run -c <dir>/mainstay.yaml extra...`.
+    // `prefix... mainstay run -c <dir>/mainstay.yaml extra...`. With a `read_pause`, the reader
+    // is a slow console: it takes at most 4 KiB, then pauses that long, and so on.
     Mainstay(const std::string& main_yaml, const std::vector<std::pair<std::string, std::string>>& services,
-             std::vector<std::string> extra_args = {}, std::vector<std::string> prefix = {}, bool read_output = true);
+             std::vector<std::string> extra_args = {}, std::vector<std::string> prefix = {}, bool read_output = true,
+             std::chrono::milliseconds read_pause = {});
     ~Mainstay();
 
     const std::filesystem::path& dir() const { return dir_; }
