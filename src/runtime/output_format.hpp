@@ -28,7 +28,7 @@ struct OutputLine {
 
 // `2026-11-28T06:53:06.123Z` (UTC, milliseconds).
 std::string iso_time(std::chrono::system_clock::time_point time);
-// The level's word in the log (spdlog's, as before): trace, debug, info, warning, error.
+// The level's word in the log (as spdlog wrote it before): trace, debug, info, warning, error.
 std::string_view level_word(config::LogLevel level);
 
 // Append the line, newline included, as it goes to the console or to a file.
