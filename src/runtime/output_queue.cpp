@@ -125,6 +125,11 @@ void OutputQueue::set_failing(const std::string& path, bool failing) {
     else failing_.erase(path);
 }
 
+std::size_t OutputQueue::charged() const {
+    std::lock_guard lock(mutex_);
+    return used_[0][0] + used_[0][1] + used_[1][0] + used_[1][1];
+}
+
 std::vector<std::string> OutputQueue::failing_files() const {
     std::lock_guard lock(mutex_);
     return {failing_.begin(), failing_.end()};

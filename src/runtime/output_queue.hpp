@@ -74,6 +74,7 @@ public:
     std::uint64_t dropped_own(Sink sink) const { return dropped({}, sink); }
     std::vector<DropCount> drops() const;
     std::vector<std::string> failing_files() const;
+    std::size_t charged() const;  // bytes charged to every budget now (0 when all is written)
 
     // --- the writer ---
     int wake_fd() const { return wake_fd_; }

@@ -159,7 +159,8 @@ void OutputWriter::State::flush_batch() {
 }
 
 void OutputWriter::State::to_console(OutputEntry& e) {
-    ConsoleLine c{{}, std::move(e.service), e.own(), e.cost()};
+    const std::size_t cost = e.cost();  // before the service's name is moved out
+    ConsoleLine c{{}, std::move(e.service), e.own(), cost};
     append_console(c.text, {e.time, e.level, c.service, e.label, e.text}, options.format);
     // JSON escapes can make a line grow: charge what it holds now, if that still fits.
     const std::size_t held = sizeof(ConsoleLine) + c.text.size() + c.service.size();
@@ -238,6 +239,7 @@ void OutputWriter::State::wait(int timeout_ms) {
 
 void OutputWriter::State::summaries(bool console_too) {
     for (const DropCount& d : queue->take_summaries()) {
+        if (config::LogLevel::warn < options.level) continue;
         std::string text = d.service.empty() ? "dropped " + std::to_string(d.lines) + " of mainstay's own lines"
                                              : "dropped " + std::to_string(d.lines) + " lines of " + d.service;
         text += " (" + std::string(to_string(d.sink)) + ")";

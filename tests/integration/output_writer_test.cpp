@@ -13,6 +13,7 @@
 #include "harness.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/output_queue.hpp"
+#include "runtime/output_writer.hpp"
 
 using namespace mainstay::testing;
 using namespace mainstay::runtime;
@@ -237,4 +238,42 @@ TEST_CASE("json: own messages and service lines with bytes that are not UTF-8 ar
     auto own_file = read_lines(dir.path / "mainstay.log");
     REQUIRE(own_file.size() == 1);
     CHECK(nlohmann::json::parse(own_file[0]) == own);
+}
+
+TEST_CASE("every byte charged to a budget is given back once its line is written, whatever the format") {
+    for (LogFormat format : {LogFormat::text, LogFormat::json}) {
+        TempDir dir;
+        Console console;
+        auto queue = std::make_shared<OutputQueue>();
+        OutputOptions options;
+        options.console_fd = console.write_fd;
+        options.own_file = dir.path / "mainstay.log";
+        options.service_dir = dir.path;
+        options.format = format;
+        OutputWriter writer(options, queue);
+        std::size_t shown = 0;
+        for (int round = 0; round < 20; ++round) {
+            for (int i = 0; i < 500; ++i) {
+                OutputEntry e;
+                e.service = "a-service-with-a-long-name";
+                e.label = i % 2 ? "" : "a-service-with-a-long-name/stop";
+                e.text = "line " + std::to_string(i) + " \x01\xff";
+                e.console = e.file = true;
+                queue->push(std::move(e));
+            }
+            OutputEntry own;
+            own.level = LogLevel::info;
+            own.text = "round " + std::to_string(round);
+            own.console = own.file = true;
+            queue->push(std::move(own));
+            REQUIRE(eventually([&] {
+                shown += console.lines().size();
+                return queue->charged() == 0;
+            }, 10000ms));
+        }
+        CHECK(shown == 20 * 501);
+        CHECK(queue->dropped("a-service-with-a-long-name", Sink::console) == 0);
+        CHECK(read_lines(dir.path / "a-service-with-a-long-name.log").size() == 20 * 500);
+        writer.stop();
+    }
 }
