@@ -19,9 +19,13 @@ Logging::Logging(const config::LogSpec& spec, int console_fd, OutputLimits limit
     writer_ = std::make_unique<OutputWriter>(std::move(options), queue_);
 }
 
-Logging::~Logging() { stop(); }
+Logging::~Logging() {
+    stop();
+}
 
-void Logging::stop() { writer_->stop(); }
+void Logging::stop() {
+    writer_->stop();
+}
 
 void Logging::log(config::LogLevel level, std::string_view message) {
     if (level < level_) return;
@@ -34,7 +38,8 @@ void Logging::log(config::LogLevel level, std::string_view message) {
     queue_->push(std::move(e));
 }
 
-void Logging::service_line(std::string_view service, std::string_view line, bool console, bool file, std::string_view label) {
+void Logging::service_line(std::string_view service, std::string_view line, bool console, bool file,
+                           std::string_view label) {
     OutputEntry e;
     e.time = std::chrono::system_clock::now();
     e.service = service;

@@ -1,7 +1,6 @@
 #include "runtime/output_format.hpp"
 
 #include <ctime>
-
 #include <nlohmann/json.hpp>
 
 namespace mainstay::runtime {
@@ -57,11 +56,16 @@ std::string iso_time(std::chrono::system_clock::time_point time) {
 
 std::string_view level_word(config::LogLevel level) {
     switch (level) {
-        case config::LogLevel::trace: return "trace";
-        case config::LogLevel::debug: return "debug";
-        case config::LogLevel::info: return "info";
-        case config::LogLevel::warn: return "warning";
-        case config::LogLevel::error: return "error";
+        case config::LogLevel::trace:
+            return "trace";
+        case config::LogLevel::debug:
+            return "debug";
+        case config::LogLevel::info:
+            return "info";
+        case config::LogLevel::warn:
+            return "warning";
+        case config::LogLevel::error:
+            return "error";
     }
     return "info";
 }

@@ -5,7 +5,9 @@
 
 namespace mainstay::runtime {
 
-std::string_view to_string(Sink sink) { return sink == Sink::console ? "console" : "file"; }
+std::string_view to_string(Sink sink) {
+    return sink == Sink::console ? "console" : "file";
+}
 
 OutputQueue::OutputQueue(OutputLimits limits) : limits_(limits) {
     wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -114,15 +116,18 @@ std::vector<DropCount> OutputQueue::drops() const {
     std::vector<DropCount> out;
     std::lock_guard lock(mutex_);
     for (const auto& [service, counts] : dropped_) {
-        for (Sink sink : {Sink::console, Sink::file}) out.push_back({service, sink, counts[static_cast<std::size_t>(sink)]});
+        for (Sink sink : {Sink::console, Sink::file})
+            out.push_back({service, sink, counts[static_cast<std::size_t>(sink)]});
     }
     return out;
 }
 
 void OutputQueue::set_failing(const std::string& path, bool failing) {
     std::lock_guard lock(mutex_);
-    if (failing) failing_.insert(path);
-    else failing_.erase(path);
+    if (failing)
+        failing_.insert(path);
+    else
+        failing_.erase(path);
 }
 
 std::size_t OutputQueue::charged() const {

@@ -22,7 +22,7 @@ namespace mainstay::runtime {
 namespace {
 
 using SteadyClock = std::chrono::steady_clock;
-constexpr std::size_t kConsoleChunk = 4096;   // POLLOUT on a pipe promises room for a page
+constexpr std::size_t kConsoleChunk = 4096;    // POLLOUT on a pipe promises room for a page
 constexpr std::size_t kFileBatch = 64 * 1024;  // bytes gathered per write(2) to a file
 
 // A line waiting for the console, formatted.
@@ -74,7 +74,9 @@ struct OutputWriter::State {
     void wait(int timeout_ms);
     void report(config::LogLevel level, std::string message);
     void summaries(bool console_too);
-    void release(bool own, Sink sink, std::size_t cost) { releases[own ? 1 : 0][static_cast<std::size_t>(sink)] += cost; }
+    void release(bool own, Sink sink, std::size_t cost) {
+        releases[own ? 1 : 0][static_cast<std::size_t>(sink)] += cost;
+    }
     void flush_releases();
 };
 
@@ -92,8 +94,10 @@ void OutputWriter::State::report(config::LogLevel level, std::string message) {
 void OutputWriter::State::handle(std::vector<OutputEntry>& entries, bool files_allowed) {
     for (OutputEntry& e : entries) {
         if (e.file) {
-            if (files_allowed) to_file(e);
-            else queue->count_drop(e.service, Sink::file, 1);
+            if (files_allowed)
+                to_file(e);
+            else
+                queue->count_drop(e.service, Sink::file, 1);
             release(e.own(), Sink::file, e.cost());
         }
         if (e.console) to_console(e);
@@ -116,13 +120,15 @@ void OutputWriter::State::to_file(const OutputEntry& e) {
     RotatingFile* file = nullptr;
     if (e.own()) {
         if (!options.own_file) return;
-        if (!own_file) own_file = std::make_unique<RotatingFile>(*options.own_file, options.max_size, options.max_files);
+        if (!own_file)
+            own_file = std::make_unique<RotatingFile>(*options.own_file, options.max_size, options.max_files);
         file = own_file.get();
     } else {
         if (!options.service_dir) return;
         auto it = service_files.find(e.service);
         if (it == service_files.end()) {
-            auto f = std::make_unique<RotatingFile>(*options.service_dir / (e.service + ".log"), options.max_size, options.max_files);
+            auto f = std::make_unique<RotatingFile>(*options.service_dir / (e.service + ".log"), options.max_size,
+                                                    options.max_files);
             it = service_files.emplace(e.service, std::move(f)).first;
         }
         file = it->second.get();
@@ -143,15 +149,16 @@ void OutputWriter::State::flush_batch() {
     RotatingFile& file = *batch_file;
     const bool was_failing = file.failing();
     const std::size_t written = file.write(batch);
-    const auto lost = static_cast<std::uint64_t>(std::count(batch.begin() + static_cast<std::ptrdiff_t>(written), batch.end(), '\n'));
+    const auto lost =
+        static_cast<std::uint64_t>(std::count(batch.begin() + static_cast<std::ptrdiff_t>(written), batch.end(), '\n'));
     // A failing file's drops are its episode's, reported once below, not in a summary each second.
     queue->count_drop(batch_service, Sink::file, lost, false);
     batch.clear();
     batch_file = nullptr;
     if (file.failing() && !was_failing) {
         queue->set_failing(file.path().string(), true);
-        report(config::LogLevel::warn, "log file " + file.path().string() + ": cannot write: " + std::strerror(file.error()) +
-                                           "; dropping its lines until it can");
+        report(config::LogLevel::warn, "log file " + file.path().string() + ": cannot write: " +
+                                           std::strerror(file.error()) + "; dropping its lines until it can");
     } else if (!file.failing() && was_failing) {
         queue->set_failing(file.path().string(), false);
         report(config::LogLevel::info, "log file " + file.path().string() + ": writing again");
@@ -207,7 +214,9 @@ void OutputWriter::State::write_console() {
             const bool first = !console_failing;
             drop_console();
             console_failing = true;
-            if (first) report(config::LogLevel::warn, std::string("console: cannot write: ") + std::strerror(error) + "; dropping its lines until it can");
+            if (first)
+                report(config::LogLevel::warn, std::string("console: cannot write: ") + std::strerror(error) +
+                                                   "; dropping its lines until it can");
             return;
         }
         if (console_failing) {
@@ -294,7 +303,9 @@ OutputWriter::OutputWriter(OutputOptions options, std::shared_ptr<OutputQueue> q
     thread_ = std::thread([state = state_] { state->run(); });
 }
 
-OutputWriter::~OutputWriter() { stop(); }
+OutputWriter::~OutputWriter() {
+    stop();
+}
 
 void OutputWriter::stop() {
     if (!thread_.joinable()) return;
@@ -308,8 +319,10 @@ void OutputWriter::stop() {
         std::unique_lock lock(state_->done_mutex);
         done = state_->done_cv.wait_for(lock, limit, [&] { return state_->done; });
     }
-    if (done) thread_.join();
-    else thread_.detach();
+    if (done)
+        thread_.join();
+    else
+        thread_.detach();
 }
 
 }  // namespace mainstay::runtime

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <fstream>
-
 #include <nlohmann/json.hpp>
 
 #include "harness.hpp"
@@ -16,12 +15,16 @@ namespace {
 
 std::string main_yaml(const std::string& log_file = "logs/mainstay.log", const std::string& log_extra = "") {
     return "services_dir: services.d\n"
-           "log: {file: " + log_file + ", level: debug" + log_extra + "}\n"
+           "log: {file: " +
+           log_file + ", level: debug" + log_extra +
+           "}\n"
            "status: {socket: run/control.sock, file: run/status.json}\n"
            "shutdown: {timeout: 20s}\n";
 }
 
-std::string ts(const std::string& args) { return std::string("command: ") + TEST_SERVICE_PATH + " " + args + "\n"; }
+std::string ts(const std::string& args) {
+    return std::string("command: ") + TEST_SERVICE_PATH + " " + args + "\n";
+}
 
 // A service that crashes every 20 ms and is restarted at once: a steady stream of own lines.
 const std::string kCrash = ts("--exit-after 20 --exit-code 1 --start-file crash.starts") +
@@ -30,9 +33,8 @@ const std::string kCrash = ts("--exit-after 20 --exit-code 1 --start-file crash.
 
 std::size_t count_in(const std::filesystem::path& file, const std::string& text) {
     auto lines = read_lines(file);
-    return static_cast<std::size_t>(std::count_if(lines.begin(), lines.end(), [&](const std::string& l) {
-        return l.find(text) != std::string::npos;
-    }));
+    return static_cast<std::size_t>(std::count_if(
+        lines.begin(), lines.end(), [&](const std::string& l) { return l.find(text) != std::string::npos; }));
 }
 
 // Peak resident memory of `pid`, in KiB (VmHWM), or 0 when unknown.
@@ -48,8 +50,9 @@ long peak_rss_kib(int pid) {
 
 TEST_CASE("100 MB of 64 KiB lines through a slow console: memory stays bounded, every own line reaches the log file") {
     // The console takes 4 KiB every 10 ms (400 KB/s); the service prints 1600 lines of 64 KiB as fast as it can.
-    Mainstay m(main_yaml(), {{"flood", ts("--print-lines 1600 --line-length 65536") + "restart: {policy: on-failure}\n"},
-                             {"crash", kCrash}},
+    Mainstay m(main_yaml(),
+               {{"flood", ts("--print-lines 1600 --line-length 65536") + "restart: {policy: on-failure}\n"},
+                {"crash", kCrash}},
                {}, {}, true, 10ms);
     const auto own_log = m.dir() / "logs/mainstay.log";
     // Own lines reach the file promptly, whatever the console does.
@@ -74,7 +77,8 @@ TEST_CASE("100 MB of 64 KiB lines through a slow console: memory stays bounded, 
 TEST_CASE("SIGTERM with a slow console while a service floods: mainstay exits within a few seconds") {
     Mainstay m(main_yaml(), {{"flood", ts("--print-lines 1000000000 --line-length 8192")}}, {}, {}, true, 10ms);
     const auto flood_log = m.dir() / "logs/flood.log";
-    REQUIRE(eventually([&] { return std::filesystem::exists(flood_log) && std::filesystem::file_size(flood_log) > 4'000'000; }));
+    REQUIRE(eventually(
+        [&] { return std::filesystem::exists(flood_log) && std::filesystem::file_size(flood_log) > 4'000'000; }));
     const auto begin = Clock::now();
     m.signal(SIGTERM);
     CHECK(m.wait_exit() == 0);

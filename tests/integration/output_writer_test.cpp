@@ -1,19 +1,18 @@
 // Logging, OutputQueue and the output writer on real pipes and files (no processes): budgets,
 // drop counters, summaries, failing files, time stamps, JSON, the deadlines of stop().
-#include <doctest/doctest.h>
+#include "runtime/output_writer.hpp"
 
+#include <doctest/doctest.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <regex>
-
 #include <nlohmann/json.hpp>
+#include <regex>
 
 #include "harness.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/output_queue.hpp"
-#include "runtime/output_writer.hpp"
 
 using namespace mainstay::testing;
 using namespace mainstay::runtime;
@@ -76,8 +75,8 @@ LogSpec spec_with(std::optional<fs::path> file, LogFormat format = LogFormat::te
 }
 
 std::size_t count_with(const std::vector<std::string>& lines, const std::string& text) {
-    return static_cast<std::size_t>(
-        std::count_if(lines.begin(), lines.end(), [&](const std::string& l) { return l.find(text) != std::string::npos; }));
+    return static_cast<std::size_t>(std::count_if(
+        lines.begin(), lines.end(), [&](const std::string& l) { return l.find(text) != std::string::npos; }));
 }
 
 OutputEntry service_entry(const std::string& service, std::size_t bytes) {
@@ -91,7 +90,8 @@ OutputEntry service_entry(const std::string& service, std::size_t bytes) {
 
 }  // namespace
 
-TEST_CASE("the queue charges each sink's budget apart; own lines have their own; drops are counted per service and sink") {
+TEST_CASE(
+    "the queue charges each sink's budget apart; own lines have their own; drops are counted per service and sink") {
     OutputLimits limits{10'000, 20'000, 5'000, 5'000};
     OutputQueue q(limits);
     const std::size_t cost = service_entry("web", 1000).cost();
@@ -121,18 +121,22 @@ TEST_CASE("the queue charges each sink's budget apart; own lines have their own;
     CHECK(summaries[0].service == "web");
     CHECK(summaries[0].sink == Sink::console);
     CHECK(summaries[0].lines == 1);
-    CHECK(q.take_summaries().empty());  // once
+    CHECK(q.take_summaries().empty());            // once
     CHECK(q.dropped("web", Sink::console) == 1);  // the total stays
 }
 
-TEST_CASE("mainstay's info lines reach its log file at once; its file and the services' are 0640; service lines carry a time stamp") {
+TEST_CASE(
+    "mainstay's info lines reach its log file at once; its file and the services' are 0640; service lines carry a time "
+    "stamp") {
     TempDir dir;
     Console console;
     Logging logging(spec_with(dir.path / "logs/mainstay.log"), console.write_fd);
     logging.log(LogLevel::info, "hello from mainstay");
     logging.service_line("web", "hello from web");
     // While mainstay runs (no warning has come to flush anything).
-    REQUIRE(eventually([&] { return count_with(read_lines(dir.path / "logs/mainstay.log"), "info: hello from mainstay") == 1; }, 5000ms));
+    REQUIRE(eventually(
+        [&] { return count_with(read_lines(dir.path / "logs/mainstay.log"), "info: hello from mainstay") == 1; },
+        5000ms));
     REQUIRE(eventually([&] { return read_lines(dir.path / "logs/web.log").size() == 1; }, 5000ms));
     const std::regex stamped(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z hello from web)");
     CHECK(std::regex_match(read_lines(dir.path / "logs/web.log").front(), stamped));
@@ -159,19 +163,24 @@ TEST_CASE("a full disk (/dev/full) is reported once, flagged and counted; no ban
     REQUIRE(eventually([&] { return logging.dropped_own(Sink::file) >= 40; }, 5000ms));
     logging.stop();
     auto lines = console.lines();
-    CHECK(count_with(lines, "log file /dev/full: cannot write: No space left on device; dropping its lines until it can") == 1);
+    CHECK(count_with(lines,
+                     "log file /dev/full: cannot write: No space left on device; dropping its lines until it can") ==
+          1);
     CHECK(count_with(lines, "cannot write") == 1);
     CHECK(count_with(lines, "info: line ") == 20);  // the console still has every line
     CHECK(logging.dropped_own(Sink::console) == 0);
 }
 
-TEST_CASE("a console nobody reads: lines wait within its budget, the rest are counted; own lines and files lose nothing; stop takes about a second") {
+TEST_CASE(
+    "a console nobody reads: lines wait within its budget, the rest are counted; own lines and files lose nothing; "
+    "stop takes about a second") {
     TempDir dir;
     Console console;  // never read until the end
     std::optional<Logging> logging(std::in_place, spec_with(dir.path / "mainstay.log"), console.write_fd,
                                    OutputLimits{256 * 1024, 4 * 1024 * 1024, 64 * 1024, 64 * 1024});
     const int n = 3000;
-    for (int i = 0; i < n; ++i) logging->service_line("flood", "line " + std::to_string(i) + " " + std::string(1000, 'x'));
+    for (int i = 0; i < n; ++i)
+        logging->service_line("flood", "line " + std::to_string(i) + " " + std::string(1000, 'x'));
     for (int i = 0; i < 10; ++i) logging->log(LogLevel::info, "own " + std::to_string(i));
     REQUIRE(eventually([&] { return read_lines(dir.path / "flood.log").size() == n; }, 10000ms));
     REQUIRE(eventually([&] { return count_with(read_lines(dir.path / "mainstay.log"), "info: own ") == 10; }, 10000ms));
@@ -194,18 +203,21 @@ TEST_CASE("a console nobody reads: lines wait within its budget, the rest are co
 TEST_CASE("when the console drains, one line says how many lines of each service it dropped") {
     TempDir dir;
     Console console;
-    Logging logging(spec_with(dir.path / "mainstay.log"), console.write_fd, OutputLimits{128 * 1024, 4 * 1024 * 1024, 64 * 1024, 64 * 1024});
+    Logging logging(spec_with(dir.path / "mainstay.log"), console.write_fd,
+                    OutputLimits{128 * 1024, 4 * 1024 * 1024, 64 * 1024, 64 * 1024});
     for (int i = 0; i < 2000; ++i) logging.service_line("flood", std::string(500, 'y'));
     REQUIRE(eventually([&] { return read_lines(dir.path / "flood.log").size() == 2000; }, 10000ms));
     const auto dropped = logging.dropped("flood", Sink::console);
     REQUIRE(dropped > 0);
     std::vector<std::string> lines;
     const std::string summary = "dropped " + std::to_string(dropped) + " lines of flood (console)";
-    CHECK(eventually([&] {  // reading lets the console drain; then the summary comes
-        auto more = console.lines();
-        lines.insert(lines.end(), more.begin(), more.end());
-        return count_with(lines, summary) == 1;
-    }, 10000ms));
+    CHECK(eventually(
+        [&] {  // reading lets the console drain; then the summary comes
+            auto more = console.lines();
+            lines.insert(lines.end(), more.begin(), more.end());
+            return count_with(lines, summary) == 1;
+        },
+        10000ms));
     logging.stop();
     auto rest = console.lines();
     lines.insert(lines.end(), rest.begin(), rest.end());
@@ -266,10 +278,12 @@ TEST_CASE("every byte charged to a budget is given back once its line is written
             own.text = "round " + std::to_string(round);
             own.console = own.file = true;
             queue->push(std::move(own));
-            REQUIRE(eventually([&] {
-                shown += console.lines().size();
-                return queue->charged() == 0;
-            }, 10000ms));
+            REQUIRE(eventually(
+                [&] {
+                    shown += console.lines().size();
+                    return queue->charged() == 0;
+                },
+                10000ms));
         }
         CHECK(shown == 20 * 501);
         CHECK(queue->dropped("a-service-with-a-long-name", Sink::console) == 0);
