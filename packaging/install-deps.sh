@@ -13,8 +13,6 @@ pkg-config
 libboost1.81-dev
 libboost-filesystem1.81-dev
 libyaml-cpp-dev
-libspdlog-dev
-libfmt-dev
 doctest-dev
 nlohmann-json3-dev
 libcli11-dev

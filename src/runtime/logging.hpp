@@ -1,41 +1,55 @@
-// mainstay's own log and the console, through spdlog, set up so they cannot stall supervision.
+// mainstay's output: its own log lines and its services' stdout/stderr lines, to the console
+// and to the log files, without ever stalling supervision.
 //
-// Two asynchronous loggers share one background thread: `mainstay` (its own messages: console
-// and, when `log.file` is set, a rotating file) and `output` (the services' lines on the console
-// as `name | line`). Their queue overruns the oldest message when it is full, and the console
-// waits at most 100 ms for a stdout nobody reads before it drops lines until stdout drains:
-// supervision never waits for a terminal, and neither does mainstay's exit.
+// `log` and `service_line` only queue the line (OutputQueue, bounded in bytes; a line that
+// does not fit is dropped and counted) for the one writer thread (OutputWriter), which owns
+// every write: the console, mainstay's own log file (`log.file`) and the per-service files
+// `<dir of log.file>/<name>.log`. The destructor gives the console about a second and the
+// files a few seconds to take what is queued.
 #pragma once
 
+#include <unistd.h>
+
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "config/schema.hpp"
-
-namespace spdlog {
-class logger;
-}
+#include "runtime/output_queue.hpp"
 
 namespace mainstay::runtime {
 
+class OutputWriter;
+
 class Logging {
 public:
-    explicit Logging(const config::LogSpec& spec);
-    ~Logging();  // flushes and stops the background thread
+    explicit Logging(const config::LogSpec& spec, int console_fd = STDOUT_FILENO, OutputLimits limits = kOutputLimits);
+    ~Logging();  // stop()
+    Logging(const Logging&) = delete;
+    Logging& operator=(const Logging&) = delete;
 
     void log(config::LogLevel level, std::string_view message);
-    void service_line(std::string_view service, std::string_view line);
-    // Messages the queue dropped because the console could not keep up.
-    std::size_t dropped() const;
+    // One line of `service`'s output (no newline), to the console as `label | line` (`label`
+    // defaults to the service's name) and/or to the service's own file when log.file is set.
+    void service_line(std::string_view service, std::string_view line, bool console = true, bool file = true,
+                      std::string_view label = {});
+    // Drains what is queued within the writer's deadlines and ends its thread.
+    void stop();
+
+    // Lines dropped rather than stalling, per service ("" = mainstay's own) and sink.
+    std::uint64_t dropped(std::string_view service, Sink sink) const { return queue_->dropped(service, sink); }
+    std::uint64_t dropped_own(Sink sink) const { return queue_->dropped_own(sink); }
+    std::vector<DropCount> drops() const { return queue_->drops(); }
+    // Log files that cannot be written right now (disk full, directory gone).
+    std::vector<std::string> failing_files() const { return queue_->failing_files(); }
 
 private:
-    config::LogFormat format_;
-    std::shared_ptr<spdlog::logger> main_;
-    std::shared_ptr<spdlog::logger> output_;
+    const config::LogLevel level_;
+    const bool files_;
+    std::shared_ptr<OutputQueue> queue_;
+    std::unique_ptr<OutputWriter> writer_;
 };
-
-// `text` as a JSON string literal, quotes included.
-std::string json_quote(std::string_view text);
 
 }  // namespace mainstay::runtime

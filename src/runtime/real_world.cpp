@@ -110,16 +110,6 @@ bool RealWorld::release() {
 
 supervisor::TimePoint RealWorld::now() const { return std::chrono::steady_clock::now(); }
 
-RotatingFile* RealWorld::service_log(const std::string& name) {
-    if (!config_.main.log.file) return nullptr;
-    auto& file = service_logs_[name];
-    if (!file) {
-        file = std::make_unique<RotatingFile>(config_.main.log.file->parent_path() / (name + ".log"),
-                                              config_.main.log.max_size, config_.main.log.max_files);
-    }
-    return file.get();
-}
-
 supervisor::StartResult RealWorld::start_process(const config::ServiceSpec& spec) {
     return start(spec, spec.command, spec.name, true);
 }
@@ -142,13 +132,13 @@ supervisor::StartResult RealWorld::start(const config::ServiceSpec& spec, const 
     SpawnOutcome outcome = spawn_contained(request, spec, service);
     if (!outcome.spawned) return {std::nullopt, outcome.error};
 
-    RotatingFile* file = service_log(spec.name);
-    std::string name = label;
+    // Handed to the output writer: the console shows the label ("db/stop"), the lines go to
+    // the file of the service or capability the command belongs to.
+    std::string owner = spec.name.substr(0, spec.name.find('/'));
     captures_[outcome.spawned->pid] = std::make_unique<LogCapture>(
-        io_, outcome.spawned->output_fd, [this, name, file](std::string_view line) {
-            Doing doing("writing a line of", &name);
-            logging_.service_line(name, line);
-            if (file) file->write(std::string(line) + '\n');
+        io_, outcome.spawned->output_fd, [this, owner = std::move(owner), label](std::string_view line) {
+            Doing doing("writing a line of", &label);
+            logging_.service_line(owner, line, true, true, label);
         });
     return {outcome.spawned->pid, {}};
 }

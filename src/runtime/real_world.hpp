@@ -2,8 +2,9 @@
 //
 // It carries out the supervisor's decisions and never decides anything itself: it starts
 // processes (spawner) in their cgroups or with a record of their group (cgroup.hpp,
-// group_records.hpp), wires their output to the console and the per-service log files
-// (log_capture, rotating_file), arms one steady_timer per service, and signals groups.
+// group_records.hpp), hands their output lines to Logging (log_capture; the output writer puts
+// them on the console and in the per-service log files), arms one steady_timer per service,
+// and signals groups.
 #pragma once
 
 #include <unordered_map>
@@ -21,7 +22,6 @@
 #include "runtime/log_capture.hpp"
 #include "runtime/probe.hpp"
 #include "runtime/logging.hpp"
-#include "runtime/rotating_file.hpp"
 #include "runtime/spawner.hpp"
 #include "supervisor/supervisor.hpp"
 #include "supervisor/world.hpp"
@@ -68,7 +68,6 @@ public:
     std::size_t open_captures() const;
 
 private:
-    RotatingFile* service_log(const std::string& name);
     // The name of service `index`, for messages; nullptr past the services.
     const std::string* name_of(std::size_t index) const;
     supervisor::StartResult start(const config::ServiceSpec& spec, const config::Argv& argv, const std::string& label,
@@ -82,7 +81,6 @@ private:
     supervisor::Supervisor* supervisor_{nullptr};
     std::vector<std::unique_ptr<boost::asio::steady_timer>> timers_;
     std::unordered_map<int, std::unique_ptr<LogCapture>> captures_;  // by pid
-    std::map<std::string, std::unique_ptr<RotatingFile>> service_logs_;
     bool complete_{false};
 
     CgroupTree* cgroups_{nullptr};

@@ -30,7 +30,7 @@ std::vector<std::string> read_lines(const std::filesystem::path& file) {
 
 Mainstay::Mainstay(const std::string& main_yaml, const std::vector<std::pair<std::string, std::string>>& services,
                    std::vector<std::string> extra_args, std::vector<std::string> prefix, bool read_output,
-                   std::optional<std::pair<unsigned long, unsigned long>> nofile) {
+                   std::chrono::milliseconds read_pause, std::optional<std::pair<unsigned long, unsigned long>> nofile) {
     std::string tmpl = (std::filesystem::temp_directory_path() / "mainstay-it-XXXXXX").string();
     dir_ = ::mkdtemp(tmpl.data());
     std::filesystem::create_directories(dir_ / "services.d");
@@ -43,14 +43,14 @@ Mainstay::Mainstay(const std::string& main_yaml, const std::vector<std::pair<std
     for (std::string a : {"run", "-c"}) args.push_back(a);
     args.push_back((dir_ / "mainstay.yaml").string());
     args.insert(args.end(), extra_args.begin(), extra_args.end());
-    launch(std::move(args), read_output, nofile);
+    launch(std::move(args), read_output, read_pause, nofile);
 }
 
 Mainstay::Mainstay(const std::filesystem::path& existing_dir) : dir_(existing_dir), owns_dir_(false) {
-    launch({MAINSTAY_BINARY, "run", "-c", (dir_ / "mainstay.yaml").string()}, true, std::nullopt);
+    launch({MAINSTAY_BINARY, "run", "-c", (dir_ / "mainstay.yaml").string()}, true, {}, std::nullopt);
 }
 
-void Mainstay::launch(std::vector<std::string> args, bool read_output,
+void Mainstay::launch(std::vector<std::string> args, bool read_output, std::chrono::milliseconds read_pause,
                       std::optional<std::pair<unsigned long, unsigned long>> nofile) {
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0) std::abort();
@@ -72,11 +72,13 @@ void Mainstay::launch(std::vector<std::string> args, bool read_output,
     ::close(fds[1]);
     out_fd_ = fds[0];
     if (!read_output) return;  // a stdout nobody reads: the pipe fills and stays full
-    reader_ = std::thread([this] {
+    reader_ = std::thread([this, read_pause] {
         std::string partial;
         char buf[65536];
+        const std::size_t chunk = read_pause.count() > 0 ? 4096 : sizeof buf;
         for (;;) {
-            ssize_t n = ::read(out_fd_, buf, sizeof buf);
+            if (read_pause.count() > 0) std::this_thread::sleep_for(read_pause);
+            ssize_t n = ::read(out_fd_, buf, chunk);
             if (n < 0 && errno == EINTR) continue;
             if (n <= 0) break;
             partial.append(buf, static_cast<std::size_t>(n));

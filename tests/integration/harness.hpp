@@ -31,10 +31,12 @@ std::vector<std::string> read_lines(const std::filesystem::path& file);
 class Mainstay {
 public:
     // Writes `main_yaml` as mainstay.yaml and each (name, text) into services.d/, starts
-    // `prefix... mainstay run -c <dir>/mainstay.yaml extra...`; `nofile` (soft, hard) sets its
-    // open-files limit.
+    // `prefix... mainstay run -c <dir>/mainstay.yaml extra...`. With a `read_pause`, the reader
+    // is a slow console: it takes at most 4 KiB, then pauses that long, and so on. `nofile`
+    // (soft, hard) sets its open-files limit.
     Mainstay(const std::string& main_yaml, const std::vector<std::pair<std::string, std::string>>& services,
              std::vector<std::string> extra_args = {}, std::vector<std::string> prefix = {}, bool read_output = true,
+             std::chrono::milliseconds read_pause = {},
              std::optional<std::pair<unsigned long, unsigned long>> nofile = std::nullopt);
     // Another `mainstay run` on the configuration already written in `existing_dir` (by a
     // Mainstay that must outlive this one: that one removes the directory).
@@ -58,7 +60,8 @@ public:
     int wait_exit(std::chrono::milliseconds deadline = kDeadline);
 
 private:
-    void launch(std::vector<std::string> args, bool read_output, std::optional<std::pair<unsigned long, unsigned long>> nofile);
+    void launch(std::vector<std::string> args, bool read_output, std::chrono::milliseconds read_pause,
+                std::optional<std::pair<unsigned long, unsigned long>> nofile);
 
     std::filesystem::path dir_;
     bool owns_dir_{true};

@@ -161,8 +161,9 @@ TEST_CASE("a service writing 10 MB of lines quickly loses no line in its log fil
     REQUIRE(eventually([&] { return read_lines(log).size() >= static_cast<std::size_t>(n); }));
     auto lines = read_lines(log);
     REQUIRE(lines.size() == static_cast<std::size_t>(n));
-    for (int i = 0; i < n; i += 997) CHECK(lines[static_cast<std::size_t>(i)].rfind("line " + std::to_string(i) + " ", 0) == 0);
-    CHECK(lines.back().size() == 99);
+    // Each line after its time stamp: "2026-11-28T06:53:06.123Z line 0 xxx".
+    for (int i = 0; i < n; i += 997) CHECK(lines[static_cast<std::size_t>(i)].find(" line " + std::to_string(i) + " ") == 24);
+    CHECK(lines.back().size() == 25 + 99);
 }
 
 TEST_CASE("spawn: environment = inherited + env_file + environment; working_dir; setsid; fds; signal mask") {
@@ -486,7 +487,7 @@ TEST_CASE("out of file descriptors: a start fails with a reason and is retried; 
                             ts("") + "restart: {backoff: {initial: 20ms, max: 100ms, jitter: none}, "
                                      "circuit_breaker: {failure_threshold: 100000}}\n"});
     }
-    Mainstay m(main_yaml(), services, {}, {}, true, std::make_pair(64UL, 64UL));
+    Mainstay m(main_yaml(), services, {}, {}, true, {}, std::make_pair(64UL, 64UL));
     CHECK(m.wait_for("too many open files"));
     CHECK(m.wait_for("s0: running"));
     // Still supervising: it answers a stop signal with a clean shutdown.
@@ -497,7 +498,7 @@ TEST_CASE("out of file descriptors: a start fails with a reason and is retried; 
 }
 
 TEST_CASE("the soft open-files limit is raised to the hard one; services get the limit mainstay was started with") {
-    Mainstay m(main_yaml(), {{"svc", ts("--pid-file svc.pid") + "working_dir: ..\n"}}, {}, {}, true,
+    Mainstay m(main_yaml(), {{"svc", ts("--pid-file svc.pid") + "working_dir: ..\n"}}, {}, {}, true, {},
                std::make_pair(256UL, 4096UL));
     REQUIRE(m.wait_for("open files: soft limit 256 -> 4096"));
     REQUIRE(eventually([&] { return read_pid(m.dir() / "svc.pid") > 1; }));

@@ -1,0 +1,38 @@
+// How one line of output looks on the console and in the log files, in `log.format` text or
+// json. Pure functions of their inputs (no I/O), used by the output writer's thread.
+//
+// text: mainstay's own lines    `2026-11-28T06:53:06.123Z info: message` (console and file)
+//       a service's lines       `name | line` on the console, `2026-11-28T06:53:06.123Z line`
+//                               in its file
+// json: {"time","level","message"} for mainstay's own lines, {"time","service","line"} for a
+//       service's (console and file alike). Built with nlohmann-json; bytes that are not UTF-8
+//       become U+FFFD, so every line is valid JSON whatever a service prints.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "config/schema.hpp"
+
+namespace mainstay::runtime {
+
+struct OutputLine {
+    std::chrono::system_clock::time_point time;
+    std::optional<config::LogLevel> level;  // set: one of mainstay's own lines
+    std::string_view service;               // a service's line: whose it is (its file, its counters)
+    std::string_view label;                 // its console prefix ("db/stop" for a stop command)
+    std::string_view text;
+};
+
+// `2026-11-28T06:53:06.123Z` (UTC, milliseconds).
+std::string iso_time(std::chrono::system_clock::time_point time);
+// The level's word in the log (as spdlog wrote it before): trace, debug, info, warning, error.
+std::string_view level_word(config::LogLevel level);
+
+// Append the line, newline included, as it goes to the console or to a file.
+void append_console(std::string& out, const OutputLine& line, config::LogFormat format);
+void append_file(std::string& out, const OutputLine& line, config::LogFormat format);
+
+}  // namespace mainstay::runtime
