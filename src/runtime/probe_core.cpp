@@ -8,6 +8,7 @@
 #include <boost/asio/post.hpp>
 
 #include "config/values.hpp"
+#include "runtime/lookup.hpp"
 
 namespace mainstay::runtime::probe_detail {
 
@@ -70,8 +71,7 @@ std::unique_ptr<ProbeAttempt> make_handle(std::shared_ptr<ProbeCore> core) {
     return std::make_unique<Handle>(std::move(core));
 }
 
-std::string describe(const error_code& ec) {
-    std::string text = ec.message();
+std::string lowercase_first(std::string text) {
     // strerror style "Connection refused" reads better mid-sentence; keep acronyms ("HTTP").
     if (text.size() > 1 && std::isupper(static_cast<unsigned char>(text[0])) &&
         std::islower(static_cast<unsigned char>(text[1]))) {
@@ -80,8 +80,10 @@ std::string describe(const error_code& ec) {
     return text;
 }
 
-void connect_tcp(const std::shared_ptr<ProbeCore>& owner, tcp::socket& socket, tcp::resolver& resolver,
-                 const std::string& host, int port, std::function<void(std::string failure)> then) {
+std::string describe(const error_code& ec) { return lowercase_first(ec.message()); }
+
+void connect_tcp(const std::shared_ptr<ProbeCore>& owner, tcp::socket& socket, const std::string& host, int port,
+                 std::function<void(std::string failure)> then) {
     auto connected = [owner, then](const error_code& ec) {
         if (owner->finished()) return;
         then(ec ? "connect: " + describe(ec) : std::string());
@@ -92,14 +94,12 @@ void connect_tcp(const std::shared_ptr<ProbeCore>& owner, tcp::socket& socket, t
         socket.async_connect(tcp::endpoint(address, static_cast<unsigned short>(port)), std::move(connected));
         return;
     }
-    resolver.async_resolve(
-        host, std::to_string(port), tcp::resolver::numeric_service,
-        [owner, &socket, then, connected](const error_code& ec, tcp::resolver::results_type results) {
-            if (owner->finished()) return;
-            if (ec) return then("resolve: " + describe(ec));
-            asio::async_connect(socket, results,
-                                [connected](const error_code& e, const tcp::endpoint&) { connected(e); });
-        });
+    // Off the loop, and abandoned (not waited for) if mainstay ends first: see lookup.hpp.
+    lookup(owner->io(), host, port, [owner, &socket, then, connected](const Endpoints& endpoints, const std::string& error) {
+        if (owner->finished()) return;
+        if (endpoints.empty()) return then("resolve: " + lowercase_first(error));
+        asio::async_connect(socket, endpoints, [connected](const error_code& e, const tcp::endpoint&) { connected(e); });
+    });
 }
 
 }  // namespace mainstay::runtime::probe_detail

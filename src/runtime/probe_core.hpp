@@ -45,7 +45,7 @@ public:
     }
 
 protected:
-    // Closes the sockets and cancels the resolver, so every pending operation completes at once.
+    // Closes the sockets, so every pending operation completes at once.
     virtual void abort_io() = 0;
 
 private:
@@ -65,12 +65,14 @@ std::unique_ptr<ProbeAttempt> make_handle(std::shared_ptr<ProbeCore> core);
 // An error code as a user reads it after "connect: ": "connection refused".
 std::string describe(const boost::system::error_code& ec);
 
-// Connects `socket` to host:port: an IP literal directly, a name through `resolver` (each
+// "Connection refused" -> "connection refused" (acronyms such as "HTTP" stay).
+std::string lowercase_first(std::string text);
+
+// Connects `socket` to host:port: an IP literal directly, a name through lookup() (each
 // address in turn until one accepts). `then` receives "" on success, else the failure
-// ("resolve: ...", "connect: ..."); it is not called once `owner` has finished. `socket` and
-// `resolver` must belong to `owner`.
-void connect_tcp(const std::shared_ptr<ProbeCore>& owner, boost::asio::ip::tcp::socket& socket,
-                 boost::asio::ip::tcp::resolver& resolver, const std::string& host, int port,
-                 std::function<void(std::string failure)> then);
+// ("resolve: ...", "connect: ..."); it is not called once `owner` has finished. `socket` must
+// belong to `owner`.
+void connect_tcp(const std::shared_ptr<ProbeCore>& owner, boost::asio::ip::tcp::socket& socket, const std::string& host,
+                 int port, std::function<void(std::string failure)> then);
 
 }  // namespace mainstay::runtime::probe_detail

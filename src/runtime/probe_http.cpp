@@ -117,14 +117,12 @@ private:
     }
 
     void abort_io() override {
-        if (resolver_) resolver_->cancel();
         error_code ignored;
         socket_.close(ignored);
     }
 
     config::HttpProbe spec_;
     Socket socket_;
-    std::optional<tcp::resolver> resolver_;  // tcp only
     http::request<http::empty_body> request_;
     http::response_parser<http::string_body> parser_;
     boost::beast::flat_buffer buffer_;
@@ -132,9 +130,8 @@ private:
 
 template <>
 void HttpAttempt<tcp::socket>::connect() {
-    resolver_.emplace(io());
     probe_detail::connect_tcp(
-        shared_from_this(), socket_, *resolver_, spec_.target.host, spec_.target.port,
+        shared_from_this(), socket_, spec_.target.host, spec_.target.port,
         [self = self<HttpAttempt>()](std::string failure) { self->on_connected(std::move(failure)); });
 }
 

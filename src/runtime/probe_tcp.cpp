@@ -21,11 +21,11 @@ class TcpAttempt final : public probe_detail::ProbeCore {
 public:
     TcpAttempt(boost::asio::io_context& io, const config::TcpProbe& spec, std::chrono::milliseconds timeout,
                ProbeDone done)
-        : ProbeCore(io, timeout, std::move(done)), spec_(spec), socket_(io), resolver_(io) {}
+        : ProbeCore(io, timeout, std::move(done)), spec_(spec), socket_(io) {}
 
     void begin() {
         arm_deadline();
-        probe_detail::connect_tcp(shared_from_this(), socket_, resolver_, spec_.address.host, spec_.address.port,
+        probe_detail::connect_tcp(shared_from_this(), socket_, spec_.address.host, spec_.address.port,
                                   [self = self<TcpAttempt>()](std::string failure) {
                                       if (!failure.empty()) return self->fail(std::move(failure));
                                       boost::system::error_code ec;
@@ -36,14 +36,12 @@ public:
 
 private:
     void abort_io() override {
-        resolver_.cancel();
         boost::system::error_code ignored;
         socket_.close(ignored);
     }
 
     config::TcpProbe spec_;
     tcp::socket socket_;
-    tcp::resolver resolver_;
 };
 
 }  // namespace

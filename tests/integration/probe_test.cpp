@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <future>
 #include <memory>
 #include <string>
 #include <thread>
@@ -29,6 +30,7 @@
 
 #include "support/machine.hpp"
 #include "support/signal_guard.hpp"
+#include "runtime/lookup.hpp"
 #include "runtime/probe_http.hpp"
 #include "runtime/probe_tcp.hpp"
 
@@ -610,4 +612,47 @@ TEST_CASE("http probe: refused, closed without an answer, and a body over 1 MiB 
     INFO(bad.result.detail);
     CHECK_FALSE(bad.result.ok);
     CHECK(bad.result.detail.starts_with("read: "));
+}
+
+TEST_CASE("a name lookup that never answers does not hold up the end of the event loop") {
+    // Asio's resolver thread is joined when its io_context is destroyed: a lookup stuck on an
+    // unreachable DNS server delayed mainstay's exit by the resolver's timeout. Here the lookup
+    // blocks until the test lets it go, after the io_context is gone.
+    auto release = std::make_shared<std::promise<void>>();
+    std::shared_future<void> released = release->get_future().share();
+    bool answered = false;
+    const auto begin = std::chrono::steady_clock::now();
+    {
+        asio::io_context io;
+        mainstay::runtime::lookup(
+            io, "stuck.invalid", 80, [&](const mainstay::runtime::Endpoints&, const std::string&) { answered = true; },
+            [released](const std::string&, int, std::string& error) {
+                released.wait();
+                error = "released";
+                return mainstay::runtime::Endpoints{};
+            });
+        io.run_for(std::chrono::milliseconds(50));
+    }  // the io_context ends here, with the lookup still running
+    CHECK(std::chrono::steady_clock::now() - begin < 2s);
+    release->set_value();  // the thread finds the gate closed and drops its answer
+    CHECK_FALSE(answered);
+}
+
+TEST_CASE("a name lookup answers on the event loop") {
+    asio::io_context io;
+    std::string error = "not called";
+    std::size_t found = 0;
+    mainstay::runtime::lookup(io, "name", 8080,
+                              [&](const mainstay::runtime::Endpoints& e, const std::string& err) {
+                                  found = e.size();
+                                  error = err;
+                              },
+                              [](const std::string& host, int port, std::string&) {
+                                  CHECK(host == "name");
+                                  return mainstay::runtime::Endpoints{
+                                      {asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)}};
+                              });
+    REQUIRE(run_until(io, [&] { return error != "not called"; }));
+    CHECK(found == 1);
+    CHECK(error.empty());
 }
