@@ -143,6 +143,21 @@ void check_across_files(Config& config, const std::vector<std::string>& unreadab
     }
 }
 
+// A service's own log (`<dir of log.file>/<name>.log`) must not be mainstay's: a service named
+// like log.file's stem would write its lines into mainstay's log, and rotate it.
+void check_service_logs(const Config& config, Diagnostics& diags) {
+    if (!config.main.log.file) return;
+    const Path own = config.main.log.file->lexically_normal();
+    for (const auto& s : config.services) {
+        if (s.kind == Kind::external && !s.wake) continue;  // starts nothing, so writes no log
+        const Path service_log = *service_log_file(config.main.log, s.name);
+        if (service_log.lexically_normal() != own) continue;
+        diags.error(s.name_mark, "the output log of service '" + s.name + "' (" + service_log.string() +
+                                     ") would be mainstay's own log file (log.file: " + config.main.log.file->string() +
+                                     "): rename the service or change log.file");
+    }
+}
+
 }  // namespace
 
 const ServiceSpec* Config::find_service(std::string_view name) const {
@@ -189,6 +204,7 @@ LoadResult load(const LoadOptions& options) {
         else if (diags.error_count() != errors_before) unreadable.push_back(file.stem().string());
     }
     check_across_files(config, unreadable, diags);
+    check_service_logs(config, diags);
     if (!diags.has_errors()) result.config = std::move(config);
     return result;
 }

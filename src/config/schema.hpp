@@ -50,6 +50,10 @@ struct LogSpec {
     LogFormat format{LogFormat::text};
 };
 
+// Where a service's output is written besides the console: `<dir of log.file>/<name>.log`;
+// none without `log.file`.
+std::optional<Path> service_log_file(const LogSpec& log, std::string_view service_name);
+
 struct StatusSpec {
     Path file{"/run/mainstay/status.json"};
     Path socket{"/run/mainstay/control.sock"};

@@ -47,12 +47,10 @@ void RealWorld::attach(supervisor::Supervisor& supervisor) { supervisor_ = &supe
 supervisor::TimePoint RealWorld::now() const { return std::chrono::steady_clock::now(); }
 
 RotatingFile* RealWorld::service_log(const std::string& name) {
-    if (!config_.main.log.file) return nullptr;
+    auto path = config::service_log_file(config_.main.log, name);
+    if (!path) return nullptr;
     auto& file = service_logs_[name];
-    if (!file) {
-        file = std::make_unique<RotatingFile>(config_.main.log.file->parent_path() / (name + ".log"),
-                                              config_.main.log.max_size, config_.main.log.max_files);
-    }
+    if (!file) file = std::make_unique<RotatingFile>(*path, config_.main.log.max_size, config_.main.log.max_files);
     return file.get();
 }
 

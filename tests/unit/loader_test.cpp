@@ -376,3 +376,34 @@ TEST_CASE("depends_on: x- keys are free, a scalar value gets a message showing t
                                              ":2:29: error: dependency 'a' must be a map such as {condition: healthy, "
                                              "required: true}, got 'healthy'\n");
 }
+
+TEST_CASE("a service whose own log file would be mainstay's log file is an error at its name") {
+    TempTree t;
+    t.write("mainstay.yaml", "log: {file: logs/mainstay.log}\n");
+    t.write("services.d/app.yaml", "name: mainstay\ncommand: [app]\n");
+    t.write("services.d/web.yaml", "command: [web]\n");
+    auto r = load_dir(t.root());
+    CHECK_FALSE(r.config);
+    const std::string log = (t.root() / "logs/mainstay.log").string();
+    CHECK(all_messages(r.diagnostics) == (t.root() / "services.d/app.yaml").string() +
+                                             ":1:7: error: the output log of service 'mainstay' (" + log +
+                                             ") would be mainstay's own log file (log.file: " + log +
+                                             "): rename the service or change log.file\n");
+}
+
+TEST_CASE("a service named like the log file's stem is fine without log.file, with another name, or never started") {
+    TempTree t;
+    t.write("none/mainstay.yaml", "{}\n");
+    t.write("none/services.d/mainstay.yaml", "command: [app]\n");
+    t.write("other/mainstay.yaml", "log: {file: logs/main.log}\n");
+    t.write("other/services.d/mainstay.yaml", "command: [app]\n");
+    // An external service with no wake starts nothing, so it writes no log.
+    t.write("external/mainstay.yaml", "log: {file: mainstay.log}\n");
+    t.write("external/services.d/mainstay.yaml", "kind: external\nprobes: {readiness: {tcp: \"h:1\"}}\n");
+    for (const char* dir : {"none", "other", "external"}) {
+        INFO(dir);
+        auto r = load_dir(t.root() / dir);
+        INFO(all_messages(r.diagnostics));
+        CHECK(r.config);
+    }
+}
