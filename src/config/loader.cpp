@@ -66,6 +66,18 @@ void read_main(const Node& root, MainConfig& main, const Node*& defaults, Diagno
     r.finish();
 }
 
+std::string_view file_type_name(fs::file_type type) {
+    switch (type) {
+        case fs::file_type::directory: return "a directory";
+        case fs::file_type::fifo: return "a FIFO";
+        case fs::file_type::socket: return "a socket";
+        case fs::file_type::block: return "a block device";
+        case fs::file_type::character: return "a character device";
+        default: return "not a file";
+    }
+}
+
+// Every *.yaml and *.yml of `dir` that is a regular file, in name order.
 std::vector<fs::path> service_files(const fs::path& dir, const Mark& named_at, bool named, Diagnostics& diags) {
     std::vector<fs::path> files;
     std::error_code ec;
@@ -76,10 +88,20 @@ std::vector<fs::path> service_files(const fs::path& dir, const Mark& named_at, b
     }
     for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
         auto ext = it->path().extension();
-        if ((ext == ".yaml" || ext == ".yml") && !it->is_directory(ec)) files.push_back(it->path().lexically_normal());
+        if (ext == ".yaml" || ext == ".yml") files.push_back(it->path().lexically_normal());
     }
     if (ec) diags.error(named_at, "cannot list services directory " + dir.string() + ": " + ec.message());
     std::sort(files.begin(), files.end());
+    // Only regular files are opened (a symlink to one is fine): opening a FIFO would block the
+    // load for ever. A dangling symlink stays, to be reported as unreadable like any such file.
+    std::erase_if(files, [&](const fs::path& file) {
+        std::error_code status_ec;
+        const fs::file_type type = fs::status(file, status_ec).type();
+        if (status_ec || type == fs::file_type::regular || type == fs::file_type::not_found) return false;
+        diags.announce_file(file.string());
+        diags.warning({file.string(), 1, 1}, "not a regular file: skipped (" + std::string(file_type_name(type)) + ")");
+        return true;
+    });
     return files;
 }
 

@@ -1,6 +1,16 @@
 #include <doctest/doctest.h>
 
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <future>
 
 #include "config/loader.hpp"
 #include "test_support.hpp"
@@ -406,4 +416,42 @@ TEST_CASE("a service named like the log file's stem is fine without log.file, wi
         INFO(all_messages(r.diagnostics));
         CHECK(r.config);
     }
+}
+
+TEST_CASE("a FIFO, a directory or a socket named *.yaml in services_dir is skipped with a warning, never opened") {
+    namespace fs = std::filesystem;
+    TempTree t;
+    t.write("mainstay.yaml", "{}\n");
+    t.write("services.d/web.yaml", "command: [web]\n");
+    auto target = t.write("elsewhere/real.yaml", "command: [linked]\n");
+    fs::create_symlink(target, t.root() / "services.d/linked.yaml");
+    const fs::path dir = t.root() / "services.d";
+    REQUIRE(::mkfifo((dir / "fifo.yaml").c_str(), 0600) == 0);
+    fs::create_directory(dir / "folder.yaml");
+    int sock = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    REQUIRE(sock != -1);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    const std::string sock_path = (dir / "sock.yml").string();
+    REQUIRE(sock_path.size() < sizeof(addr.sun_path));
+    std::memcpy(addr.sun_path, sock_path.c_str(), sock_path.size() + 1);
+    REQUIRE(::bind(sock, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) == 0);
+    ::close(sock);
+
+    // Opening the FIFO would block for ever: a regression must fail, not hang the suite.
+    auto loading = std::async(std::launch::async, [&] { return load_dir(t.root()); });
+    if (loading.wait_for(10s) != std::future_status::ready) {
+        std::fprintf(stderr, "FATAL: loading a services directory holding a FIFO did not return within 10s\n");
+        std::abort();
+    }
+    LoadResult r = loading.get();
+    INFO(all_messages(r.diagnostics));
+    REQUIRE(r.config);
+    std::vector<std::string> names;
+    for (const auto& s : r.config->services) names.push_back(s.name);
+    CHECK(names == std::vector<std::string>{"linked", "web"});
+    CHECK(all_messages(r.diagnostics) ==
+          (dir / "fifo.yaml").string() + ":1:1: warning: not a regular file: skipped (a FIFO)\n" +
+          (dir / "folder.yaml").string() + ":1:1: warning: not a regular file: skipped (a directory)\n" +
+          (dir / "sock.yml").string() + ":1:1: warning: not a regular file: skipped (a socket)\n");
 }
