@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <system_error>
 
+#include "config/credentials.hpp"
 #include "config/graph.hpp"
 #include "config/map_reader.hpp"
 #include "config/service_loader.hpp"
@@ -227,7 +228,11 @@ LoadResult load(const LoadOptions& options) {
     }
     check_across_files(config, unreadable, diags);
     check_service_logs(config, diags);
-    if (!diags.has_errors()) result.config = std::move(config);
+    if (diags.has_errors()) return result;
+    // Names are looked up once, here, not at every start. One that does not resolve yet is no
+    // error (a package may create the user later): `check` warns, the runtime tries again.
+    for (auto& s : config.services) s.credentials = resolve_credentials(s.user, s.group).credentials;
+    result.config = std::move(config);
     return result;
 }
 

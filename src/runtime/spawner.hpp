@@ -4,7 +4,8 @@
 // then starts it through Boost.Process v2 with what a supervised child needs: its own session
 // (so its process group can be signalled as one), a clean signal mask and default
 // dispositions, no inherited descriptors but stdin (/dev/null), stdout and stderr (pipes to
-// mainstay), a parent-death signal, and the requested user, group, directory and environment.
+// mainstay), a parent-death signal, and the requested user, group, directory and environment
+// (the ids as resolved when the configuration was read: see config/credentials.hpp).
 // The child is detached at once: the reaper (reaper.hpp) owns every wait.
 #pragma once
 
@@ -25,6 +26,9 @@ struct SpawnRequest {
     std::optional<config::Path> working_dir;
     std::optional<std::string> user;
     std::optional<std::string> group;
+    // `user`/`group` as resolved with the configuration; when unset although a name is given,
+    // the names are looked up at this start ("unknown user: NAME" if they still do not resolve).
+    std::optional<config::Credentials> credentials;
 };
 
 struct Spawned {

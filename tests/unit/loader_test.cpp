@@ -455,3 +455,43 @@ TEST_CASE("a FIFO, a directory or a socket named *.yaml in services_dir is skipp
           (dir / "folder.yaml").string() + ":1:1: warning: not a regular file: skipped (a directory)\n" +
           (dir / "sock.yml").string() + ":1:1: warning: not a regular file: skipped (a socket)\n");
 }
+
+TEST_CASE("user: and group: are resolved to ids when the configuration is read") {
+    TempTree t;
+    t.write("mainstay.yaml", "{}\n");
+    t.write("services.d/as-user.yaml", "command: [a]\nuser: root\n");
+    t.write("services.d/as-group.yaml", "command: [b]\ngroup: root\n");
+    t.write("services.d/both.yaml", "command: [c]\nuser: root\ngroup: root\n");
+    t.write("services.d/plain.yaml", "command: [d]\n");
+    auto r = load_dir(t.root());
+    INFO(all_messages(r.diagnostics));
+    REQUIRE(r.config);
+    const ServiceSpec& as_user = service(*r.config, "as-user");
+    REQUIRE(as_user.credentials);
+    CHECK(as_user.credentials->uid == std::optional<uid_t>(0));
+    CHECK(as_user.credentials->gid == 0u);  // the user's primary group
+    CHECK(std::find(as_user.credentials->groups.begin(), as_user.credentials->groups.end(), 0u) !=
+          as_user.credentials->groups.end());
+    const ServiceSpec& as_group = service(*r.config, "as-group");
+    REQUIRE(as_group.credentials);
+    CHECK_FALSE(as_group.credentials->uid);  // mainstay's own
+    CHECK(as_group.credentials->gid == 0u);
+    CHECK(as_group.credentials->groups == std::vector<gid_t>{0});
+    REQUIRE(service(*r.config, "both").credentials);
+    CHECK(service(*r.config, "both").credentials->uid == std::optional<uid_t>(0));
+    CHECK_FALSE(service(*r.config, "plain").credentials);
+}
+
+TEST_CASE("an unknown user or group is no load error: the service is left without credentials") {
+    TempTree t;
+    t.write("mainstay.yaml", "{}\n");
+    t.write("services.d/a.yaml", "command: [a]\nuser: no-such-user-mainstay\n");
+    t.write("services.d/b.yaml", "command: [b]\nuser: root\ngroup: no-such-group-mainstay\n");
+    auto r = load_dir(t.root());
+    INFO(all_messages(r.diagnostics));
+    REQUIRE(r.config);
+    CHECK(r.diagnostics.all().empty());
+    CHECK(service(*r.config, "a").user == "no-such-user-mainstay");
+    CHECK_FALSE(service(*r.config, "a").credentials);
+    CHECK_FALSE(service(*r.config, "b").credentials);
+}
