@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <system_error>
 
+#include "config/credentials.hpp"
 #include "config/graph.hpp"
 #include "config/map_reader.hpp"
 #include "config/service_loader.hpp"
@@ -66,6 +67,18 @@ void read_main(const Node& root, MainConfig& main, const Node*& defaults, Diagno
     r.finish();
 }
 
+std::string_view file_type_name(fs::file_type type) {
+    switch (type) {
+        case fs::file_type::directory: return "a directory";
+        case fs::file_type::fifo: return "a FIFO";
+        case fs::file_type::socket: return "a socket";
+        case fs::file_type::block: return "a block device";
+        case fs::file_type::character: return "a character device";
+        default: return "not a file";
+    }
+}
+
+// Every *.yaml and *.yml of `dir` that is a regular file, in name order.
 std::vector<fs::path> service_files(const fs::path& dir, const Mark& named_at, bool named, Diagnostics& diags) {
     std::vector<fs::path> files;
     std::error_code ec;
@@ -76,10 +89,20 @@ std::vector<fs::path> service_files(const fs::path& dir, const Mark& named_at, b
     }
     for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
         auto ext = it->path().extension();
-        if ((ext == ".yaml" || ext == ".yml") && !it->is_directory(ec)) files.push_back(it->path().lexically_normal());
+        if (ext == ".yaml" || ext == ".yml") files.push_back(it->path().lexically_normal());
     }
     if (ec) diags.error(named_at, "cannot list services directory " + dir.string() + ": " + ec.message());
     std::sort(files.begin(), files.end());
+    // Only regular files are opened (a symlink to one is fine): opening a FIFO would block the
+    // load for ever. A dangling symlink stays, to be reported as unreadable like any such file.
+    std::erase_if(files, [&](const fs::path& file) {
+        std::error_code status_ec;
+        const fs::file_type type = fs::status(file, status_ec).type();
+        if (status_ec || type == fs::file_type::regular || type == fs::file_type::not_found) return false;
+        diags.announce_file(file.string());
+        diags.warning({file.string(), 1, 1}, "not a regular file: skipped (" + std::string(file_type_name(type)) + ")");
+        return true;
+    });
     return files;
 }
 
@@ -143,6 +166,21 @@ void check_across_files(Config& config, const std::vector<std::string>& unreadab
     }
 }
 
+// A service's own log (`<dir of log.file>/<name>.log`) must not be mainstay's: a service named
+// like log.file's stem would write its lines into mainstay's log, and rotate it.
+void check_service_logs(const Config& config, Diagnostics& diags) {
+    if (!config.main.log.file) return;
+    const Path own = config.main.log.file->lexically_normal();
+    for (const auto& s : config.services) {
+        if (s.kind == Kind::external && !s.wake) continue;  // starts nothing, so writes no log
+        const Path service_log = *service_log_file(config.main.log, s.name);
+        if (service_log.lexically_normal() != own) continue;
+        diags.error(s.name_mark, "the output log of service '" + s.name + "' (" + service_log.string() +
+                                     ") would be mainstay's own log file (log.file: " + config.main.log.file->string() +
+                                     "): rename the service or change log.file");
+    }
+}
+
 }  // namespace
 
 const ServiceSpec* Config::find_service(std::string_view name) const {
@@ -189,7 +227,12 @@ LoadResult load(const LoadOptions& options) {
         else if (diags.error_count() != errors_before) unreadable.push_back(file.stem().string());
     }
     check_across_files(config, unreadable, diags);
-    if (!diags.has_errors()) result.config = std::move(config);
+    check_service_logs(config, diags);
+    if (diags.has_errors()) return result;
+    // Names are looked up once, here, not at every start. One that does not resolve yet is no
+    // error (a package may create the user later): `check` warns, the runtime tries again.
+    for (auto& s : config.services) s.credentials = resolve_credentials(s.user, s.group).credentials;
+    result.config = std::move(config);
     return result;
 }
 

@@ -4,6 +4,8 @@
 
 #include <system_error>
 
+#include "config/credentials.hpp"
+
 namespace mainstay::config {
 namespace {
 
@@ -41,6 +43,12 @@ void check_machine(const Config& config, const Environment& env, Diagnostics& di
     for (const auto& s : config.services) {
         if (!s.enabled) continue;
         if (!s.shell) check_argv(s.command, s.command_mark, "", env, diags);
+        if ((s.user || s.group) && !s.credentials) {
+            // Looked up again for the message: the loader keeps only what resolved.
+            CredentialsLookup lookup = resolve_credentials(s.user, s.group);
+            if (lookup.unknown_user) diags.warning(s.user_mark, "unknown user: " + *lookup.unknown_user);
+            if (lookup.unknown_group) diags.warning(s.group_mark, "unknown group: " + *lookup.unknown_group);
+        }
         if (s.working_dir) {
             std::error_code ec;
             if (!std::filesystem::is_directory(*s.working_dir, ec)) {

@@ -1,8 +1,9 @@
 // Checks of a valid configuration against this machine, for `mainstay check`.
 //
 // They are warnings, not errors: a missing executable or working directory may appear later
-// (Docker installed after boot), and that is what degraded mode is for. Only file-system
-// look-ups (stat, access); nothing is run.
+// (Docker installed after boot), and that is what degraded mode is for; so may a user or group
+// that a package creates later. Only file-system and user-database look-ups (stat, access,
+// getpwnam, getgrnam); nothing is run.
 #pragma once
 
 #include <optional>

@@ -45,4 +45,9 @@ std::string_view to_string(Condition v) {
     return "?";
 }
 
+std::optional<Path> service_log_file(const LogSpec& log, std::string_view service_name) {
+    if (!log.file) return std::nullopt;
+    return log.file->parent_path() / (std::string(service_name) + ".log");
+}
+
 }  // namespace mainstay::config

@@ -4,6 +4,8 @@
 // are kept where a later stage (the runtime, a reload) may need to point at the source.
 #pragma once
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -49,6 +51,10 @@ struct LogSpec {
     std::uint32_t max_files{5};
     LogFormat format{LogFormat::text};
 };
+
+// Where a service's output is written besides the console: `<dir of log.file>/<name>.log`;
+// none without `log.file`.
+std::optional<Path> service_log_file(const LogSpec& log, std::string_view service_name);
 
 struct StatusSpec {
     Path file{"/run/mainstay/status.json"};
@@ -126,6 +132,13 @@ struct WakeSpec {
     resilience::RetryParams retry{};
 };
 
+// `user:`/`group:` as ids, resolved when the configuration is read (config/credentials.hpp).
+struct Credentials {
+    std::optional<uid_t> uid;  // unset with only `group:`: mainstay's own
+    gid_t gid{0};              // `group:`, else the user's primary group
+    std::vector<gid_t> groups;  // supplementary: the user's (getgrouplist), or only `gid`
+};
+
 struct ServiceSpec {
     std::string name;
     std::string description;
@@ -138,6 +151,9 @@ struct ServiceSpec {
     EnvVars environment;
     std::optional<std::string> user;
     std::optional<std::string> group;
+    // `user`/`group` resolved when the configuration was read; unset when neither is given or
+    // a name did not resolve then (the runtime looks it up again at each start).
+    std::optional<Credentials> credentials;
     bool critical{false};
     bool enabled{true};
     Duration ready_after{std::chrono::seconds(1)};
@@ -152,6 +168,8 @@ struct ServiceSpec {
     Mark name_mark;
     Mark command_mark;
     Mark working_dir_mark;
+    Mark user_mark;
+    Mark group_mark;
 };
 
 struct CapabilitySpec {

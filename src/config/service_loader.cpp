@@ -242,7 +242,9 @@ void read_service_body(MapReader& r, ServiceSpec& s) {
         }
     }
     r.optional_string("user", s.user);
+    if (const Node* u = r.get("user")) s.user_mark = u->mark;
     r.optional_string("group", s.group);
+    if (const Node* g = r.get("group")) s.group_mark = g->mark;
     r.duration("ready_after", s.ready_after);
     if (const Node* restart = r.get("restart")) read_restart(*restart, s.restart, diags);
     if (const Node* limits = r.get("limits")) read_limits(*limits, s.limits, diags);

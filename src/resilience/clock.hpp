@@ -1,8 +1,8 @@
 // Time for the resilience machines: one monotonic time-point type and a clock to read it.
 //
 // The machines never read a clock themselves; every call that depends on time takes `now`.
-// The runtime reads a SteadyClock and passes its value in; tests (and the supervisor's scenario
-// tests) use FakeClock, whose time only moves when the test advances it, so no test sleeps.
+// The runtime reads a SteadyClock and passes its value in; tests use their own clock
+// (tests/support/fake_clock.hpp), whose time only moves when the test advances it.
 #pragma once
 
 #include <chrono>
@@ -25,23 +25,6 @@ public:
 class SteadyClock final : public Clock {
 public:
     TimePoint now() const override { return std::chrono::steady_clock::now(); }
-};
-
-// A clock that stands still until advanced. Starts at an arbitrary fixed point well after the
-// epoch so that `now - something` never goes below zero in tests.
-class FakeClock final : public Clock {
-public:
-    explicit FakeClock(TimePoint start = TimePoint{} + std::chrono::hours(1)) : now_(start) {}
-
-    TimePoint now() const override { return now_; }
-    void advance(Duration by) { now_ += by; }
-    // Moves to `to` if it is later; time never goes backwards.
-    void advance_to(TimePoint to) {
-        if (to > now_) now_ = to;
-    }
-
-private:
-    TimePoint now_;
 };
 
 // `t + d`, saturating at TimePoint::max() (or min() for a negative `d`) instead of

@@ -71,23 +71,4 @@ RetryState RetryPolicy::on_result(TimePoint now, const Outcome& outcome) {
     return state_;
 }
 
-RetryState run_retry_sync(RetryPolicy& policy, FakeClock& clock,
-                          const std::function<Outcome(std::uint32_t attempt)>& operation) {
-    if (policy.state() == RetryState::idle || policy.finished()) policy.begin(clock.now());
-    while (!policy.finished()) {
-        if (policy.state() == RetryState::waiting) {
-            clock.advance_to(*policy.next_deadline());
-            policy.start_attempt(clock.now());
-            continue;
-        }
-        const std::optional<TimePoint> timeout_at = policy.next_deadline();
-        Outcome outcome = operation(policy.attempts());
-        // The runtime's timer fires at the deadline: an operation still running then (taking
-        // exactly `timeout` included) is cancelled and counts as timed out.
-        if (timeout_at && clock.now() >= *timeout_at) outcome = Outcome::timed_out();
-        policy.on_result(clock.now(), outcome);
-    }
-    return policy.state();
-}
-
 }  // namespace mainstay::resilience

@@ -7,12 +7,10 @@
 // `failed_permanent` at once; a transient failure or a timeout is retried after a backoff
 // delay until `max_attempts` attempts were made, then it ends in `exhausted` carrying the last
 // error (`max_attempts` 0 counts as 1; `timeout` 0 means no deadline). Events: retry_attempt
-// per retry, timeout per timeout, retry_exhausted, retry_failed_permanent. run_retry_sync()
-// drives the machine against a FakeClock for tests.
+// per retry, timeout per timeout, retry_exhausted, retry_failed_permanent.
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -81,13 +79,5 @@ private:
     std::uint32_t timeouts_{0};
     std::string last_error_;
 };
-
-// For tests: runs `operation` under `policy` on a fake clock until a final state, advancing the
-// clock to each attempt's due time. The operation gets the attempt number and may advance the
-// clock itself to simulate how long it takes; if it reaches the attempt's deadline (takes
-// `timeout` or longer), the attempt counts as timed out whatever it returned. Returns the final
-// state.
-RetryState run_retry_sync(RetryPolicy& policy, FakeClock& clock,
-                          const std::function<Outcome(std::uint32_t attempt)>& operation);
 
 }  // namespace mainstay::resilience

@@ -27,7 +27,7 @@ namespace {
 // What runs in `spec`'s context: its environment (env_file first, then `environment`, which
 // wins), directory and user.
 SpawnRequest request_for(const config::ServiceSpec& spec, const config::Argv& argv, bool shell, const std::string& label) {
-    SpawnRequest request{label, argv, shell, spec.env_file_vars, spec.working_dir, spec.user, spec.group};
+    SpawnRequest request{label, argv, shell, spec.env_file_vars, spec.working_dir, spec.user, spec.group, spec.credentials};
     request.env.insert(request.env.end(), spec.environment.begin(), spec.environment.end());
     return request;
 }

@@ -1,9 +1,7 @@
 #include "runtime/spawner.hpp"
 
 #include <fcntl.h>
-#include <grp.h>
 #include <pthread.h>
-#include <pwd.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -19,6 +17,7 @@
 #include <cstring>
 #include <map>
 
+#include "config/credentials.hpp"
 #include "config/machine_checks.hpp"
 #include "runtime/fd_limits.hpp"
 
@@ -54,47 +53,32 @@ private:
     config::Environment lookup_;
 };
 
-struct Credentials {
+// The ids the child takes; -1 for "leave as they are".
+struct ChildIds {
     uid_t uid;
     gid_t gid;
     std::vector<gid_t> groups;
 };
 
-// Resolved in the parent: getpwnam and friends are not async-signal-safe.
-std::optional<Credentials> resolve_credentials(const SpawnRequest& r, std::string& error) {
-    if (!r.user && !r.group) return Credentials{static_cast<uid_t>(-1), static_cast<gid_t>(-1), {}};
-    Credentials c{::getuid(), ::getgid(), {}};
-    if (r.user) {
-        const passwd* pw = ::getpwnam(r.user->c_str());
-        if (pw == nullptr) {
-            error = "unknown user: " + *r.user;
+// From the ids resolved with the configuration. A name that did not resolve then (a user a
+// package created since) is looked up again here, in the parent: getpwnam and friends are not
+// async-signal-safe.
+std::optional<ChildIds> child_ids(const SpawnRequest& r, std::string& error) {
+    if (!r.user && !r.group) return ChildIds{static_cast<uid_t>(-1), static_cast<gid_t>(-1), {}};
+    std::optional<config::Credentials> resolved = r.credentials;
+    if (!resolved) {
+        config::CredentialsLookup lookup = config::resolve_credentials(r.user, r.group);
+        if (!lookup.credentials) {
+            error = lookup.reason();
             return std::nullopt;
         }
-        c.uid = pw->pw_uid;
-        c.gid = pw->pw_gid;
-    }
-    if (r.group) {
-        const group* gr = ::getgrnam(r.group->c_str());
-        if (gr == nullptr) {
-            error = "unknown group: " + *r.group;
-            return std::nullopt;
-        }
-        c.gid = gr->gr_gid;
-    }
-    if (r.user) {
-        int n = 64;
-        c.groups.resize(static_cast<std::size_t>(n));
-        if (::getgrouplist(r.user->c_str(), c.gid, c.groups.data(), &n) == -1) c.groups.resize(static_cast<std::size_t>(n));
-        ::getgrouplist(r.user->c_str(), c.gid, c.groups.data(), &n);
-        c.groups.resize(static_cast<std::size_t>(n));
-    } else {
-        c.groups = {c.gid};
+        resolved = std::move(lookup.credentials);
     }
     if (::geteuid() != 0) {
         error = "user/group need mainstay to run as root";
         return std::nullopt;
     }
-    return c;
+    return ChildIds{resolved->uid.value_or(::getuid()), resolved->gid, resolved->groups};
 }
 
 // The Boost.Process v2 initializer that prepares the child. Everything in on_exec_setup runs
@@ -102,7 +86,7 @@ std::optional<Credentials> resolve_credentials(const SpawnRequest& r, std::strin
 // set*id broadcast to all threads through shared state), no allocation, no logging.
 struct ChildSetup {
     const char* const* envp;
-    const Credentials* credentials;
+    const ChildIds* credentials;
     const ChildLimits* limits;
     int cgroup_procs_fd;
 
@@ -205,7 +189,7 @@ SpawnOutcome spawn(const SpawnRequest& request) {
         outcome.error = "working directory not usable: " + request.working_dir->string() + ": " + std::strerror(errno);
         return outcome;
     }
-    auto credentials = resolve_credentials(request, outcome.error);
+    auto credentials = child_ids(request, outcome.error);
     if (!credentials) return outcome;
 
     // One pipe for stdout and stderr: their lines stay in the order the service wrote them,

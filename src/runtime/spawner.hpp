@@ -5,7 +5,8 @@
 // (so its process group can be signalled as one), a clean signal mask and default
 // dispositions, no inherited descriptors but stdin (/dev/null), stdout and stderr (one pipe to
 // mainstay), a parent-death signal, its service's cgroup when there is one, and the requested
-// user, group, directory and environment.
+// user, group, directory and environment (the ids as resolved when the configuration was read:
+// see config/credentials.hpp).
 // The child is detached at once: the reaper (reaper.hpp) owns every wait.
 #pragma once
 
@@ -26,6 +27,9 @@ struct SpawnRequest {
     std::optional<config::Path> working_dir;
     std::optional<std::string> user;
     std::optional<std::string> group;
+    // `user`/`group` as resolved with the configuration; when unset although a name is given,
+    // the names are looked up at this start ("unknown user: NAME" if they still do not resolve).
+    std::optional<config::Credentials> credentials;
     // An open `cgroup.procs` (O_WRONLY) of the cgroup the child joins before exec, or -1. The
     // caller keeps ownership; it is O_CLOEXEC, so the program never sees it.
     int cgroup_procs_fd{-1};

@@ -271,6 +271,17 @@ TEST_CASE("user: the service runs as that user") {
     std::filesystem::remove_all(work, ec);
 }
 
+TEST_CASE("an unknown user: the service is recovering with that reason, and the others run") {
+    Mainstay m(main_yaml(), {{"stranger", ts("") + "user: no-such-user-mainstay\n"
+                                               "restart: {backoff: {initial: 50ms, jitter: none}}\n"},
+                             {"fine", ts("")}});
+    CHECK(m.wait_for("stranger: recovering (unknown user: no-such-user-mainstay)"));
+    CHECK(m.wait_for("fine: ready"));
+    CHECK(alive(m.pid()));
+    m.signal(SIGTERM);
+    CHECK(m.wait_exit() == 0);
+}
+
 TEST_CASE("log.format json: one JSON object per line, for mainstay's messages and service lines") {
     Mainstay m("services_dir: services.d\nlog: {file: logs/mainstay.log, format: json}\nstatus: {socket: run/control.sock}\n",
                {{"web", ts("--print-lines 1 --line-length 20 --stay")}});

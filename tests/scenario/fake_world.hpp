@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "resilience/clock.hpp"
+#include "support/fake_clock.hpp"
 #include "supervisor/supervisor.hpp"
 #include "supervisor/world.hpp"
 
@@ -109,7 +110,7 @@ public:
     }
     int last_pid(const std::string& name) const { return starts_of(name).back().pid; }
 
-    resilience::FakeClock clock;
+    FakeClock clock;
     int next_pid{1000};
     std::vector<Start> starts;
     std::vector<Start> helpers;

@@ -1,6 +1,16 @@
 #include <doctest/doctest.h>
 
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <future>
 
 #include "config/loader.hpp"
 #include "test_support.hpp"
@@ -414,4 +424,113 @@ TEST_CASE("limits: memory as a size, cpu as a number of CPUs, pids as a count, e
           d + ":2:41: error: unknown key 'swap'\n" +
           e + ":2:9: error: 'limits' must be a map, got '2GiB'\n" +
           f + ":3:1: error: 'limits' does not apply to kind external\n");
+}
+
+TEST_CASE("a service whose own log file would be mainstay's log file is an error at its name") {
+    TempTree t;
+    t.write("mainstay.yaml", "log: {file: logs/mainstay.log}\n");
+    t.write("services.d/app.yaml", "name: mainstay\ncommand: [app]\n");
+    t.write("services.d/web.yaml", "command: [web]\n");
+    auto r = load_dir(t.root());
+    CHECK_FALSE(r.config);
+    const std::string log = (t.root() / "logs/mainstay.log").string();
+    CHECK(all_messages(r.diagnostics) == (t.root() / "services.d/app.yaml").string() +
+                                             ":1:7: error: the output log of service 'mainstay' (" + log +
+                                             ") would be mainstay's own log file (log.file: " + log +
+                                             "): rename the service or change log.file\n");
+}
+
+TEST_CASE("a service named like the log file's stem is fine without log.file, with another name, or never started") {
+    TempTree t;
+    t.write("none/mainstay.yaml", "{}\n");
+    t.write("none/services.d/mainstay.yaml", "command: [app]\n");
+    t.write("other/mainstay.yaml", "log: {file: logs/main.log}\n");
+    t.write("other/services.d/mainstay.yaml", "command: [app]\n");
+    // An external service with no wake starts nothing, so it writes no log.
+    t.write("external/mainstay.yaml", "log: {file: mainstay.log}\n");
+    t.write("external/services.d/mainstay.yaml", "kind: external\nprobes: {readiness: {tcp: \"h:1\"}}\n");
+    for (const char* dir : {"none", "other", "external"}) {
+        INFO(dir);
+        auto r = load_dir(t.root() / dir);
+        INFO(all_messages(r.diagnostics));
+        CHECK(r.config);
+    }
+}
+
+TEST_CASE("a FIFO, a directory or a socket named *.yaml in services_dir is skipped with a warning, never opened") {
+    namespace fs = std::filesystem;
+    TempTree t;
+    t.write("mainstay.yaml", "{}\n");
+    t.write("services.d/web.yaml", "command: [web]\n");
+    auto target = t.write("elsewhere/real.yaml", "command: [linked]\n");
+    fs::create_symlink(target, t.root() / "services.d/linked.yaml");
+    const fs::path dir = t.root() / "services.d";
+    REQUIRE(::mkfifo((dir / "fifo.yaml").c_str(), 0600) == 0);
+    fs::create_directory(dir / "folder.yaml");
+    int sock = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    REQUIRE(sock != -1);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    const std::string sock_path = (dir / "sock.yml").string();
+    REQUIRE(sock_path.size() < sizeof(addr.sun_path));
+    std::memcpy(addr.sun_path, sock_path.c_str(), sock_path.size() + 1);
+    REQUIRE(::bind(sock, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) == 0);
+    ::close(sock);
+
+    // Opening the FIFO would block for ever: a regression must fail, not hang the suite.
+    auto loading = std::async(std::launch::async, [&] { return load_dir(t.root()); });
+    if (loading.wait_for(10s) != std::future_status::ready) {
+        std::fprintf(stderr, "FATAL: loading a services directory holding a FIFO did not return within 10s\n");
+        std::abort();
+    }
+    LoadResult r = loading.get();
+    INFO(all_messages(r.diagnostics));
+    REQUIRE(r.config);
+    std::vector<std::string> names;
+    for (const auto& s : r.config->services) names.push_back(s.name);
+    CHECK(names == std::vector<std::string>{"linked", "web"});
+    CHECK(all_messages(r.diagnostics) ==
+          (dir / "fifo.yaml").string() + ":1:1: warning: not a regular file: skipped (a FIFO)\n" +
+          (dir / "folder.yaml").string() + ":1:1: warning: not a regular file: skipped (a directory)\n" +
+          (dir / "sock.yml").string() + ":1:1: warning: not a regular file: skipped (a socket)\n");
+}
+
+TEST_CASE("user: and group: are resolved to ids when the configuration is read") {
+    TempTree t;
+    t.write("mainstay.yaml", "{}\n");
+    t.write("services.d/as-user.yaml", "command: [a]\nuser: root\n");
+    t.write("services.d/as-group.yaml", "command: [b]\ngroup: root\n");
+    t.write("services.d/both.yaml", "command: [c]\nuser: root\ngroup: root\n");
+    t.write("services.d/plain.yaml", "command: [d]\n");
+    auto r = load_dir(t.root());
+    INFO(all_messages(r.diagnostics));
+    REQUIRE(r.config);
+    const ServiceSpec& as_user = service(*r.config, "as-user");
+    REQUIRE(as_user.credentials);
+    CHECK(as_user.credentials->uid == std::optional<uid_t>(0));
+    CHECK(as_user.credentials->gid == 0u);  // the user's primary group
+    CHECK(std::find(as_user.credentials->groups.begin(), as_user.credentials->groups.end(), 0u) !=
+          as_user.credentials->groups.end());
+    const ServiceSpec& as_group = service(*r.config, "as-group");
+    REQUIRE(as_group.credentials);
+    CHECK_FALSE(as_group.credentials->uid);  // mainstay's own
+    CHECK(as_group.credentials->gid == 0u);
+    CHECK(as_group.credentials->groups == std::vector<gid_t>{0});
+    REQUIRE(service(*r.config, "both").credentials);
+    CHECK(service(*r.config, "both").credentials->uid == std::optional<uid_t>(0));
+    CHECK_FALSE(service(*r.config, "plain").credentials);
+}
+
+TEST_CASE("an unknown user or group is no load error: the service is left without credentials") {
+    TempTree t;
+    t.write("mainstay.yaml", "{}\n");
+    t.write("services.d/a.yaml", "command: [a]\nuser: no-such-user-mainstay\n");
+    t.write("services.d/b.yaml", "command: [b]\nuser: root\ngroup: no-such-group-mainstay\n");
+    auto r = load_dir(t.root());
+    INFO(all_messages(r.diagnostics));
+    REQUIRE(r.config);
+    CHECK(r.diagnostics.all().empty());
+    CHECK(service(*r.config, "a").user == "no-such-user-mainstay");
+    CHECK_FALSE(service(*r.config, "a").credentials);
+    CHECK_FALSE(service(*r.config, "b").credentials);
 }

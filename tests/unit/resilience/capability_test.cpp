@@ -4,8 +4,10 @@
 #include <vector>
 
 #include "resilience/capability.hpp"
+#include "support/fake_clock.hpp"
 
 using namespace mainstay::resilience;
+using mainstay::testing::FakeClock;
 using namespace std::chrono_literals;
 
 namespace {

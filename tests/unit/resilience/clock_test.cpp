@@ -1,8 +1,10 @@
 #include <doctest/doctest.h>
 
 #include "resilience/clock.hpp"
+#include "support/fake_clock.hpp"
 
 using namespace mainstay::resilience;
+using mainstay::testing::FakeClock;
 using namespace std::chrono_literals;
 
 TEST_CASE("fake clock stands still until advanced") {

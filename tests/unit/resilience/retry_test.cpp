@@ -3,8 +3,12 @@
 #include <vector>
 
 #include "resilience/retry.hpp"
+#include "support/fake_clock.hpp"
+#include "unit/resilience/run_retry_sync.hpp"
 
 using namespace mainstay::resilience;
+using mainstay::testing::FakeClock;
+using mainstay::testing::run_retry_sync;
 using namespace std::chrono_literals;
 
 namespace {
