@@ -11,7 +11,7 @@ Logging::Logging(const config::LogSpec& spec, int console_fd, OutputLimits limit
     OutputOptions options;
     options.console_fd = console_fd;
     options.own_file = spec.file;
-    if (spec.file) options.service_dir = spec.file->parent_path();
+    options.service_files = spec.file.has_value();
     options.max_size = spec.max_size;
     options.max_files = spec.max_files;
     options.format = spec.format;

@@ -124,10 +124,12 @@ void OutputWriter::State::to_file(const OutputEntry& e) {
             own_file = std::make_unique<RotatingFile>(*options.own_file, options.max_size, options.max_files);
         file = own_file.get();
     } else {
-        if (!options.service_dir) return;
+        if (!options.service_files || !options.own_file) return;
         auto it = service_files.find(e.service);
         if (it == service_files.end()) {
-            auto f = std::make_unique<RotatingFile>(*options.service_dir / (e.service + ".log"), options.max_size,
+            config::LogSpec where;
+            where.file = options.own_file;
+            auto f = std::make_unique<RotatingFile>(*config::service_log_file(where, e.service), options.max_size,
                                                     options.max_files);
             it = service_files.emplace(e.service, std::move(f)).first;
         }

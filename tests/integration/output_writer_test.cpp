@@ -260,7 +260,7 @@ TEST_CASE("every byte charged to a budget is given back once its line is written
         OutputOptions options;
         options.console_fd = console.write_fd;
         options.own_file = dir.path / "mainstay.log";
-        options.service_dir = dir.path;
+        options.service_files = true;
         options.format = format;
         OutputWriter writer(options, queue);
         std::size_t shown = 0;
