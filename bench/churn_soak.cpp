@@ -22,9 +22,14 @@
 #include <thread>
 #include <vector>
 
+#include "support/proc_stats.hpp"
 #include "support/signal_guard.hpp"
 
 namespace {
+
+using mainstay::testing::cpu_ticks;
+using mainstay::testing::descriptors;
+using mainstay::testing::rss_kib;
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
@@ -48,24 +53,6 @@ std::pair<char, int> state_of(int pid) {
     int ppid = 0;
     rest >> state >> ppid;
     return {state, ppid};
-}
-
-long rss_kib(int pid) {
-    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-    for (std::string line; std::getline(status, line);) {
-        if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
-    }
-    return -1;
-}
-
-long fds(int pid) {
-    long n = 0;
-    std::error_code ec;
-    for (auto it = fs::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec); !ec && it != fs::directory_iterator();
-         it.increment(ec)) {
-        ++n;
-    }
-    return n;
 }
 
 int zombies_of(int parent) {
@@ -146,7 +133,7 @@ int main(int argc, char** argv) {
             warmed = true;
             wait_all_running(std::chrono::seconds(30));
             std::this_thread::sleep_for(std::chrono::milliseconds(500));
-            fds_before = fds(ms);
+            fds_before = descriptors(ms);
             rss_before = rss_kib(ms);
         }
         const int victim = static_cast<int>(random() % static_cast<unsigned>(n));
@@ -158,7 +145,7 @@ int main(int argc, char** argv) {
     const bool running = wait_all_running(std::chrono::seconds(60));
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
     const int zombies = zombies_of(ms);
-    const long fds_after = fds(ms), rss_after = rss_kib(ms);
+    const long fds_after = descriptors(ms), rss_after = rss_kib(ms);
     mainstay::testing::signal_process(ms, SIGTERM);
     int status = 0;
     ::waitpid(ms, &status, 0);

@@ -19,44 +19,16 @@
 #include <string>
 #include <thread>
 
+#include "support/proc_stats.hpp"
 #include "support/signal_guard.hpp"
 
 namespace {
 
+using mainstay::testing::cpu_ticks;
+using mainstay::testing::descriptors;
+using mainstay::testing::rss_kib;
+
 using Clock = std::chrono::steady_clock;
-
-long rss_kib(int pid) {
-    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-    for (std::string line; std::getline(status, line);) {
-        if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
-    }
-    return -1;
-}
-
-long fds(int pid) {
-    long n = 0;
-    std::error_code ec;
-    for (auto it = std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec);
-         !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
-        ++n;
-    }
-    return n;
-}
-
-// utime + stime of `pid`, in clock ticks.
-long long cpu_ticks(int pid) {
-    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-    std::string line;
-    std::getline(stat, line);
-    std::istringstream rest(line.substr(line.rfind(')') + 2));
-    std::string field;
-    long long utime = 0, stime = 0;
-    for (int i = 3; i <= 15 && rest >> field; ++i) {
-        if (i == 14) utime = std::stoll(field);
-        if (i == 15) stime = std::stoll(field);
-    }
-    return utime + stime;
-}
 
 }  // namespace
 
@@ -110,7 +82,7 @@ int main(int argc, char** argv) {
     });
     std::this_thread::sleep_for(std::chrono::seconds(2));
     const long rss = rss_kib(pid);
-    const long open = fds(pid);
+    const long open = descriptors(pid);
     const long long t0 = cpu_ticks(pid);
     std::this_thread::sleep_for(std::chrono::seconds(5));
     const long long t1 = cpu_ticks(pid);

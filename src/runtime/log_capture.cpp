@@ -7,6 +7,8 @@
 namespace mainstay::runtime {
 namespace {
 
+std::size_t live_streams = 0;  // event-loop thread only
+
 constexpr std::size_t kMaxLine = 64 * 1024;
 // What finish() reads at most before closing: a daemon that keeps writing cannot hold it.
 constexpr std::size_t kFinishBudget = 1024 * 1024;
@@ -25,7 +27,9 @@ struct LogCapture::Stream : std::enable_shared_from_this<Stream> {
     Stream(boost::asio::io_context& io, int fd, LineSink sink_) : pipe(io, fd), sink(std::move(sink_)) {
         boost::system::error_code ignored;
         pipe.non_blocking(true, ignored);
+        ++live_streams;
     }
+    ~Stream() { --live_streams; }
 
     boost::asio::posix::stream_descriptor pipe;
     LineSink sink;
@@ -109,6 +113,8 @@ void LogCapture::finish() {
     if (stream_ && !stream_->done) stream_->drain(kFinishBudget);
     if (stream_) stream_->close();
 }
+
+std::size_t LogCapture::live() { return live_streams; }
 
 bool LogCapture::finished() const { return !stream_ || stream_->done; }
 

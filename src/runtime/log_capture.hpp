@@ -33,6 +33,8 @@ public:
     // Reads what the pipe holds now (up to a bound), hands it to the sink, and closes the pipe.
     void finish();
     bool finished() const;  // end of file, or finish()ed
+    // Readers still allocated (a pending wait keeps one alive until it completes).
+    static std::size_t live();
 
 private:
     struct Stream;

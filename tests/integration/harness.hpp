@@ -28,6 +28,18 @@ bool eventually(const std::function<bool()>& ready, std::chrono::milliseconds de
 
 std::vector<std::string> read_lines(const std::filesystem::path& file);
 
+// A main configuration whose files all live in the test's directory; `log_extra` is added to
+// the `log:` map (", max_size: 100MiB").
+inline std::string main_yaml(const std::string& log_extra = "") {
+    return "services_dir: services.d\n"
+           "log: {file: logs/mainstay.log, level: debug" + log_extra + "}\n"
+           "status: {socket: run/control.sock, file: run/status.json}\n"
+           "shutdown: {timeout: 20s}\n";
+}
+
+// `command:` line running the test-service program with `args`.
+inline std::string ts(const std::string& args) { return std::string("command: ") + TEST_SERVICE_PATH + " " + args + "\n"; }
+
 class Mainstay {
 public:
     // Writes `main_yaml` as mainstay.yaml and each (name, text) into services.d/, starts

@@ -17,14 +17,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::string main_yaml() {
-    return "services_dir: services.d\n"
-           "log: {file: logs/mainstay.log, level: debug}\n"
-           "status: {socket: run/control.sock, file: run/status.json}\n"
-           "shutdown: {timeout: 20s}\n";
-}
-
-std::string ts(const std::string& args) { return std::string("command: ") + TEST_SERVICE_PATH + " " + args + "\n"; }
 
 int pid_in(const std::filesystem::path& file) {
     auto lines = read_lines(file);

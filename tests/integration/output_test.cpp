@@ -13,17 +13,14 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::string main_yaml(const std::string& log_file = "logs/mainstay.log", const std::string& log_extra = "") {
+// main_yaml() with mainstay's log file elsewhere.
+std::string main_yaml_logging_to(const std::string& log_file, const std::string& log_extra = "") {
     return "services_dir: services.d\n"
            "log: {file: " +
            log_file + ", level: debug" + log_extra +
            "}\n"
            "status: {socket: run/control.sock, file: run/status.json}\n"
            "shutdown: {timeout: 20s}\n";
-}
-
-std::string ts(const std::string& args) {
-    return std::string("command: ") + TEST_SERVICE_PATH + " " + args + "\n";
 }
 
 // A service that crashes every 20 ms and is restarted at once: a steady stream of own lines.
@@ -89,7 +86,7 @@ TEST_CASE("SIGTERM with a slow console while a service floods: mainstay exits wi
 }
 
 TEST_CASE("log.format json: bytes that are not UTF-8 still make valid JSON lines everywhere") {
-    Mainstay m(main_yaml("logs/mainstay.log", ", format: json"),
+    Mainstay m(main_yaml(", format: json"),
                {{"bad", "command: [printf, 'ok \\377\\376 \"quoted\" \\001 end\\n']\nrestart: {policy: never}\n"}});
     REQUIRE(m.wait_for("bad: stopped"));
     REQUIRE(m.wait_for("\"service\":\"bad\""));
@@ -121,7 +118,7 @@ TEST_CASE("a log directory that cannot be written is reported once per file, sup
     std::string tmpl = (std::filesystem::temp_directory_path() / "mainstay-blocked-XXXXXX").string();
     const std::filesystem::path outside = ::mkdtemp(tmpl.data());
     std::ofstream(outside / "blocker") << "not a directory\n";
-    Mainstay m(main_yaml((outside / "blocker/logs/mainstay.log").string()),
+    Mainstay m(main_yaml_logging_to((outside / "blocker/logs/mainstay.log").string()),
                {{"chatty", ts("--lines-per-second 200")}, {"crash", kCrash}});
     const auto starts = m.dir() / "crash.starts";
     REQUIRE(eventually([&] { return read_lines(starts).size() >= 30; }));  // supervision goes on

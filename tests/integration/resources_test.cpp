@@ -8,18 +8,6 @@
 using namespace mainstay::testing;
 using namespace std::chrono_literals;
 
-namespace {
-
-std::string main_yaml() {
-    return "services_dir: services.d\n"
-           "log: {file: logs/mainstay.log, level: info}\n"
-           "status: {socket: run/control.sock, file: run/status.json}\n"
-           "shutdown: {timeout: 20s}\n";
-}
-
-std::string ts(const std::string& args) { return std::string("command: ") + TEST_SERVICE_PATH + " " + args + "\n"; }
-
-}  // namespace
 
 TEST_CASE("exec probes that leave a daemon behind leak neither descriptors nor processes") {
     // Each round's probe starts a process in a session of its own that keeps the output pipe

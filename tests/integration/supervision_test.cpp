@@ -24,15 +24,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// A main configuration whose files all live in the test's directory.
-std::string main_yaml(const std::string& log_extra = "") {
-    return "services_dir: services.d\n"
-           "log: {file: logs/mainstay.log, level: debug" + log_extra + "}\n"
-           "status: {socket: run/control.sock, file: run/status.json}\n"
-           "shutdown: {timeout: 20s}\n";
-}
-
-std::string ts(const std::string& args) { return std::string("command: ") + TEST_SERVICE_PATH + " " + args + "\n"; }
 
 // Start times (ns, monotonic) from a --start-file.
 std::vector<long long> start_times(const std::filesystem::path& file) {
