@@ -1,17 +1,27 @@
 #include "runtime/log_capture.hpp"
 
+#include <fcntl.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <array>
+#include <cerrno>
+#include <cstdint>
+#include <unordered_map>
 
 #include <boost/asio/posix/stream_descriptor.hpp>
 
 namespace mainstay::runtime {
 namespace {
 
-std::size_t live_streams = 0;  // event-loop thread only
+namespace asio = boost::asio;
 
 constexpr std::size_t kMaxLine = 64 * 1024;
-// What finish() reads at most before closing: a daemon that keeps writing cannot hold it.
-constexpr std::size_t kFinishBudget = 1024 * 1024;
+constexpr std::size_t kTurnBudget = 256 * 1024;      // per pipe, each time the set is readable
+constexpr std::size_t kFinishBudget = 1024 * 1024;   // what finish() reads at most
+
+std::size_t live_captures = 0;  // event-loop threads only
 
 // One read buffer for every capture: reads happen on the event-loop thread only, and the sink
 // copies what it keeps before the next read.
@@ -22,44 +32,25 @@ std::array<char, 64 * 1024>& shared_buffer() {
 
 }  // namespace
 
-// Shared with the pending wait's handler so a capture can be destroyed while a wait is queued.
-struct LogCapture::Stream : std::enable_shared_from_this<Stream> {
-    Stream(boost::asio::io_context& io, int fd, LineSink sink_) : pipe(io, fd), sink(std::move(sink_)) {
-        boost::system::error_code ignored;
-        pipe.non_blocking(true, ignored);
-        ++live_streams;
-    }
-    ~Stream() { --live_streams; }
-
-    boost::asio::posix::stream_descriptor pipe;
+struct LogCapture::Stream {
+    int fd;
     LineSink sink;
     std::string partial;
     bool done{false};
+    std::uint64_t id{0};
 
-    void wait() {
-        pipe.async_wait(boost::asio::posix::descriptor_base::wait_read,
-                        [self = shared_from_this()](const boost::system::error_code& ec) {
-                            if (ec == boost::asio::error::operation_aborted || self->done) return;
-                            if (self->drain(SIZE_MAX)) self->wait();
-                        });
-    }
-
-    // Reads until the pipe is empty (true: keep watching), or at end of file or an error, or
-    // when `budget` bytes were read (false: the stream is over, closed).
-    bool drain(std::size_t budget) {
+    // Reads up to `budget` bytes. False once the stream is over (end of file or an error).
+    bool read(std::size_t budget) {
         auto& buffer = shared_buffer();
-        for (;;) {
-            boost::system::error_code ec;
-            const std::size_t n = pipe.read_some(boost::asio::buffer(buffer), ec);
-            if (ec == boost::asio::error::would_block || ec == boost::asio::error::try_again) return true;
-            if (ec == boost::asio::error::interrupted) continue;
-            split(std::string_view(buffer.data(), n));
-            if (ec || n == 0) break;
-            if (n >= budget) break;
-            budget -= n;
+        while (budget > 0) {
+            const ssize_t n = ::read(fd, buffer.data(), std::min(buffer.size(), budget));
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;
+            if (n <= 0) return false;
+            split(std::string_view(buffer.data(), static_cast<std::size_t>(n)));
+            budget -= static_cast<std::size_t>(n);
         }
-        close();
-        return false;
+        return true;
     }
 
     void split(std::string_view data) {
@@ -84,38 +75,126 @@ struct LogCapture::Stream : std::enable_shared_from_this<Stream> {
             }
         }
     }
-
-    void close() {
-        if (done) return;
-        if (!partial.empty()) sink(partial);
-        partial.clear();
-        partial.shrink_to_fit();
-        done = true;
-        boost::system::error_code ignored;
-        pipe.close(ignored);
-    }
 };
 
-LogCapture::LogCapture(boost::asio::io_context& io, int fd, LineSink sink) {
+namespace {
+
+// The epoll set of one io_context's captures, watched through one Asio descriptor.
+class CaptureSet : public asio::execution_context::service {
+public:
+    static inline asio::execution_context::id id;
+
+    explicit CaptureSet(asio::execution_context& context)
+        : service(context), watch_(static_cast<asio::io_context&>(context)) {
+        epoll_ = ::epoll_create1(EPOLL_CLOEXEC);
+        if (epoll_ == -1) return;
+        boost::system::error_code ec;
+        watch_.assign(epoll_, ec);
+        if (ec) {
+            ::close(epoll_);
+            epoll_ = -1;
+        }
+    }
+
+    void shutdown() override {
+        boost::system::error_code ignored;
+        watch_.close(ignored);  // closes epoll_
+        epoll_ = -1;
+        streams_.clear();
+    }
+
+    // False when the pipe cannot be watched (then the caller closes it).
+    bool add(LogCapture::Stream* s) {
+        if (epoll_ == -1) return false;
+        s->id = ++next_id_;
+        epoll_event ev{};
+        ev.events = EPOLLIN;  // level-triggered: what a turn leaves unread is reported again
+        ev.data.u64 = s->id;
+        if (::epoll_ctl(epoll_, EPOLL_CTL_ADD, s->fd, &ev) != 0) return false;
+        streams_[s->id] = s;
+        if (!armed_) arm();
+        return true;
+    }
+
+    void remove(LogCapture::Stream* s) {
+        if (streams_.erase(s->id) != 0 && epoll_ != -1) ::epoll_ctl(epoll_, EPOLL_CTL_DEL, s->fd, nullptr);
+    }
+
+private:
+    void arm() {
+        armed_ = true;
+        watch_.async_wait(asio::posix::descriptor_base::wait_read, [this](const boost::system::error_code& ec) {
+            armed_ = false;
+            if (ec) return;  // closed: the loop is ending
+            turn();
+            if (!streams_.empty() && epoll_ != -1) arm();
+        });
+    }
+
+    // Reads every readable pipe once. A stream may be finished or destroyed by a sink while
+    // the events are handled: each is looked up by id, so a stale event finds nothing.
+    void turn() {
+        std::array<epoll_event, 64> events;
+        const int n = ::epoll_wait(epoll_, events.data(), static_cast<int>(events.size()), 0);
+        for (int i = 0; i < n; ++i) {
+            auto it = streams_.find(events[static_cast<std::size_t>(i)].data.u64);
+            if (it == streams_.end()) continue;
+            LogCapture::Stream* s = it->second;
+            if (!s->read(kTurnBudget)) close(s);
+        }
+    }
+
+public:
+    // End of the stream: the last partial line, then the pipe is closed and forgotten.
+    void close(LogCapture::Stream* s) {
+        if (s->done) return;
+        s->done = true;
+        remove(s);
+        if (!s->partial.empty()) s->sink(s->partial);
+        s->partial.clear();
+        s->partial.shrink_to_fit();
+        ::close(s->fd);
+        s->fd = -1;
+    }
+
+private:
+    asio::posix::stream_descriptor watch_;
+    int epoll_{-1};
+    bool armed_{false};
+    std::uint64_t next_id_{0};
+    std::unordered_map<std::uint64_t, LogCapture::Stream*> streams_;
+};
+
+}  // namespace
+
+LogCapture::LogCapture(asio::io_context& io, int fd, LineSink sink) {
     if (fd == -1) return;
-    stream_ = std::make_shared<Stream>(io, fd, std::move(sink));
-    stream_->wait();
+    const int flags = ::fcntl(fd, F_GETFL);
+    if (flags != -1) ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);  // a read never waits
+    stream_ = std::make_unique<Stream>(Stream{fd, std::move(sink), {}, false, 0});
+    ++live_captures;
+    auto& set = asio::use_service<CaptureSet>(io);
+    set_ = &set;
+    if (!set.add(stream_.get())) set.close(stream_.get());
 }
 
 LogCapture::~LogCapture() {
-    if (!stream_ || stream_->done) return;
-    stream_->done = true;
-    boost::system::error_code ignored;
-    stream_->pipe.close(ignored);
+    if (!stream_) return;
+    if (!stream_->done) {
+        static_cast<CaptureSet*>(set_)->remove(stream_.get());
+        ::close(stream_->fd);
+    }
+    --live_captures;
 }
 
 void LogCapture::finish() {
-    if (stream_ && !stream_->done) stream_->drain(kFinishBudget);
-    if (stream_) stream_->close();
+    if (!stream_ || stream_->done) return;
+    stream_->read(kFinishBudget);
+    static_cast<CaptureSet*>(set_)->close(stream_.get());
 }
 
-std::size_t LogCapture::live() { return live_streams; }
-
 bool LogCapture::finished() const { return !stream_ || stream_->done; }
+
+std::size_t LogCapture::live() { return live_captures; }
 
 }  // namespace mainstay::runtime

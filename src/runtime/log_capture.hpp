@@ -1,13 +1,18 @@
 // Reading a child's output (stdout and stderr share one pipe) without ever letting it block on
 // a full pipe, and without holding memory per service while it is quiet.
 //
-// The pipe is watched for readability on the event loop; when it is readable, what is there is
-// read into one buffer shared by every capture (the loop has one thread) and split into lines;
-// every line goes to the `LineSink`. Only a line still incomplete is kept, per capture, and a
-// line longer than 64 KiB is cut into pieces. An idle capture costs its descriptor and a few
-// hundred bytes. The capture ends at end of file, or by `finish()` when its process ended: what
-// is already in the pipe is read, then the pipe is closed, even if a process that escaped
-// (a daemon) still holds the write end.
+// Every capture's pipe sits in one epoll set of mainstay's own (level-triggered), and only that
+// set is watched by the event loop. When it reports pipes readable, each is read into one
+// buffer shared by every capture (the loop has one thread), at most 256 KiB per pipe per turn
+// (a flooding service cannot starve the others), and split into lines for the `LineSink`. Only
+// a line still incomplete is kept per capture; a line longer than 64 KiB is cut into pieces.
+// An idle capture costs its descriptor and a few dozen bytes. The capture ends at end of file,
+// or by `finish()` when its process ended: what is already in the pipe is read, then the pipe
+// is closed, even if a process that escaped (a daemon) still holds the write end.
+//
+// Why not one Asio wait per pipe: a wait still pending when its pipe was closed from another
+// handler (the exit of the process) kept its capture alive, one per restart, until the loop
+// wound down. Here adding and removing a pipe is a plain epoll_ctl, with nothing left pending.
 #pragma once
 
 #include <functional>
@@ -33,12 +38,14 @@ public:
     // Reads what the pipe holds now (up to a bound), hands it to the sink, and closes the pipe.
     void finish();
     bool finished() const;  // end of file, or finish()ed
-    // Readers still allocated (a pending wait keeps one alive until it completes).
+    // Captures alive (in every event loop of the process).
     static std::size_t live();
 
-private:
     struct Stream;
-    std::shared_ptr<Stream> stream_;
+
+private:
+    std::unique_ptr<Stream> stream_;
+    void* set_{nullptr};  // the CaptureSet (log_capture.cpp) of its io_context
 };
 
 }  // namespace mainstay::runtime
