@@ -24,7 +24,7 @@ void ProbeSet::schedule_first(Slot& s, TimePoint now) {
 }
 
 void ProbeSet::schedule_next(Slot& s, TimePoint now) {
-    if (s.succeeded_once) {
+    if (s.succeeded_once || !s.fast_until_success) {
         s.next_at = add_saturating(now, s.spec->interval);
         return;
     }

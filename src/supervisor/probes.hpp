@@ -48,12 +48,14 @@ private:
         Slot(const std::optional<config::ProbeSpec>& probe, const std::string& owner, const char* operation,
              resilience::EventSink* events)
             : spec(probe ? &*probe : nullptr),
-              tracker(probe ? probe->thresholds : resilience::HealthParams{}, {events, owner, operation}) {}
+              tracker(probe ? probe->thresholds : resilience::HealthParams{}, {events, owner, operation}),
+              fast_until_success(std::string_view(operation) != "liveness") {}
         const config::ProbeSpec* spec{nullptr};
         resilience::HealthTracker tracker;
         std::optional<TimePoint> next_at;
         bool running{false};
         bool succeeded_once{false};
+        bool fast_until_success;  // startup and readiness; liveness keeps its interval (SPEC §3)
         Duration fast_interval{0};
         TimePoint started_at{};
         std::optional<Duration> last_duration;

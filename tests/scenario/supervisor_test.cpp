@@ -841,3 +841,22 @@ TEST_CASE("a startup-timeout timer that fires after the startup phase ended is i
     CHECK(st.sup->mode() == Mode::full);
     st.wind_down();
 }
+
+TEST_CASE("a liveness probe runs every interval from initial_delay, not at the fast startup cadence") {
+    // A slow starter gets failure_threshold x interval of grace before a liveness kill, as in
+    // Kubernetes; the fast cadence is for startup and readiness probes only.
+    auto web = svc("web");
+    web.probes.liveness = tcp_probe(3, 10s);
+    Story t({web});
+    REQUIRE(t.world.probe_count(0, ProbeKind::liveness) == 1);  // initial_delay 0: at once
+    t.world.probe(*t.sup, "web", ProbeKind::liveness, false);
+    t.advance(9s);
+    CHECK(t.world.probe_count(0, ProbeKind::liveness) == 1);  // not 100 ms later
+    t.advance(1s);
+    CHECK(t.world.probe_count(0, ProbeKind::liveness) == 2);
+    t.world.probe(*t.sup, "web", ProbeKind::liveness, false);
+    t.advance(10s);
+    t.world.probe(*t.sup, "web", ProbeKind::liveness, false);
+    CHECK(t.s("web").state() == State::stopping);  // the third failure, 20 s after the first
+    t.wind_down();
+}
