@@ -106,7 +106,7 @@ struct Dependency {
 struct RestartSpec {
     RestartPolicy policy{RestartPolicy::always};
     resilience::BackoffParams backoff{};
-    Duration reset_after{std::chrono::minutes(10)};
+    Duration reset_after{std::chrono::minutes(1)};
     std::vector<int> permanent_exit_codes;
     resilience::CircuitBreakerParams circuit_breaker{};
 };

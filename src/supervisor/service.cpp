@@ -165,8 +165,10 @@ void Service::on_timer(World& world) {
         kill(world);
     }
     if (reset_at_ && now >= *reset_at_) {
+        // Ready for reset_after: the next failure starts a fresh series (SPEC §3).
         reset_at_.reset();
         recovery_.reset_backoff();
+        if (breaker_.state() != resilience::BreakerState::closed) breaker_.reset(now);
     }
     if (state_ == State::recovering && desired_running_) {
         breaker_.poll(now);

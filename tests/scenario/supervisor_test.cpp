@@ -80,7 +80,7 @@ TEST_CASE("a service is running at once and ready after ready_after") {
     CHECK(t.s("web").state() == State::ready);
     // Left armed: only the backoff reset after `reset_after` healthy.
     REQUIRE(t.timers() == 1);
-    CHECK(t.world.timers.begin()->second == t.world.now() + 10min);
+    CHECK(t.world.timers.begin()->second == t.world.now() + 1min);
 }
 
 TEST_CASE("a crashing service restarts with its backoff: 0.1, 0.2, 0.4 s") {
@@ -858,5 +858,29 @@ TEST_CASE("a liveness probe runs every interval from initial_delay, not at the f
     t.advance(10s);
     t.world.probe(*t.sup, "web", ProbeKind::liveness, false);
     CHECK(t.s("web").state() == State::stopping);  // the third failure, 20 s after the first
+    t.wind_down();
+}
+
+TEST_CASE("reset_after defaults to 1m; after it, a crash starts a fresh series with the breaker closed") {
+    config::ServiceSpec defaults;
+    CHECK(defaults.restart.reset_after == std::chrono::minutes(1));
+    auto spec = svc("web");
+    spec.restart.circuit_breaker.failure_threshold = 2;
+    spec.restart.circuit_breaker.recovery_timeout = 10min;
+    spec.restart.backoff = {100ms, 10min, 2.0, resilience::Jitter::none};
+    Story t({spec});
+    // Two quick crashes (the second before it was ever ready) open the breaker.
+    t.exit("web", ExitStatus::exited(1));
+    t.advance(150ms);
+    t.exit("web", ExitStatus::exited(1));
+    REQUIRE(t.s("web").breaker().state() == resilience::BreakerState::open);
+    t.advance(11min);  // the trial after the cooldown succeeds: running, then ready
+    REQUIRE(t.s("web").state() == State::ready);
+    t.advance(1min);  // ready for reset_after
+    const TimePoint before = t.world.now();
+    t.exit("web", ExitStatus::exited(1));
+    CHECK(t.s("web").breaker().state() == resilience::BreakerState::closed);
+    t.advance(2s);
+    CHECK(t.world.starts_of("web").back().at - before == 100ms);  // first retry after `initial`
     t.wind_down();
 }

@@ -256,7 +256,7 @@ TEST_CASE("SPEC defaults apply when a key is absent") {
     CHECK(web.restart.backoff.max == 5min);
     CHECK(web.restart.backoff.multiplier == doctest::Approx(2.0));
     CHECK(web.restart.backoff.jitter == mainstay::resilience::Jitter::full);
-    CHECK(web.restart.reset_after == 10min);
+    CHECK(web.restart.reset_after == 1min);
     CHECK(web.restart.permanent_exit_codes.empty());
     CHECK(web.restart.circuit_breaker.failure_threshold == 5);
     CHECK(web.restart.circuit_breaker.recovery_timeout == 30s);
