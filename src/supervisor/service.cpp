@@ -18,8 +18,8 @@ Service::Service(const config::ServiceSpec& spec, std::size_t index, resilience:
       probes_(spec.probes, spec.name, events),
       wake_(spec.wake ? spec.wake->retry : resilience::RetryParams{}, random, {events, spec.name, "wake"}) {}
 
-void Service::become(World& world, State s, std::string reason) {
-    if (s != state_ || reason != reason_) {
+void Service::become(World& world, State s, std::string reason, bool quiet) {
+    if (!quiet && (s != state_ || reason != reason_)) {
         std::string line = spec_.name + ": " + std::string(to_string(s));
         if (!reason.empty()) line += " (" + reason + ")";
         world.log(s == State::failed || s == State::paused ? config::LogLevel::error
@@ -88,13 +88,20 @@ void Service::failure(World& world, const std::string& why) {
         become(world, State::paused, "safety valve: " + recovery_.pause_reason() + "; last: " + why);
         return;
     }
+    std::string reason = why;
     if (auto until = breaker_.next_deadline()) {
         recovery_.postpone(*until);
-        become(world, State::recovering,
-               why + "; circuit breaker open for " + config::format_duration(breaker_.remaining_cooldown(now)));
-        return;
+        reason += "; circuit breaker open for " + config::format_duration(breaker_.remaining_cooldown(now));
     }
-    become(world, State::recovering, why);
+    // One line per failure, even when the reason is the same as last time: what failed, which
+    // attempt comes next and when ("docker: recovering (...); attempt 4 in 16s").
+    std::string line = spec_.name + ": recovering (" + reason + ")";
+    if (auto next = recovery_.next_deadline()) {
+        line += "; attempt " + std::to_string(recovery_.attempts() + 1) + " in " +
+                config::format_duration(std::max(Duration{0}, std::chrono::duration_cast<Duration>(*next - now)));
+    }
+    world.log(config::LogLevel::warn, line);
+    become(world, State::recovering, std::move(reason), true);
 }
 
 void Service::on_ready(World& world) {

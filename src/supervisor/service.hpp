@@ -80,7 +80,8 @@ private:
     void launch(World& world);
     void attempt(World& world);
     void failure(World& world, const std::string& why);
-    void become(World& world, State s, std::string reason);
+    // `quiet`: the caller logs the transition itself.
+    void become(World& world, State s, std::string reason, bool quiet = false);
     void on_ready(World& world);
     // The process must go (a failed liveness or startup probe): stop it, then restart per policy.
     void restart_for(World& world, std::string why);

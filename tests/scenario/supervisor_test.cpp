@@ -884,3 +884,24 @@ TEST_CASE("reset_after defaults to 1m; after it, a crash starts a fresh series w
     CHECK(t.world.starts_of("web").back().at - before == 100ms);  // first retry after `initial`
     t.wind_down();
 }
+
+TEST_CASE("every failed attempt logs one line with the reason, the next attempt's number and when it is due") {
+    // Before, a reason that did not change was logged once: a service retrying for minutes
+    // looked stuck.
+    Story t({[] { auto s = svc("docker"); return s; }()});
+    t.world.missing.insert("docker");
+    t.exit("docker", ExitStatus::exited(1));
+    auto count = [&](const std::string& text) {
+        return std::count_if(t.world.logs.begin(), t.world.logs.end(),
+                             [&](const std::string& l) { return l.find(text) != std::string::npos; });
+    };
+    CHECK(count("docker: recovering (exited with code 1); attempt 1 in 100ms") == 1);
+    t.advance(100ms);  // attempt 1: the executable is missing
+    CHECK(count("docker: recovering (executable not found: docker); attempt 2 in 200ms") == 1);
+    t.advance(200ms);
+    CHECK(count("docker: recovering (executable not found: docker); attempt 3 in 400ms") == 1);
+    t.advance(400ms);
+    CHECK(count("docker: recovering (executable not found: docker); attempt 4 in 800ms") == 1);
+    CHECK(count("docker: recovering") == 4);  // one line per failure, no more
+    t.wind_down();
+}
