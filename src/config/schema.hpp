@@ -118,6 +118,13 @@ struct StopSpec {
 };
 
 // `limits`: cgroup v2 memory.max, cpu.max and pids.max of the service's own cgroup.
+// Where a service's stdout/stderr lines go (SPEC §3): mainstay's console as "NAME | line",
+// and/or its own rotating file `<dir of log.file>/<name>.log`. Its helpers (stop, wake) follow it.
+struct OutputSpec {
+    bool console{true};
+    bool file{true};
+};
+
 struct LimitsSpec {
     std::optional<std::uint64_t> memory;  // bytes
     std::optional<double> cpu;            // CPUs: 1.5 = 150 ms of CPU time per 100 ms
@@ -163,6 +170,7 @@ struct ServiceSpec {
     resilience::RecoveryParams recovery{};
     StopSpec stop;
     std::optional<LimitsSpec> limits;
+    OutputSpec output;
     std::optional<WakeSpec> wake;
     Path source;  // the file it came from
     Mark name_mark;

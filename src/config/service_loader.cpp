@@ -15,8 +15,9 @@ using Keys = std::vector<std::string>;
 
 const Keys kProcessKeys{"name", "description", "kind", "command", "shell", "working_dir", "environment",
                         "env_file", "user", "group", "critical", "enabled", "ready_after", "depends_on",
-                        "probes", "restart", "recovery", "stop", "limits"};
-const Keys kExternalKeys{"name", "description", "kind", "critical", "enabled", "depends_on", "probes", "recovery", "wake"};
+                        "probes", "restart", "recovery", "stop", "limits", "output"};
+const Keys kExternalKeys{"name", "description", "kind", "critical", "enabled", "depends_on", "probes", "recovery", "wake",
+                         "output"};
 const Keys kCapabilityKeys{"name", "description", "kind", "enabled", "requires", "check", "activate", "deactivate",
                            "monitor_interval", "retry"};
 const Keys kNotDefaultable{"name", "kind", "command", "description"};
@@ -207,6 +208,12 @@ void read_service_body(MapReader& r, ServiceSpec& s) {
         MapReader v(*rec, diags);
         v.count("max_attempts", s.recovery.max_attempts, 0);
         v.duration("max_total_time", s.recovery.max_total_time);
+        v.finish();
+    }
+    if (const Node* out = r.get("output"); out && expect_map(*out, "output", diags)) {
+        MapReader v(*out, diags);
+        v.boolean("console", s.output.console);
+        v.boolean("file", s.output.file);
         v.finish();
     }
     if (s.kind == Kind::external) {

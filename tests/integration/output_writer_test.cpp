@@ -91,7 +91,7 @@ OutputEntry service_entry(const std::string& service, std::size_t bytes) {
 }  // namespace
 
 TEST_CASE(
-    "the queue charges each sink's budget apart; own lines have their own; drops are counted per service and sink") {
+    "the queue charges each sink's budget apart, own lines have their own, drops are counted per service and sink") {
     OutputLimits limits{10'000, 20'000, 5'000, 5'000};
     OutputQueue q(limits);
     const std::size_t cost = service_entry("web", 1000).cost();
@@ -126,7 +126,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "mainstay's info lines reach its log file at once; its file and the services' are 0640; service lines carry a time "
+    "mainstay's info lines reach its log file at once, its file and the services' are 0640, service lines carry a time "
     "stamp") {
     TempDir dir;
     Console console;
@@ -153,7 +153,7 @@ TEST_CASE(
     CHECK(count_with(lines, "info: hello from mainstay") == 1);
 }
 
-TEST_CASE("a full disk (/dev/full) is reported once, flagged and counted; no banner per line") {
+TEST_CASE("a full disk (/dev/full) is reported once, flagged and counted, no banner per line") {
     Console console;
     Logging logging(spec_with(fs::path("/dev/full")), console.write_fd);
     for (int i = 0; i < 20; ++i) logging.log(LogLevel::info, "line " + std::to_string(i));
@@ -172,7 +172,7 @@ TEST_CASE("a full disk (/dev/full) is reported once, flagged and counted; no ban
 }
 
 TEST_CASE(
-    "a console nobody reads: lines wait within its budget, the rest are counted; own lines and files lose nothing; "
+    "a console nobody reads: lines wait within its budget, the rest are counted, own lines and files lose nothing, "
     "stop takes about a second") {
     TempDir dir;
     Console console;  // never read until the end

@@ -33,7 +33,7 @@ runtime::SpawnRequest request(std::optional<std::string> user, std::optional<std
 
 }  // namespace
 
-TEST_CASE("an unknown user or group is a reason not to start, naming it; nothing is forked") {
+TEST_CASE("an unknown user or group is a reason not to start, naming it, nothing is forked") {
     auto user = runtime::spawn(request("no-such-user-mainstay", std::nullopt));
     CHECK_FALSE(user.spawned);
     CHECK(user.error == "unknown user: no-such-user-mainstay");

@@ -129,7 +129,7 @@ TEST_CASE("a permanent exit code ends failed, with nothing left armed") {
     CHECK(t.timers() == 0);
 }
 
-TEST_CASE("the safety valve pauses after max_attempts; resume tries again at once") {
+TEST_CASE("the safety valve pauses after max_attempts, resume tries again at once") {
     auto spec = svc("web");
     spec.recovery.max_attempts = 2;
     Story t({spec});
@@ -160,7 +160,7 @@ TEST_CASE("a missing executable is retried with backoff, its reason named") {
     CHECK(t.s("dockerd").state() == State::running);
 }
 
-TEST_CASE("a oneshot that succeeds is completed; one that fails is retried") {
+TEST_CASE("a oneshot that succeeds is completed, one that fails is retried") {
     auto job = svc("migrate");
     job.kind = config::Kind::oneshot;
     job.restart.policy = config::RestartPolicy::on_failure;
@@ -314,7 +314,7 @@ TEST_CASE("shutdown.timeout kills whatever still runs") {
     CHECK(t.timers() == 0);
 }
 
-TEST_CASE("services not yet started are simply stopped at shutdown; recovery timers go away") {
+TEST_CASE("services not yet started are simply stopped at shutdown, recovery timers go away") {
     Story t({svc("db"), svc("app", {dep("db")})});
     t.exit("db", ExitStatus::exited(1));
     CHECK(t.timers() == 1);  // db's next attempt
@@ -336,7 +336,7 @@ TEST_CASE("a paused service says why: the safety valve and the last failure") {
     CHECK(t.s("web").reason() == "safety valve: gave up after 1 attempts; last: exited with code 4");
 }
 
-TEST_CASE("stop.command is run instead of the stop signal; SIGKILL still follows stop.timeout") {
+TEST_CASE("stop.command is run instead of the stop signal, SIGKILL still follows stop.timeout") {
     auto spec = svc("db");
     spec.stop = {SIGTERM, 10s, config::Argv{"pg_ctl", "stop"}};
     Story t({spec});
@@ -370,7 +370,7 @@ TEST_CASE("during shutdown nothing restarts: a dependency crashing while its dep
     CHECK(t.timers() == 0);
 }
 
-TEST_CASE("a stop command still running when its service exits is killed; shutdown waits for it") {
+TEST_CASE("a stop command still running when its service exits is killed, shutdown waits for it") {
     auto spec = svc("db");
     spec.stop = {SIGTERM, 10s, config::Argv{"slow-stop"}};
     Story t({spec});
@@ -413,7 +413,7 @@ TEST_CASE("a soft dependency that ended stopped lets its dependent start") {
     CHECK(t.s("app").state() == State::running);
 }
 
-TEST_CASE("a required dependency that failed blocks its dependent, naming it; a soft dependent goes on") {
+TEST_CASE("a required dependency that failed blocks its dependent, naming it, a soft dependent goes on") {
     auto base = svc("base");
     base.restart.permanent_exit_codes = {78};
     Story t({base, svc("mid", {dep("base")}), svc("top", {dep("mid", false)})});
@@ -435,7 +435,7 @@ config::ProbeSpec tcp_probe(std::uint32_t failure_threshold = 3, resilience::Dur
 }
 }  // namespace
 
-TEST_CASE("readiness: running until the probe passes; failing marks it unhealthy without a restart") {
+TEST_CASE("readiness: running until the probe passes, failing marks it unhealthy without a restart") {
     auto web = svc("web");
     web.probes.readiness = tcp_probe(2);
     Story t({web, svc("app", {dep("web")})});
@@ -478,7 +478,7 @@ TEST_CASE("before its first success a probe runs fast: 100 ms doubling up to the
     t.wind_down();
 }
 
-TEST_CASE("a liveness failure restarts the service; a readiness failure does not") {
+TEST_CASE("a liveness failure restarts the service, a readiness failure does not") {
     auto web = svc("web");
     web.probes.liveness = tcp_probe(1);
     Story t({web});
@@ -498,7 +498,7 @@ TEST_CASE("a liveness failure restarts the service; a readiness failure does not
     t.wind_down();
 }
 
-TEST_CASE("a startup probe gates readiness and liveness until it passes; its failure restarts") {
+TEST_CASE("a startup probe gates readiness and liveness until it passes, its failure restarts") {
     auto web = svc("web");
     web.probes.startup = tcp_probe(2);
     web.probes.readiness = tcp_probe();
@@ -535,7 +535,7 @@ bool logged(const FakeWorld& w, const std::string& text) {
 }
 }  // namespace
 
-TEST_CASE("Docker is down: the startup phase ends degraded; the dependents start when it recovers") {
+TEST_CASE("Docker is down: the startup phase ends degraded, the dependents start when it recovers") {
     auto docker = svc("docker");
     docker.restart.backoff = {10s, 1min, 2.0, resilience::Jitter::none};
     Story t({docker, svc("soft", {dep("docker", false)}), svc("hard", {dep("docker")}), svc("free")});
@@ -730,7 +730,7 @@ TEST_CASE("probe durations and failures are recorded for the status model") {
     t.wind_down();
 }
 
-TEST_CASE("the end of the startup phase is notified once; on_critical_failure: exit stops everything with 1") {
+TEST_CASE("the end of the startup phase is notified once, on_critical_failure: exit stops everything with 1") {
     auto core = svc("core");
     core.critical = true;
     core.restart.permanent_exit_codes = {78};
@@ -798,7 +798,7 @@ TEST_CASE("after a wake that succeeded, failing probes wait wake.retry.timeout b
     t.wind_down();
 }
 
-TEST_CASE("signals: the first stop signal shuts down, a second kills at once; USR1/USR2/WINCH reach every service; HUP changes nothing") {
+TEST_CASE("signals: the first stop signal shuts down, a second kills at once, USR1/USR2/WINCH reach every service, HUP changes nothing") {
     Story st({svc("a"), svc("b")});
     const int a = *st.s("a").pid(), b = *st.s("b").pid();
     st.sup->on_signal(SIGUSR1);
@@ -861,7 +861,7 @@ TEST_CASE("a liveness probe runs every interval from initial_delay, not at the f
     t.wind_down();
 }
 
-TEST_CASE("reset_after defaults to 1m; after it, a crash starts a fresh series with the breaker closed") {
+TEST_CASE("reset_after defaults to 1m, after it, a crash starts a fresh series with the breaker closed") {
     config::ServiceSpec defaults;
     CHECK(defaults.restart.reset_after == std::chrono::minutes(1));
     auto spec = svc("web");

@@ -8,7 +8,7 @@ namespace {
 Environment env() { return Environment({{"HOST", "gpu1"}, {"EMPTY", ""}, {"PORT", "8080"}}); }
 }  // namespace
 
-TEST_CASE("${VAR} is replaced; $$ is a literal dollar; lone $ is kept") {
+TEST_CASE("${VAR} is replaced, $$ is a literal dollar, lone $ is kept") {
     auto r = interpolate("http://${HOST}:${PORT}/", env());
     CHECK(r.text == "http://gpu1:8080/");
     CHECK(r.warnings.empty());
@@ -17,7 +17,7 @@ TEST_CASE("${VAR} is replaced; $$ is a literal dollar; lone $ is kept") {
     CHECK(interpolate("$${HOST}", env()).text == "${HOST}");
 }
 
-TEST_CASE("an unset ${VAR} becomes empty with a warning; a set empty one without") {
+TEST_CASE("an unset ${VAR} becomes empty with a warning, a set empty one without") {
     auto r = interpolate("[${MISSING}]", env());
     CHECK(r.text == "[]");
     REQUIRE(r.warnings.size() == 1);

@@ -169,7 +169,7 @@ TEST_CASE("oneshot defaults to restart on failure and keeps a shell command whol
     CHECK(service(*r.config, "app").restart.policy == RestartPolicy::always);
 }
 
-TEST_CASE("an external service: probe and wake; process-only defaults are ignored") {
+TEST_CASE("an external service: probe and wake, process-only defaults are ignored") {
     auto r = load_dir(kComplete);
     REQUIRE(r.config);
     const ServiceSpec& gpu = service(*r.config, "gpu");  // from gpu.yml
@@ -177,7 +177,7 @@ TEST_CASE("an external service: probe and wake; process-only defaults are ignore
     CHECK(gpu.command.empty());
     CHECK(gpu.env_files.empty());
     CHECK(gpu.ready_after == 1s);
-    CHECK(gpu.restart.reset_after == 10min);
+    CHECK(gpu.restart.reset_after == 1min);
     CHECK(gpu.stop.timeout == 10s);
     REQUIRE(gpu.probes.readiness);
     CHECK(gpu.probes.readiness->timeout == 3s);
@@ -533,4 +533,30 @@ TEST_CASE("an unknown user or group is no load error: the service is left withou
     CHECK(service(*r.config, "a").user == "no-such-user-mainstay");
     CHECK_FALSE(service(*r.config, "a").credentials);
     CHECK_FALSE(service(*r.config, "b").credentials);
+}
+
+TEST_CASE("output: console and file, each true by default, for processes, oneshots and external services") {
+    TempTree t;
+    t.write("mainstay.yaml", "{}\n");
+    t.write("services.d/a.yaml", "command: [a]\noutput: {console: false}\n");
+    t.write("services.d/b.yaml", "command: [b]\n");
+    t.write("services.d/c.yaml", "kind: external\nprobes: {readiness: {tcp: \"h:1\"}}\noutput: {file: false}\n");
+    auto r = load_dir(t.root());
+    INFO(all_messages(r.diagnostics));
+    REQUIRE(r.config);
+    CHECK_FALSE(service(*r.config, "a").output.console);
+    CHECK(service(*r.config, "a").output.file);
+    CHECK(service(*r.config, "b").output.console);
+    CHECK(service(*r.config, "b").output.file);
+    CHECK(service(*r.config, "c").output.console);
+    CHECK_FALSE(service(*r.config, "c").output.file);
+
+    TempTree bad;
+    bad.write("mainstay.yaml", "{}\n");
+    bad.write("services.d/d.yaml", "command: [d]\noutput: {console: maybe, stderr: true}\n");
+    auto rb = load_dir(bad.root());
+    const std::string d = (bad.root() / "services.d/d.yaml").string();
+    CHECK(all_messages(rb.diagnostics).find(d + ":2:19: error: 'console' must be true or false, got 'maybe'") !=
+          std::string::npos);
+    CHECK(all_messages(rb.diagnostics).find(d + ":2:26: error: unknown key 'stderr'") != std::string::npos);
 }
