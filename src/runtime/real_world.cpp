@@ -134,11 +134,13 @@ supervisor::StartResult RealWorld::start(const config::ServiceSpec& spec, const 
 
     // Handed to the output writer: the console shows the label ("db/stop"), the lines go to
     // the file of the service or capability the command belongs to.
+    // A service's `output` applies to its helpers (stop, wake) too.
     std::string owner = spec.name.substr(0, spec.name.find('/'));
+    const config::OutputSpec to = spec.output;
     captures_[outcome.spawned->pid] = std::make_unique<LogCapture>(
-        io_, outcome.spawned->output_fd, [this, owner = std::move(owner), label](std::string_view line) {
+        io_, outcome.spawned->output_fd, [this, owner = std::move(owner), label, to](std::string_view line) {
             Doing doing("writing a line of", &label);
-            logging_.service_line(owner, line, true, true, label);
+            logging_.service_line(owner, line, to.console, to.file, label);
         });
     return {outcome.spawned->pid, {}};
 }

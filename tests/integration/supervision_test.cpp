@@ -553,3 +553,14 @@ TEST_CASE("a NOTIFY_SOCKET nobody listens on is reported, and supervision goes o
     std::error_code ec;
     std::filesystem::remove_all(work, ec);
 }
+
+TEST_CASE("output: console false keeps a service's lines off the console but in its file, file false the other way") {
+    Mainstay m(main_yaml(), {{"quiet", ts("--print-lines 3 --line-length 20 --stay") + "output: {console: false}\n"},
+                             {"nofile", ts("--print-lines 3 --line-length 20 --stay") + "output: {file: false}\n"}});
+    REQUIRE(m.wait_for("nofile | line 2"));
+    REQUIRE(eventually([&] { return read_lines(m.dir() / "logs/quiet.log").size() >= 3; }));
+    CHECK(m.count("quiet | ") == 0);
+    CHECK_FALSE(std::filesystem::exists(m.dir() / "logs/nofile.log"));
+    m.signal(SIGTERM);
+    CHECK(m.wait_exit() == 0);
+}
