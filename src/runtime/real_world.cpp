@@ -114,10 +114,11 @@ supervisor::StartResult RealWorld::start_process(const config::ServiceSpec& spec
     return start(spec, spec.command, spec.name, true);
 }
 
-supervisor::StartResult RealWorld::start_helper(const config::ServiceSpec& spec, const config::Argv& argv) {
+supervisor::StartResult RealWorld::start_helper(const config::ServiceSpec& spec, const config::Argv& argv,
+                                                std::string_view purpose) {
     config::ServiceSpec helper = spec;
     helper.shell = false;
-    return start(helper, argv, spec.name + "/stop", false);
+    return start(helper, argv, spec.name + "/" + std::string(purpose), false);
 }
 
 supervisor::StartResult RealWorld::start_command(const std::string& label, const config::Argv& argv) {

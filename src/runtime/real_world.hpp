@@ -42,7 +42,8 @@ public:
 
     supervisor::TimePoint now() const override;
     supervisor::StartResult start_process(const config::ServiceSpec& spec) override;
-    supervisor::StartResult start_helper(const config::ServiceSpec& spec, const config::Argv& argv) override;
+    supervisor::StartResult start_helper(const config::ServiceSpec& spec, const config::Argv& argv,
+                                         std::string_view purpose) override;
     supervisor::StartResult start_command(const std::string& label, const config::Argv& argv) override;
     void start_probe(std::size_t index, supervisor::ProbeKind kind, const config::ProbeSpec& probe) override;
     void cancel_probe(std::size_t index, supervisor::ProbeKind kind) override;

@@ -266,7 +266,7 @@ void Service::stop(World& world, bool force) {
         if (state_ == State::stopping) return;
         kill_at_ = add_saturating(world.now(), spec_.stop.timeout);
         if (spec_.stop.command) {
-            StartResult helper = world.start_helper(spec_, *spec_.stop.command);
+            StartResult helper = world.start_helper(spec_, *spec_.stop.command, "stop");
             if (helper.pid) {
                 helper_pid_ = helper.pid;
                 become(world, State::stopping, "stop command pid " + std::to_string(*helper.pid));
@@ -297,7 +297,7 @@ void Service::wake_step(World& world) {
     wake_permit_ = breaker_.allow_request(now);
     if (!wake_permit_) return;  // the breaker is open: tried again at its next deadline
     wake_.start_attempt(now);
-    StartResult started = world.start_helper(spec_, spec_.wake->command);
+    StartResult started = world.start_helper(spec_, spec_.wake->command, "wake");
     if (!started.pid) {
         wake_.on_result(now, resilience::Outcome::transient(started.error));
         breaker_.on_failure(now, wake_permit_, started.error);

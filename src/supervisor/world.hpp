@@ -44,9 +44,10 @@ public:
     virtual TimePoint now() const = 0;
     // Starts `spec`'s command as the leader of a new process group (its pid is the pgid).
     virtual StartResult start_process(const config::ServiceSpec& spec) = 0;
-    // Starts a helper command of `spec` (its `stop.command`) with the service's environment and
+    // Starts a helper command of `spec` (its `stop.command` or `wake.command`, named by `purpose`:
+    // "stop", "wake"; its output is labelled `NAME/PURPOSE`) with the service's environment and
     // directory, also in a process group of its own.
-    virtual StartResult start_helper(const config::ServiceSpec& spec, const config::Argv& argv) = 0;
+    virtual StartResult start_helper(const config::ServiceSpec& spec, const config::Argv& argv, std::string_view purpose) = 0;
     // Runs one attempt of `probe` (with its timeout) for service `index`; the result comes back
     // as Supervisor::on_probe_result(index, kind, ...). At most one runs per (index, kind).
     virtual void start_probe(std::size_t index, ProbeKind kind, const config::ProbeSpec& probe) = 0;

@@ -564,3 +564,19 @@ TEST_CASE("output: console false keeps a service's lines off the console but in 
     m.signal(SIGTERM);
     CHECK(m.wait_exit() == 0);
 }
+
+TEST_CASE("a wake command's output is labelled NAME/wake and goes to the service's own file") {
+    const int port = free_port();  // nothing listens there: the node stays down and is woken
+    Mainstay m(main_yaml(), {{"node", "kind: external\n"
+                                      "probes: {readiness: {tcp: \"127.0.0.1:" + std::to_string(port) + "\", interval: 10s}}\n"
+                                      "wake: {command: [sh, -c, 'echo waking the node'], retry: {max_attempts: 1}}\n"}});
+    CHECK(m.wait_for("node/wake | waking the node"));
+    CHECK(eventually([&] {
+        for (const auto& l : read_lines(m.dir() / "logs/node.log")) {
+            if (l.find("waking the node") != std::string::npos) return true;
+        }
+        return false;
+    }));
+    m.signal(SIGTERM);
+    CHECK(m.wait_exit() == 0);
+}

@@ -45,7 +45,8 @@ public:
         running.insert(pid);
         return {pid, {}};
     }
-    supervisor::StartResult start_helper(const config::ServiceSpec& spec, const config::Argv& argv) override {
+    supervisor::StartResult start_helper(const config::ServiceSpec& spec, const config::Argv& argv,
+                                         std::string_view) override {
         int pid = next_pid++;
         helpers.push_back({spec.name + ":" + argv.front(), pid, now()});
         running.insert(pid);
