@@ -132,7 +132,9 @@ void Service::on_exit(World& world, const ExitStatus& status) {
         recovery_.stop();
         // The stop command's work is done (or moot): it does not outlive the service.
         if (helper_pid_) world.signal_group(*helper_pid_, SIGKILL);
-        become(world, State::stopped, what);
+        // Ended by the signal it was asked to stop with: that is what was asked, not a failure.
+        const bool as_asked = status.signal && *status.signal == spec_.stop.signal;
+        become(world, State::stopped, as_asked ? config::signal_name(*status.signal) : what);
         return;
     }
     const auto& codes = spec_.restart.permanent_exit_codes;

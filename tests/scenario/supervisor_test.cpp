@@ -905,3 +905,16 @@ TEST_CASE("every failed attempt logs one line with the reason, the next attempt'
     CHECK(count("docker: recovering") == 4);  // one line per failure, no more
     t.wind_down();
 }
+
+TEST_CASE("a service ended by its own stop signal reads as asked: stopped (SIGTERM), not as a failure") {
+    Story t({svc("web"), svc("db")});
+    const int web = *t.s("web").pid();
+    const int db = *t.s("db").pid();
+    t.sup->shutdown();
+    t.world.exit(*t.sup, web, ExitStatus::killed(SIGTERM));
+    t.world.exit(*t.sup, db, ExitStatus::exited(0));
+    CHECK(t.s("web").state() == State::stopped);
+    CHECK(t.s("web").reason() == "SIGTERM");
+    CHECK(t.s("db").reason() == "exited with code 0");
+    t.wind_down();
+}
