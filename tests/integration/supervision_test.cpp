@@ -431,6 +431,41 @@ TEST_CASE("a capability for real: degraded -> full with activate once when its s
     std::filesystem::remove_all(work, ec);
 }
 
+TEST_CASE("a capability's marker: removed at shutdown; at a boot with its service down, a stale one is removed") {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "mainstay-cap-XXXXXX").string();
+    std::filesystem::path work = ::mkdtemp(tmpl.data());
+    const auto marker = (work / "active").string();
+    const std::string llm = "kind: capability\nrequires: [model]\n"
+                            "activate: [touch, " + marker + "]\n"
+                            "deactivate: [rm, -f, " + marker + "]\n";
+    SUBCASE("shutdown") {
+        Mainstay m(main_yaml(), {{"model", ts("") + "ready_after: 100ms\n"}, {"llm", llm}});
+        REQUIRE(m.wait_for("capability llm: full"));
+        CHECK(std::filesystem::exists(marker));
+        m.signal(SIGTERM);
+        CHECK(m.wait_exit() == 0);
+        CHECK_FALSE(std::filesystem::exists(marker));
+        // The last deactivate ran before the service was stopped.
+        auto lines = m.lines();
+        auto at = [&](const std::string& text) {
+            return std::find_if(lines.begin(), lines.end(), [&](const std::string& l) { return l.find(text) != std::string::npos; });
+        };
+        CHECK(at("capability llm: degraded (shutting down)") < at("model: stopping"));
+    }
+    SUBCASE("boot with the service down") {
+        std::ofstream(marker) << "";  // left by a run that crashed while FULL
+        Mainstay m(main_yaml(), {{"model", "command: /nonexistent/model-server\nrestart: {backoff: {initial: 30s}}\n"},
+                                 {"llm", llm}});
+        REQUIRE(m.wait_for("mode: degraded"));
+        CHECK(eventually([&] { return !std::filesystem::exists(marker); }));
+        CHECK(m.wait_for("capability llm: degraded at the end of the startup phase"));
+        m.signal(SIGTERM);
+        CHECK(m.wait_exit() == 0);
+    }
+    std::error_code ec;
+    std::filesystem::remove_all(work, ec);
+}
+
 TEST_CASE("READY=1 goes to $NOTIFY_SOCKET when the startup phase ends") {
     std::string tmpl = (std::filesystem::temp_directory_path() / "mainstay-notify-XXXXXX").string();
     std::filesystem::path work = ::mkdtemp(tmpl.data());
