@@ -1,5 +1,6 @@
 // External services and their wake command (SPEC §3): woken when they do not answer, retried
-// through the breaker, and probed again at once once a wake succeeded. Each story ends with the wind-down check that nothing is left armed.
+// through the breaker, and probed again at once, then at the fast startup cadence, once a wake
+// succeeded. Each story ends with the wind-down check that nothing is left armed.
 #include <doctest/doctest.h>
 
 #include "story.hpp"
@@ -87,5 +88,63 @@ TEST_CASE("an external service that does not answer is woken, retried with backo
     CHECK(t.s("gpu").state() == State::ready);
     t.advance(1h);
     CHECK(t.world.helpers.size() == 2);
+    t.wind_down();
+}
+
+TEST_CASE("after a successful wake the readiness probe runs at the fast startup cadence until it passes") {
+    auto gpu = wakeable(100);
+    gpu.probes.readiness->startup_interval.reset();  // the default: 100 ms doubling up to interval
+    Story t({gpu});
+    t.advance(0ms);
+    t.world.probe(*t.sup, "gpu", ProbeKind::readiness, true);
+    REQUIRE(t.s("gpu").state() == State::ready);
+    t.advance(10s);
+    t.world.probe(*t.sup, "gpu", ProbeKind::readiness, false);  // the node went away: woken
+    REQUIRE(t.world.helpers.size() == 1);
+    t.world.exit(*t.sup, t.world.helpers[0].pid, ExitStatus::exited(0));
+    t.advance(0ms);  // probed again at once: the remote side is not listening yet
+    t.world.probe(*t.sup, "gpu", ProbeKind::readiness, false);
+    const TimePoint woken = t.world.now();
+    t.advance(100ms);
+    REQUIRE(t.world.running_probes.size() == 1);  // 100 ms later, not after the 10 s interval
+    CHECK(t.world.probes_started.back().at == woken + 100ms);
+    t.world.probe(*t.sup, "gpu", ProbeKind::readiness, false);
+    t.advance(200ms);
+    REQUIRE(t.world.running_probes.size() == 1);
+    CHECK(t.world.probes_started.back().at == woken + 300ms);
+    t.world.probe(*t.sup, "gpu", ProbeKind::readiness, true);
+    CHECK(t.s("gpu").state() == State::ready);
+    t.advance(9999ms);  // passed: back to the interval
+    CHECK(t.world.running_probes.empty());
+    t.advance(1ms);
+    CHECK(t.world.running_probes.size() == 1);
+    CHECK(t.world.helpers.size() == 1);
+    t.wind_down();
+}
+
+TEST_CASE("after a successful wake the fast cadence ends with wake.retry.timeout, then back to the interval") {
+    auto gpu = wakeable(100);
+    gpu.probes.readiness->startup_interval = 1s;
+    gpu.wake->retry.timeout = 5s;
+    Story t({gpu});
+    t.advance(0ms);
+    t.world.probe(*t.sup, "gpu", ProbeKind::readiness, true);
+    t.advance(10s);
+    t.world.probe(*t.sup, "gpu", ProbeKind::readiness, false);
+    REQUIRE(t.world.helpers.size() == 1);
+    t.world.exit(*t.sup, t.world.helpers[0].pid, ExitStatus::exited(0));
+    const TimePoint woken = t.world.now();
+    std::vector<resilience::Duration> at;
+    for (int i = 0; i < 6; ++i) {
+        t.advance(i == 0 ? 0ms : 1s);
+        if (t.world.running_probes.empty()) continue;
+        at.push_back(std::chrono::duration_cast<resilience::Duration>(t.world.now() - woken));
+        t.world.probe(*t.sup, "gpu", ProbeKind::readiness, false);
+    }
+    // Every second for wake.retry.timeout (5 s), then the 10 s interval: the next one at 15 s.
+    CHECK(at == std::vector<resilience::Duration>{0s, 1s, 2s, 3s, 4s, 5s});
+    CHECK(t.s("gpu").probes().next_deadline() == woken + 15s);
+    REQUIRE(t.world.helpers.size() == 2);  // the grace after the wake is over: woken again
+    t.world.exit(*t.sup, t.world.helpers[1].pid, ExitStatus::exited(1));
     t.wind_down();
 }
