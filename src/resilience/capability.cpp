@@ -1,5 +1,6 @@
 #include "resilience/capability.hpp"
 
+#include <algorithm>
 #include <utility>
 
 namespace mainstay::resilience {
@@ -38,6 +39,7 @@ CapabilityAction CapabilityUpgrade::take_action(TimePoint now) {
     }
     running_ = pending_;
     pending_ = CapabilityAction::none;
+    if (running_ == CapabilityAction::deactivate) clear_due_ = false;  // any deactivate clears the outside
     return running_;
 }
 
@@ -78,6 +80,7 @@ void CapabilityUpgrade::on_availability(TimePoint now, bool available, std::stri
     }
     if (!react(now, available, detail)) {
         schedule(CapabilityAction::check_availability, add_saturating(now, params_.monitor_interval));
+        clear_if_due(now);
     }
 }
 
@@ -110,6 +113,7 @@ void CapabilityUpgrade::on_activate_result(TimePoint now, bool ok, std::string e
     source_.emit(EventKind::capability_hook_failed, now, {}, {}, "activate: " + last_error_);
     transition(CapabilityState::degraded, now, last_error_);
     schedule(CapabilityAction::check_availability, add_saturating(now, backoff_.next()));
+    clear_if_due(now);
 }
 
 void CapabilityUpgrade::on_deactivate_result(TimePoint now, bool ok, std::string error) {
@@ -122,8 +126,31 @@ void CapabilityUpgrade::on_deactivate_result(TimePoint now, bool ok, std::string
     }
     // Reported available again since the regression: check at once.
     const bool recheck = reported == true;
+    const std::optional<TimePoint> put_off = std::exchange(check_after_clear_, std::nullopt);
     schedule(CapabilityAction::check_availability,
-             recheck ? now : add_saturating(now, params_.monitor_interval));
+             recheck ? now : put_off ? std::max(now, *put_off) : add_saturating(now, params_.monitor_interval));
+}
+
+void CapabilityUpgrade::clear_outside(TimePoint now) {
+    if (!started_ || state_ != CapabilityState::degraded) return;  // on its way up: activate sets it
+    clear_due_ = true;
+    clear_if_due(now);
+}
+
+void CapabilityUpgrade::clear_if_due(TimePoint now) {
+    if (!clear_due_ || state_ != CapabilityState::degraded || running_ != CapabilityAction::none || hook_queued()) return;
+    clear_due_ = false;
+    check_after_clear_ = pending_ == CapabilityAction::check_availability ? due_at_ : now;
+    schedule(CapabilityAction::deactivate, now);
+}
+
+void CapabilityUpgrade::halt(TimePoint now, std::string_view detail) {
+    transition(CapabilityState::degraded, now, detail);
+    pending_ = CapabilityAction::none;
+    running_ = CapabilityAction::none;
+    unacted_.reset();
+    clear_due_ = false;
+    check_after_clear_.reset();
 }
 
 void CapabilityUpgrade::conditions_changed(TimePoint now) {

@@ -17,6 +17,11 @@
 // is remembered instead: if it contradicts where the hook leads (unavailable during activate,
 // available during deactivate), the check after the hook is due at once rather than after
 // `monitor_interval`. An unasked report never completes a running check.
+//
+// The outside world agrees with the state (SPEC §4): clear_outside() at the end of the startup
+// phase has a DEGRADED capability run `deactivate` once (after a running check, unless that
+// check upgrades it), clearing what a crashed earlier run may have left set; the pending check
+// keeps its time. halt() at shutdown ends the machine: DEGRADED, nothing more due.
 #pragma once
 
 #include <cstdint>
@@ -59,6 +64,10 @@ public:
     void on_deactivate_result(TimePoint now, bool ok, std::string error = {});
     // A requirement changed: a pending availability check becomes due at once.
     void conditions_changed(TimePoint now);
+    // The end of the startup phase: a DEGRADED capability runs `deactivate` once (see above).
+    void clear_outside(TimePoint now);
+    // Shutdown: DEGRADED (the caller runs the last `deactivate`), nothing pending or running.
+    void halt(TimePoint now, std::string_view detail);
 
     CapabilityState state() const { return state_; }
     // When take_action() will next return something; none while an action runs or before start.
@@ -78,6 +87,8 @@ private:
     bool hook_queued() const;
     // Degrades FULL on `!available`, upgrades DEGRADED on `available`; false if neither.
     bool react(TimePoint now, bool available, std::string_view detail);
+    // Queues the `deactivate` asked for by clear_outside() once nothing else runs.
+    void clear_if_due(TimePoint now);
 
     CapabilityParams params_;
     Backoff backoff_;
@@ -88,6 +99,8 @@ private:
     TimePoint due_at_{};
     bool started_{false};
     std::optional<bool> unacted_;  // the last availability reported while a hook was queued
+    bool clear_due_{false};        // clear_outside() asked for a `deactivate` not yet queued
+    std::optional<TimePoint> check_after_clear_;  // when the check put off by that deactivate was due
     std::uint32_t activation_failures_{0};
     std::string last_error_;
 };

@@ -103,23 +103,73 @@ bool Capability::on_exit(World& world, int pid, const ExitStatus& status) {
     hook_pid_.reset();
     const bool timed_out = !hook_deadline_.has_value() && !status.success();
     hook_deadline_.reset();
+    const std::string what =
+        timed_out ? "timed out after " + config::format_duration(spec_.hook_retry.timeout) : status.describe();
     if (!halted_) {
-        hook_done(world, status.success(),
-                  timed_out ? "timed out after " + config::format_duration(spec_.hook_retry.timeout) : status.describe());
+        hook_done(world, status.success(), what);
         act(world);
+    } else if (deactivate_after_kill_) {
+        deactivate_after_kill_ = false;
+        run_last_deactivate(world);
+    } else if (hook_ == CapabilityAction::deactivate && !status.success()) {
+        world.log(config::LogLevel::warn, "capability " + spec_.name + ": deactivate at shutdown: " + what);
     }
     return true;
 }
 
-void Capability::halt(World& world) {
+void Capability::startup_ended(World& world) {
+    if (!started_ || halted_ || startup_ended_) return;
+    startup_ended_ = true;
+    if (machine_.state() != CapabilityState::degraded) return;
+    world.log(config::LogLevel::info, "capability " + spec_.name + ": degraded at the end of the startup phase: deactivate runs once");
+    machine_.clear_outside(world.now());
+    if (!hook_pid_) act(world);  // else it comes after the running hook
+}
+
+void Capability::shut_down(World& world) {
+    if (halted_) return;
     halted_ = true;
-    if (hook_pid_) world.signal_group(*hook_pid_, SIGKILL);
     world.cancel_probe(slot_, ProbeKind::readiness);
+    const bool was_up = machine_.state() != CapabilityState::degraded;
+    machine_.halt(world.now(), "shutting down");
+    if (was_up) {
+        logged_ = CapabilityState::degraded;
+        since_ = world.now();
+        world.log(config::LogLevel::info, "capability " + spec_.name + ": degraded (shutting down)");
+    }
+    if (hook_pid_ && hook_ == CapabilityAction::activate) {
+        // Its exit brings the last deactivate: the two never run at once.
+        world.signal_group(*hook_pid_, SIGKILL);
+        hook_deadline_.reset();
+        deactivate_after_kill_ = true;
+        return;
+    }
+    if (hook_pid_) return;  // a deactivate already runs, with its timeout
+    if (was_up) run_last_deactivate(world);
+}
+
+void Capability::run_last_deactivate(World& world) {
+    hook_ = CapabilityAction::deactivate;
+    if (!spec_.deactivate) return;
+    StartResult started = world.start_command(spec_.name + "/deactivate", *spec_.deactivate);
+    if (!started.pid) {
+        world.log(config::LogLevel::warn, "capability " + spec_.name + ": deactivate at shutdown: " + started.error);
+        return;
+    }
+    hook_pid_ = started.pid;
+    hook_deadline_ = resilience::add_saturating(world.now(), spec_.hook_retry.timeout);
+}
+
+void Capability::kill(World& world) {
+    halted_ = true;
+    deactivate_after_kill_ = false;
+    world.cancel_probe(slot_, ProbeKind::readiness);
+    if (hook_pid_) world.signal_group(*hook_pid_, SIGKILL);  // its deadline stays: the exit is no timeout
 }
 
 std::optional<TimePoint> Capability::next_deadline() const {
-    if (halted_) return std::nullopt;
     if (hook_pid_) return hook_deadline_;
+    if (halted_) return std::nullopt;
     return machine_.next_deadline();
 }
 

@@ -3,6 +3,10 @@
 // Its requirements (every service in `requires` available) are told by the Supervisor; its
 // `check`, when there is one, runs as a probe; `activate` and `deactivate` run as commands with
 // the hook timeout of `retry.timeout`. The machine decides when to do what; this class does it.
+//
+// At shutdown (SPEC §4) a FULL or UPGRADING capability runs `deactivate` one last time (a
+// running `activate` is killed first, and `deactivate` runs once it is gone); the Supervisor
+// stops no service while that hook runs. A DEGRADED one runs nothing more.
 #pragma once
 
 #include <optional>
@@ -28,8 +32,14 @@ public:
     void on_check_result(World& world, bool ok, const std::string& detail);
     // Returns false when `pid` is not its hook.
     bool on_exit(World& world, int pid, const ExitStatus& status);
-    // Shutdown: nothing more is run; a running hook is killed.
-    void halt(World& world);
+    // The startup phase ended: a DEGRADED capability runs `deactivate` once.
+    void startup_ended(World& world);
+    // Shutdown: the last `deactivate` when it is or was on its way to FULL; nothing else runs.
+    void shut_down(World& world);
+    // A second stop signal or shutdown.timeout: SIGKILL to a running hook, nothing more runs.
+    void kill(World& world);
+    // After shut_down: a hook still runs (or is still to run); services wait for it.
+    bool winding_down() const { return halted_ && (hook_pid_.has_value() || deactivate_after_kill_); }
 
     std::optional<TimePoint> next_deadline() const;
     const config::CapabilitySpec& spec() const { return spec_; }
@@ -40,6 +50,8 @@ public:
 private:
     void act(World& world);  // runs whatever the machine says is due now
     void hook_done(World& world, bool ok, const std::string& error);
+    // Shutdown's last `deactivate`.
+    void run_last_deactivate(World& world);
 
     const config::CapabilitySpec& spec_;
     std::size_t slot_;
@@ -47,6 +59,8 @@ private:
     bool met_{false};
     bool halted_{false};
     bool started_{false};
+    bool startup_ended_{false};
+    bool deactivate_after_kill_{false};  // shutdown killed `activate`: `deactivate` once it is gone
     std::optional<int> hook_pid_;
     std::optional<TimePoint> hook_deadline_;
     resilience::CapabilityAction hook_{resilience::CapabilityAction::none};

@@ -19,12 +19,14 @@ void ProbeSet::schedule_first(Slot& s, TimePoint now) {
     if (s.spec == nullptr) return;
     s.tracker.reset(now);
     s.succeeded_once = false;
+    s.fast_until.reset();
     s.fast_interval = s.spec->startup_interval.value_or(kFirstFastInterval);
     s.next_at = add_saturating(now, s.spec->initial_delay);
 }
 
 void ProbeSet::schedule_next(Slot& s, TimePoint now) {
-    if (s.succeeded_once || !s.fast_until_success) {
+    const bool fast_again = s.fast_until && now < *s.fast_until;
+    if ((s.succeeded_once && !fast_again) || !s.fast_until_success) {
         s.next_at = add_saturating(now, s.spec->interval);
         return;
     }
@@ -48,9 +50,12 @@ void ProbeSet::begin(TimePoint now) {
     }
 }
 
-void ProbeSet::recheck(TimePoint now) {
+void ProbeSet::recheck(TimePoint now, TimePoint fast_until) {
     Slot& s = slot(ProbeKind::readiness);
-    if (active_ && s.spec != nullptr && !s.running) s.next_at = now;
+    if (!active_ || s.spec == nullptr) return;
+    if (!s.running) s.next_at = now;
+    s.fast_until = fast_until;
+    s.fast_interval = s.spec->startup_interval.value_or(kFirstFastInterval);
 }
 
 void ProbeSet::end(World& world, std::size_t index) {
@@ -82,7 +87,10 @@ ProbeChange ProbeSet::on_result(TimePoint now, ProbeKind kind, resilience::Probe
     s.last_duration = std::chrono::duration_cast<Duration>(now - s.started_at);
     const HealthState before = s.tracker.state();
     const HealthState after = s.tracker.record(now, status, detail);
-    if (status == resilience::ProbeStatus::success) s.succeeded_once = true;
+    if (status == resilience::ProbeStatus::success) {
+        s.succeeded_once = true;
+        s.fast_until.reset();  // passed: back to `interval`
+    }
     switch (kind) {
         case ProbeKind::startup:
             if (after == HealthState::healthy) {

@@ -36,8 +36,9 @@ public:
     void begin(TimePoint now);
     // It ended: cancel what runs, schedule nothing.
     void end(World& world, std::size_t index);
-    // The readiness probe is due now (something changed: an external service was just woken).
-    void recheck(TimePoint now);
+    // The readiness probe is due now (something changed: an external service was just woken),
+    // then runs at the fast startup cadence until it passes or `fast_until` (SPEC §3).
+    void recheck(TimePoint now, TimePoint fast_until);
     // Starts every probe that is due.
     void on_timer(World& world, std::size_t index);
     ProbeChange on_result(TimePoint now, ProbeKind kind, resilience::ProbeStatus status, const std::string& detail);
@@ -56,6 +57,7 @@ private:
         bool running{false};
         bool succeeded_once{false};
         bool fast_until_success;  // startup and readiness; liveness keeps its interval (SPEC §3)
+        std::optional<TimePoint> fast_until;  // after a wake: fast again until a success or then
         Duration fast_interval{0};
         TimePoint started_at{};
         std::optional<Duration> last_duration;

@@ -316,7 +316,8 @@ void Service::on_wake_exit(World& world, const ExitStatus& status) {
         wake_.on_result(now, resilience::Outcome::success());
         wake_succeeded_at_ = now;
         breaker_.on_success(now, wake_permit_);
-        probes_.recheck(now);  // look again now rather than at the next interval
+        // Look again now, then at the fast startup cadence while the remote side comes up.
+        probes_.recheck(now, add_saturating(now, spec_.wake->retry.timeout));
     } else {
         wake_.on_result(now, resilience::Outcome::transient("wake command " + status.describe()));
         breaker_.on_failure(now, wake_permit_, status.describe());

@@ -49,6 +49,23 @@ void Supervisor::start() {
         capabilities_[c]->start(world_, requirements_met(*capabilities_[c]));
         settle_capability(c);
     }
+    if (startup_done_) end_startup_phase();  // it ended at once: nothing could start
+}
+
+void Supervisor::end_startup_phase() {
+    for (std::size_t c = 0; c < capabilities_.size(); ++c) {
+        // Told first, so one whose requirements just came is on its way up, not cleared.
+        capabilities_[c]->requirements_changed(world_, requirements_met(*capabilities_[c]));
+        capabilities_[c]->startup_ended(world_);
+        settle_capability(c);
+    }
+}
+
+bool Supervisor::capabilities_winding_down() const {
+    for (const auto& c : capabilities_) {
+        if (c->winding_down()) return true;
+    }
+    return false;
 }
 
 void Supervisor::after_event(std::size_t index, bool was_available) {
@@ -81,6 +98,7 @@ void Supervisor::update_mode() {
             world_.set_timer(startup_timer_index(), std::nullopt);
             startup_duration_ = std::chrono::duration_cast<Duration>(world_.now() - started_at_);
             world_.log(config::LogLevel::info, "startup finished in " + std::to_string(startup_duration_->count()) + " ms");
+            end_startup_phase();
         }
         next = !startup_done_ ? Mode::starting : critical ? Mode::critical : all_available ? Mode::full : Mode::degraded;
     }
@@ -103,6 +121,7 @@ bool Supervisor::on_exit(int pid, const ExitStatus& status) {
     for (std::size_t c = 0; c < capabilities_.size(); ++c) {
         if (capabilities_[c]->on_exit(world_, pid, status)) {
             settle_capability(c);
+            if (shutting_down_) advance_shutdown();  // services may stop once the last hook ended
             return true;
         }
     }
@@ -143,6 +162,7 @@ void Supervisor::on_timer(std::size_t index) {
         world_.log(config::LogLevel::warn, "startup.timeout (" + config::format_duration(config_.main.startup_timeout) +
                                                ") reached: going on with what is ready");
         update_mode();
+        end_startup_phase();
         return;
     }
     if (index >= services_.size()) return;
@@ -176,6 +196,10 @@ void Supervisor::settle(std::size_t index) {
 }
 
 void Supervisor::kill_all() {
+    for (std::size_t c = 0; c < capabilities_.size(); ++c) {
+        capabilities_[c]->kill(world_);
+        settle_capability(c);
+    }
     for (const auto& s : services_) s->kill(world_);
 }
 
@@ -256,8 +280,10 @@ void Supervisor::shutdown() {
     world_.log(config::LogLevel::info, "shutting down");
     world_.set_timer(startup_timer_index(), std::nullopt);
     update_mode();
+    // What the capabilities set outside goes first (SPEC §4): their last deactivate runs
+    // before any service stops.
     for (std::size_t c = 0; c < capabilities_.size(); ++c) {
-        capabilities_[c]->halt(world_);
+        capabilities_[c]->shut_down(world_);
         settle_capability(c);
     }
     stop_waves_ = graph_.stop_waves();
@@ -272,6 +298,7 @@ void Supervisor::shutdown() {
 }
 
 void Supervisor::advance_shutdown() {
+    if (!deadline_passed_ && capabilities_winding_down()) return;  // the hook's exit brings us back
     while (stop_wave_ < stop_waves_.size()) {
         bool still_running = false;
         for (auto i : stop_waves_[stop_wave_]) {

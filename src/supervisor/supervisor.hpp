@@ -70,6 +70,10 @@ private:
     // dependent waiting on its backoff is due now.
     void after_event(std::size_t index, bool was_available);
     void update_mode();
+    // startup_done_ became true: DEGRADED capabilities clear what their hooks may have left set.
+    void end_startup_phase();
+    // At shutdown: a capability's last deactivate still runs; no service stops meanwhile.
+    bool capabilities_winding_down() const;
     bool requirements_met(const Capability& c) const;
     void settle_capability(std::size_t c);
     // The capability whose index this is, if it is one.

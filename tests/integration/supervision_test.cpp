@@ -431,6 +431,88 @@ TEST_CASE("a capability for real: degraded -> full with activate once when its s
     std::filesystem::remove_all(work, ec);
 }
 
+TEST_CASE("a capability's marker: removed at shutdown, at a boot with its service down, a stale one is removed") {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "mainstay-cap-XXXXXX").string();
+    std::filesystem::path work = ::mkdtemp(tmpl.data());
+    const auto marker = (work / "active").string();
+    const std::string llm = "kind: capability\nrequires: [model]\n"
+                            "activate: [touch, " + marker + "]\n"
+                            "deactivate: [rm, -f, " + marker + "]\n";
+    SUBCASE("shutdown") {
+        Mainstay m(main_yaml(), {{"model", ts("") + "ready_after: 100ms\n"}, {"llm", llm}});
+        REQUIRE(m.wait_for("capability llm: full"));
+        CHECK(std::filesystem::exists(marker));
+        m.signal(SIGTERM);
+        CHECK(m.wait_exit() == 0);
+        CHECK_FALSE(std::filesystem::exists(marker));
+        // The last deactivate ran before the service was stopped.
+        auto lines = m.lines();
+        auto at = [&](const std::string& text) {
+            return std::find_if(lines.begin(), lines.end(), [&](const std::string& l) { return l.find(text) != std::string::npos; });
+        };
+        CHECK(at("capability llm: degraded (shutting down)") < at("model: stopping"));
+    }
+    SUBCASE("boot with the service down") {
+        std::ofstream(marker) << "";  // left by a run that crashed while FULL
+        Mainstay m(main_yaml(), {{"model", "command: /nonexistent/model-server\nrestart: {backoff: {initial: 30s}}\n"},
+                                 {"llm", llm}});
+        REQUIRE(m.wait_for("mode: degraded"));
+        CHECK(eventually([&] { return !std::filesystem::exists(marker); }));
+        CHECK(m.wait_for("capability llm: degraded at the end of the startup phase"));
+        m.signal(SIGTERM);
+        CHECK(m.wait_exit() == 0);
+    }
+    std::error_code ec;
+    std::filesystem::remove_all(work, ec);
+}
+
+TEST_CASE("an external service woken with success is ready within a second of its listener appearing, interval 10s") {
+    // The test's own listener stands for the remote side: bound to port 0 to learn a free port.
+    auto listen_on = [](int port) {
+        int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        const int one = 1;
+        ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        a.sin_port = htons(static_cast<std::uint16_t>(port));
+        if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd, 64) != 0) {
+            ::close(fd);
+            return -1;
+        }
+        return fd;
+    };
+    int fd = listen_on(0);
+    REQUIRE(fd >= 0);
+    sockaddr_in a{};
+    socklen_t len = sizeof a;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    const int port = ntohs(a.sin_port);
+    std::string tmpl = (std::filesystem::temp_directory_path() / "mainstay-wake-XXXXXX").string();
+    std::filesystem::path work = ::mkdtemp(tmpl.data());
+    const auto woken = work / "woken";
+    Mainstay m(main_yaml(), {{"gpu", "kind: external\n"
+                                     "probes: {readiness: {tcp: \"127.0.0.1:" + std::to_string(port) + "\","
+                                     " interval: 10s, timeout: 1s, failure_threshold: 1}}\n"
+                                     "wake: {command: [sh, -c, 'echo woken >> " + woken.string() + "'],"
+                                     " retry: {max_attempts: 3, timeout: 30s}}\n"}});
+    REQUIRE(m.wait_for("gpu: ready"));
+    ::close(fd);  // the remote side goes away: within one interval it is found down and woken
+    REQUIRE(eventually([&] { return !read_lines(woken).empty(); }));
+    REQUIRE(m.wait_for("gpu: unhealthy"));
+    std::this_thread::sleep_for(50ms);  // the remote side takes a moment to come up (not a wait for an event)
+    fd = listen_on(port);
+    REQUIRE(fd >= 0);
+    const auto listening = Clock::now();
+    REQUIRE(eventually([&] { return m.count("gpu: ready") == 2; }));
+    CHECK(Clock::now() - listening < 1s);
+    m.signal(SIGTERM);
+    CHECK(m.wait_exit() == 0);
+    ::close(fd);
+    std::error_code ec;
+    std::filesystem::remove_all(work, ec);
+}
+
 TEST_CASE("READY=1 goes to $NOTIFY_SOCKET when the startup phase ends") {
     std::string tmpl = (std::filesystem::temp_directory_path() / "mainstay-notify-XXXXXX").string();
     std::filesystem::path work = ::mkdtemp(tmpl.data());

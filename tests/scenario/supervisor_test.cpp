@@ -5,60 +5,15 @@
 #include <algorithm>
 #include <csignal>
 
-#include "fake_world.hpp"
+#include "story.hpp"
 #include "supervisor/status_model.hpp"
 
 using namespace mainstay;
 using namespace mainstay::supervisor;
-using mainstay::testing::FakeWorld;
+using namespace mainstay::testing;
 using namespace std::chrono_literals;
 
 namespace {
-
-config::ServiceSpec svc(std::string name, std::vector<config::Dependency> deps = {}) {
-    config::ServiceSpec s;
-    s.name = name;
-    s.command = {name};
-    s.depends_on = std::move(deps);
-    s.ready_after = 1s;
-    s.restart.backoff = {100ms, 10s, 2.0, resilience::Jitter::none};
-    s.restart.circuit_breaker.failure_threshold = 100;
-    return s;
-}
-
-config::Dependency dep(std::string name, bool required = true, config::Condition c = config::Condition::healthy) {
-    return {std::move(name), c, required, {}};
-}
-
-struct Story {
-    config::Config config;
-    FakeWorld world;
-    std::unique_ptr<Supervisor> sup;
-
-    explicit Story(std::vector<config::ServiceSpec> services) {
-        config.services = std::move(services);
-        sup = std::make_unique<Supervisor>(config, world, 42);
-        sup->start();
-    }
-    const Service& s(std::string_view name) { return *sup->find(name); }
-    void advance(resilience::Duration d) { world.advance(*sup, d); }
-    void exit(std::string_view name, ExitStatus st) { world.exit(*sup, *s(name).pid(), st); }
-    std::size_t timers() const { return world.timers.size(); }
-
-    // Shuts down, lets every process still alive exit, and checks that nothing is left armed:
-    // no timer, no probe, no child.
-    void wind_down() {
-        sup->shutdown();
-        for (int round = 0; round < 10 && !world.running.empty(); ++round) {
-            std::set<int> alive = world.running;
-            for (int pid : alive) world.exit(*sup, pid, ExitStatus::killed(SIGTERM));
-        }
-        CHECK(world.complete);
-        CHECK(world.running.empty());
-        CHECK(world.running_probes.empty());
-        CHECK(timers() == 0);
-    }
-};
 
 std::vector<resilience::Duration> gaps(const std::vector<FakeWorld::Start>& starts, const std::vector<TimePoint>& exits) {
     std::vector<resilience::Duration> out;
@@ -425,15 +380,6 @@ TEST_CASE("a required dependency that failed blocks its dependent, naming it, a 
     CHECK(t.world.starts_of("mid").empty());
 }
 
-namespace {
-config::ProbeSpec tcp_probe(std::uint32_t failure_threshold = 3, resilience::Duration interval = 10s) {
-    config::ProbeSpec p;
-    p.handler = config::TcpProbe{{"127.0.0.1", 80}};
-    p.interval = interval;
-    p.thresholds.failure_threshold = failure_threshold;
-    return p;
-}
-}  // namespace
 
 TEST_CASE("readiness: running until the probe passes, failing marks it unhealthy without a restart") {
     auto web = svc("web");
@@ -529,11 +475,6 @@ TEST_CASE("a startup probe gates readiness and liveness until it passes, its fai
     t.wind_down();
 }
 
-namespace {
-bool logged(const FakeWorld& w, const std::string& text) {
-    return std::any_of(w.logs.begin(), w.logs.end(), [&](const std::string& l) { return l.find(text) != std::string::npos; });
-}
-}  // namespace
 
 TEST_CASE("Docker is down: the startup phase ends degraded, the dependents start when it recovers") {
     auto docker = svc("docker");
@@ -621,70 +562,6 @@ TEST_CASE("a process whose readiness never passes is unhealthy after failure_thr
     t.wind_down();
 }
 
-TEST_CASE("a capability goes full when its service is ready, running activate once, and back with deactivate") {
-    config::CapabilitySpec llm;
-    llm.name = "local-llm";
-    llm.requires_services = {"ollama"};
-    llm.activate = config::Argv{"llm-mode", "local"};
-    llm.deactivate = config::Argv{"llm-mode", "cloud"};
-    llm.monitor_interval = 10s;
-    Story t({svc("ollama")});
-    // Stories start their supervisor at once; this one needs the capability in the config first.
-    t.config.capabilities = {llm};
-    t.sup = std::make_unique<Supervisor>(t.config, t.world, 42);
-    t.world.starts.clear();
-    t.sup->start();
-    REQUIRE(t.sup->capabilities().size() == 1);
-    const Capability& cap = *t.sup->capabilities()[0];
-    CHECK(cap.state() == resilience::CapabilityState::degraded);
-    CHECK(t.world.helpers.empty());
-    t.advance(1s);  // ollama ready
-    REQUIRE(t.world.helpers.size() == 1);
-    CHECK(t.world.helpers[0].name == "local-llm/activate");
-    CHECK(cap.state() == resilience::CapabilityState::upgrading);
-    t.world.exit(*t.sup, t.world.helpers[0].pid, ExitStatus::exited(0));
-    CHECK(cap.state() == resilience::CapabilityState::full);
-    CHECK(logged(t.world, "capability local-llm: full"));
-    t.advance(1min);  // monitored: still full, activate not run again
-    CHECK(t.world.helpers.size() == 1);
-    t.exit("ollama", ExitStatus::killed(SIGKILL));
-    CHECK(cap.state() == resilience::CapabilityState::degraded);
-    REQUIRE(t.world.helpers.size() == 2);
-    CHECK(t.world.helpers[1].name == "local-llm/deactivate");
-    t.world.exit(*t.sup, t.world.helpers[1].pid, ExitStatus::exited(0));
-    CHECK(t.world.helpers.size() == 2);
-    t.wind_down();
-}
-
-TEST_CASE("an external service that does not answer is woken, retried with backoff, then probed again at once") {
-    auto gpu = svc("gpu");
-    gpu.kind = config::Kind::external;
-    gpu.command.clear();
-    gpu.probes.readiness = tcp_probe(1, 10s);
-    gpu.probes.readiness->startup_interval = 10s;  // no fast cadence: the next probe is 10 s away
-    gpu.wake = config::WakeSpec{{"wake-gpu"}, {3, 2min, {5s, 1min, 2.0, resilience::Jitter::none}}};
-    Story t({gpu});
-    t.advance(0ms);
-    t.world.probe(*t.sup, "gpu", ProbeKind::readiness, false);
-    CHECK(t.s("gpu").state() == State::unhealthy);
-    REQUIRE(t.world.helpers.size() == 1);  // attempt 1 at once
-    CHECK(t.world.helpers[0].name == "gpu:wake-gpu");
-    t.world.exit(*t.sup, t.world.helpers[0].pid, ExitStatus::exited(1));
-    t.advance(4999ms);
-    CHECK(t.world.helpers.size() == 1);
-    t.advance(1ms);  // attempt 2 after 5 s
-    REQUIRE(t.world.helpers.size() == 2);
-    t.world.exit(*t.sup, t.world.helpers[1].pid, ExitStatus::exited(0));  // the node is starting
-    t.advance(0ms);
-    // Probed again at once, not after the 10 s interval.
-    CHECK(t.world.probes_started.back().at == t.world.now());
-    t.world.probe(*t.sup, "gpu", ProbeKind::readiness, true);
-    CHECK(t.s("gpu").state() == State::ready);
-    t.advance(1h);
-    CHECK(t.world.helpers.size() == 2);
-    t.wind_down();
-}
-
 TEST_CASE("the status model: mode, startup, and per service state, breaker, next attempt, exit, blocked_by") {
     auto docker = svc("docker");
     docker.restart.backoff = {8s, 1min, 2.0, resilience::Jitter::none};
@@ -745,56 +622,6 @@ TEST_CASE("the end of the startup phase is notified once, on_critical_failure: e
     CHECK(t.sup->shutting_down());
     CHECK(t.sup->exit_code() == 1);
     CHECK(t.world.ready_notifications.size() == 1);
-    t.wind_down();
-}
-
-namespace {
-config::ServiceSpec wakeable(std::uint32_t breaker_threshold) {
-    auto gpu = svc("gpu");
-    gpu.kind = config::Kind::external;
-    gpu.command.clear();
-    gpu.probes.readiness = tcp_probe(1, 10s);
-    gpu.probes.readiness->startup_interval = 10s;
-    gpu.restart.circuit_breaker = {breaker_threshold, 30s, 1, 1};
-    gpu.wake = config::WakeSpec{{"wake-gpu"}, {2, 2min, {1s, 1s, 1.0, resilience::Jitter::none}}};
-    return gpu;
-}
-}  // namespace
-
-TEST_CASE("a wake held by an open breaker waits for the breaker, without spinning") {
-    Story t({wakeable(2)});
-    t.advance(0ms);
-    t.world.probe(*t.sup, "gpu", ProbeKind::readiness, false);
-    t.world.exit(*t.sup, t.world.helpers.at(0).pid, ExitStatus::exited(1));
-    t.advance(1s);
-    t.world.exit(*t.sup, t.world.helpers.at(1).pid, ExitStatus::exited(1));  // 2 failures: the breaker opens
-    CHECK(t.s("gpu").breaker().state() == resilience::BreakerState::open);
-    t.advance(9s);
-    t.world.probe(*t.sup, "gpu", ProbeKind::readiness, false);  // a new series is due, the breaker says no
-    REQUIRE(t.world.timers.count(0) == 1);
-    CHECK(t.world.timers[0] > t.world.now());  // armed for later: no busy loop
-    CHECK(t.world.helpers.size() == 2);
-    t.advance(21s);  // the cooldown (30 s from the second failure) ends: the half-open trial runs
-    CHECK(t.world.helpers.size() == 3);
-    t.wind_down();
-}
-
-TEST_CASE("after a wake that succeeded, failing probes wait wake.retry.timeout before waking again") {
-    Story t({wakeable(100)});
-    t.advance(0ms);
-    t.world.probe(*t.sup, "gpu", ProbeKind::readiness, false);
-    t.world.exit(*t.sup, t.world.helpers.at(0).pid, ExitStatus::exited(0));  // woken
-    t.advance(0ms);
-    t.world.probe(*t.sup, "gpu", ProbeKind::readiness, false);  // still booting
-    CHECK(t.world.helpers.size() == 1);
-    for (int i = 0; i < 11; ++i) {  // probed every 10 s for 110 s: still inside the 2 min grace
-        t.advance(10s);
-        t.world.probe(*t.sup, "gpu", ProbeKind::readiness, false);
-    }
-    CHECK(t.world.helpers.size() == 1);
-    t.advance(10s);  // 120 s after the wake
-    t.world.probe(*t.sup, "gpu", ProbeKind::readiness, false);
-    CHECK(t.world.helpers.size() == 2);
     t.wind_down();
 }
 

@@ -1,0 +1,201 @@
+// Capabilities and the outside world agree (SPEC §4): what a capability's hooks set outside
+// mainstay matches the state mainstay reports, at the end of the startup phase and at shutdown.
+// Each story ends with the wind-down check that nothing is left armed.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <csignal>
+
+#include "story.hpp"
+
+using namespace mainstay;
+using namespace mainstay::supervisor;
+using namespace mainstay::testing;
+using namespace std::chrono_literals;
+using resilience::CapabilityState;
+
+namespace {
+
+config::CapabilitySpec llm(resilience::Duration hook_timeout = 30s) {
+    config::CapabilitySpec c;
+    c.name = "local-llm";
+    c.requires_services = {"ollama"};
+    c.activate = config::Argv{"llm-mode", "local"};
+    c.deactivate = config::Argv{"llm-mode", "cloud"};
+    c.monitor_interval = 10s;
+    c.hook_retry.timeout = hook_timeout;
+    return c;
+}
+
+std::size_t hooks_named(const FakeWorld& w, const std::string& name) {
+    return static_cast<std::size_t>(
+        std::count_if(w.helpers.begin(), w.helpers.end(), [&](const FakeWorld::Start& h) { return h.name == name; }));
+}
+
+bool signalled(const FakeWorld& w, int pid, int sig) {
+    return std::any_of(w.signals.begin(), w.signals.end(), [&](const FakeWorld::Signal& s) { return s.pgid == pid && s.signal == sig; });
+}
+
+// Brings the capability of a fresh Story to FULL: ollama ready after 1 s, activate succeeds.
+void make_full(Story& t) {
+    t.advance(1s);
+    REQUIRE(t.world.helpers.size() == 1);
+    REQUIRE(t.world.helpers.back().name == "local-llm/activate");
+    t.world.exit(*t.sup, t.world.helpers.back().pid, ExitStatus::exited(0));
+    REQUIRE(t.sup->capabilities()[0]->state() == CapabilityState::full);
+}
+
+}  // namespace
+
+TEST_CASE("a capability goes full when its service is ready, running activate once, and back with deactivate") {
+    Story t({svc("ollama")}, {llm()});
+    REQUIRE(t.sup->capabilities().size() == 1);
+    const Capability& cap = *t.sup->capabilities()[0];
+    CHECK(cap.state() == resilience::CapabilityState::degraded);
+    CHECK(t.world.helpers.empty());
+    t.advance(1s);  // ollama ready
+    REQUIRE(t.world.helpers.size() == 1);
+    CHECK(t.world.helpers[0].name == "local-llm/activate");
+    CHECK(cap.state() == resilience::CapabilityState::upgrading);
+    t.world.exit(*t.sup, t.world.helpers[0].pid, ExitStatus::exited(0));
+    CHECK(cap.state() == resilience::CapabilityState::full);
+    CHECK(logged(t.world, "capability local-llm: full"));
+    t.advance(1min);  // monitored: still full, activate not run again
+    CHECK(t.world.helpers.size() == 1);
+    t.exit("ollama", ExitStatus::killed(SIGKILL));
+    CHECK(cap.state() == resilience::CapabilityState::degraded);
+    REQUIRE(t.world.helpers.size() == 2);
+    CHECK(t.world.helpers[1].name == "local-llm/deactivate");
+    t.world.exit(*t.sup, t.world.helpers[1].pid, ExitStatus::exited(0));
+    CHECK(t.world.helpers.size() == 2);
+    t.wind_down();
+}
+
+TEST_CASE("a capability still degraded at the end of the startup phase runs deactivate once") {
+    auto ollama = svc("ollama");
+    ollama.restart.backoff = {1min, 1min, 1.0, resilience::Jitter::none};
+    Story t({ollama}, {llm()}, {"ollama"});
+    // ollama failed its first attempt: the startup phase is over, the capability DEGRADED.
+    REQUIRE(t.sup->startup_done());
+    const Capability& cap = *t.sup->capabilities()[0];
+    CHECK(cap.state() == CapabilityState::degraded);
+    REQUIRE(t.world.helpers.size() == 1);  // a marker left by a crashed run is cleared
+    CHECK(t.world.helpers[0].name == "local-llm/deactivate");
+    t.world.exit(*t.sup, t.world.helpers[0].pid, ExitStatus::exited(0));
+    t.advance(30s);
+    CHECK(t.world.helpers.size() == 1);  // once
+    CHECK(cap.state() == CapabilityState::degraded);
+    t.world.missing.clear();
+    t.advance(31s);  // ollama restarted after its 1 min backoff, ready 1 s later
+    REQUIRE(t.s("ollama").state() == State::ready);
+    REQUIRE(t.world.helpers.size() == 2);
+    CHECK(t.world.helpers[1].name == "local-llm/activate");
+    t.world.exit(*t.sup, t.world.helpers[1].pid, ExitStatus::exited(0));
+    CHECK(cap.state() == CapabilityState::full);
+    t.wind_down();
+}
+
+TEST_CASE("capabilities on their way up when the startup phase ends run no deactivate") {
+    auto slow = svc("slow");
+    slow.ready_after = 5s;
+    auto other = llm();
+    other.name = "other";
+    other.requires_services = {"slow"};
+    other.activate.reset();  // nothing to run on the way up: FULL at once
+    Story t({svc("ollama"), slow}, {llm(), other});
+    CHECK(t.world.helpers.empty());  // the startup phase is still on
+    t.advance(1s);                  // ollama ready: activate (upgrading) at once
+    REQUIRE(t.world.helpers.size() == 1);
+    CHECK(t.world.helpers[0].name == "local-llm/activate");
+    t.advance(4s);  // slow ready: the startup phase ends; `other` goes FULL, nothing to clear
+    REQUIRE(t.sup->startup_done());
+    CHECK(t.world.helpers.size() == 1);
+    CHECK(hooks_named(t.world, "local-llm/deactivate") == 0);
+    t.world.exit(*t.sup, t.world.helpers[0].pid, ExitStatus::exited(0));
+    CHECK(t.sup->capabilities()[0]->state() == CapabilityState::full);
+    t.wind_down();
+}
+
+TEST_CASE("at shutdown a FULL capability runs deactivate before any service stops, then the services stop") {
+    Story t({svc("ollama"), svc("web", {dep("ollama")})}, {llm()});
+    make_full(t);
+    t.advance(1s);  // web ready too
+    const int ollama = *t.s("ollama").pid();
+    const int web = *t.s("web").pid();
+    t.sup->shutdown();
+    REQUIRE(t.world.helpers.size() == 2);
+    CHECK(t.world.helpers[1].name == "local-llm/deactivate");
+    CHECK(t.sup->capabilities()[0]->state() == CapabilityState::degraded);
+    CHECK_FALSE(signalled(t.world, web, SIGTERM));
+    CHECK_FALSE(signalled(t.world, ollama, SIGTERM));
+    t.advance(10s);  // the hook is still running: the services wait
+    CHECK_FALSE(signalled(t.world, web, SIGTERM));
+    t.world.exit(*t.sup, t.world.helpers[1].pid, ExitStatus::exited(0));
+    CHECK(signalled(t.world, web, SIGTERM));  // dependents first, as always
+    CHECK_FALSE(signalled(t.world, ollama, SIGTERM));
+    t.exit("web", ExitStatus::killed(SIGTERM));
+    CHECK(signalled(t.world, ollama, SIGTERM));
+    t.wind_down();
+    CHECK(t.world.helpers.size() == 2);
+}
+
+TEST_CASE("a deactivate that hangs at shutdown is killed at its hook timeout, and shutdown goes on") {
+    Story t({svc("ollama")}, {llm(5s)});
+    make_full(t);
+    const int ollama = *t.s("ollama").pid();
+    t.sup->shutdown();
+    REQUIRE(t.world.helpers.size() == 2);
+    const int hook = t.world.helpers[1].pid;
+    t.advance(4999ms);
+    CHECK_FALSE(signalled(t.world, hook, SIGKILL));
+    CHECK_FALSE(signalled(t.world, ollama, SIGTERM));
+    t.advance(1ms);
+    CHECK(signalled(t.world, hook, SIGKILL));
+    t.world.exit(*t.sup, hook, ExitStatus::killed(SIGKILL));
+    CHECK(logged(t.world, "capability local-llm: deactivate at shutdown: timed out after 5s"));
+    CHECK(signalled(t.world, ollama, SIGTERM));
+    t.wind_down();
+}
+
+TEST_CASE("an activate still running at shutdown is killed, then deactivate runs before the services stop") {
+    Story t({svc("ollama")}, {llm()});
+    t.advance(1s);
+    REQUIRE(t.world.helpers.size() == 1);
+    const int activate = t.world.helpers[0].pid;
+    CHECK(t.sup->capabilities()[0]->state() == CapabilityState::upgrading);
+    const int ollama = *t.s("ollama").pid();
+    t.sup->shutdown();
+    CHECK(signalled(t.world, activate, SIGKILL));
+    CHECK(t.world.helpers.size() == 1);  // deactivate waits for the killed activate to be gone
+    CHECK_FALSE(signalled(t.world, ollama, SIGTERM));
+    t.world.exit(*t.sup, activate, ExitStatus::killed(SIGKILL));
+    REQUIRE(t.world.helpers.size() == 2);
+    CHECK(t.world.helpers[1].name == "local-llm/deactivate");
+    CHECK_FALSE(signalled(t.world, ollama, SIGTERM));
+    t.world.exit(*t.sup, t.world.helpers[1].pid, ExitStatus::exited(0));
+    CHECK(signalled(t.world, ollama, SIGTERM));
+    t.wind_down();
+}
+
+TEST_CASE("a DEGRADED capability runs nothing at shutdown, a second stop signal kills a running deactivate") {
+    SUBCASE("degraded") {
+        Story t({svc("ollama")}, {llm()});
+        make_full(t);
+        t.exit("ollama", ExitStatus::killed(SIGKILL));  // regression: deactivate
+        REQUIRE(t.world.helpers.size() == 2);
+        t.world.exit(*t.sup, t.world.helpers[1].pid, ExitStatus::exited(0));
+        t.sup->shutdown();
+        CHECK(t.world.helpers.size() == 2);
+        t.wind_down();
+    }
+    SUBCASE("second stop signal") {
+        Story t({svc("ollama")}, {llm()});
+        make_full(t);
+        t.sup->on_signal(SIGTERM);
+        REQUIRE(t.world.helpers.size() == 2);
+        t.sup->on_signal(SIGTERM);
+        CHECK(signalled(t.world, t.world.helpers[1].pid, SIGKILL));
+        CHECK(signalled(t.world, *t.s("ollama").pid(), SIGKILL));
+        t.wind_down();
+    }
+}
