@@ -362,7 +362,8 @@ std::optional<TimePoint> Service::next_deadline() const {
     if (spec_.wake && desired_running_) {
         if (wake_.state() == resilience::RetryState::attempting) {
             consider(wake_.next_deadline());  // a running wake command always has its timeout
-        } else if (state_ != State::ready && wake_.state() == resilience::RetryState::waiting) {
+        } else if (state_ != State::ready && wake_.state() == resilience::RetryState::waiting && !helper_pid_) {
+            // (A wake killed at its timeout counts until its exit comes: that exit re-arms this.)
             // While the breaker is open the next attempt waits for it, not for the backoff.
             consider(breaker_.state() == resilience::BreakerState::open ? breaker_.next_deadline() : wake_.next_deadline());
         }

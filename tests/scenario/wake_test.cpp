@@ -148,3 +148,25 @@ TEST_CASE("after a successful wake the fast cadence ends with wake.retry.timeout
     t.world.exit(*t.sup, t.world.helpers[1].pid, ExitStatus::exited(1));
     t.wind_down();
 }
+
+TEST_CASE("a wake command killed at its timeout whose exit has not come yet arms no timer in the past") {
+    // Its exit is what lets the next attempt start; until it comes, a due attempt must not make
+    // the timer fire again and again at the same instant (a busy loop).
+    Story t({wakeable(100)});
+    t.advance(0ms);
+    t.world.probe(*t.sup, "gpu", ProbeKind::readiness, false);
+    REQUIRE(t.world.helpers.size() == 1);
+    const int wake = t.world.helpers.at(0).pid;
+    t.advance(2min);  // the wake command's timeout: SIGKILL, its exit still to come
+    CHECK(t.world.signals.back().pgid == wake);
+    CHECK(t.world.signals.back().signal == SIGKILL);
+    t.advance(999ms);
+    t.world.clock.advance_to(t.world.now() + 1ms);  // the next attempt is due now
+    t.sup->on_timer(0);
+    if (t.world.timers.count(0) != 0) CHECK(t.world.timers[0] > t.world.now());
+    CHECK(t.world.helpers.size() == 1);
+    t.world.exit(*t.sup, wake, ExitStatus::killed(SIGKILL));  // now the next attempt runs
+    t.advance(0ms);
+    CHECK(t.world.helpers.size() == 2);
+    t.wind_down();
+}
