@@ -23,11 +23,13 @@ void Capability::start(World& world, bool requirements_met) {
     act(world);
 }
 
-void Capability::requirements_changed(World& world, bool met) {
+void Capability::requirements_changed(World& world, const std::string& unmet) {
+    const bool met = unmet.empty();
     if (!started_ || halted_ || met == met_) return;
     met_ = met;
+    unmet_ = unmet;
     if (!met) {
-        machine_.report_availability(world.now(), false, "a required service is not ready");
+        machine_.report_availability(world.now(), false, unmet);
     } else {
         machine_.conditions_changed(world.now());  // check now rather than at the next interval
     }
@@ -72,9 +74,16 @@ void Capability::act(World& world) {
         since_ = world.now();
         world.log(logged_ == CapabilityState::degraded && machine_.activation_failures() > 0 ? config::LogLevel::warn
                                                                                               : config::LogLevel::info,
-                  "capability " + spec_.name + ": " + std::string(to_string(logged_)) +
-                      (machine_.last_error().empty() || logged_ == CapabilityState::full ? "" : " (" + machine_.last_error() + ")"));
+                  "capability " + spec_.name + ": " + std::string(to_string(logged_)) + why_line());
     }
+}
+
+std::string Capability::why_line() const {
+    if (logged_ == CapabilityState::full) return {};
+    // A failed hook says most; else, when degraded, the required service that is not there.
+    if (!machine_.last_error().empty()) return " (" + machine_.last_error() + ")";
+    if (logged_ == CapabilityState::degraded && !met_ && !unmet_.empty()) return " (" + unmet_ + ")";
+    return {};
 }
 
 void Capability::hook_done(World& world, bool ok, const std::string& error) {

@@ -27,7 +27,8 @@ public:
                resilience::EventSink* events);
 
     void start(World& world, bool requirements_met);
-    void requirements_changed(World& world, bool met);
+    // `unmet`: why a required service is not available (empty: every one is).
+    void requirements_changed(World& world, const std::string& unmet);
     void on_timer(World& world);
     void on_check_result(World& world, bool ok, const std::string& detail);
     // Returns false when `pid` is not its hook.
@@ -48,6 +49,9 @@ public:
     TimePoint since() const { return since_; }
 
 private:
+    // " (why)" for the state line: a failed hook's error, or the requirement that is not met.
+    std::string why_line() const;
+    std::string unmet_;  // why the requirements are not met (empty: they are)
     void act(World& world);  // runs whatever the machine says is due now
     void hook_done(World& world, bool ok, const std::string& error);
     // Shutdown's last `deactivate`.

@@ -17,13 +17,18 @@ Supervisor::Supervisor(const config::Config& config, World& world, std::uint64_t
     }
 }
 
-bool Supervisor::requirements_met(const Capability& c) const {
+std::string Supervisor::unmet_requirement(const Capability& c) const {
     for (const auto& name : c.spec().requires_services) {
         const Service* s = find(name);
-        if (s == nullptr || !s->available()) return false;
+        if (s == nullptr) return name + " is not defined";
+        if (!s->available()) {
+            return name + " is " + std::string(to_string(s->state())) + (s->reason().empty() ? "" : ": " + s->reason());
+        }
     }
-    return true;
+    return {};
 }
+
+bool Supervisor::requirements_met(const Capability& c) const { return unmet_requirement(c).empty(); }
 
 void Supervisor::settle_capability(std::size_t c) {
     world_.set_timer(capability_index(c), capabilities_[c]->next_deadline());
@@ -55,7 +60,7 @@ void Supervisor::start() {
 void Supervisor::end_startup_phase() {
     for (std::size_t c = 0; c < capabilities_.size(); ++c) {
         // Told first, so one whose requirements just came is on its way up, not cleared.
-        capabilities_[c]->requirements_changed(world_, requirements_met(*capabilities_[c]));
+        capabilities_[c]->requirements_changed(world_, unmet_requirement(*capabilities_[c]));
         capabilities_[c]->startup_ended(world_);
         settle_capability(c);
     }
@@ -246,7 +251,7 @@ void Supervisor::propagate() {
     start_ready_services();
     update_mode();
     for (std::size_t c = 0; c < capabilities_.size(); ++c) {
-        capabilities_[c]->requirements_changed(world_, requirements_met(*capabilities_[c]));
+        capabilities_[c]->requirements_changed(world_, unmet_requirement(*capabilities_[c]));
         settle_capability(c);
     }
 }

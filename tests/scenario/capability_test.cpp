@@ -199,3 +199,12 @@ TEST_CASE("a DEGRADED capability runs nothing at shutdown, a second stop signal 
         t.wind_down();
     }
 }
+
+TEST_CASE("a capability's degraded line says why: which required service, its state and reason") {
+    Story t({svc("ollama")}, {llm()});
+    make_full(t);
+    t.exit("ollama", ExitStatus::killed(SIGKILL));
+    CHECK(logged(t.world, "capability local-llm: degraded (ollama is recovering: killed by SIGKILL)"));
+    t.world.exit(*t.sup, t.world.helpers.back().pid, ExitStatus::exited(0));  // deactivate
+    t.wind_down();
+}
