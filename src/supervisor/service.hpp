@@ -98,6 +98,7 @@ private:
     resilience::RetryPolicy wake_;
     resilience::BreakerPermit wake_permit_;
     std::optional<TimePoint> wake_succeeded_at_;
+    std::uint32_t wake_attempts_{0};  // every wake started, across series
     std::optional<std::string> restart_reason_;  // stopping to restart (a probe failed)
     State state_{State::waiting};
     bool desired_running_{false};
