@@ -35,6 +35,9 @@ Parsed<std::uint64_t> parse_size(std::string_view text);
 // `SIGTERM`, `TERM` or a number 1-64.
 Parsed<int> parse_signal(std::string_view text);
 std::string signal_name(int signal);
+// A system message as it reads mid-sentence: "Connection refused" -> "connection refused";
+// acronyms ("HTTP") are kept.
+std::string lowercase_first(std::string text);
 // A decimal integer (no sign, no leading zeros interpreted as octal).
 Parsed<std::int64_t> parse_integer(std::string_view text);
 Parsed<double> parse_number(std::string_view text);

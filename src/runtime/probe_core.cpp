@@ -71,16 +71,7 @@ std::unique_ptr<ProbeAttempt> make_handle(std::shared_ptr<ProbeCore> core) {
     return std::make_unique<Handle>(std::move(core));
 }
 
-std::string lowercase_first(std::string text) {
-    // strerror style "Connection refused" reads better mid-sentence; keep acronyms ("HTTP").
-    if (text.size() > 1 && std::isupper(static_cast<unsigned char>(text[0])) &&
-        std::islower(static_cast<unsigned char>(text[1]))) {
-        text[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(text[0])));
-    }
-    return text;
-}
-
-std::string describe(const error_code& ec) { return lowercase_first(ec.message()); }
+std::string describe(const error_code& ec) { return config::lowercase_first(ec.message()); }
 
 void connect_tcp(const std::shared_ptr<ProbeCore>& owner, tcp::socket& socket, const std::string& host, int port,
                  std::function<void(std::string failure)> then) {
@@ -97,7 +88,7 @@ void connect_tcp(const std::shared_ptr<ProbeCore>& owner, tcp::socket& socket, c
     // Off the loop, and abandoned (not waited for) if mainstay ends first: see lookup.hpp.
     lookup(owner->io(), host, port, [owner, &socket, then, connected](const Endpoints& endpoints, const std::string& error) {
         if (owner->finished()) return;
-        if (endpoints.empty()) return then("resolve: " + lowercase_first(error));
+        if (endpoints.empty()) return then("resolve: " + config::lowercase_first(error));
         asio::async_connect(socket, endpoints, [connected](const error_code& e, const tcp::endpoint&) { connected(e); });
     });
 }

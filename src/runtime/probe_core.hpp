@@ -65,9 +65,6 @@ std::unique_ptr<ProbeAttempt> make_handle(std::shared_ptr<ProbeCore> core);
 // An error code as a user reads it after "connect: ": "connection refused".
 std::string describe(const boost::system::error_code& ec);
 
-// "Connection refused" -> "connection refused" (acronyms such as "HTTP" stay).
-std::string lowercase_first(std::string text);
-
 // Connects `socket` to host:port: an IP literal directly, a name through lookup() (each
 // address in turn until one accepts). `then` receives "" on success, else the failure
 // ("resolve: ...", "connect: ..."); it is not called once `owner` has finished. `socket` must

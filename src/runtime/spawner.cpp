@@ -19,6 +19,7 @@
 
 #include "config/credentials.hpp"
 #include "config/machine_checks.hpp"
+#include "config/values.hpp"
 #include "runtime/fd_limits.hpp"
 
 extern char** environ;
@@ -155,13 +156,7 @@ struct Pipe {
     }
 };
 
-// "Too many open files" reads "too many open files" after "cannot start X: ".
-std::string lowercase_first(std::string text) {
-    if (text.size() > 1 && std::isupper(static_cast<unsigned char>(text[0])) && std::islower(static_cast<unsigned char>(text[1]))) {
-        text[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(text[0])));
-    }
-    return text;
-}
+using config::lowercase_first;
 
 }  // namespace
 
