@@ -32,6 +32,25 @@ void Service::become(World& world, State s, std::string reason, bool quiet) {
     reason_ = std::move(reason);
 }
 
+void Service::report_breaker(World& world, std::string_view closed_why) {
+    using resilience::BreakerState;
+    const BreakerState was = std::exchange(reported_breaker_, breaker_.state());
+    if (was == reported_breaker_) return;
+    const std::string head = spec_.name + ": circuit breaker ";
+    switch (reported_breaker_) {
+        case BreakerState::open: {
+            const std::string next = "; next trial in " + config::format_duration(breaker_.remaining_cooldown(world.now()));
+            world.log(config::LogLevel::warn,
+                      was == BreakerState::half_open
+                          ? head + "open again: the trial failed" + next
+                          : head + "open after " + std::to_string(breaker_.consecutive_failures()) + " failures in a row" + next);
+            break;
+        }
+        case BreakerState::half_open: world.log(config::LogLevel::info, head + "half-open: one trial attempt now"); break;
+        case BreakerState::closed: world.log(config::LogLevel::info, head + "closed: " + std::string(closed_why)); break;
+    }
+}
+
 void Service::start(World& world) {
     desired_running_ = true;
     if (pid_) return;
@@ -45,6 +64,7 @@ void Service::start(World& world) {
         return;
     }
     permit_ = breaker_.allow_request(world.now());
+    report_breaker(world);
     launch(world);
 }
 
@@ -67,6 +87,7 @@ void Service::launch(World& world) {
 void Service::attempt(World& world) {
     const TimePoint now = world.now();
     permit_ = breaker_.allow_request(now);
+    report_breaker(world);
     if (!permit_) {
         if (auto until = breaker_.next_deadline()) recovery_.postpone(*until);
         become(world, State::recovering, "circuit breaker open; last: " + recovery_.last_error());
@@ -82,6 +103,7 @@ void Service::attempt(World& world) {
 void Service::failure(World& world, const std::string& why) {
     const TimePoint now = world.now();
     breaker_.on_failure(now, permit_, why);
+    report_breaker(world);
     if (recovery_.attempt_running()) recovery_.on_attempt_result(now, false, why);
     else recovery_.start(now, why);
     if (recovery_.state() == RecoveryState::paused) {
@@ -107,6 +129,7 @@ void Service::failure(World& world, const std::string& why) {
 void Service::on_ready(World& world) {
     const TimePoint now = world.now();
     breaker_.on_success(now, permit_);
+    report_breaker(world);
     if (recovery_.attempt_running()) recovery_.on_attempt_result(now, true);
     reset_at_ = add_saturating(now, spec_.restart.reset_after);
     become(world, State::ready, "");
@@ -145,6 +168,7 @@ void Service::on_exit(World& world, const ExitStatus& status) {
     }
     if (spec_.kind == config::Kind::oneshot && status.success()) {
         breaker_.on_success(world.now(), permit_);
+        report_breaker(world);
         if (recovery_.attempt_running()) recovery_.on_attempt_result(world.now(), true);
         recovery_.stop();
         become(world, State::completed, what);
@@ -178,9 +202,11 @@ void Service::on_timer(World& world) {
         reset_at_.reset();
         recovery_.reset_backoff();
         if (breaker_.state() != resilience::BreakerState::closed) breaker_.reset(now);
+        report_breaker(world, "ready for " + config::format_duration(spec_.restart.reset_after));
     }
     if (state_ == State::recovering && desired_running_) {
         breaker_.poll(now);
+        report_breaker(world);
         if (auto due = recovery_.next_deadline(); due && now >= *due) attempt(world);
     }
 }
@@ -290,6 +316,7 @@ void Service::wake_step(World& world) {
             world.signal_group(*helper_pid_, SIGKILL);  // its exit is then ignored
             wake_.on_result(now, resilience::Outcome::timed_out("wake command timed out"));
             breaker_.on_failure(now, wake_permit_, "wake command timed out");
+            report_breaker(world);
             world.log(config::LogLevel::warn, spec_.name + ": wake failed (timed out after " +
                                                   config::format_duration(spec_.wake->retry.timeout) + ": killed)");
         }
@@ -299,12 +326,14 @@ void Service::wake_step(World& world) {
     auto due = wake_.next_deadline();
     if (wake_.state() != resilience::RetryState::waiting || !due || now < *due) return;
     wake_permit_ = breaker_.allow_request(now);
+    report_breaker(world);
     if (!wake_permit_) return;  // the breaker is open: tried again at its next deadline
     wake_.start_attempt(now);
     StartResult started = world.start_helper(spec_, spec_.wake->command, "wake");
     if (!started.pid) {
         wake_.on_result(now, resilience::Outcome::transient(started.error));
         breaker_.on_failure(now, wake_permit_, started.error);
+        report_breaker(world);
         return;
     }
     helper_pid_ = started.pid;
@@ -319,11 +348,13 @@ void Service::on_wake_exit(World& world, const ExitStatus& status) {
         wake_.on_result(now, resilience::Outcome::success());
         wake_succeeded_at_ = now;
         breaker_.on_success(now, wake_permit_);
+        report_breaker(world, "the wake succeeded");
         // Look again now, then at the fast startup cadence while the remote side comes up.
         probes_.recheck(now, add_saturating(now, spec_.wake->retry.timeout));
     } else {
         wake_.on_result(now, resilience::Outcome::transient("wake command " + status.describe()));
         breaker_.on_failure(now, wake_permit_, status.describe());
+        report_breaker(world);
         if (wake_.state() == resilience::RetryState::exhausted) {
             world.log(config::LogLevel::warn, spec_.name + ": wake gave up after " + std::to_string(wake_.attempts()) +
                                                   " attempts: " + wake_.last_error());
@@ -356,6 +387,7 @@ void Service::set_waiting(World& world, State state, std::string reason) {
 void Service::resume(World& world) {
     if (state_ != State::paused) return;
     breaker_.reset(world.now());
+    report_breaker(world, "resumed");
     recovery_.resume(world.now());
     become(world, State::recovering, "resumed");
 }

@@ -88,12 +88,16 @@ private:
     // External services: run `wake.command` under its retry policy, through the breaker.
     void wake_step(World& world);
     void on_wake_exit(World& world, const ExitStatus& status);
+    // After every call on the breaker: a transition gets a line of its own, an opening one with
+    // when the trial comes; `closed_why` says why it closed ("the trial succeeded").
+    void report_breaker(World& world, std::string_view closed_why = "the trial succeeded");
 
     const config::ServiceSpec& spec_;
     std::size_t index_;
     resilience::CircuitBreaker breaker_;
     resilience::BackgroundRecovery recovery_;
     resilience::BreakerPermit permit_;
+    resilience::BreakerState reported_breaker_{resilience::BreakerState::closed};
     ProbeSet probes_;
     resilience::RetryPolicy wake_;
     resilience::BreakerPermit wake_permit_;

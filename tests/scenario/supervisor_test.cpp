@@ -745,3 +745,43 @@ TEST_CASE("a service ended by its own stop signal reads as asked: stopped (SIGTE
     CHECK(t.s("db").reason() == "exited with code 0");
     t.wind_down();
 }
+
+TEST_CASE("circuit breaker transitions have lines of their own, the open one says when the trial comes") {
+    auto spec = svc("ollama");
+    spec.restart.backoff = {0ms, 0ms, 1.0, resilience::Jitter::none};
+    spec.restart.circuit_breaker = {3, 30s, 1, 1};
+    Story t({spec});
+    auto count = [&](const std::string& text) {
+        return std::count_if(t.world.logs.begin(), t.world.logs.end(),
+                             [&](const std::string& l) { return l.find(text) != std::string::npos; });
+    };
+    for (int i = 0; i < 3; ++i) t.exit("ollama", ExitStatus::exited(1));
+    CHECK(count("ollama: circuit breaker open after 3 failures in a row; next trial in 30s") == 1);
+    t.advance(30s);
+    CHECK(count("ollama: circuit breaker half-open: one trial attempt now") == 1);
+    t.exit("ollama", ExitStatus::exited(1));  // the trial fails
+    CHECK(count("ollama: circuit breaker open again: the trial failed; next trial in 30s") == 1);
+    t.advance(30s);
+    CHECK(count("ollama: circuit breaker half-open") == 2);
+    t.advance(1s);  // ready: the trial succeeded
+    CHECK(count("ollama: circuit breaker closed: the trial succeeded") == 1);
+    CHECK(count("ollama: circuit breaker") == 5);  // one line per transition, no more
+    t.wind_down();
+}
+
+TEST_CASE("a breaker closed after reset_after of readiness says so") {
+    auto spec = svc("ollama");
+    spec.restart.backoff = {0ms, 0ms, 1.0, resilience::Jitter::none};
+    spec.restart.circuit_breaker = {2, 30s, 2, 1};  // two successes to close: the trial leaves it half-open
+    Story t({spec});
+    for (int i = 0; i < 2; ++i) t.exit("ollama", ExitStatus::exited(1));
+    t.advance(30s);
+    t.advance(1s);  // ready after the trial; one success of two
+    REQUIRE(t.s("ollama").breaker().state() == resilience::BreakerState::half_open);
+    t.advance(1min);  // ready for reset_after
+    CHECK(t.s("ollama").breaker().state() == resilience::BreakerState::closed);
+    CHECK(std::count_if(t.world.logs.begin(), t.world.logs.end(), [](const std::string& l) {
+              return l.find("ollama: circuit breaker closed: ready for 1m") != std::string::npos;
+          }) == 1);
+    t.wind_down();
+}
