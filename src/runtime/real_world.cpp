@@ -37,7 +37,7 @@ SpawnRequest request_for(const config::ServiceSpec& spec, const config::Argv& ar
 RealWorld::RealWorld(boost::asio::io_context& io, const config::Config& config, Logging& logging)
     : io_(io), config_(config), logging_(logging) {
     // One per service, then the shutdown timer and the startup timer.
-    for (std::size_t i = 0; i < config.services.size() + 2 + config.capabilities.size(); ++i) {
+    for (std::size_t i = 0; i < config.services.size() + 3 + config.capabilities.size(); ++i) {
         timers_.push_back(std::make_unique<boost::asio::steady_timer>(io));
     }
 }

@@ -25,9 +25,9 @@ void Capability::start(World& world, bool requirements_met) {
 
 void Capability::requirements_changed(World& world, const std::string& unmet) {
     const bool met = unmet.empty();
+    unmet_ = unmet;  // kept current: the mode line says why it is degraded
     if (!started_ || halted_ || met == met_) return;
     met_ = met;
-    unmet_ = unmet;
     if (!met) {
         machine_.report_availability(world.now(), false, unmet);
     } else {
@@ -83,6 +83,13 @@ std::string Capability::why_line() const {
     // A failed hook says most; else, when degraded, the required service that is not there.
     if (!machine_.last_error().empty()) return " (" + machine_.last_error() + ")";
     if (logged_ == CapabilityState::degraded && !met_ && !unmet_.empty()) return " (" + unmet_ + ")";
+    return {};
+}
+
+std::string Capability::reason() const {
+    if (state() == CapabilityState::full) return {};
+    if (!machine_.last_error().empty()) return machine_.last_error();
+    if (state() == CapabilityState::degraded && !met_) return unmet_;
     return {};
 }
 

@@ -47,6 +47,9 @@ public:
     resilience::CapabilityState state() const { return machine_.state(); }
     std::optional<int> hook_pid() const { return hook_pid_; }
     TimePoint since() const { return since_; }
+    // Why it is not FULL: a failed hook's error, or the required service that is not there
+    // (empty when FULL or when there is nothing to say).
+    std::string reason() const;
 
 private:
     // " (why)" for the state line: a failed hook's error, or the requirement that is not met.

@@ -84,9 +84,25 @@ void Supervisor::after_event(std::size_t index, bool was_available) {
     propagate();
 }
 
+std::string Supervisor::mode_summary() const {
+    std::string line = "mode: " + std::string(to_string(mode_));
+    std::string why;
+    for (const auto& s : services_) {
+        if (!s->spec().enabled || s->available()) continue;
+        why += (why.empty() ? "" : "; ") + s->name() + " " + std::string(to_string(s->state())) +
+               (s->reason().empty() ? "" : " (" + s->reason() + ")");
+    }
+    if (!why.empty()) line += ": " + why;
+    for (std::size_t c = 0; c < capabilities_.size(); ++c) {
+        const Capability& cap = *capabilities_[c];
+        line += (c == 0 ? "; capabilities: " : ", ") + cap.spec().name + " " + std::string(resilience::to_string(cap.state()));
+        if (const std::string r = cap.reason(); !r.empty()) line += " (" + r + ")";
+    }
+    return line;
+}
+
 void Supervisor::update_mode() {
     Mode next = Mode::stopping;
-    std::string why;
     if (!shutting_down_) {
         bool all_available = true, all_settled = true, critical = false;
         for (const auto& s : services_) {
@@ -95,8 +111,6 @@ void Supervisor::update_mode() {
             all_available = false;
             all_settled = all_settled && (s->settled() || s->state() == State::blocked);
             critical = critical || (s->spec().critical && (s->state() == State::failed || s->state() == State::paused));
-            why += (why.empty() ? "" : "; ") + s->name() + " " + std::string(to_string(s->state())) +
-                   (s->reason().empty() ? "" : " (" + s->reason() + ")");
         }
         if (!startup_done_ && all_settled) {
             startup_done_ = true;
@@ -108,24 +122,48 @@ void Supervisor::update_mode() {
         next = !startup_done_ ? Mode::starting : critical ? Mode::critical : all_available ? Mode::full : Mode::degraded;
     }
     if (next == mode_) return;
-    const bool first = mode_ == Mode::starting;
     mode_ = next;
     mode_since_ = world_.now();
-    if (next == Mode::starting || next == Mode::stopping) return;
-    const std::string line = "mode: " + std::string(to_string(next)) + (why.empty() ? "" : ": " + why);
-    world_.log(next == Mode::full ? config::LogLevel::info : config::LogLevel::warn, line);
-    if (first) world_.notify_ready(line);
     if (next == Mode::critical && config_.main.on_critical_failure == config::CriticalFailure::exit) {
+        report_mode();
         world_.log(config::LogLevel::error, "on_critical_failure: exit: stopping everything");
         exit_code_ = 1;
         shutdown();
     }
 }
 
+void Supervisor::report_mode() {
+    if (mode_ == Mode::starting || mode_ == Mode::stopping) return;
+    const TimePoint now = world_.now();
+    std::string line = mode_summary();
+    const bool changed = mode_ != printed_mode_;
+    if (!changed && line == mode_line_) {
+        if (mode_timer_armed_) world_.set_timer(mode_timer_index(), std::nullopt);
+        mode_timer_armed_ = false;
+        return;
+    }
+    // The same mode with other reasons: at most one line per kModeLineInterval.
+    const TimePoint due = resilience::add_saturating(mode_printed_at_, kModeLineInterval);
+    if (!changed && now < due) {
+        if (!mode_timer_armed_) world_.set_timer(mode_timer_index(), due);
+        mode_timer_armed_ = true;
+        return;
+    }
+    if (mode_timer_armed_) world_.set_timer(mode_timer_index(), std::nullopt);
+    mode_timer_armed_ = false;
+    const bool first = printed_mode_ == Mode::starting;
+    printed_mode_ = mode_;
+    mode_printed_at_ = now;
+    mode_line_ = std::move(line);
+    world_.log(mode_ == Mode::full ? config::LogLevel::info : config::LogLevel::warn, mode_line_);
+    if (first) world_.notify_ready(mode_line_);
+}
+
 bool Supervisor::on_exit(int pid, const ExitStatus& status) {
     for (std::size_t c = 0; c < capabilities_.size(); ++c) {
         if (capabilities_[c]->on_exit(world_, pid, status)) {
             settle_capability(c);
+            report_mode();
             if (shutting_down_) advance_shutdown();  // services may stop once the last hook ended
             return true;
         }
@@ -158,6 +196,12 @@ void Supervisor::on_timer(std::size_t index) {
     if (auto c = capability_at(index)) {
         capabilities_[*c]->on_timer(world_);
         settle_capability(*c);
+        report_mode();
+        return;
+    }
+    if (index == mode_timer_index()) {
+        mode_timer_armed_ = false;
+        report_mode();
         return;
     }
     if (index == startup_timer_index()) {
@@ -168,6 +212,7 @@ void Supervisor::on_timer(std::size_t index) {
                                                ") reached: going on with what is ready");
         update_mode();
         end_startup_phase();
+        report_mode();
         return;
     }
     if (index >= services_.size()) return;
@@ -181,6 +226,7 @@ void Supervisor::on_probe_result(std::size_t index, ProbeKind kind, resilience::
     if (auto c = capability_at(index)) {
         capabilities_[*c]->on_check_result(world_, status == resilience::ProbeStatus::success, detail);
         settle_capability(*c);
+        report_mode();
         return;
     }
     if (index >= services_.size()) return;
@@ -254,6 +300,7 @@ void Supervisor::propagate() {
         capabilities_[c]->requirements_changed(world_, unmet_requirement(*capabilities_[c]));
         settle_capability(c);
     }
+    report_mode();
 }
 
 void Supervisor::start_ready_services() {
@@ -284,6 +331,8 @@ void Supervisor::shutdown() {
     shutting_down_ = true;
     world_.log(config::LogLevel::info, "shutting down");
     world_.set_timer(startup_timer_index(), std::nullopt);
+    world_.set_timer(mode_timer_index(), std::nullopt);
+    mode_timer_armed_ = false;
     update_mode();
     // What the capabilities set outside goes first (SPEC §4): their last deactivate runs
     // before any service stops.

@@ -62,6 +62,11 @@ public:
     const std::vector<std::unique_ptr<Capability>>& capabilities() const { return capabilities_; }
     // Timers and probes of capability `c` use this index.
     std::size_t capability_index(std::size_t c) const { return services_.size() + 2 + c; }
+    // The timer of a postponed mode line (after the capabilities').
+    std::size_t mode_timer_index() const { return capability_index(capabilities_.size()); }
+    // The mode line is printed at once when the mode changes; when only its reasons change,
+    // at most once per this interval.
+    static constexpr Duration kModeLineInterval{std::chrono::seconds(5)};
     const Service* find(std::string_view name) const;
 
 private:
@@ -70,6 +75,10 @@ private:
     // dependent waiting on its backoff is due now.
     void after_event(std::size_t index, bool was_available);
     void update_mode();
+    // "mode: degraded: docker recovering (...); capabilities: local-llm degraded (...)".
+    std::string mode_summary() const;
+    // Logs the mode line when the mode changed, or (rate-limited) when its reasons changed.
+    void report_mode();
     // startup_done_ became true: DEGRADED capabilities clear what their hooks may have left set.
     void end_startup_phase();
     // At shutdown: a capability's last deactivate still runs; no service stops meanwhile.
@@ -103,6 +112,10 @@ private:
     bool startup_done_{false};
     TimePoint started_at_{};
     TimePoint mode_since_{};
+    Mode printed_mode_{Mode::starting};
+    std::string mode_line_;
+    TimePoint mode_printed_at_{};
+    bool mode_timer_armed_{false};
     std::optional<Duration> startup_duration_;
 };
 

@@ -208,3 +208,40 @@ TEST_CASE("a capability's degraded line says why: which required service, its st
     t.world.exit(*t.sup, t.world.helpers.back().pid, ExitStatus::exited(0));  // deactivate
     t.wind_down();
 }
+
+TEST_CASE("the mode line lists the capabilities and is printed again, at most every 5s, when the reasons change") {
+    Story t({svc("web"), svc("ollama")}, {llm()}, {"ollama"});
+    auto mode_lines = [&] {
+        std::vector<std::string> out;
+        for (const auto& l : t.world.logs) {
+            if (l.rfind("mode: ", 0) == 0) out.push_back(l);
+        }
+        return out;
+    };
+    t.advance(1s);  // web ready, ollama failed its first attempt: the startup phase ends degraded
+    REQUIRE(mode_lines().size() == 1);
+    CHECK(mode_lines()[0] ==
+          "mode: degraded: ollama recovering (executable not found: ollama); "
+          "capabilities: local-llm degraded (ollama is recovering: executable not found: ollama)");
+    REQUIRE(t.world.helpers.back().name == "local-llm/deactivate");  // its marker cleared (SPEC §4)
+    t.world.exit(*t.sup, t.world.helpers.back().pid, ExitStatus::exited(0));
+    CHECK(mode_lines().size() == 1);  // nothing changed
+    t.world.missing.clear();  // ollama can start: at its next attempt it runs
+    t.advance(2s);
+    CHECK(t.s("ollama").state() == State::ready);
+    // The mode changed (full): printed at once, with the capability on its way up.
+    REQUIRE(mode_lines().size() == 2);
+    CHECK(mode_lines()[1] == "mode: full; capabilities: local-llm upgrading");
+    REQUIRE(t.world.helpers.back().name == "local-llm/activate");
+    t.world.exit(*t.sup, t.world.helpers.back().pid, ExitStatus::exited(0));  // activate done: FULL
+    // The same mode with other reasons: not before 5s after the last line.
+    CHECK(mode_lines().size() == 2);
+    t.advance(2900ms);
+    CHECK(mode_lines().size() == 2);
+    t.advance(5s);
+    REQUIRE(mode_lines().size() == 3);
+    CHECK(mode_lines()[2] == "mode: full; capabilities: local-llm full");
+    t.advance(1min);  // nothing changed: nothing printed
+    CHECK(mode_lines().size() == 3);
+    t.wind_down();
+}
