@@ -201,6 +201,9 @@ void Service::on_timer(World& world) {
         // Ready for reset_after: the next failure starts a fresh series (SPEC §3).
         reset_at_.reset();
         recovery_.reset_backoff();
+        world.log(config::LogLevel::debug, spec_.name + ": ready for " + config::format_duration(spec_.restart.reset_after) +
+                                               ": a next failure starts a fresh series (first retry after " +
+                                               config::format_duration(spec_.restart.backoff.initial) + ")");
         if (breaker_.state() != resilience::BreakerState::closed) breaker_.reset(now);
         report_breaker(world, "ready for " + config::format_duration(spec_.restart.reset_after));
     }
