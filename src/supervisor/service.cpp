@@ -145,9 +145,17 @@ void Service::on_exit(World& world, const ExitStatus& status) {
     ready_at_.reset();
     reset_at_.reset();
     const std::string what = status.describe();
-    if (restart_reason_ && desired_running_) {  // it was stopped because a probe failed
+    if (restart_reason_ && desired_running_) {  // it was stopped because a probe failed, or by hand
         kill_at_.reset();
         if (helper_pid_) world.signal_group(*helper_pid_, SIGKILL);
+        if (std::exchange(restart_now_, false)) {  // `mainstay restart`: again at once, a fresh series
+            restart_reason_.reset();
+            recovery_.stop();
+            breaker_.reset(world.now());
+            report_breaker(world, "restarted by hand");
+            permit_ = breaker_.allow_request(world.now());
+            return launch(world);
+        }
         return failure(world, *std::exchange(restart_reason_, std::nullopt));
     }
     if (!desired_running_ || state_ == State::stopping) {
@@ -388,11 +396,56 @@ void Service::set_waiting(World& world, State state, std::string reason) {
 }
 
 void Service::resume(World& world) {
-    if (state_ != State::paused) return;
+    if (state_ != State::paused && state_ != State::recovering) return;
     breaker_.reset(world.now());
     report_breaker(world, "resumed");
     recovery_.resume(world.now());
     become(world, State::recovering, "resumed");
+}
+
+std::string Service::stop_by_hand(World& world) {
+    if (held_ && !active()) return spec_.name + " is already stopped";
+    world.log(config::LogLevel::info, spec_.name + ": stop requested");
+    held_ = true;
+    restart_now_ = false;
+    stop(world);
+    if (!pid_) become(world, State::stopped, "stopped by hand");
+    return {};
+}
+
+std::string Service::start_by_hand(World& world) {
+    if (state_ == State::recovering || state_ == State::paused) return resume_by_hand(world);
+    if (state_ == State::stopping) return spec_.name + " is stopping: start it once it has stopped";
+    if (pid_ || (desired_running_ && spec_.kind == config::Kind::external)) return spec_.name + " is already running";
+    if (!held_ && (state_ == State::waiting || state_ == State::blocked)) {
+        return spec_.name + " is already " + std::string(to_string(state_)) + (reason_.empty() ? "" : " (" + reason_ + ")");
+    }
+    world.log(config::LogLevel::info, spec_.name + ": start requested");
+    held_ = false;
+    recovery_.stop();
+    breaker_.reset(world.now());
+    report_breaker(world, "started by hand");
+    become(world, State::waiting, "start requested");  // the Supervisor starts it once its dependencies are met
+    return {};
+}
+
+std::string Service::restart_by_hand(World& world) {
+    if (state_ == State::recovering || state_ == State::paused) return resume_by_hand(world);
+    if (!pid_) return start_by_hand(world);
+    if (state_ == State::stopping) return spec_.name + " is stopping already";
+    world.log(config::LogLevel::info, spec_.name + ": restart requested");
+    restart_now_ = true;
+    restart_for(world, "restart requested");
+    return {};
+}
+
+std::string Service::resume_by_hand(World& world) {
+    if (state_ != State::paused && state_ != State::recovering) {
+        return spec_.name + " is " + std::string(to_string(state_)) + ": nothing to resume";
+    }
+    world.log(config::LogLevel::info, spec_.name + ": resume requested");
+    resume(world);
+    return {};
 }
 
 std::optional<TimePoint> Service::next_deadline() const {

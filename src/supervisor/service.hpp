@@ -43,8 +43,18 @@ public:
     bool available() const { return state_ == State::ready || state_ == State::completed; }
     // Waiting for a dependency (`waiting`), or for one that is down (`blocked`).
     void set_waiting(World& world, State state, std::string reason);
-    // `mainstay resume`: the safety valve restarts and an attempt is due now.
+    // `mainstay resume` (and restart of a service not running): paused or recovering, the
+    // safety valve and the backoff restart, the breaker closes and an attempt is due now.
     void resume(World& world);
+    // `mainstay start|stop|restart|resume NAME`, each logged; empty when done, else why not.
+    // stop holds it stopped until start; start makes it waiting (the Supervisor starts it once
+    // its dependencies are met); restart stops a running process and starts it again at once.
+    std::string stop_by_hand(World& world);
+    std::string start_by_hand(World& world);
+    std::string restart_by_hand(World& world);
+    std::string resume_by_hand(World& world);
+    // Stopped by hand: not started again until start_by_hand.
+    bool held() const { return held_; }
     // Its process (the group leader) exited; the zombie still pins the pid.
     void on_exit(World& world, const ExitStatus& status);
     // Its timer fired.
@@ -117,6 +127,8 @@ private:
     std::uint32_t starts_{0};
     std::uint32_t restarts_{0};
     bool attempted_{false};
+    bool held_{false};         // stopped by hand
+    bool restart_now_{false};  // restart by hand: once stopped, started again without the backoff
 };
 
 }  // namespace mainstay::supervisor

@@ -309,7 +309,7 @@ void Supervisor::start_ready_services() {
         changed = false;
         for (std::size_t i = 0; i < services_.size(); ++i) {
             Service& s = *services_[i];
-            if (!s.spec().enabled || s.wants_running()) continue;
+            if (!s.spec().enabled || s.wants_running() || s.held()) continue;
             if (s.state() != State::waiting && s.state() != State::blocked) continue;
             std::string waiting_for;
             bool blocked = false;
@@ -376,6 +376,24 @@ bool Supervisor::resume(std::string_view name) {
     services_[*i]->resume(world_);
     settle(*i);
     return true;
+}
+
+std::string Supervisor::control(Control what, std::string_view name) {
+    if (shutting_down_) return "mainstay is shutting down";
+    auto i = graph_.index(name);
+    if (!i) return "no service named " + std::string(name);
+    Service& s = *services_[*i];
+    if (!s.spec().enabled) return std::string(name) + " is disabled";
+    const bool was = s.available();
+    std::string error;
+    switch (what) {
+        case Control::start: error = s.start_by_hand(world_); break;
+        case Control::stop: error = s.stop_by_hand(world_); break;
+        case Control::restart: error = s.restart_by_hand(world_); break;
+        case Control::resume: error = s.resume_by_hand(world_); break;
+    }
+    if (error.empty()) after_event(*i, was);
+    return error;
 }
 
 const std::vector<int>& Supervisor::handled_signals() {

@@ -21,6 +21,9 @@
 
 namespace mainstay::supervisor {
 
+// What an operator can ask of one service (`mainstay start|stop|restart|resume NAME`).
+enum class Control { start, stop, restart, resume };
+
 class Supervisor {
 public:
     Supervisor(const config::Config& config, World& world, std::uint64_t seed, resilience::EventSink* events = nullptr);
@@ -36,6 +39,9 @@ public:
     // SIGTERM/SIGINT: stop everything, dependents before their dependencies, within shutdown.timeout.
     void shutdown();
     bool resume(std::string_view name);
+    // `mainstay start|stop|restart|resume NAME`: empty when done, else why not ("no service
+    // named x", "mainstay is shutting down", "web is running: nothing to resume").
+    std::string control(Control what, std::string_view name);
     // SIGKILL to every service's process group and stop command (a second SIGTERM).
     void kill_all();
     // A signal mainstay received: SIGTERM, SIGINT and SIGQUIT shut down (a second one kills
