@@ -70,6 +70,8 @@ void Capability::act(World& world) {
         break;
     }
     if (machine_.state() != logged_) {
+        world.record({Transition::Subject::capability, spec_.name, std::string(to_string(logged_)),
+                      std::string(to_string(machine_.state())), reason(), std::nullopt, std::nullopt});
         logged_ = machine_.state();
         since_ = world.now();
         world.log(logged_ == CapabilityState::degraded && machine_.activation_failures() > 0 ? config::LogLevel::warn

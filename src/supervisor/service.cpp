@@ -18,7 +18,18 @@ Service::Service(const config::ServiceSpec& spec, std::size_t index, resilience:
       probes_(spec.probes, spec.name, events),
       wake_(spec.wake ? spec.wake->retry : resilience::RetryParams{}, random, {events, spec.name, "wake"}) {}
 
-void Service::become(World& world, State s, std::string reason, bool quiet) {
+void Service::become(World& world, State s, std::string reason, bool quiet, bool failed) {
+    if (s != state_ || failed) {
+        Transition t{Transition::Subject::service, spec_.name, std::string(to_string(state_)), std::string(to_string(s)),
+                     reason, std::nullopt, std::nullopt};
+        if (s == State::recovering || s == State::paused) t.attempt = recovery_.attempts();
+        if (s == State::recovering) {
+            if (auto next = recovery_.next_deadline()) {
+                t.next_attempt_in = std::max(Duration{0}, std::chrono::duration_cast<Duration>(*next - world.now()));
+            }
+        }
+        world.record(t);
+    }
     if (!quiet && (s != state_ || reason != reason_)) {
         std::string line = spec_.name + ": " + std::string(to_string(s));
         if (!reason.empty()) line += " (" + reason + ")";
@@ -123,7 +134,7 @@ void Service::failure(World& world, const std::string& why) {
                 config::format_duration(std::max(Duration{0}, std::chrono::duration_cast<Duration>(*next - now)));
     }
     world.log(config::LogLevel::warn, line);
-    become(world, State::recovering, std::move(reason), true);
+    become(world, State::recovering, std::move(reason), true, true);
 }
 
 void Service::on_ready(World& world) {

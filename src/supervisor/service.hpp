@@ -90,8 +90,9 @@ private:
     void launch(World& world);
     void attempt(World& world);
     void failure(World& world, const std::string& why);
-    // `quiet`: the caller logs the transition itself.
-    void become(World& world, State s, std::string reason, bool quiet = false);
+    // `quiet`: the caller logs the transition itself. `failed`: a failure, recorded in the
+    // journal even when the state stays the same.
+    void become(World& world, State s, std::string reason, bool quiet = false, bool failed = false);
     void on_ready(World& world);
     // The process must go (a failed liveness or startup probe): stop it, then restart per policy.
     void restart_for(World& world, std::string why);

@@ -122,6 +122,8 @@ void Supervisor::update_mode() {
         next = !startup_done_ ? Mode::starting : critical ? Mode::critical : all_available ? Mode::full : Mode::degraded;
     }
     if (next == mode_) return;
+    world_.record({Transition::Subject::mode, {}, std::string(to_string(mode_)), std::string(to_string(next)), {},
+                   std::nullopt, std::nullopt});
     mode_ = next;
     mode_since_ = world_.now();
     if (next == Mode::critical && config_.main.on_critical_failure == config::CriticalFailure::exit) {

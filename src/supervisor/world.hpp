@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -35,6 +36,20 @@ std::string_view to_string(ProbeKind kind);
 struct StartResult {
     std::optional<int> pid;  // set when the process was started
     std::string error;       // otherwise why not
+};
+
+// One entry of the events journal (SPEC §5): a service, capability or the mode changed state,
+// or a service failed again (a failed attempt is an event even when the state stays
+// `recovering`). `attempt` and `next_attempt_in` are set while a recovery is under way.
+struct Transition {
+    enum class Subject { service, capability, mode };
+    Subject subject{Subject::service};
+    std::string name;  // the service's or capability's; empty for the mode
+    std::string from;
+    std::string to;
+    std::string reason;
+    std::optional<std::uint32_t> attempt;
+    std::optional<Duration> next_attempt_in;
 };
 
 class World {
@@ -67,6 +82,8 @@ public:
     virtual void shutdown_complete() = 0;
     // A line for mainstay's own log.
     virtual void log(config::LogLevel level, const std::string& message) = 0;
+    // For the events journal; nothing by default.
+    virtual void record(const Transition& transition) { (void)transition; }
 };
 
 }  // namespace mainstay::supervisor

@@ -83,6 +83,7 @@ public:
     void shutdown_complete() override { complete = true; }
     void notify_ready(const std::string& status) override { ready_notifications.push_back(status); }
     void log(config::LogLevel, const std::string& message) override { logs.push_back(message); }
+    void record(const supervisor::Transition& t) override { transitions.push_back(t); }
 
     // Moves time forward by `d`, firing every timer that falls due on the way, in order.
     void advance(supervisor::Supervisor& s, resilience::Duration d) {
@@ -125,6 +126,7 @@ public:
     std::set<int> running;
     std::vector<Signal> signals;
     std::map<std::size_t, TimePoint> timers;
+    std::vector<supervisor::Transition> transitions;
     std::set<std::string> missing;
     std::vector<std::string> logs;
     bool complete{false};

@@ -786,3 +786,52 @@ TEST_CASE("a breaker closed after reset_after of readiness says so") {
           }) == 1);
     t.wind_down();
 }
+
+TEST_CASE("every transition is recorded for the journal: services with attempt and next attempt, capabilities, the mode") {
+    config::CapabilitySpec cap;
+    cap.name = "local-llm";
+    cap.requires_services = {"web"};
+    Story t({svc("web")}, {cap});
+    t.advance(1s);
+    t.exit("web", ExitStatus::exited(1));
+    t.advance(50ms);
+    using S = Transition::Subject;
+    auto find = [&](S subject, const std::string& to) -> const Transition* {
+        for (const auto& tr : t.world.transitions) {
+            if (tr.subject == subject && tr.to == to) return &tr;
+        }
+        return nullptr;
+    };
+    const Transition* running = find(S::service, "running");
+    REQUIRE(running != nullptr);
+    CHECK(running->name == "web");
+    CHECK(running->from == "waiting");
+    const Transition* failed = find(S::service, "recovering");
+    REQUIRE(failed != nullptr);
+    CHECK(failed->from == "ready");
+    CHECK(failed->reason == "exited with code 1");
+    CHECK(failed->attempt == 0u);
+    CHECK(failed->next_attempt_in == resilience::Duration(100ms));
+    const Transition* full = find(S::mode, "full");
+    REQUIRE(full != nullptr);
+    CHECK(full->from == "starting");
+    CHECK(find(S::mode, "degraded") != nullptr);
+    const Transition* up = find(S::capability, "full");
+    REQUIRE(up != nullptr);
+    CHECK(up->name == "local-llm");
+    const Transition* down = find(S::capability, "degraded");
+    REQUIRE(down != nullptr);
+    CHECK(down->reason == "web is recovering: exited with code 1");
+    t.wind_down();
+}
+
+TEST_CASE("a failed attempt that leaves the state recovering is still one journal entry") {
+    Story t({svc("docker")}, {}, {"docker"});
+    t.advance(350ms);  // failures at 0, 100 and 300 ms
+    const auto n = std::count_if(t.world.transitions.begin(), t.world.transitions.end(),
+                                 [](const Transition& tr) { return tr.name == "docker" && tr.to == "recovering"; });
+    CHECK(n == 3);
+    CHECK(t.world.transitions.back().attempt == 2u);
+    CHECK(t.world.transitions.back().reason == "executable not found: docker");
+    t.wind_down();
+}
