@@ -266,26 +266,17 @@ void RealWorld::set_timer(std::size_t index, std::optional<supervisor::TimePoint
 void RealWorld::shutdown_complete() { complete_ = true; }
 
 void RealWorld::notify_ready(const std::string& status) {
-    // sd_notify(3) without libsystemd: one datagram to $NOTIFY_SOCKET ('@' = abstract namespace).
-    const char* path = std::getenv("NOTIFY_SOCKET");
-    if (path == nullptr || path[0] == '\0') return;
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    const std::size_t len = std::strlen(path);
-    if (len >= sizeof addr.sun_path) return;
-    std::memcpy(addr.sun_path, path, len);
-    if (addr.sun_path[0] == '@') addr.sun_path[0] = '\0';
-    int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd == -1) {
-        log(config::LogLevel::warn, std::string("sd_notify: socket: ") + std::strerror(errno));
-        return;
-    }
-    const std::string message = "READY=1\nSTATUS=" + status.substr(0, 200) + "\n";
-    if (::sendto(fd, message.data(), message.size(), MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&addr),
-                 static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + len)) == -1) {
-        log(config::LogLevel::warn, std::string("sd_notify: cannot send READY=1 to ") + path + ": " + std::strerror(errno));
-    }
-    ::close(fd);
+    (void)status;  // the mode line is logged already; systemd gets the counts (Publisher)
+    if (on_ready_) on_ready_();
+}
+
+void RealWorld::record(const supervisor::Transition& transition) {
+    if (on_transition_) on_transition_(transition);
+}
+
+void RealWorld::report_to(std::function<void(const supervisor::Transition&)> on_transition, std::function<void()> on_ready) {
+    on_transition_ = std::move(on_transition);
+    on_ready_ = std::move(on_ready);
 }
 
 void RealWorld::log(config::LogLevel level, const std::string& message) { logging_.log(level, message); }

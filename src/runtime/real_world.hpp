@@ -8,6 +8,7 @@
 #pragma once
 
 #include <unordered_map>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -52,6 +53,9 @@ public:
     void shutdown_complete() override;
     void notify_ready(const std::string& status) override;
     void log(config::LogLevel level, const std::string& message) override;
+    void record(const supervisor::Transition& transition) override;
+    // Where transitions and the end of the startup phase go (the reporters); set before start.
+    void report_to(std::function<void(const supervisor::Transition&)> on_transition, std::function<void()> on_ready);
 
     bool complete() const { return complete_; }
     // An exited child that was an exec probe: reports it and returns true.
@@ -80,6 +84,8 @@ private:
     const config::Config& config_;
     Logging& logging_;
     supervisor::Supervisor* supervisor_{nullptr};
+    std::function<void(const supervisor::Transition&)> on_transition_;
+    std::function<void()> on_ready_;
     std::vector<std::unique_ptr<boost::asio::steady_timer>> timers_;
     std::unordered_map<int, std::unique_ptr<LogCapture>> captures_;  // by pid
     bool complete_{false};

@@ -29,6 +29,7 @@
 #include "runtime/leftovers.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/proc.hpp"
+#include "runtime/publisher.hpp"
 #include "runtime/real_world.hpp"
 #include "runtime/reaper.hpp"
 #include "supervisor/supervisor.hpp"
@@ -179,6 +180,9 @@ int run(const config::Config& config) {
     world.contain(containment.tree.get(), containment.records.get(), containment.id);
     supervisor::Supervisor supervisor(config, world, std::random_device{}());
     world.attach(supervisor);
+    Publisher publisher(io, logging, supervisor);
+    world.report_to([&](const supervisor::Transition& t) { publisher.transition(t); }, [&] { publisher.ready(); });
+    publisher.start();
 
     bool finishing = false;
     Reaper reaper(io, [&](int pid, const supervisor::ExitStatus& status) {

@@ -19,16 +19,16 @@ Service::Service(const config::ServiceSpec& spec, std::size_t index, resilience:
       wake_(spec.wake ? spec.wake->retry : resilience::RetryParams{}, random, {events, spec.name, "wake"}) {}
 
 void Service::become(World& world, State s, std::string reason, bool quiet, bool failed) {
+    std::optional<Transition> t;
     if (s != state_ || failed) {
-        Transition t{Transition::Subject::service, spec_.name, std::string(to_string(state_)), std::string(to_string(s)),
-                     reason, std::nullopt, std::nullopt};
-        if (s == State::recovering || s == State::paused) t.attempt = recovery_.attempts();
+        t = Transition{Transition::Subject::service, spec_.name, std::string(to_string(state_)), std::string(to_string(s)),
+                       reason, std::nullopt, std::nullopt};
+        if (s == State::recovering || s == State::paused) t->attempt = recovery_.attempts();
         if (s == State::recovering) {
             if (auto next = recovery_.next_deadline()) {
-                t.next_attempt_in = std::max(Duration{0}, std::chrono::duration_cast<Duration>(*next - world.now()));
+                t->next_attempt_in = std::max(Duration{0}, std::chrono::duration_cast<Duration>(*next - world.now()));
             }
         }
-        world.record(t);
     }
     if (!quiet && (s != state_ || reason != reason_)) {
         std::string line = spec_.name + ": " + std::string(to_string(s));
@@ -41,6 +41,7 @@ void Service::become(World& world, State s, std::string reason, bool quiet, bool
     if (s != state_) since_ = world.now();
     state_ = s;
     reason_ = std::move(reason);
+    if (t) world.record(*t);  // after the change: a reader of the whole sees it done
 }
 
 void Service::report_breaker(World& world, std::string_view closed_why) {

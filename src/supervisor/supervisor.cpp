@@ -122,10 +122,11 @@ void Supervisor::update_mode() {
         next = !startup_done_ ? Mode::starting : critical ? Mode::critical : all_available ? Mode::full : Mode::degraded;
     }
     if (next == mode_) return;
-    world_.record({Transition::Subject::mode, {}, std::string(to_string(mode_)), std::string(to_string(next)), {},
-                   std::nullopt, std::nullopt});
+    const Mode was = mode_;
     mode_ = next;
     mode_since_ = world_.now();
+    world_.record({Transition::Subject::mode, {}, std::string(to_string(was)), std::string(to_string(next)), {},
+                   std::nullopt, std::nullopt});
     if (next == Mode::critical && config_.main.on_critical_failure == config::CriticalFailure::exit) {
         report_mode();
         world_.log(config::LogLevel::error, "on_critical_failure: exit: stopping everything");

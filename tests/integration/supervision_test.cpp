@@ -513,30 +513,6 @@ TEST_CASE("an external service woken with success is ready within a second of it
     std::filesystem::remove_all(work, ec);
 }
 
-TEST_CASE("READY=1 goes to $NOTIFY_SOCKET when the startup phase ends") {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "mainstay-notify-XXXXXX").string();
-    std::filesystem::path work = ::mkdtemp(tmpl.data());
-    const std::string path = (work / "notify").string();
-    int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-    ::setenv("NOTIFY_SOCKET", path.c_str(), 1);
-    Mainstay m(main_yaml(), {{"web", ts("") + "ready_after: 100ms\n"}});
-    ::unsetenv("NOTIFY_SOCKET");
-    pollfd p{fd, POLLIN, 0};
-    REQUIRE(::poll(&p, 1, 30000) == 1);
-    char buf[512] = {};
-    ssize_t n = ::recv(fd, buf, sizeof buf - 1, 0);
-    CHECK(std::string(buf, static_cast<std::size_t>(std::max<ssize_t>(n, 0))) == "READY=1\nSTATUS=mode: full\n");
-    ::close(fd);
-    m.signal(SIGTERM);
-    CHECK(m.wait_exit() == 0);
-    std::error_code ec;
-    std::filesystem::remove_all(work, ec);
-}
-
 TEST_CASE("on_critical_failure: exit: a critical service failing for good stops everything, exit 1") {
     Mainstay m("services_dir: services.d\non_critical_failure: exit\nstatus: {socket: run/control.sock}\n",
                {{"core", ts("--exit-after 200 --exit-code 78") + "critical: true\nrestart: {permanent_exit_codes: [78]}\n"},
@@ -617,21 +593,6 @@ TEST_CASE("a stop signal while the configuration is still loading ends mainstay 
     m.signal(SIGTERM);
     CHECK(m.wait_exit(10s) == 0);  // before: killed by SIGTERM (143), or as PID 1 never ended
     CHECK(m.wait_for("stop signal received while loading the configuration"));
-    std::error_code ec;
-    std::filesystem::remove_all(work, ec);
-}
-
-TEST_CASE("a NOTIFY_SOCKET nobody listens on is reported, and supervision goes on") {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "mainstay-notify-XXXXXX").string();
-    std::filesystem::path work = ::mkdtemp(tmpl.data());
-    const std::string path = (work / "nobody-here").string();
-    ::setenv("NOTIFY_SOCKET", path.c_str(), 1);
-    Mainstay m(main_yaml(), {{"web", ts("") + "ready_after: 100ms\n"}});
-    ::unsetenv("NOTIFY_SOCKET");
-    CHECK(m.wait_for("sd_notify: cannot send READY=1 to " + path));
-    CHECK(m.wait_for("mode: full"));
-    m.signal(SIGTERM);
-    CHECK(m.wait_exit() == 0);
     std::error_code ec;
     std::filesystem::remove_all(work, ec);
 }

@@ -1,0 +1,123 @@
+// systemd's notification protocol for real: a datagram socket of the test's own stands for
+// systemd's $NOTIFY_SOCKET (READY=1, STATUS=, STOPPING=1, WATCHDOG=1).
+#include <doctest/doctest.h>
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+
+#include "harness.hpp"
+#include "support/signal_guard.hpp"
+
+using namespace mainstay::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+// A bound datagram socket in a temporary directory.
+struct NotifySocket {
+    std::filesystem::path work;
+    std::string path;
+    int fd{-1};
+    NotifySocket() {
+        std::string tmpl = (std::filesystem::temp_directory_path() / "mainstay-notify-XXXXXX").string();
+        work = ::mkdtemp(tmpl.data());
+        path = (work / "notify").string();
+        fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        sockaddr_un addr{};
+        addr.sun_family = AF_UNIX;
+        std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+        REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    }
+    ~NotifySocket() {
+        ::close(fd);
+        std::error_code ec;
+        std::filesystem::remove_all(work, ec);
+    }
+    // The next datagram, or "" after `deadline`.
+    std::string next(std::chrono::milliseconds deadline = 30s) {
+        pollfd p{fd, POLLIN, 0};
+        if (::poll(&p, 1, static_cast<int>(deadline.count())) != 1) return {};
+        char buf[512] = {};
+        const ssize_t n = ::recv(fd, buf, sizeof buf - 1, 0);
+        return std::string(buf, static_cast<std::size_t>(std::max<ssize_t>(n, 0)));
+    }
+    // Datagrams until one starts with `prefix` (or the deadline): that one, or "".
+    std::string until(const std::string& prefix, std::chrono::milliseconds deadline = 30s) {
+        const auto end = Clock::now() + deadline;
+        while (Clock::now() < end) {
+            std::string d = next(std::chrono::duration_cast<std::chrono::milliseconds>(end - Clock::now()));
+            if (d.rfind(prefix, 0) == 0) return d;
+        }
+        return {};
+    }
+};
+
+}  // namespace
+
+TEST_CASE("READY=1 when the startup phase ends, STATUS= on a change, STOPPING=1 at shutdown") {
+    NotifySocket notify;
+    ::setenv("NOTIFY_SOCKET", notify.path.c_str(), 1);
+    Mainstay m(main_yaml(), {{"web", ts("--pid-file web.pid") + "ready_after: 100ms\nworking_dir: ..\n"},
+                             {"db", ts("") + "ready_after: 100ms\n"}});
+    ::unsetenv("NOTIFY_SOCKET");
+    CHECK(notify.next() == "READY=1\nSTATUS=full: 2/2 services ready\n");
+    const auto pids = read_lines(m.dir() / "web.pid");
+    REQUIRE(pids.size() == 1);
+    signal_process(std::stoi(pids[0]), SIGKILL);
+    CHECK(notify.until("STATUS=degraded") == "STATUS=degraded: 1/2 services ready\n");
+    CHECK(notify.until("STATUS=full") == "STATUS=full: 2/2 services ready\n");  // restarted
+    m.signal(SIGTERM);
+    CHECK(notify.until("STOPPING=1") == "STOPPING=1\nSTATUS=stopping\n");
+    CHECK(m.wait_exit() == 0);
+}
+
+TEST_CASE("WATCHDOG=1 every half of WATCHDOG_USEC") {
+    NotifySocket notify;
+    ::setenv("NOTIFY_SOCKET", notify.path.c_str(), 1);
+    ::setenv("WATCHDOG_USEC", "200000", 1);
+    Mainstay m(main_yaml(), {{"web", ts("") + "ready_after: 100ms\n"}});
+    ::unsetenv("NOTIFY_SOCKET");
+    ::unsetenv("WATCHDOG_USEC");
+    CHECK(m.wait_for("systemd watchdog: WATCHDOG=1 every 100 ms"));
+    for (int i = 0; i < 5; ++i) CHECK(notify.until("WATCHDOG=1") == "WATCHDOG=1\n");
+    m.signal(SIGTERM);
+    CHECK(m.wait_exit() == 0);
+}
+
+TEST_CASE("a WATCHDOG_PID of another process turns the watchdog off") {
+    ::setenv("WATCHDOG_USEC", "200000", 1);
+    ::setenv("WATCHDOG_PID", "1", 1);
+    NotifySocket notify;
+    ::setenv("NOTIFY_SOCKET", notify.path.c_str(), 1);
+    Mainstay m(main_yaml(), {{"web", ts("") + "ready_after: 100ms\n"}});
+    ::unsetenv("NOTIFY_SOCKET");
+    ::unsetenv("WATCHDOG_USEC");
+    ::unsetenv("WATCHDOG_PID");
+    CHECK(notify.until("READY=1").rfind("READY=1", 0) == 0);
+    CHECK(notify.until("WATCHDOG=1", 1s).empty());
+    CHECK(m.count("systemd watchdog") == 0);
+    m.signal(SIGTERM);
+    CHECK(m.wait_exit() == 0);
+}
+
+TEST_CASE("a NOTIFY_SOCKET nobody listens on is reported, and supervision goes on") {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "mainstay-notify-XXXXXX").string();
+    std::filesystem::path work = ::mkdtemp(tmpl.data());
+    const std::string path = (work / "nobody-here").string();
+    ::setenv("NOTIFY_SOCKET", path.c_str(), 1);
+    Mainstay m(main_yaml(), {{"web", ts("") + "ready_after: 100ms\n"}});
+    ::unsetenv("NOTIFY_SOCKET");
+    CHECK(m.wait_for("sd_notify: cannot send READY=1 to " + path));
+    CHECK(m.wait_for("mode: full"));
+    m.signal(SIGTERM);
+    CHECK(m.wait_exit() == 0);
+    std::error_code ec;
+    std::filesystem::remove_all(work, ec);
+}
+
