@@ -220,6 +220,10 @@ LoadResult load(const LoadOptions& options) {
         else diags.error({"--log-level", 0, 0}, "must be one of trace, debug, info, warn, error, got '" + *options.log_level + "'");
     }
 
+    if (options.main_only) {
+        if (!diags.has_errors()) result.config = std::move(config);
+        return result;
+    }
     std::vector<std::string> unreadable;
     for (const auto& file : service_files(config.main.services_dir, services_dir_mark, services_dir_named, diags)) {
         std::size_t errors_before = diags.error_count();

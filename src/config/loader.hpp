@@ -18,6 +18,9 @@ struct LoadOptions {
     std::optional<std::filesystem::path> services_dir;  // --services-dir overrides the file's
     std::optional<std::string> log_level;               // --log-level overrides the file's
     Environment env;
+    // Only the main file (services_dir is not read): what the client commands (`status`,
+    // `why`, ...) need to find the running instance, even while a service file is broken.
+    bool main_only{false};
 };
 
 struct LoadResult {

@@ -560,3 +560,17 @@ TEST_CASE("output: console and file, each true by default, for processes, onesho
           std::string::npos);
     CHECK(all_messages(rb.diagnostics).find(d + ":2:26: error: unknown key 'stderr'") != std::string::npos);
 }
+
+TEST_CASE("main_only reads the main file and nothing of services_dir, so a broken service file does not matter") {
+    TempTree t;
+    t.write("mainstay.yaml", "status: {socket: run/ctl.sock}\n");
+    t.write("services.d/web.yaml", "command: [web\n");  // broken YAML
+    LoadOptions options{t.root() / "mainstay.yaml", std::nullopt, std::nullopt, {}};
+    CHECK(!load(options).config);
+    options.main_only = true;
+    auto r = load(options);
+    INFO(all_messages(r.diagnostics));
+    REQUIRE(r.config);
+    CHECK(r.config->main.status.socket == t.root() / "run/ctl.sock");
+    CHECK(r.config->services.empty());
+}
