@@ -1,6 +1,8 @@
 #include "report/metrics.hpp"
 
+#include <algorithm>
 #include <array>
+#include <map>
 #include <set>
 
 namespace mainstay::report {

@@ -1,7 +1,7 @@
 #include "report/status_table.hpp"
 
 #include <algorithm>
-#include <array>
+#include <optional>
 #include <vector>
 
 #include "report/format.hpp"
