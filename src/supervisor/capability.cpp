@@ -90,12 +90,17 @@ std::string Capability::why_line() const {
 
 std::string Capability::reason() const {
     if (state() == CapabilityState::full) return {};
-    if (!machine_.last_error().empty()) return machine_.last_error();
-    if (state() == CapabilityState::degraded && !met_) return unmet_;
-    return {};
+    if (!met_ && !unmet_.empty()) return unmet_;
+    return own_reason();
+}
+
+std::string Capability::own_reason() const {
+    if (!machine_.last_error().empty()) return std::string(to_string(failed_hook_)) + ": " + machine_.last_error();
+    return check_error_;
 }
 
 void Capability::hook_done(World& world, bool ok, const std::string& error) {
+    if (!ok) failed_hook_ = hook_;
     if (hook_ == CapabilityAction::activate) machine_.on_activate_result(world.now(), ok, error);
     else machine_.on_deactivate_result(world.now(), ok, error);
     hook_ = CapabilityAction::none;
@@ -111,7 +116,8 @@ void Capability::on_timer(World& world) {
 
 void Capability::on_check_result(World& world, bool ok, const std::string& detail) {
     if (halted_) return;
-    machine_.on_availability(world.now(), ok && met_, ok ? "" : "check failed: " + detail);
+    check_error_ = ok ? std::string() : "check failed: " + detail;
+    machine_.on_availability(world.now(), ok && met_, check_error_);
     act(world);
 }
 

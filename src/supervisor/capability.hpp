@@ -50,11 +50,16 @@ public:
     // Why it is not FULL: a failed hook's error, or the required service that is not there
     // (empty when FULL or when there is nothing to say).
     std::string reason() const;
+    // Why it is not FULL for a reason of its own (its requirements aside): the last failed hook
+    // ("activate: exited with code 3"), else the last failed check; empty when neither failed.
+    std::string own_reason() const;
 
 private:
     // " (why)" for the state line: a failed hook's error, or the requirement that is not met.
     std::string why_line() const;
     std::string unmet_;  // why the requirements are not met (empty: they are)
+    std::string check_error_;  // the last check's failure ("check failed: ..."), empty after a pass
+    resilience::CapabilityAction failed_hook_{resilience::CapabilityAction::none};  // the hook of the last failure
     void act(World& world);  // runs whatever the machine says is due now
     void hook_done(World& world, bool ok, const std::string& error);
     // Shutdown's last `deactivate`.

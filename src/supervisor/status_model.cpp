@@ -18,6 +18,7 @@ StatusModel snapshot(const Supervisor& supervisor, TimePoint now) {
         st.restarts = s->restarts();
         st.attempts = s->recovery().attempts();
         st.breaker = std::string(resilience::to_string(s->breaker().state()));
+        if (auto trial = s->breaker().next_deadline()) st.breaker_next_trial_in = resilience::remaining(now, *trial);
         if (s->state() == State::recovering) {
             if (auto next = s->next_deadline(); next && *next > now) {
                 st.next_attempt_in = std::chrono::duration_cast<Duration>(*next - now);
@@ -34,6 +35,7 @@ StatusModel snapshot(const Supervisor& supervisor, TimePoint now) {
             }
         }
         st.since = s->since();
+        for (const auto& dep : s->spec().depends_on) st.depends_on.emplace_back(dep.name, dep.required);
         for (ProbeKind kind : {ProbeKind::startup, ProbeKind::readiness, ProbeKind::liveness}) {
             if (!s->probes().has(kind)) continue;
             const auto& tracker = s->probes().tracker(kind);
@@ -41,7 +43,14 @@ StatusModel snapshot(const Supervisor& supervisor, TimePoint now) {
         }
         m.services.push_back(std::move(st));
     }
-    for (const auto& c : supervisor.capabilities()) m.capabilities.push_back({c->spec().name, c->state(), c->since()});
+    for (const auto& c : supervisor.capabilities()) {
+        CapabilityStatus cs{c->spec().name, c->state(), c->since(), {}};
+        if (cs.state != resilience::CapabilityState::full) {
+            cs.reason = supervisor.unmet_requirement(*c);
+            if (cs.reason.empty()) cs.reason = c->own_reason();
+        }
+        m.capabilities.push_back(std::move(cs));
+    }
     return m;
 }
 

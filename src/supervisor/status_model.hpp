@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "supervisor/supervisor.hpp"
@@ -26,18 +27,21 @@ struct ServiceStatus {
     std::uint32_t restarts{0};
     std::uint32_t attempts{0};
     std::string breaker;  // closed | half-open | open
+    std::optional<Duration> breaker_next_trial_in;  // open: time until it lets a trial through
     std::optional<Duration> next_attempt_in;
     std::optional<ExitStatus> last_exit;
     std::string reason;
     std::vector<std::string> blocked_by;  // required dependencies that are not available
     TimePoint since{};
     std::vector<ProbeStatusEntry> probes;  // the probes it has
+    std::vector<std::pair<std::string, bool>> depends_on;  // (name, required), as configured
 };
 
 struct CapabilityStatus {
     std::string name;
     resilience::CapabilityState state{resilience::CapabilityState::degraded};
     TimePoint since{};
+    std::string reason;  // not FULL: the requirement not met, else its failed hook or check
 };
 
 struct StatusModel {

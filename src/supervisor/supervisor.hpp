@@ -74,6 +74,9 @@ public:
     // at most once per this interval.
     static constexpr Duration kModeLineInterval{std::chrono::seconds(5)};
     const Service* find(std::string_view name) const;
+    // Why `c`'s requirements are not met ("ollama is recovering: killed by SIGKILL"); empty when
+    // they are. Public for the status model, which says why a capability is degraded.
+    std::string unmet_requirement(const Capability& c) const;
 
 private:
     void settle(std::size_t index);
@@ -90,8 +93,6 @@ private:
     // At shutdown: a capability's last deactivate still runs; no service stops meanwhile.
     bool capabilities_winding_down() const;
     bool requirements_met(const Capability& c) const;
-    // Why `c`'s requirements are not met ("ollama is recovering: killed by SIGKILL"); empty when they are.
-    std::string unmet_requirement(const Capability& c) const;
     void settle_capability(std::size_t c);
     // The capability whose index this is, if it is one.
     std::optional<std::size_t> capability_at(std::size_t index) const;

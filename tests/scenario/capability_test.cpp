@@ -7,6 +7,7 @@
 #include <csignal>
 
 #include "story.hpp"
+#include "supervisor/status_model.hpp"
 
 using namespace mainstay;
 using namespace mainstay::supervisor;
@@ -243,5 +244,35 @@ TEST_CASE("the mode line lists the capabilities and is printed again, at most ev
     CHECK(mode_lines()[2] == "mode: full; capabilities: local-llm full");
     t.advance(1min);  // nothing changed: nothing printed
     CHECK(mode_lines().size() == 3);
+    t.wind_down();
+}
+
+TEST_CASE("the status model says why a capability is degraded, and nothing once it is full") {
+    Story t({svc("ollama")}, {llm()});
+    StatusModel m = snapshot(*t.sup, t.world.now());
+    REQUIRE(m.capabilities.size() == 1);
+    CHECK(m.capabilities[0].state == CapabilityState::degraded);
+    REQUIRE(t.s("ollama").pid());
+    CHECK(m.capabilities[0].reason == "ollama is running: pid " + std::to_string(*t.s("ollama").pid()));
+    make_full(t);
+    m = snapshot(*t.sup, t.world.now());
+    CHECK(m.capabilities[0].state == CapabilityState::full);
+    CHECK(m.capabilities[0].reason.empty());
+    t.exit("ollama", ExitStatus::killed(SIGKILL));
+    m = snapshot(*t.sup, t.world.now());
+    CHECK(m.capabilities[0].state == CapabilityState::degraded);
+    CHECK(m.capabilities[0].reason == "ollama is recovering: killed by SIGKILL");
+    t.world.exit(*t.sup, t.world.helpers.back().pid, ExitStatus::exited(0));  // deactivate
+    t.wind_down();
+}
+
+TEST_CASE("a capability whose activate fails reads degraded with the hook's error as its reason") {
+    Story t({svc("ollama")}, {llm()});
+    t.advance(1s);
+    REQUIRE(t.world.helpers.size() == 1);
+    t.world.exit(*t.sup, t.world.helpers.back().pid, ExitStatus::exited(3));  // activate fails
+    StatusModel m = snapshot(*t.sup, t.world.now());
+    CHECK(m.capabilities[0].state == CapabilityState::degraded);
+    CHECK(m.capabilities[0].reason == "activate: exited with code 3");
     t.wind_down();
 }

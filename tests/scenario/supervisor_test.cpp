@@ -835,3 +835,26 @@ TEST_CASE("a failed attempt that leaves the state recovering is still one journa
     CHECK(t.world.transitions.back().reason == "executable not found: docker");
     t.wind_down();
 }
+
+TEST_CASE("the status model lists each service's dependencies with required, and an open breaker's next trial") {
+    auto web = svc("web", {dep("db"), dep("cache", false)});
+    web.restart.backoff = {0ms, 0ms, 1.0, resilience::Jitter::none};
+    web.restart.circuit_breaker = {2, 30s, 1, 1};
+    Story t({svc("db"), svc("cache"), web});
+    t.advance(1s);  // db and cache ready: web starts
+    REQUIRE(t.s("web").pid());
+    t.exit("web", ExitStatus::exited(1));
+    t.exit("web", ExitStatus::exited(1));  // the second failure opens the breaker
+    t.advance(10s);
+    StatusModel m = snapshot(*t.sup, t.world.now());
+    REQUIRE(m.services.size() == 3);
+    const ServiceStatus& w = m.services[2];
+    CHECK(w.name == "web");
+    using Dep = std::pair<std::string, bool>;
+    CHECK(w.depends_on == std::vector<Dep>{{"db", true}, {"cache", false}});
+    CHECK(m.services[0].depends_on.empty());
+    CHECK(w.breaker == "open");
+    CHECK(w.breaker_next_trial_in == 20s);
+    CHECK_FALSE(m.services[0].breaker_next_trial_in);
+    t.wind_down();
+}

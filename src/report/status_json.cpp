@@ -1,0 +1,69 @@
+#include "report/status_json.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace mainstay::report {
+
+namespace {
+
+using nlohmann::json;
+
+json ms_or_null(const std::optional<Duration>& d) { return d ? json(d->count()) : json(nullptr); }
+
+json last_exit(const std::optional<supervisor::ExitStatus>& e) {
+    if (!e) return nullptr;
+    return {{"code", e->code ? json(*e->code) : json(nullptr)}, {"signal", e->signal ? json(*e->signal) : json(nullptr)}};
+}
+
+json service(const supervisor::ServiceStatus& s, TimePoint steady_now, WallTime wall_now) {
+    json probes = json::array();
+    for (const auto& p : s.probes) {
+        probes.push_back({{"kind", supervisor::to_string(p.kind)},
+                          {"health", resilience::to_string(p.health)},
+                          {"last_duration_ms", ms_or_null(p.last_duration)},
+                          {"failures", p.failures}});
+    }
+    json deps = json::array();
+    for (const auto& [name, required] : s.depends_on) deps.push_back({{"name", name}, {"required", required}});
+    return {
+        {"name", s.name},
+        {"kind", config::to_string(s.kind)},
+        {"state", supervisor::to_string(s.state)},
+        {"ready", s.ready},
+        {"pid", s.pid ? json(*s.pid) : json(nullptr)},
+        {"restarts", s.restarts},
+        {"attempts", s.attempts},
+        {"breaker", s.breaker},
+        {"breaker_next_trial_in_ms", ms_or_null(s.breaker_next_trial_in)},
+        {"next_attempt_in_ms", ms_or_null(s.next_attempt_in)},
+        {"last_exit", last_exit(s.last_exit)},
+        {"reason", s.reason},
+        {"blocked_by", s.blocked_by},
+        {"since", iso_time(wall_time(s.since, steady_now, wall_now))},
+        {"probes", std::move(probes)},
+        {"depends_on", std::move(deps)},
+    };
+}
+
+}  // namespace
+
+json status_document(const supervisor::StatusModel& model, TimePoint steady_now, WallTime wall_now) {
+    json services = json::array();
+    for (const auto& s : model.services) services.push_back(service(s, steady_now, wall_now));
+    json capabilities = json::array();
+    for (const auto& c : model.capabilities) {
+        capabilities.push_back({{"name", c.name},
+                                {"state", resilience::to_string(c.state)},
+                                {"since", iso_time(wall_time(c.since, steady_now, wall_now))},
+                                {"reason", c.reason}});
+    }
+    return {
+        {"mode", supervisor::to_string(model.mode)},
+        {"since", iso_time(wall_time(model.mode_since, steady_now, wall_now))},
+        {"startup", {{"done", model.startup_done}, {"duration_ms", ms_or_null(model.startup_duration)}}},
+        {"services", std::move(services)},
+        {"capabilities", std::move(capabilities)},
+    };
+}
+
+}  // namespace mainstay::report

@@ -1,0 +1,30 @@
+// The status table people read: on mainstay's stdout (periodically and on change) and from
+// `mainstay status`. It is rendered from the status document (report/status_json.hpp), not from
+// the model, so the daemon and the CLI (which receives the document over the control socket)
+// print the same thing.
+//
+//   NAME    KIND     STATE       READY  PID   RESTARTS  BREAKER  NEXT   REASON
+//   docker  process  recovering  no     -     3         open     in 8s  readiness probe failed: …
+//   web     process  ready       yes    4242  0         closed   -
+//
+//   CAPABILITY  STATE     REASON
+//   local-llm   degraded  ollama is recovering
+//
+//   mode: degraded (since 08:00:01 UTC, startup 812 ms)
+//
+// One line per service, never wrapped: every line fits `width` columns. Columns are as wide as
+// their content; REASON takes what is left and is cut with "…". When even that leaves too
+// little room for a reason, NAME is cut first. The capabilities section is left out when there
+// are none. Missing or null fields (a document from another version) print as "-".
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+#include <nlohmann/json_fwd.hpp>
+
+namespace mainstay::report {
+
+std::string render_table(const nlohmann::json& status_document, std::size_t width = 80);
+
+}  // namespace mainstay::report

@@ -1,0 +1,154 @@
+#include "report/why.hpp"
+
+#include <map>
+#include <set>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "report/format.hpp"
+#include "report/json_read.hpp"
+
+namespace mainstay::report {
+
+namespace {
+
+using nlohmann::json;
+namespace jr = json_read;
+
+struct Dependency {
+    std::string name;
+    bool required{true};
+};
+
+// Its configured dependencies; a document without "depends_on" (an older one) gives its
+// "blocked_by", which are required ones.
+std::vector<Dependency> dependencies(const json& service) {
+    std::vector<Dependency> out;
+    if (const json* deps = jr::field(service, "depends_on"); deps && deps->is_array()) {
+        for (const auto& d : *deps) {
+            const auto* req = jr::field(d, "required");
+            out.push_back({jr::text(d, "name"), !(req && req->is_boolean()) || req->get<bool>()});
+        }
+        return out;
+    }
+    for (const auto& b : jr::list(service, "blocked_by")) {
+        if (b.is_string()) out.push_back({b.get<std::string>(), true});
+    }
+    return out;
+}
+
+class Walk {
+public:
+    explicit Walk(const json& doc) {
+        for (const auto& s : jr::list(doc, "services")) by_name_.emplace(jr::text(s, "name"), &s);
+    }
+
+    const json* find(const std::string& name) const {
+        auto it = by_name_.find(name);
+        return it == by_name_.end() ? nullptr : it->second;
+    }
+
+    json node(const std::string& name) {
+        const json* s = find(name);
+        if (s == nullptr) {
+            add_root_cause(name);
+            return {{"name", name}, {"state", "unknown"}, {"reason", "not in the status document"}, {"ready", false},
+                    {"next_attempt_in_ms", nullptr}, {"next_attempt", nullptr}, {"root_cause", true}};
+        }
+        const bool ready = jr::flag(*s, "ready");
+        json n = {{"name", name}, {"state", jr::text(*s, "state", "unknown")}, {"reason", jr::text(*s, "reason")},
+                  {"ready", ready}, {"next_attempt_in_ms", nullptr}, {"next_attempt", nullptr}};
+        if (auto next = jr::integer(*s, "next_attempt_in_ms")) {
+            n["next_attempt_in_ms"] = *next;
+            n["next_attempt"] = jr::integer(*s, "attempts").value_or(0) + 1;
+        }
+        if (!seen_.insert(name).second) {
+            n["repeated"] = true;
+            return n;
+        }
+        if (ready) return n;
+        const bool waiting = n["state"] == "waiting";
+        json waits = json::array();
+        for (const auto& dep : dependencies(*s)) {
+            if (!dep.required && !waiting) continue;
+            const json* d = find(dep.name);
+            if (d != nullptr && jr::flag(*d, "ready")) continue;
+            json child = node(dep.name);
+            child["required"] = dep.required;
+            waits.push_back(std::move(child));
+        }
+        n["root_cause"] = waits.empty();
+        if (waits.empty()) add_root_cause(name);
+        n["waits_on"] = std::move(waits);
+        return n;
+    }
+
+    json root_causes() const { return causes_; }
+
+private:
+    void add_root_cause(const std::string& name) {
+        if (cause_set_.insert(name).second) causes_.push_back(name);
+    }
+
+    std::map<std::string, const json*, std::less<>> by_name_;
+    std::set<std::string> seen_;
+    std::set<std::string> cause_set_;
+    std::vector<std::string> causes_;
+};
+
+std::string node_text(const json& n) {
+    std::string line = jr::text(n, "name", "?");
+    if (const auto* req = jr::field(n, "required"); req && req->is_boolean() && !req->get<bool>()) line += " (soft)";
+    line += ": " + jr::text(n, "state", "unknown");
+    if (jr::flag(n, "repeated")) return one_line(line + " (shown above)");
+    if (const std::string reason = jr::text(n, "reason"); !reason.empty()) line += " (" + reason + ")";
+    if (auto next = jr::integer(n, "next_attempt_in_ms")) {
+        line += "; ";
+        if (auto number = jr::integer(n, "next_attempt")) line += "attempt " + std::to_string(*number) + " ";
+        line += "in " + compact_duration(Duration(*next));
+    }
+    if (jr::flag(n, "root_cause")) line += "   <- root cause";
+    return one_line(line);
+}
+
+// `prefix` is what goes before the node's connector; children are indented under its name.
+void render_node(const json& n, const std::string& prefix, const std::string& connector, bool last, std::string& out) {
+    out += prefix + connector + node_text(n) + "\n";
+    const json& children = jr::list(n, "waits_on");
+    // The root's children hang two columns in; a child's hang under its name.
+    const std::string below = connector.empty() ? prefix + "  " : prefix + (last ? "     " : "\u2502    ");
+    for (std::size_t i = 0; i < children.size(); ++i) {
+        const bool is_last = i + 1 == children.size();
+        render_node(children[i], below, is_last ? "\u2514\u2500 " : "\u251c\u2500 ", is_last, out);
+    }
+}
+
+}  // namespace
+
+json why(const json& doc, std::string_view name) {
+    Walk walk(doc);
+    const std::string wanted(name);
+    if (walk.find(wanted) == nullptr) return {{"error", "no service named " + wanted}};
+    json tree = walk.node(wanted);
+    const bool ready = tree["ready"].get<bool>();
+    return {{"service", wanted}, {"ready", ready}, {"tree", std::move(tree)}, {"root_causes", walk.root_causes()}};
+}
+
+std::string render_why(const json& answer) {
+    if (const auto* error = jr::field(answer, "error"); error && error->is_string()) return one_line(error->get<std::string>()) + "\n";
+    const json* tree = jr::field(answer, "tree");
+    if (tree == nullptr) return "no answer\n";
+    if (jr::flag(answer, "ready")) return one_line(jr::text(answer, "service", "?")) + ": ready\n";
+    std::string out;
+    render_node(*tree, "", "", true, out);
+    std::string causes;
+    for (const auto& c : jr::list(answer, "root_causes")) {
+        if (!c.is_string()) continue;
+        causes += (causes.empty() ? "" : ", ") + c.get<std::string>();
+    }
+    out += "root causes: " + (causes.empty() ? std::string("none found") : one_line(causes)) + "\n";
+    return out;
+}
+
+}  // namespace mainstay::report
