@@ -1,15 +1,47 @@
 #include "runtime/publisher.hpp"
 
+#include <boost/asio/post.hpp>
+
+#include "report/status_json.hpp"
+#include "report/status_table.hpp"
 #include "runtime/doing.hpp"
+#include "supervisor/status_model.hpp"
 
 namespace mainstay::runtime {
 
-Publisher::Publisher(boost::asio::io_context& io, Logging& logging, const supervisor::Supervisor& supervisor)
+namespace {
+
+report::JournalEntry::Subject subject_of(supervisor::Transition::Subject s) {
+    switch (s) {
+        case supervisor::Transition::Subject::service: return report::JournalEntry::Subject::service;
+        case supervisor::Transition::Subject::capability: return report::JournalEntry::Subject::capability;
+        case supervisor::Transition::Subject::mode: break;
+    }
+    return report::JournalEntry::Subject::mode;
+}
+
+}  // namespace
+
+Publisher::Publisher(boost::asio::io_context& io, const config::Config& config, Logging& logging,
+                     const supervisor::Supervisor& supervisor, const report::MetricsCounters& metrics)
     : io_(io),
+      config_(config),
       logging_(logging),
       supervisor_(supervisor),
+      metrics_(metrics),
       notifier_([&logging](const std::string& line) { logging.log(config::LogLevel::warn, line); }),
-      watchdog_timer_(io) {}
+      watchdog_timer_(io),
+      status_timer_(io),
+      table_timer_(io) {
+    if (!config.main.status.file.empty()) {
+        // Errors come on the writer's thread: logged from ours.
+        status_file_ = std::make_unique<StatusFile>(config.main.status.file, [&io, &logging](const std::string& line) {
+            boost::asio::post(io, [&logging, line] { logging.log(config::LogLevel::warn, line); });
+        });
+    }
+}
+
+Publisher::~Publisher() { stop(); }
 
 void Publisher::start() {
     if (notifier_.enabled() && notifier_.watchdog_interval()) {
@@ -17,6 +49,18 @@ void Publisher::start() {
                                                  std::to_string(notifier_.watchdog_interval()->count() / 1000) + " ms");
         watchdog();
     }
+    status_changed();  // the first document: starting
+}
+
+void Publisher::stop() {
+    if (stopped_) return;
+    stopped_ = true;
+    watchdog_timer_.cancel();
+    status_timer_.cancel();
+    table_timer_.cancel();
+    if (status_file_) status_file_->put(status_document().dump() + "\n");
+    watchers_.clear();
+    followers_.clear();
 }
 
 void Publisher::watchdog() {
@@ -47,16 +91,56 @@ std::string Publisher::status_line() const {
     return line;
 }
 
+nlohmann::json Publisher::status_document() const {
+    const auto now = std::chrono::steady_clock::now();
+    return report::status_document(supervisor::snapshot(supervisor_, now), now, std::chrono::system_clock::now());
+}
+
+nlohmann::json Publisher::event_json(const report::JournalEntry& e) const {
+    return report::event_json(e, std::chrono::steady_clock::now(), std::chrono::system_clock::now());
+}
+
+std::string Publisher::metrics_text() const {
+    const auto now = std::chrono::steady_clock::now();
+    std::vector<report::OutputDrop> drops;
+    for (const auto& d : logging_.drops()) {
+        drops.push_back({d.service, d.sink == Sink::console ? "console" : "file", d.lines});
+    }
+    return report::render_prometheus(supervisor::snapshot(supervisor_, now), metrics_, drops, now);
+}
+
 void Publisher::ready() {
-    if (ready_sent_) return;
-    ready_sent_ = true;
-    last_status_ = status_line();
-    notifier_.send("READY=1\nSTATUS=" + last_status_ + "\n");
+    if (!ready_sent_) {
+        ready_sent_ = true;
+        last_status_ = status_line();
+        notifier_.send("READY=1\nSTATUS=" + last_status_ + "\n");
+    }
+    print_table();
+    schedule_table();
 }
 
 void Publisher::transition(const supervisor::Transition& t) {
-    if (!notifier_.enabled()) return;
+    report::JournalEntry entry;
+    entry.at = std::chrono::steady_clock::now();
+    entry.subject = subject_of(t.subject);
+    entry.name = t.name;
+    entry.from = t.from;
+    entry.to = t.to;
+    entry.reason = t.reason;
+    entry.attempt = t.attempt;
+    entry.next_attempt_in = t.next_attempt_in;
+    journal_.record(entry);
+    if (!followers_.empty()) {
+        const report::JournalEntry& recorded = journal_.since_seq(journal_.last_seq() - 1).back();
+        auto followers = followers_;  // a follower may unfollow while called
+        for (auto& [id, f] : followers) f(recorded);
+    }
+    status_changed();
+
     using Subject = supervisor::Transition::Subject;
+    // The table at every mode change after the startup phase (the first comes with ready()).
+    if (t.subject == Subject::mode && ready_sent_ && t.to != "stopping") print_table();
+    if (!notifier_.enabled()) return;
     if (t.subject == Subject::mode && t.to == "stopping") {
         last_status_ = "stopping";
         notifier_.send("STOPPING=1\nSTATUS=stopping\n");
@@ -73,5 +157,57 @@ void Publisher::transition(const supervisor::Transition& t) {
     last_status_ = std::move(status);
     notifier_.send("STATUS=" + last_status_ + "\n");
 }
+
+void Publisher::status_changed() {
+    if (stopped_ || status_pending_) return;
+    status_pending_ = true;
+    const auto due = std::max(std::chrono::steady_clock::now(), last_publish_ + kStatusInterval);
+    status_timer_.expires_at(due);
+    status_timer_.async_wait([this](const boost::system::error_code& ec) {
+        if (ec) return;
+        Doing doing("publishing the status");
+        publish();
+    });
+}
+
+void Publisher::publish() {
+    status_pending_ = false;
+    last_publish_ = std::chrono::steady_clock::now();
+    if (!status_file_ && watchers_.empty()) return;
+    const nlohmann::json document = status_document();
+    if (status_file_) status_file_->put(document.dump() + "\n");
+    auto watchers = watchers_;
+    for (auto& [id, w] : watchers) w(document);
+}
+
+void Publisher::print_table() {
+    logging_.log(config::LogLevel::info, "status\n" + report::render_table(status_document()));
+}
+
+void Publisher::schedule_table() {
+    const auto every = config_.main.status.print_interval;
+    if (every <= decltype(every)::zero() || stopped_) return;
+    table_timer_.expires_after(every);
+    table_timer_.async_wait([this](const boost::system::error_code& ec) {
+        if (ec || supervisor_.shutting_down()) return;
+        Doing doing("printing the status table");
+        print_table();
+        schedule_table();
+    });
+}
+
+std::uint64_t Publisher::watch(std::function<void(const nlohmann::json&)> on_change) {
+    watchers_[next_id_] = std::move(on_change);
+    return next_id_++;
+}
+
+void Publisher::unwatch(std::uint64_t id) { watchers_.erase(id); }
+
+std::uint64_t Publisher::follow(std::function<void(const report::JournalEntry&)> on_event) {
+    followers_[next_id_] = std::move(on_event);
+    return next_id_++;
+}
+
+void Publisher::unfollow(std::uint64_t id) { followers_.erase(id); }
 
 }  // namespace mainstay::runtime

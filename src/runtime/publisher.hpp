@@ -1,43 +1,92 @@
-// What mainstay tells the outside about itself, wired to the supervisor: systemd notifications
-// (READY=1, STATUS=, STOPPING=1, WATCHDOG=1). Everything here runs on the io_context thread
-// and never blocks: a datagram that cannot be sent is reported and dropped.
+// What mainstay tells the outside about itself, wired to the supervisor: the events journal,
+// the status document (status file, control socket, HTTP), the status table on the console
+// and in the log, the metrics, and systemd notifications (READY=1, STATUS=, STOPPING=1,
+// WATCHDOG=1). Everything here runs on the io_context thread and never blocks: the status file
+// is written by a thread of its own, a datagram that cannot be sent is reported and dropped.
+//
+// The status document is rebuilt at most every kStatusInterval after a change (a flapping
+// service causes no write storm), and pushed to the status file and to every watcher.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <nlohmann/json.hpp>
+
+#include <functional>
+#include <map>
+#include <memory>
 #include <string>
 
+#include "report/journal.hpp"
+#include "report/metrics.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/sd_notify.hpp"
+#include "runtime/status_file.hpp"
 #include "supervisor/supervisor.hpp"
 
 namespace mainstay::runtime {
 
 class Publisher {
 public:
-    Publisher(boost::asio::io_context& io, Logging& logging, const supervisor::Supervisor& supervisor);
+    static constexpr std::chrono::milliseconds kStatusInterval{250};
 
-    // Starts the watchdog pings (when systemd asked for them).
+    Publisher(boost::asio::io_context& io, const config::Config& config, Logging& logging,
+              const supervisor::Supervisor& supervisor, const report::MetricsCounters& metrics);
+    ~Publisher();
+
+    // Starts the watchdog pings (when systemd asked for them) and the periodic table.
     void start();
-    // A transition (RealWorld::record): STATUS= when the mode or the counts changed, STOPPING=1
-    // when shutdown begins.
+    // A transition (RealWorld::record): into the journal; STATUS= when the mode or the counts
+    // changed, STOPPING=1 when shutdown begins; the status document is due again.
     void transition(const supervisor::Transition& t);
-    // The startup phase ended: READY=1 with the status.
+    // The startup phase ended: READY=1, the table.
     void ready();
+    // The last status document is written; no timer is left.
+    void stop();
+
     // "degraded: 3/4 services ready, 0/1 capabilities full" (for STATUS=).
     std::string status_line() const;
+    // The status document of now (SPEC §5).
+    nlohmann::json status_document() const;
+    // The journal entry as SPEC §5's event object.
+    nlohmann::json event_json(const report::JournalEntry& e) const;
+    std::string metrics_text() const;
+    const report::Journal& journal() const { return journal_; }
+
+    // Called with every new status document (status --watch); returns an id for unwatch.
+    std::uint64_t watch(std::function<void(const nlohmann::json&)> on_change);
+    void unwatch(std::uint64_t id);
+    // Called with every new journal entry (events --follow).
+    std::uint64_t follow(std::function<void(const report::JournalEntry&)> on_event);
+    void unfollow(std::uint64_t id);
 
 private:
     void watchdog();
+    void status_changed();
+    void publish();
+    void print_table();
+    void schedule_table();
 
     boost::asio::io_context& io_;
+    const config::Config& config_;
     Logging& logging_;
     const supervisor::Supervisor& supervisor_;
+    const report::MetricsCounters& metrics_;
     Notifier notifier_;
+    report::Journal journal_;
+    std::unique_ptr<StatusFile> status_file_;
     boost::asio::steady_timer watchdog_timer_;
+    boost::asio::steady_timer status_timer_;
+    boost::asio::steady_timer table_timer_;
+    bool status_pending_{false};
+    std::chrono::steady_clock::time_point last_publish_{};
     bool ready_sent_{false};
+    bool stopped_{false};
     std::string last_status_;
+    std::uint64_t next_id_{1};
+    std::map<std::uint64_t, std::function<void(const nlohmann::json&)>> watchers_;
+    std::map<std::uint64_t, std::function<void(const report::JournalEntry&)>> followers_;
 };
 
 }  // namespace mainstay::runtime

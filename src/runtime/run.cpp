@@ -178,9 +178,10 @@ int run(const config::Config& config) {
     Containment containment = contain(config, lock_file, io, logging);
     RealWorld world(io, config, logging);
     world.contain(containment.tree.get(), containment.records.get(), containment.id);
-    supervisor::Supervisor supervisor(config, world, std::random_device{}());
+    report::MetricsCounters metrics;  // fed by the resilience machines' events
+    supervisor::Supervisor supervisor(config, world, std::random_device{}(), &metrics);
     world.attach(supervisor);
-    Publisher publisher(io, logging, supervisor);
+    Publisher publisher(io, config, logging, supervisor, metrics);
     world.report_to([&](const supervisor::Transition& t) { publisher.transition(t); }, [&] { publisher.ready(); });
     publisher.start();
 
@@ -263,6 +264,7 @@ int run(const config::Config& config) {
         });
     }
     world.release();
+    publisher.stop();  // the last status document: stopping
     logging.log(config::LogLevel::info, "mainstay stopped");
     return supervisor.exit_code();
 }
