@@ -5,9 +5,11 @@
 #include <CLI/Formatter.hpp>
 #include <CLI/Validators.hpp>
 
+#include <algorithm>
 #include <optional>
 #include <string>
 
+#include "cli/client.hpp"
 #include "cli/plan.hpp"
 #include "cli/version.hpp"
 #include "config/loader.hpp"
@@ -23,6 +25,7 @@ struct Options {
     std::string services_dir;
     std::string log_level;
     bool plan{false};
+    ClientOptions client;
 };
 
 void add_config_option(CLI::App& app, Options& o) {
@@ -37,7 +40,7 @@ void print_diagnostics(const config::Diagnostics& diags, std::ostream& err) {
 
 // Loads the configuration; prints every diagnostic. nullopt when it is invalid.
 std::optional<config::Config> load(const Options& o, const config::Environment& env, bool machine_checks,
-                                   std::ostream& err) {
+                                   std::ostream& err, bool main_only = false) {
     std::vector<std::string> tried;
     std::optional<std::filesystem::path> explicit_file;
     if (!o.config_file.empty()) explicit_file = o.config_file;
@@ -49,6 +52,7 @@ std::optional<config::Config> load(const Options& o, const config::Environment& 
         return std::nullopt;
     }
     config::LoadOptions options{*file, std::nullopt, std::nullopt, env};
+    options.main_only = main_only;
     if (!o.services_dir.empty()) options.services_dir = o.services_dir;
     if (!o.log_level.empty()) options.log_level = o.log_level;
     auto result = config::load(options);
@@ -101,6 +105,38 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err,
     add_config_option(*check_cmd, options);
     check_cmd->add_flag("--plan", options.plan, "Also print the start waves and the stop order");
 
+    // The commands that ask the running instance: they read only the main file (to find it).
+    CLI::App* status_cmd = app.add_subcommand("status", "Show the status of the running instance (exit 0 full, 1 degraded, "
+                                                        "2 critical, 3 not running)");
+    add_config_option(*status_cmd, options);
+    status_cmd->add_flag("--json", options.client.json, "The status document (JSON)");
+    status_cmd->add_flag("--watch", options.client.watch, "Print it again at every change");
+    status_cmd->add_option("names", options.client.names, "Only these services");
+
+    CLI::App* why_cmd = app.add_subcommand("why", "Why a service is not ready, down the dependency chain");
+    add_config_option(*why_cmd, options);
+    why_cmd->add_flag("--json", options.client.json, "The answer as JSON");
+    why_cmd->add_option("name", options.client.names, "The service")->required()->expected(1);
+
+    CLI::App* events_cmd = app.add_subcommand("events", "The journal of transitions, oldest first");
+    add_config_option(*events_cmd, options);
+    events_cmd->add_flag("--json", options.client.json, "One JSON object per line");
+    events_cmd->add_flag("--follow", options.client.follow, "Keep printing them as they come");
+    events_cmd->add_option("--since", options.client.since, "Only the last DURATION (5m, 1h)");
+    events_cmd->add_option("names", options.client.names, "Only these services and capabilities");
+
+    std::vector<std::pair<std::string, CLI::App*>> control_cmds;
+    for (const char* verb : {"start", "stop", "restart", "resume"}) {
+        const std::string help = std::string(verb) == "start"     ? "Start a service (after stop, or a failed one)"
+                                 : std::string(verb) == "stop"    ? "Stop a service and keep it stopped until start"
+                                 : std::string(verb) == "restart" ? "Restart a service now, without its backoff"
+                                                                  : "Resume a paused or waiting service now";
+        CLI::App* c = app.add_subcommand(verb, help);
+        add_config_option(*c, options);
+        c->add_option("name", options.client.names, "The service")->required()->expected(1);
+        control_cmds.emplace_back(verb, c);
+    }
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -108,6 +144,19 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err,
         return code == 0 ? kExitOk : kExitUsage;
     }
     if (check_cmd->parsed()) return check(options, env, out, err);
+    const bool client = status_cmd->parsed() || why_cmd->parsed() || events_cmd->parsed() ||
+                        std::any_of(control_cmds.begin(), control_cmds.end(), [](const auto& c) { return c.second->parsed(); });
+    if (client) {
+        auto config = load(options, env, false, err, true);
+        if (!config) return kExitInvalidConfig;
+        options.client.width = terminal_width(env);
+        if (status_cmd->parsed()) return status_command(config->main, options.client, out, err);
+        if (why_cmd->parsed()) return why_command(config->main, options.client, out, err);
+        if (events_cmd->parsed()) return events_command(config->main, options.client, out, err);
+        for (const auto& [verb, c] : control_cmds) {
+            if (c->parsed()) return control_command(config->main, verb, options.client, out, err);
+        }
+    }
     return run_supervisor(options, env, err);
 }
 

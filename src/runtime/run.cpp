@@ -21,7 +21,10 @@
 #include <string_view>
 
 #include "config/values.hpp"
+#include "report/control_server.hpp"
+#include "report/http_server.hpp"
 #include "runtime/cgroup.hpp"
+#include "runtime/control_api.hpp"
 #include "runtime/doing.hpp"
 #include "runtime/fd_limits.hpp"
 #include "runtime/group_records.hpp"
@@ -185,6 +188,38 @@ int run(const config::Config& config) {
     world.report_to([&](const supervisor::Transition& t) { publisher.transition(t); }, [&] { publisher.ready(); });
     publisher.start();
 
+    // The control socket and the HTTP endpoint; one that cannot start is reported, and
+    // supervision goes on without it.
+    ControlApi api(publisher, supervisor);
+    std::string serve_error;
+    auto control = report::ControlServer::open(
+        io, config.main.status.socket,
+        [&](const nlohmann::json& request, std::shared_ptr<report::ControlSession> session) {
+            Doing doing("answering a control request");
+            api.handle(request, session);
+        },
+        serve_error);
+    if (!control) {
+        logging.log(config::LogLevel::error, "control socket: " + serve_error +
+                                                 " (mainstay status, why, events, start and stop cannot reach this instance)");
+    }
+    std::unique_ptr<report::HttpServer> http;
+    if (const auto& at = config.main.status.http) {
+        http = report::HttpServer::open(
+            io, at->host, static_cast<std::uint16_t>(at->port),
+            [&](const report::HttpRequest& request) {
+                Doing doing("answering an HTTP request");
+                return api.http(request);
+            },
+            serve_error);
+        if (http) {
+            logging.log(config::LogLevel::info, "status over HTTP on " + at->host + ":" + std::to_string(http->port()) +
+                                                    " (/healthz /readyz /status /events /metrics)");
+        } else {
+            logging.log(config::LogLevel::error, "status.http: " + serve_error + " (no HTTP status; supervision goes on)");
+        }
+    }
+
     bool finishing = false;
     Reaper reaper(io, [&](int pid, const supervisor::ExitStatus& status) {
         Doing doing("handling the exit of pid", nullptr, pid);
@@ -264,6 +299,8 @@ int run(const config::Config& config) {
         });
     }
     world.release();
+    if (http) http->close();
+    if (control) control->close();
     publisher.stop();  // the last status document: stopping
     logging.log(config::LogLevel::info, "mainstay stopped");
     return supervisor.exit_code();

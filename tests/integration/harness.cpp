@@ -92,6 +92,47 @@ void Mainstay::launch(std::vector<std::string> args, bool read_output, std::chro
     });
 }
 
+CliResult run_cli(const std::vector<std::string>& args, std::chrono::milliseconds deadline) {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "mainstay-cli-XXXXXX").string();
+    const std::filesystem::path dir = ::mkdtemp(tmpl.data());
+    const std::string out_file = (dir / "out").string(), err_file = (dir / "err").string();
+    CliResult result;
+    const pid_t pid = ::fork();
+    if (pid == -1) std::abort();  // nothing started: nothing may ever be signalled
+    if (pid == 0) {
+        const int out = ::open(out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        const int err = ::open(err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (out < 0 || err < 0) ::_exit(126);
+        ::dup2(out, 1);
+        ::dup2(err, 2);
+        std::vector<std::string> all{MAINSTAY_BINARY};
+        all.insert(all.end(), args.begin(), args.end());
+        std::vector<char*> argv;
+        for (auto& a : all) argv.push_back(a.data());
+        argv.push_back(nullptr);
+        ::execv(argv[0], argv.data());
+        ::_exit(127);
+    }
+    int status = 0;
+    if (!eventually([&] { return ::waitpid(pid, &status, WNOHANG) == pid; }, deadline)) {
+        signal_process(pid, SIGKILL);
+        ::waitpid(pid, &status, 0);
+    } else if (WIFEXITED(status)) {
+        result.code = WEXITSTATUS(status);
+    }
+    auto slurp = [](const std::string& f) {
+        std::ifstream in(f);
+        std::stringstream text;
+        text << in.rdbuf();
+        return text.str();
+    };
+    result.out = slurp(out_file);
+    result.err = slurp(err_file);
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+    return result;
+}
+
 void Mainstay::close_output() {
     if (reader_.joinable()) std::abort();  // only for a Mainstay started with read_output = false
     ::close(out_fd_);

@@ -87,6 +87,15 @@ private:
     std::vector<std::string> lines_;
 };
 
+// A run of the mainstay command line (`mainstay status ...`) to its end: exit code (-1 when it
+// did not end within the deadline: it is then killed), stdout and stderr.
+struct CliResult {
+    int code{-1};
+    std::string out;
+    std::string err;
+};
+CliResult run_cli(const std::vector<std::string>& args, std::chrono::milliseconds deadline = kDeadline);
+
 // The pids of mainstay's children that are zombies, from /proc.
 std::vector<int> zombie_children(int parent);
 int first_child(int parent);

@@ -1,0 +1,41 @@
+// The commands that talk to a running instance over its control socket (SPEC §1): status,
+// why, events, start|stop|restart|resume. Each returns its exit code.
+//
+// status: 0 when the mode is full, 1 when degraded or starting (or stopping), 2 when critical,
+// 3 when no instance answers (then the status file, when there is one, is shown with "not
+// running"). why: 0 when the service is ready, 1 when not. Every command: 3 when no instance
+// runs, 77 when its socket refuses us (permission), 1 when the instance says no.
+#pragma once
+
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "config/interpolate.hpp"
+#include "config/schema.hpp"
+
+namespace mainstay::cli {
+
+inline constexpr int kExitNotRunning = 3;
+inline constexpr int kExitNoPermission = 77;  // EX_NOPERM
+
+struct ClientOptions {
+    bool json{false};
+    bool watch{false};
+    bool follow{false};
+    std::string since;               // events: "5m"
+    std::vector<std::string> names;  // status, events: only these; why and control: the one
+    std::size_t width{80};           // of the terminal, for the table
+};
+
+int status_command(const config::MainConfig& main, const ClientOptions& o, std::ostream& out, std::ostream& err);
+int why_command(const config::MainConfig& main, const ClientOptions& o, std::ostream& out, std::ostream& err);
+int events_command(const config::MainConfig& main, const ClientOptions& o, std::ostream& out, std::ostream& err);
+// `verb`: start, stop, restart or resume.
+int control_command(const config::MainConfig& main, const std::string& verb, const ClientOptions& o, std::ostream& out,
+                    std::ostream& err);
+
+// The terminal's width: stdout's when it is one, else $COLUMNS, else 80.
+std::size_t terminal_width(const config::Environment& env);
+
+}  // namespace mainstay::cli

@@ -1,0 +1,42 @@
+// What the control socket and the HTTP endpoint answer (SPEC §1, §5-6): the requests of the
+// command line (`status`, `why`, `events`, `start|stop|restart|resume`) and the HTTP paths
+// (/healthz, /readyz, /status, /events, /metrics), on the running supervisor.
+//
+// Control socket requests, one JSON object per line, and their answers:
+//   {"cmd":"status", "watch":false}   -> {"ok":true,"status":DOC}; with watch, one more
+//                                        {"ok":true,"status":DOC} at every change
+//   {"cmd":"why","name":"web"}         -> {"ok":true,"why":ANSWER} (report/why.hpp)
+//   {"cmd":"events","since_ms":60000,"names":["web"],"follow":false}
+//                                      -> {"event":EVENT} per entry, oldest first, then
+//                                         {"ok":true,"end":true}; with follow, the entries
+//                                         as they come instead of the end
+//   {"cmd":"start"|"stop"|"restart"|"resume","name":"web"} -> {"ok":true}
+// Anything wrong: {"ok":false,"error":"..."}.
+#pragma once
+
+#include <memory>
+
+#include <nlohmann/json.hpp>
+
+#include "report/control_server.hpp"
+#include "report/http_server.hpp"
+#include "runtime/publisher.hpp"
+#include "supervisor/supervisor.hpp"
+
+namespace mainstay::runtime {
+
+class ControlApi {
+public:
+    ControlApi(Publisher& publisher, supervisor::Supervisor& supervisor) : publisher_(publisher), supervisor_(supervisor) {}
+
+    void handle(const nlohmann::json& request, const std::shared_ptr<report::ControlSession>& session);
+    report::HttpResponse http(const report::HttpRequest& request);
+
+private:
+    void events(const nlohmann::json& request, const std::shared_ptr<report::ControlSession>& session);
+
+    Publisher& publisher_;
+    supervisor::Supervisor& supervisor_;
+};
+
+}  // namespace mainstay::runtime

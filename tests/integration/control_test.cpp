@@ -1,0 +1,273 @@
+// The running instance from the outside (SPEC §1, §5-6): `mainstay status|why|events|start|
+// stop|restart|resume` over the control socket, the status file, and the HTTP endpoint, each
+// against a real `mainstay run` with real children.
+#include <doctest/doctest.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstring>
+
+#include <nlohmann/json.hpp>
+
+#include "harness.hpp"
+#include "support/free_port.hpp"
+
+using namespace mainstay::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string main_with(const std::string& status_extra) {
+    return "services_dir: services.d\n"
+           "log: {file: logs/mainstay.log, level: debug}\n"
+           "status: {socket: run/control.sock, file: run/status.json" + status_extra + "}\n"
+           "shutdown: {timeout: 20s}\n";
+}
+
+CliResult cli(Mainstay& m, std::vector<std::string> args) {
+    args.push_back("-c");
+    args.push_back((m.dir() / "mainstay.yaml").string());
+    return run_cli(args);
+}
+
+// One HTTP exchange with 127.0.0.1:port: what was sent, the whole answer (Connection: close).
+std::string http(int port, const std::string& request) {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(static_cast<std::uint16_t>(port));
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+        ::close(fd);
+        return {};
+    }
+    (void)!::write(fd, request.data(), request.size());
+    std::string answer;
+    char buf[65536];
+    for (;;) {
+        pollfd p{fd, POLLIN, 0};
+        if (::poll(&p, 1, 10000) != 1) break;
+        const ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n <= 0) break;
+        answer.append(buf, static_cast<std::size_t>(n));
+    }
+    ::close(fd);
+    return answer;
+}
+
+std::string get(int port, const std::string& path) {
+    return http(port, "GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+}
+
+}  // namespace
+
+TEST_CASE("status: the table, --json, names, and the exit code follows the mode") {
+    Mainstay m(main_with(""), {{"web", ts("") + "ready_after: 100ms\n"}, {"docker", "command: [dockerd-not-here]\n"}});
+    REQUIRE(m.wait_for("mode: degraded"));
+    auto table = cli(m, {"status"});
+    CHECK(table.code == 1);  // degraded
+    CHECK(table.out.find("docker") != std::string::npos);
+    CHECK(table.out.find("recovering") != std::string::npos);
+    CHECK(table.out.find("mode: degraded") != std::string::npos);
+    auto json = cli(m, {"status", "--json"});
+    CHECK(json.code == 1);
+    auto doc = nlohmann::json::parse(json.out);
+    CHECK(doc["mode"] == "degraded");
+    REQUIRE(doc["services"].size() == 2);
+    auto one = cli(m, {"status", "--json", "web"});
+    auto web = nlohmann::json::parse(one.out);
+    REQUIRE(web["services"].size() == 1);
+    CHECK(web["services"][0]["state"] == "ready");
+    auto unknown = cli(m, {"status", "nope"});
+    CHECK(unknown.code != 0);
+    CHECK(unknown.err.find("no service named nope") != std::string::npos);
+    CHECK(cli(m, {"stop", "docker"}).code == 0);
+    CHECK(eventually([&] { return cli(m, {"status"}).code == 1; }));  // stopped by hand: still not full
+    m.signal(SIGTERM);
+    CHECK(m.wait_exit() == 0);
+}
+
+TEST_CASE("status exits 0 when full, and 3 with the last status file once the instance is gone") {
+    Mainstay m(main_with(""), {{"web", ts("") + "ready_after: 100ms\n"}});
+    REQUIRE(m.wait_for("mode: full"));
+    CHECK(cli(m, {"status"}).code == 0);
+    struct stat st {};
+    REQUIRE(::stat((m.dir() / "run/control.sock").c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0600);
+    m.signal(SIGTERM);
+    CHECK(m.wait_exit() == 0);
+    auto gone = cli(m, {"status"});
+    CHECK(gone.code == 3);
+    CHECK(gone.err.find("not running") != std::string::npos);
+    CHECK(gone.out.find("web") != std::string::npos);  // from the status file
+    auto doc = nlohmann::json::parse(read_lines(m.dir() / "run/status.json").at(0));
+    CHECK(doc["mode"] == "stopping");
+}
+
+TEST_CASE("why names the root cause down the chain, with its next attempt") {
+    Mainstay m(main_with(""), {{"db", "command: [db-not-here]\nrestart: {backoff: {initial: 10s}}\n"},
+                               {"api", ts("") + "depends_on: [db]\n"},
+                               {"web", ts("") + "depends_on: [api]\n"}});
+    REQUIRE(m.wait_for("mode: degraded"));
+    auto why = cli(m, {"why", "web"});
+    CHECK(why.code == 1);
+    CHECK(why.out.find("db") != std::string::npos);
+    CHECK(why.out.find("executable not found: db-not-here") != std::string::npos);
+    auto json = cli(m, {"why", "web", "--json"});
+    auto answer = nlohmann::json::parse(json.out);
+    REQUIRE(answer["root_causes"].size() == 1);
+    CHECK(answer["root_causes"][0] == "db");
+    auto unknown = cli(m, {"why", "nope"});
+    CHECK(unknown.code == 1);
+    CHECK(unknown.err.find("no service named nope") != std::string::npos);
+    m.signal(SIGTERM);
+    CHECK(m.wait_exit() == 0);
+}
+
+TEST_CASE("events: the journal oldest first, --json, and --follow sees a restart by hand") {
+    Mainstay m(main_with(""), {{"web", ts("") + "ready_after: 100ms\n"}});
+    REQUIRE(m.wait_for("mode: full"));
+    auto text = cli(m, {"events"});
+    CHECK(text.code == 0);
+    CHECK(text.out.find("web") != std::string::npos);
+    CHECK(text.out.find("running -> ready") != std::string::npos);
+    auto json = cli(m, {"events", "--json", "--since", "1h"});
+    REQUIRE(json.code == 0);
+    bool saw_ready = false;
+    for (std::size_t at = 0, nl; (nl = json.out.find('\n', at)) != std::string::npos; at = nl + 1) {
+        auto e = nlohmann::json::parse(json.out.substr(at, nl - at));
+        if (e.value("service", "") == "web" && e["to"] == "ready") saw_ready = true;
+    }
+    CHECK(saw_ready);
+    // --follow in the background: the journal so far, then the restart's transitions and the
+    // shutdown as they happen, until the instance goes away.
+    CliResult followed;
+    std::thread follower([&] { followed = cli(m, {"events", "--follow", "--json", "web"}); });
+    auto restart = cli(m, {"restart", "web"});
+    CHECK(restart.code == 0);
+    CHECK(restart.out == "web: restart requested\n");
+    REQUIRE(m.wait_for("web: restart requested"));
+    REQUIRE(eventually([&] { return m.count("web: ready") == 2; }));
+    m.signal(SIGTERM);  // ends the follower: the instance goes away
+    CHECK(m.wait_exit() == 0);
+    follower.join();
+    CHECK(followed.out.find("\"to\":\"stopping\"") != std::string::npos);
+}
+
+TEST_CASE("start, stop, restart and resume by hand, and why not") {
+    Mainstay m(main_with(""), {{"web", ts("--pid-file web.pid") + "working_dir: ..\nready_after: 100ms\n"}});
+    REQUIRE(m.wait_for("web: ready"));
+    const auto first = read_lines(m.dir() / "web.pid");
+    CHECK(cli(m, {"stop", "web"}).code == 0);
+    REQUIRE(m.wait_for("web: stopped"));
+    auto again = cli(m, {"stop", "web"});
+    CHECK(again.code == 1);
+    CHECK(again.err.find("web is already stopped") != std::string::npos);
+    CHECK(cli(m, {"start", "web"}).code == 0);
+    REQUIRE(eventually([&] { return m.count("web: ready") == 2; }));
+    CHECK(read_lines(m.dir() / "web.pid") != first);
+    auto resume = cli(m, {"resume", "web"});
+    CHECK(resume.code == 1);
+    CHECK(resume.err.find("nothing to resume") != std::string::npos);
+    auto unknown = cli(m, {"restart", "nope"});
+    CHECK(unknown.code == 1);
+    CHECK(unknown.err.find("no service named nope") != std::string::npos);
+    m.signal(SIGTERM);
+    CHECK(m.wait_exit() == 0);
+    CHECK(cli(m, {"start", "web"}).code == 3);  // nobody to ask
+}
+
+TEST_CASE("a control client that asks and never reads is dropped, and supervision goes on") {
+    Mainstay m(main_with(""), {{"web", ts("--pid-file web.pid") + "working_dir: ..\nready_after: 100ms\n"}});
+    REQUIRE(m.wait_for("mode: full"));
+    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    const std::string path = (m.dir() / "run/control.sock").string();
+    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    // Thousands of status requests, whose answers it never reads: megabytes queued for it.
+    const std::string request = "{\"cmd\":\"status\"}\n";
+    std::string many;
+    for (int i = 0; i < 4000; ++i) many += request;
+    ::fcntl(fd, F_SETFL, O_NONBLOCK);
+    std::size_t sent = 0;
+    const auto until = Clock::now() + 10s;
+    while (sent < many.size() && Clock::now() < until) {
+        const ssize_t n = ::send(fd, many.data() + sent, many.size() - sent, MSG_NOSIGNAL);
+        if (n > 0) sent += static_cast<std::size_t>(n);
+        else if (n < 0 && errno != EAGAIN) break;  // dropped: the connection is gone
+        else std::this_thread::sleep_for(1ms);
+    }
+    // Meanwhile the others are answered, and a crash is still seen and restarted.
+    const auto started = Clock::now();
+    CHECK(cli(m, {"status"}).code == 0);
+    CHECK(Clock::now() - started < 10s);
+    CHECK(cli(m, {"restart", "web"}).code == 0);
+    CHECK(eventually([&] { return m.count("web: ready") == 2; }));
+    ::close(fd);
+    m.signal(SIGTERM);
+    CHECK(m.wait_exit() == 0);
+}
+
+TEST_CASE("HTTP: healthz, readyz, status, events, metrics, and 404, 405, 400") {
+    const int port = free_port();
+    Mainstay m(main_with(", http: \"127.0.0.1:" + std::to_string(port) + "\""), {{"web", ts("") + "ready_after: 100ms\n"}});
+    REQUIRE(m.wait_for("status over HTTP on 127.0.0.1:" + std::to_string(port)));
+    REQUIRE(m.wait_for("mode: full"));
+    CHECK(get(port, "/healthz").rfind("HTTP/1.1 200", 0) == 0);
+    auto ready = get(port, "/readyz");
+    CHECK(ready.rfind("HTTP/1.1 200", 0) == 0);
+    CHECK(ready.find("full") != std::string::npos);
+    auto status = get(port, "/status");
+    REQUIRE(status.rfind("HTTP/1.1 200", 0) == 0);
+    auto doc = nlohmann::json::parse(status.substr(status.find("\r\n\r\n") + 4));
+    CHECK(doc["mode"] == "full");
+    auto events = get(port, "/events");
+    CHECK(events.find("\"to\":\"ready\"") != std::string::npos);
+    auto metrics = get(port, "/metrics");
+    CHECK(metrics.find("# TYPE mainstay_service_ready gauge") != std::string::npos);
+    CHECK(metrics.find("mainstay_service_ready{service=\"web\"} 1") != std::string::npos);
+    CHECK(metrics.find("# HELP mainstay_output_dropped_lines_total") != std::string::npos);
+    CHECK(get(port, "/nope").rfind("HTTP/1.1 404", 0) == 0);
+    CHECK(http(port, "POST /status HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").rfind("HTTP/1.1 405", 0) == 0);
+    CHECK(http(port, "BLAH\r\n\r\n").rfind("HTTP/1.1 400", 0) == 0);
+    m.signal(SIGTERM);
+    CHECK(m.wait_exit() == 0);
+}
+
+TEST_CASE("an HTTP port in use is reported at start, and supervision goes on") {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    REQUIRE(::listen(fd, 1) == 0);
+    socklen_t len = sizeof a;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    const int port = ntohs(a.sin_port);
+    Mainstay m(main_with(", http: \"127.0.0.1:" + std::to_string(port) + "\""), {{"web", ts("") + "ready_after: 100ms\n"}});
+    CHECK(m.wait_for("status.http: "));
+    CHECK(m.wait_for("mode: full"));
+    CHECK(cli(m, {"status"}).code == 0);
+    m.signal(SIGTERM);
+    CHECK(m.wait_exit() == 0);
+    ::close(fd);
+}
+
+TEST_CASE("the table is printed at the end of the startup phase and every print_interval") {
+    Mainstay m(main_with(", print_interval: 300ms"), {{"web", ts("") + "ready_after: 100ms\n"}});
+    REQUIRE(m.wait_for("mode: full"));
+    CHECK(m.wait_for("NAME"));
+    CHECK(eventually([&] { return m.count("info: status") >= 3; }));
+    for (const auto& line : m.lines()) CHECK(line.size() <= 140);  // rows never wrap (the time stamp aside)
+    m.signal(SIGTERM);
+    CHECK(m.wait_exit() == 0);
+}
