@@ -1,4 +1,5 @@
-// The one translation unit that compiles Boost.Asio and Boost.Process v2 (separate compilation:
-// every other file includes only their declarations, which keeps builds fast on 2 cores).
+// The one translation unit that compiles Boost.Asio (separate compilation: every other file
+// includes only its declarations, which keeps builds fast on 2 cores). It is the whole of the
+// mainstay_asio library, which every target doing I/O on the io_context links: the runtime and
+// the report servers alike, so Asio is compiled and linked exactly once.
 #include <boost/asio/impl/src.hpp>
-#include <boost/process/v2/src.hpp>
