@@ -73,7 +73,8 @@ std::vector<std::string> service_row(const json& s) {
             ready && ready->is_boolean() ? (ready->get<bool>() ? "yes" : "no") : "-",
             or_dash(jr::integer(s, "pid")),
             or_dash(jr::integer(s, "restarts")),
-            one_line(jr::text(s, "breaker", "-")),
+            // Closed is the usual case: only a breaker that holds restarts back stands out.
+            jr::text(s, "breaker", "-") == "closed" ? "-" : one_line(jr::text(s, "breaker", "-")),
             next,
             one_line(jr::text(s, "reason"))};
 }
@@ -98,7 +99,7 @@ std::string render_table(const json& doc, std::size_t width) {
     std::vector<std::vector<std::string>> rows;
     for (const auto& s : jr::list(doc, "services")) rows.push_back(service_row(s));
     std::vector<std::string> lines =
-        layout({"NAME", "KIND", "STATE", "READY", "PID", "RESTARTS", "BREAKER", "NEXT", "REASON"}, rows, width);
+        layout({"NAME", "KIND", "STATE", "READY", "PID", "RST", "BREAKER", "NEXT", "REASON"}, rows, width);
 
     const json& caps = jr::list(doc, "capabilities");
     if (!caps.empty()) {

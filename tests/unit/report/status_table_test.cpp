@@ -34,10 +34,10 @@ json sample_doc() { return status_document(sample_model(), kSteadyNow, kWallNow)
 TEST_CASE("the table has a header, one row per service in order, the capabilities and the mode line") {
     const auto lines = lines_of(render_table(sample_doc()));
     REQUIRE(lines.size() == 9);
-    CHECK(lines[0] == "NAME    KIND     STATE       READY  PID   RESTARTS  BREAKER  NEXT   REASON");
-    CHECK(lines[1] == "docker  process  recovering  no     -     3         open     in 8s  readiness p\u2026");
-    CHECK(lines[2] == "app     process  blocked     no     -     0         closed   -      docker is r\u2026");
-    CHECK(lines[3] == "web     process  ready       yes    4242  1         closed   -");
+    CHECK(lines[0] == "NAME    KIND     STATE       READY  PID   RST  BREAKER  NEXT   REASON");
+    CHECK(lines[1] == "docker  process  recovering  no     -     3    open     in 8s  readiness probe \u2026");
+    CHECK(lines[2] == "app     process  blocked     no     -     0    -        -      docker is recove\u2026");
+    CHECK(lines[3] == "web     process  ready       yes    4242  1    -        -");  // a closed breaker: "-"
     CHECK(lines[4].empty());
     CHECK(lines[5] == "CAPABILITY  STATE     REASON");
     CHECK(lines[6] == "local-llm   degraded  docker is recovering");
@@ -47,7 +47,7 @@ TEST_CASE("the table has a header, one row per service in order, the capabilitie
 
 TEST_CASE("a wide terminal shows whole reasons") {
     const auto lines = lines_of(render_table(sample_doc(), 200));
-    CHECK(lines[1] == "docker  process  recovering  no     -     3         open     in 8s  "
+    CHECK(lines[1] == "docker  process  recovering  no     -     3    open     in 8s  "
                       "readiness probe failed: connect: connection refused");
 }
 
@@ -60,7 +60,8 @@ TEST_CASE("long names and reasons are cut, never wrapped: every line fits 80 col
     const auto lines = lines_of(render_table(status_document(m, kSteadyNow, kWallNow)));
     REQUIRE(lines.size() == 9);  // still one line per service and capability
     for (const auto& l : lines) CHECK_MESSAGE(columns(l) <= 80, l);
-    CHECK(starts_with(lines[1], "nnnnn\u2026  process  recovering"));
+    CHECK(starts_with(lines[1], "nnnnn"));
+    CHECK(lines[1].find("n\u2026  process  recovering") != std::string::npos);  // the name cut, the row whole
     CHECK(starts_with(lines[2], "app   "));
     CHECK(lines[2].find("r\u00e9ason xxx") != std::string::npos);
     CHECK(lines[2].substr(lines[2].size() - 3) == "\u2026");
@@ -107,6 +108,6 @@ TEST_CASE("a document with missing fields renders dashes instead of failing") {
     const json doc = {{"services", json::array({{{"name", "old"}}})}};
     const auto lines = lines_of(render_table(doc));
     REQUIRE(lines.size() == 4);
-    CHECK(lines[1] == "old   -     -      -      -    -         -        -");
+    CHECK(lines[1] == "old   -     -      -      -    -    -        -");
     CHECK(lines[3] == "mode: unknown (since - UTC, startup in progress)");
 }
