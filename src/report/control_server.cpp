@@ -1,5 +1,7 @@
 #include "report/control_server.hpp"
 
+#include "report/accept_loop.hpp"
+
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -31,10 +33,6 @@ using nlohmann::json;
 namespace {
 
 constexpr int kBacklog = 64;
-// After a failed accept (out of descriptors, say) the listening socket stays readable: wait
-// this long before accepting again instead of spinning.
-constexpr std::chrono::milliseconds kAcceptPause{100};
-
 std::string describe_errno(int error) {
     return config::lowercase_first(std::generic_category().message(error));
 }
@@ -50,10 +48,6 @@ std::string line_of(const json& message) {
     std::string line = message.dump(-1, ' ', false, json::error_handler_t::replace);
     line += '\n';
     return line;
-}
-
-void set_cloexec(int fd) {
-    ::fcntl(fd, F_SETFD, ::fcntl(fd, F_GETFD) | FD_CLOEXEC);
 }
 
 // One line to a client just accepted and not admitted, without waiting: the socket's send
@@ -339,21 +333,7 @@ private:
 
 }  // namespace
 
-void ControlServer::Core::accept() {
-    acceptor.async_accept([self = shared_from_this()](const error_code& ec, Local::socket socket) {
-        if (self->closed) return;
-        if (ec) {
-            if (ec == asio::error::operation_aborted) return;
-            self->pause.expires_after(kAcceptPause);
-            self->pause.async_wait([self](const error_code& waited) {
-                if (!waited && !self->closed) self->accept();
-            });
-            return;
-        }
-        self->admit(std::move(socket));
-        self->accept();
-    });
-}
+void ControlServer::Core::accept() { accept_next(shared_from_this()); }
 
 void ControlServer::Core::admit(Local::socket socket) {
     set_cloexec(socket.native_handle());

@@ -1,5 +1,7 @@
 #include "report/http_server.hpp"
 
+#include "report/accept_loop.hpp"
+
 #include <fcntl.h>
 #include <sys/socket.h>
 
@@ -30,15 +32,8 @@ using boost::system::error_code;
 
 namespace {
 
-// See control_server.cpp: after a failed accept, wait before the next instead of spinning.
-constexpr std::chrono::milliseconds kAcceptPause{100};
-
 std::string describe(const error_code& ec) {
     return config::lowercase_first(ec.message());
-}
-
-void set_cloexec(int fd) {
-    ::fcntl(fd, F_SETFD, ::fcntl(fd, F_GETFD) | FD_CLOEXEC);
 }
 
 bool is_parse_error(const error_code& ec) {
@@ -211,21 +206,7 @@ private:
 
 }  // namespace
 
-void HttpServer::Core::accept() {
-    acceptor.async_accept([self = shared_from_this()](const error_code& ec, tcp::socket socket) {
-        if (self->closed) return;
-        if (ec) {
-            if (ec == asio::error::operation_aborted) return;
-            self->pause.expires_after(kAcceptPause);
-            self->pause.async_wait([self](const error_code& waited) {
-                if (!waited && !self->closed) self->accept();
-            });
-            return;
-        }
-        self->admit(std::move(socket));
-        self->accept();
-    });
-}
+void HttpServer::Core::accept() { accept_next(shared_from_this()); }
 
 void HttpServer::Core::admit(tcp::socket socket) {
     set_cloexec(socket.native_handle());
