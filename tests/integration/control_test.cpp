@@ -272,3 +272,57 @@ TEST_CASE("the table is printed at the end of the startup phase and every print_
     m.signal(SIGTERM);
     CHECK(m.wait_exit() == 0);
 }
+
+TEST_CASE("a status watcher gets the document again at every change, until the instance ends") {
+    Mainstay m(main_with(""), {{"web", ts("") + "ready_after: 100ms\n"}});
+    REQUIRE(m.wait_for("mode: full"));
+    // The server side, on a socket of the test's own: registered once the first answer is read.
+    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    const std::string path = (m.dir() / "run/control.sock").string();
+    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    const std::string request = "{\"cmd\":\"status\",\"watch\":true}\n";
+    REQUIRE(::write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size()));
+    std::string input;
+    auto next_doc = [&]() -> nlohmann::json {
+        const auto until = Clock::now() + 30s;
+        while (Clock::now() < until) {
+            if (auto nl = input.find('\n'); nl != std::string::npos) {
+                auto line = nlohmann::json::parse(input.substr(0, nl));
+                input.erase(0, nl + 1);
+                return line;
+            }
+            pollfd p{fd, POLLIN, 0};
+            if (::poll(&p, 1, 1000) != 1) continue;
+            char buf[65536];
+            const ssize_t n = ::read(fd, buf, sizeof buf);
+            if (n <= 0) break;
+            input.append(buf, static_cast<std::size_t>(n));
+        }
+        return {};
+    };
+    REQUIRE(next_doc()["status"]["services"][0]["state"] == "ready");
+    // The command line's --watch alongside: documents, one per line, until the instance ends.
+    CliResult watched;
+    std::thread watcher([&] { watched = cli(m, {"status", "--watch", "--json"}); });
+    CHECK(cli(m, {"stop", "web"}).code == 0);
+    bool stopped = false;
+    for (int i = 0; i < 10 && !stopped; ++i) stopped = next_doc()["status"]["services"][0]["state"] == "stopped";
+    CHECK(stopped);
+    CHECK(cli(m, {"start", "web"}).code == 0);
+    bool back = false;
+    for (int i = 0; i < 10 && !back; ++i) {
+        const auto doc = next_doc();
+        back = doc["status"]["services"][0]["state"] == "ready" && doc["status"]["services"][0]["restarts"] == 1;
+    }
+    CHECK(back);
+    m.signal(SIGTERM);
+    CHECK(m.wait_exit() == 0);
+    watcher.join();
+    CHECK(watched.err.find("the instance closed the connection") != std::string::npos);
+    CHECK(watched.out.find("{\"capabilities\"") == 0);
+    CHECK((watched.code == 0 || watched.code == 1));  // the mode of the last document it saw
+    ::close(fd);
+}
