@@ -8,3 +8,4 @@ cd "$(dirname "$0")/.."
 ./build/bench/chain_bench ./build/mainstay ./build/tests/test-service "${2:-20}"
 ./build/bench/idle_bench ./build/mainstay "${3:-1000}"
 ./build/bench/churn_soak ./build/mainstay ./build/tests/test-service 50 "${4:-3000}"
+./build/bench/propagation_bench 5

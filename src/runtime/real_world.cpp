@@ -35,12 +35,7 @@ SpawnRequest request_for(const config::ServiceSpec& spec, const config::Argv& ar
 }  // namespace
 
 RealWorld::RealWorld(boost::asio::io_context& io, const config::Config& config, Logging& logging)
-    : io_(io), config_(config), logging_(logging) {
-    // One per service, then the shutdown timer and the startup timer.
-    for (std::size_t i = 0; i < config.services.size() + 3 + config.capabilities.size(); ++i) {
-        timers_.push_back(std::make_unique<boost::asio::steady_timer>(io));
-    }
-}
+    : io_(io), config_(config), logging_(logging) {}
 
 RealWorld::~RealWorld() = default;
 
@@ -146,9 +141,9 @@ supervisor::StartResult RealWorld::start(const config::ServiceSpec& spec, const 
     return {outcome.spawned->pid, {}};
 }
 
-void RealWorld::start_probe(std::size_t index, supervisor::ProbeKind kind, const config::ProbeSpec& probe) {
-    const ProbeKey key{index, kind};
-    cancel_probe(index, kind);
+void RealWorld::start_probe(supervisor::Id id, supervisor::ProbeKind kind, const config::ProbeSpec& probe) {
+    const ProbeKey key{id, kind};
+    cancel_probe(id, kind);
     Probe& p = probes_[key];
     p.generation = ++probe_generation_;
     p.started = std::chrono::steady_clock::now();
@@ -165,9 +160,10 @@ void RealWorld::start_probe(std::size_t index, supervisor::ProbeKind kind, const
         p.attempt = start_http_probe(io_, *http, probe.timeout, done);
     } else {
         // exec: a process with the service's environment and directory; exit 0 passes. (A
-        // capability's check, at an index past the services, runs with mainstay's own.)
+        // capability's check runs with mainstay's own.)
         static const config::ServiceSpec plain;
-        const config::ServiceSpec& spec = index < config_.services.size() ? config_.services[index] : plain;
+        const supervisor::Service* owner = supervisor_ != nullptr ? supervisor_->service(id) : nullptr;
+        const config::ServiceSpec& spec = owner != nullptr ? owner->spec() : plain;
         SpawnRequest request = request_for(spec, std::get<config::ExecProbe>(probe.handler).argv, false,
                                            spec.name + "/" + std::string(to_string(kind)));
         SpawnOutcome outcome = spawn_contained(request, spec, false);
@@ -191,8 +187,8 @@ void RealWorld::start_probe(std::size_t index, supervisor::ProbeKind kind, const
     }
 }
 
-void RealWorld::cancel_probe(std::size_t index, supervisor::ProbeKind kind) {
-    auto it = probes_.find({index, kind});
+void RealWorld::cancel_probe(supervisor::Id id, supervisor::ProbeKind kind) {
+    auto it = probes_.find({id, kind});
     if (it == probes_.end()) return;
     // An exec probe still running is killed; its exit is then reaped as an unknown child.
     if (it->second.pid) signal_group(*it->second.pid, SIGKILL);
@@ -215,8 +211,8 @@ void RealWorld::report_probe(ProbeKey key, std::uint64_t generation, resilience:
     if (supervisor_ != nullptr) supervisor_->on_probe_result(key.first, key.second, status, detail);
 }
 
-const std::string* RealWorld::name_of(std::size_t index) const {
-    return index < config_.services.size() ? &config_.services[index].name : nullptr;
+const std::string* RealWorld::name_of(supervisor::Id id) const {
+    return supervisor_ != nullptr ? supervisor_->name_of(id) : nullptr;
 }
 
 bool RealWorld::on_exit(int pid, const supervisor::ExitStatus& status) {
@@ -248,19 +244,28 @@ void RealWorld::signal_group(int pgid, int signal) {
     }
 }
 
-void RealWorld::set_timer(std::size_t index, std::optional<supervisor::TimePoint> when) {
-    if (index >= timers_.size()) return;
-    auto& timer = *timers_[index];
+void RealWorld::set_timer(supervisor::Id id, std::optional<supervisor::TimePoint> when) {
+    auto it = timers_.find(id);
     if (!when) {
-        timer.cancel();
+        if (it != timers_.end()) it->second->cancel();
         return;
     }
+    // Made the first time it is armed, kept until forget(id).
+    if (it == timers_.end()) it = timers_.emplace(id, std::make_unique<boost::asio::steady_timer>(io_)).first;
+    auto& timer = *it->second;
     timer.expires_at(*when);  // cancels a pending wait
-    timer.async_wait([this, index](const boost::system::error_code& ec) {
+    timer.async_wait([this, id](const boost::system::error_code& ec) {
         if (ec || supervisor_ == nullptr) return;
-        Doing doing("handling the timer of", name_of(index), name_of(index) ? -1 : static_cast<long long>(index));
-        supervisor_->on_timer(index);
+        Doing doing("handling the timer of", name_of(id), name_of(id) ? -1 : static_cast<long long>(id));
+        supervisor_->on_timer(id);
     });
+}
+
+void RealWorld::forget(supervisor::Id id) {
+    timers_.erase(id);  // a pending wait ends with operation_aborted
+    for (auto kind : {supervisor::ProbeKind::startup, supervisor::ProbeKind::readiness, supervisor::ProbeKind::liveness}) {
+        cancel_probe(id, kind);
+    }
 }
 
 void RealWorld::shutdown_complete() { complete_ = true; }

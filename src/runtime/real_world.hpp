@@ -46,10 +46,11 @@ public:
     supervisor::StartResult start_helper(const config::ServiceSpec& spec, const config::Argv& argv,
                                          std::string_view purpose) override;
     supervisor::StartResult start_command(const std::string& label, const config::Argv& argv) override;
-    void start_probe(std::size_t index, supervisor::ProbeKind kind, const config::ProbeSpec& probe) override;
-    void cancel_probe(std::size_t index, supervisor::ProbeKind kind) override;
+    void start_probe(supervisor::Id id, supervisor::ProbeKind kind, const config::ProbeSpec& probe) override;
+    void cancel_probe(supervisor::Id id, supervisor::ProbeKind kind) override;
     void signal_group(int pgid, int signal) override;
-    void set_timer(std::size_t index, std::optional<supervisor::TimePoint> when) override;
+    void set_timer(supervisor::Id id, std::optional<supervisor::TimePoint> when) override;
+    void forget(supervisor::Id id) override;
     void shutdown_complete() override;
     void notify_ready(const std::string& status) override;
     void log(config::LogLevel level, const std::string& message) override;
@@ -73,8 +74,8 @@ public:
     std::size_t open_captures() const;
 
 private:
-    // The name of service `index`, for messages; nullptr past the services.
-    const std::string* name_of(std::size_t index) const;
+    // The name of service or capability `id`, for messages; nullptr for the supervisor's own timers.
+    const std::string* name_of(supervisor::Id id) const;
     supervisor::StartResult start(const config::ServiceSpec& spec, const config::Argv& argv, const std::string& label,
                                   bool service);
     // spawn() in the right cgroup (a service's own when `service`, else the helpers'), recorded.
@@ -86,7 +87,7 @@ private:
     supervisor::Supervisor* supervisor_{nullptr};
     std::function<void(const supervisor::Transition&)> on_transition_;
     std::function<void()> on_ready_;
-    std::vector<std::unique_ptr<boost::asio::steady_timer>> timers_;
+    std::unordered_map<supervisor::Id, std::unique_ptr<boost::asio::steady_timer>> timers_;
     std::unordered_map<int, std::unique_ptr<LogCapture>> captures_;  // by pid
     bool complete_{false};
 
@@ -108,7 +109,7 @@ private:
         std::chrono::steady_clock::time_point started;
         std::chrono::milliseconds timeout{0};
     };
-    using ProbeKey = std::pair<std::size_t, supervisor::ProbeKind>;
+    using ProbeKey = std::pair<supervisor::Id, supervisor::ProbeKind>;
     void report_probe(ProbeKey key, std::uint64_t generation, resilience::ProbeStatus status, std::string detail);
     std::map<ProbeKey, Probe> probes_;
     std::uint64_t probe_generation_{0};

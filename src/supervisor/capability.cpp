@@ -9,11 +9,11 @@ namespace mainstay::supervisor {
 using resilience::CapabilityAction;
 using resilience::CapabilityState;
 
-Capability::Capability(const config::CapabilitySpec& spec, std::size_t slot, resilience::Random& random,
+Capability::Capability(const config::CapabilitySpec& spec, Id id, resilience::Random& random,
                        resilience::EventSink* events)
     : spec_(spec),
-      slot_(slot),
-      machine_({spec.monitor_interval, spec.hook_retry.backoff}, random, {events, spec.name, "capability"}) {}
+      id_(id),
+      machine_({spec_.monitor_interval, spec_.hook_retry.backoff}, random, {events, spec_.name, "capability"}) {}
 
 void Capability::start(World& world, bool requirements_met) {
     met_ = requirements_met;
@@ -47,7 +47,7 @@ void Capability::act(World& world) {
             if (!met_) {
                 machine_.on_availability(world.now(), false, "a required service is not ready");
             } else if (spec_.check) {
-                world.start_probe(slot_, ProbeKind::readiness, *spec_.check);
+                world.start_probe(id_, ProbeKind::readiness, *spec_.check);
                 break;  // the result comes later
             } else {
                 machine_.on_availability(world.now(), true);
@@ -153,7 +153,7 @@ void Capability::startup_ended(World& world) {
 void Capability::shut_down(World& world) {
     if (halted_) return;
     halted_ = true;
-    world.cancel_probe(slot_, ProbeKind::readiness);
+    world.cancel_probe(id_, ProbeKind::readiness);
     const bool was_up = machine_.state() != CapabilityState::degraded;
     machine_.halt(world.now(), "shutting down");
     if (was_up) {
@@ -187,7 +187,7 @@ void Capability::run_last_deactivate(World& world) {
 void Capability::kill(World& world) {
     halted_ = true;
     deactivate_after_kill_ = false;
-    world.cancel_probe(slot_, ProbeKind::readiness);
+    world.cancel_probe(id_, ProbeKind::readiness);
     if (hook_pid_) world.signal_group(*hook_pid_, SIGKILL);  // its deadline stays: the exit is no timeout
 }
 

@@ -22,8 +22,8 @@ namespace mainstay::supervisor {
 
 class Capability {
 public:
-    // `slot` is its index for timers and probes in the World.
-    Capability(const config::CapabilitySpec& spec, std::size_t slot, resilience::Random& random,
+    // Keeps its own copy of `spec`.
+    Capability(const config::CapabilitySpec& spec, Id id, resilience::Random& random,
                resilience::EventSink* events);
 
     void start(World& world, bool requirements_met);
@@ -44,6 +44,7 @@ public:
 
     std::optional<TimePoint> next_deadline() const;
     const config::CapabilitySpec& spec() const { return spec_; }
+    Id id() const { return id_; }
     resilience::CapabilityState state() const { return machine_.state(); }
     std::optional<int> hook_pid() const { return hook_pid_; }
     TimePoint since() const { return since_; }
@@ -65,8 +66,8 @@ private:
     // Shutdown's last `deactivate`.
     void run_last_deactivate(World& world);
 
-    const config::CapabilitySpec& spec_;
-    std::size_t slot_;
+    const config::CapabilitySpec spec_;  // first: the machine below is built from it
+    Id id_;
     resilience::CapabilityUpgrade machine_;
     bool met_{false};
     bool halted_{false};

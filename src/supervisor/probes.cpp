@@ -58,16 +58,16 @@ void ProbeSet::recheck(TimePoint now, TimePoint fast_until) {
     s.fast_interval = s.spec->startup_interval.value_or(kFirstFastInterval);
 }
 
-void ProbeSet::end(World& world, std::size_t index) {
+void ProbeSet::end(World& world, Id id) {
     active_ = false;
     for (std::size_t k = 0; k < slots_.size(); ++k) {
-        if (slots_[k].running) world.cancel_probe(index, static_cast<ProbeKind>(k));
+        if (slots_[k].running) world.cancel_probe(id, static_cast<ProbeKind>(k));
         slots_[k].running = false;
         slots_[k].next_at.reset();
     }
 }
 
-void ProbeSet::on_timer(World& world, std::size_t index) {
+void ProbeSet::on_timer(World& world, Id id) {
     if (!active_) return;
     const TimePoint now = world.now();
     for (std::size_t k = 0; k < slots_.size(); ++k) {
@@ -76,7 +76,7 @@ void ProbeSet::on_timer(World& world, std::size_t index) {
         s.next_at.reset();
         s.running = true;
         s.started_at = now;
-        world.start_probe(index, static_cast<ProbeKind>(k), *s.spec);
+        world.start_probe(id, static_cast<ProbeKind>(k), *s.spec);
     }
 }
 

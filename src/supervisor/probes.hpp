@@ -35,12 +35,12 @@ public:
     // The process (or, for an external service, the watch) began: schedule the first probes.
     void begin(TimePoint now);
     // It ended: cancel what runs, schedule nothing.
-    void end(World& world, std::size_t index);
+    void end(World& world, Id id);
     // The readiness probe is due now (something changed: an external service was just woken),
     // then runs at the fast startup cadence until it passes or `fast_until` (SPEC §3).
     void recheck(TimePoint now, TimePoint fast_until);
     // Starts every probe that is due.
-    void on_timer(World& world, std::size_t index);
+    void on_timer(World& world, Id id);
     ProbeChange on_result(TimePoint now, ProbeKind kind, resilience::ProbeStatus status, const std::string& detail);
     std::optional<TimePoint> next_deadline() const;
 

@@ -9,14 +9,14 @@ namespace mainstay::supervisor {
 using resilience::add_saturating;
 using resilience::RecoveryState;
 
-Service::Service(const config::ServiceSpec& spec, std::size_t index, resilience::Random& random,
+Service::Service(const config::ServiceSpec& spec, Id id, resilience::Random& random,
                  resilience::EventSink* events)
     : spec_(spec),
-      index_(index),
-      breaker_(spec.restart.circuit_breaker, {events, spec.name, "restart"}),
-      recovery_(spec.restart.backoff, spec.recovery, random, {events, spec.name, "restart"}),
-      probes_(spec.probes, spec.name, events),
-      wake_(spec.wake ? spec.wake->retry : resilience::RetryParams{}, random, {events, spec.name, "wake"}) {}
+      id_(id),
+      breaker_(spec_.restart.circuit_breaker, {events, spec_.name, "restart"}),
+      recovery_(spec_.restart.backoff, spec_.recovery, random, {events, spec_.name, "restart"}),
+      probes_(spec_.probes, spec_.name, events),
+      wake_(spec_.wake ? spec_.wake->retry : resilience::RetryParams{}, random, {events, spec_.name, "wake"}) {}
 
 void Service::become(World& world, State s, std::string reason, bool quiet, bool failed) {
     std::optional<Transition> t;
@@ -152,7 +152,7 @@ void Service::on_exit(World& world, const ExitStatus& status) {
     // Whatever the leader left in its group goes with it (the zombie still pins the pgid).
     world.signal_group(*pid_, SIGKILL);
     pid_.reset();
-    probes_.end(world, index_);
+    probes_.end(world, id_);
     last_exit_ = status;
     ready_at_.reset();
     reset_at_.reset();
@@ -210,7 +210,7 @@ void Service::on_timer(World& world) {
         ready_at_.reset();
         on_ready(world);
     }
-    probes_.on_timer(world, index_);
+    probes_.on_timer(world, id_);
     if (spec_.wake) wake_step(world);
     if (kill_at_ && now >= *kill_at_ && pid_) {
         kill_at_.reset();
@@ -301,7 +301,7 @@ void Service::restart_for(World& world, std::string why) {
 void Service::stop(World& world, bool force) {
     desired_running_ = false;
     if (spec_.kind == config::Kind::external) {
-        probes_.end(world, index_);
+        probes_.end(world, id_);
         if (helper_pid_) world.signal_group(*helper_pid_, SIGKILL);  // a wake command in flight
     }
     recovery_.stop();

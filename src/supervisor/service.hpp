@@ -25,7 +25,8 @@ namespace mainstay::supervisor {
 
 class Service {
 public:
-    Service(const config::ServiceSpec& spec, std::size_t index, resilience::Random& random,
+    // Keeps its own copy of `spec` (a reload may replace the configuration it came from).
+    Service(const config::ServiceSpec& spec, Id id, resilience::Random& random,
             resilience::EventSink* events);
 
     // Wants it running: starts it now (the caller has checked its dependencies).
@@ -66,6 +67,7 @@ public:
     std::optional<TimePoint> next_deadline() const;
 
     const config::ServiceSpec& spec() const { return spec_; }
+    Id id() const { return id_; }
     const std::string& name() const { return spec_.name; }
     State state() const { return state_; }
     bool wants_running() const { return desired_running_; }
@@ -86,6 +88,14 @@ public:
     // A process of its own is still alive: the service or its stop command.
     bool active() const { return pid_.has_value() || helper_pid_.has_value(); }
 
+    // The Supervisor's own bookkeeping: the pids under which it has indexed this service (its
+    // process and its stop or wake command), to find it again in O(1) when one exits.
+    struct Indexed {
+        std::optional<int> pid;
+        std::optional<int> helper;
+    };
+    Indexed indexed;
+
 private:
     void launch(World& world);
     void attempt(World& world);
@@ -103,8 +113,8 @@ private:
     // when the trial comes; `closed_why` says why it closed ("the trial succeeded").
     void report_breaker(World& world, std::string_view closed_why = "the trial succeeded");
 
-    const config::ServiceSpec& spec_;
-    std::size_t index_;
+    const config::ServiceSpec spec_;  // first: the machines below point into it
+    Id id_;
     resilience::CircuitBreaker breaker_;
     resilience::BackgroundRecovery recovery_;
     resilience::BreakerPermit permit_;

@@ -7,14 +7,68 @@
 namespace mainstay::supervisor {
 
 Supervisor::Supervisor(const config::Config& config, World& world, std::uint64_t seed, resilience::EventSink* events)
-    : config_(config), world_(world), random_(seed), graph_(config.services) {
-    for (std::size_t i = 0; i < config.services.size(); ++i) {
-        services_.push_back(std::make_unique<Service>(config.services[i], i, random_, events));
-    }
+    : main_(config.main), world_(world), random_(seed), events_(events) {
+    for (const auto& spec : config.services) services_.push_back(std::make_unique<Service>(spec, next_id_++, random_, events));
     for (const auto& c : config.capabilities) {
         if (!c.enabled) continue;
-        capabilities_.push_back(std::make_unique<Capability>(c, capability_index(capabilities_.size()), random_, events));
+        capabilities_.push_back(std::make_unique<Capability>(c, next_id_++, random_, events));
     }
+    for (auto& s : services_) service_ids_[s->id()] = s.get();
+    for (auto& c : capabilities_) capability_ids_[c->id()] = c.get();
+    index_services();
+}
+
+void Supervisor::index_services() {
+    std::vector<config::ServiceSpec> specs;
+    specs.reserve(services_.size());
+    for (const auto& s : services_) specs.push_back(s->spec());
+    graph_ = std::make_unique<config::DependencyGraph>(specs);
+    const std::size_t n = services_.size();
+    position_.clear();
+    for (std::size_t i = 0; i < n; ++i) position_[services_[i]->name()] = i;
+    dependencies_.assign(n, {});
+    dependents_.assign(n, {});
+    for (const auto& e : graph_->edges()) {
+        dependencies_[e.from].push_back(&e);
+        dependents_[e.to].push_back(&e);
+    }
+    queued_.assign(n, 0);
+    queue_.clear();
+    // The counters start over from what each service is now.
+    counted_.assign(n, Counted{});
+    enabled_ = unavailable_ = unsettled_ = critical_failed_ = 0;
+    for (std::size_t i = 0; i < n; ++i) count(i);
+}
+
+Service* Supervisor::service_at(Id id) const {
+    auto it = service_ids_.find(id);
+    return it == service_ids_.end() ? nullptr : it->second;
+}
+
+Capability* Supervisor::capability_at(Id id) const {
+    auto it = capability_ids_.find(id);
+    return it == capability_ids_.end() ? nullptr : it->second;
+}
+
+const Service* Supervisor::service(Id id) const { return service_at(id); }
+
+const Service* Supervisor::find(std::string_view name) const {
+    auto it = position_.find(std::string(name));
+    return it == position_.end() ? nullptr : services_[it->second].get();
+}
+
+Id Supervisor::id_of(std::string_view name) const {
+    if (const Service* s = find(name)) return s->id();
+    for (const auto& c : capabilities_) {
+        if (c->spec().name == name) return c->id();
+    }
+    return 0;
+}
+
+const std::string* Supervisor::name_of(Id id) const {
+    if (const Service* s = service_at(id)) return &s->name();
+    if (const Capability* c = capability_at(id)) return &c->spec().name;
+    return nullptr;
 }
 
 std::string Supervisor::unmet_requirement(const Capability& c) const {
@@ -30,39 +84,28 @@ std::string Supervisor::unmet_requirement(const Capability& c) const {
 
 bool Supervisor::requirements_met(const Capability& c) const { return unmet_requirement(c).empty(); }
 
-void Supervisor::settle_capability(std::size_t c) {
-    world_.set_timer(capability_index(c), capabilities_[c]->next_deadline());
-}
-
-std::optional<std::size_t> Supervisor::capability_at(std::size_t index) const {
-    if (index < capability_index(0) || index >= capability_index(capabilities_.size())) return std::nullopt;
-    return index - capability_index(0);
-}
-
-const Service* Supervisor::find(std::string_view name) const {
-    auto i = graph_.index(name);
-    return i ? services_[*i].get() : nullptr;
-}
+void Supervisor::settle_capability(Capability& c) { world_.set_timer(c.id(), c.next_deadline()); }
 
 void Supervisor::start() {
     started_ = true;
     started_at_ = world_.now();
     mode_since_ = started_at_;
-    world_.set_timer(startup_timer_index(), resilience::add_saturating(started_at_, config_.main.startup_timeout));
+    world_.set_timer(kStartupTimer, resilience::add_saturating(started_at_, main_.startup_timeout));
+    for (std::size_t i = 0; i < services_.size(); ++i) enqueue(i);
     propagate();
-    for (std::size_t c = 0; c < capabilities_.size(); ++c) {
-        capabilities_[c]->start(world_, requirements_met(*capabilities_[c]));
-        settle_capability(c);
+    for (auto& c : capabilities_) {
+        c->start(world_, requirements_met(*c));
+        settle_capability(*c);
     }
     if (startup_done_) end_startup_phase();  // it ended at once: nothing could start
 }
 
 void Supervisor::end_startup_phase() {
-    for (std::size_t c = 0; c < capabilities_.size(); ++c) {
+    for (auto& c : capabilities_) {
         // Told first, so one whose requirements just came is on its way up, not cleared.
-        capabilities_[c]->requirements_changed(world_, unmet_requirement(*capabilities_[c]));
-        capabilities_[c]->startup_ended(world_);
-        settle_capability(c);
+        c->requirements_changed(world_, unmet_requirement(*c));
+        c->startup_ended(world_);
+        settle_capability(*c);
     }
 }
 
@@ -73,15 +116,99 @@ bool Supervisor::capabilities_winding_down() const {
     return false;
 }
 
-void Supervisor::after_event(std::size_t index, bool was_available) {
-    settle(index);
-    if (!was_available && services_[index]->available()) {
-        for (const config::Edge* e : graph_.dependents_of(index)) {
+void Supervisor::after_event(std::size_t i, bool was_available) {
+    settle(i);
+    if (!was_available && services_[i]->available()) {
+        for (const config::Edge* e : dependents_[i]) {
             services_[e->from]->wake(world_);
             settle(e->from);
         }
     }
     propagate();
+}
+
+void Supervisor::count(std::size_t i) {
+    const Service& s = *services_[i];
+    Counted& c = counted_[i];
+    enabled_ -= c.enabled;
+    unavailable_ -= c.unavailable;
+    unsettled_ -= c.unsettled;
+    critical_failed_ -= c.critical_failed;
+    const bool enabled = s.spec().enabled;
+    const bool unavailable = enabled && !s.available();
+    if (unavailable || c.unavailable) {
+        // Something the mode line says (or said) changed.
+        summary_dirty_ = summary_dirty_ || unavailable != c.unavailable || s.state() != c.state || s.reason() != c.reason;
+    }
+    c.enabled = enabled;
+    c.unavailable = unavailable;
+    c.unsettled = unavailable && !(s.settled() || s.state() == State::blocked);
+    c.critical_failed = unavailable && s.spec().critical && (s.state() == State::failed || s.state() == State::paused);
+    enabled_ += c.enabled;
+    unavailable_ += c.unavailable;
+    unsettled_ += c.unsettled;
+    critical_failed_ += c.critical_failed;
+    if (s.state() != c.state) {
+        c.state = s.state();
+        enqueue_dependents(i);  // they may start, or be blocked, now
+        if (c.state == State::waiting) enqueue(i);  // started by hand, or no longer blocked: look again
+    }
+    if (s.reason() != c.reason) c.reason = s.reason();
+}
+
+void Supervisor::track(Service& s) {
+    auto reindex = [&](std::optional<int>& indexed, std::optional<int> now) {
+        if (indexed == now) return;
+        if (indexed) pids_.erase(*indexed);
+        if (now) pids_[*now] = &s;
+        indexed = now;
+    };
+    reindex(s.indexed.pid, s.pid());
+    reindex(s.indexed.helper, s.helper_pid());
+}
+
+void Supervisor::settle(std::size_t i) {
+    Service& s = *services_[i];
+    // A deadline already due (a restart with no backoff) is acted on now, not after a loop turn.
+    for (int guard = 0; guard < 8; ++guard) {
+        auto due = s.next_deadline();
+        if (!due || *due > world_.now()) break;
+        s.on_timer(world_);
+    }
+    world_.set_timer(s.id(), s.next_deadline());
+    track(s);
+    count(i);
+}
+
+void Supervisor::enqueue(std::size_t i) {
+    if (queued_[i]) return;
+    queued_[i] = 1;
+    queue_.push_back(i);
+}
+
+void Supervisor::enqueue_dependents(std::size_t i) {
+    for (const config::Edge* e : dependents_[i]) enqueue(e->from);
+}
+
+void Supervisor::drain() {
+    // In the order they were queued (at start: configuration order). Starting one service can
+    // meet another's dependencies, blocking one can block others: settle() queues those.
+    for (std::size_t head = 0; head < queue_.size(); ++head) {
+        const std::size_t i = queue_[head];
+        queued_[i] = 0;
+        Service& s = *services_[i];
+        if (!s.spec().enabled || s.wants_running() || s.held()) continue;
+        if (s.state() != State::waiting && s.state() != State::blocked) continue;
+        std::string waiting_for;
+        bool blocked = false;
+        if (dependencies_met(i, waiting_for, blocked)) {
+            s.start(world_);
+        } else {
+            s.set_waiting(world_, blocked ? State::blocked : State::waiting, waiting_for);
+        }
+        settle(i);
+    }
+    queue_.clear();
 }
 
 std::string Supervisor::mode_summary() const {
@@ -104,22 +231,17 @@ std::string Supervisor::mode_summary() const {
 void Supervisor::update_mode() {
     Mode next = Mode::stopping;
     if (!shutting_down_) {
-        bool all_available = true, all_settled = true, critical = false;
-        for (const auto& s : services_) {
-            if (!s->spec().enabled) continue;
-            if (s->available()) continue;
-            all_available = false;
-            all_settled = all_settled && (s->settled() || s->state() == State::blocked);
-            critical = critical || (s->spec().critical && (s->state() == State::failed || s->state() == State::paused));
-        }
-        if (!startup_done_ && all_settled) {
+        if (!startup_done_ && unsettled_ == 0) {
             startup_done_ = true;
-            world_.set_timer(startup_timer_index(), std::nullopt);
+            world_.set_timer(kStartupTimer, std::nullopt);
             startup_duration_ = std::chrono::duration_cast<Duration>(world_.now() - started_at_);
             world_.log(config::LogLevel::info, "startup finished in " + std::to_string(startup_duration_->count()) + " ms");
             end_startup_phase();
         }
-        next = !startup_done_ ? Mode::starting : critical ? Mode::critical : all_available ? Mode::full : Mode::degraded;
+        next = !startup_done_        ? Mode::starting
+               : critical_failed_ > 0 ? Mode::critical
+               : unavailable_ == 0    ? Mode::full
+                                      : Mode::degraded;
     }
     if (next == mode_) return;
     const Mode was = mode_;
@@ -127,7 +249,7 @@ void Supervisor::update_mode() {
     mode_since_ = world_.now();
     world_.record({Transition::Subject::mode, {}, std::string(to_string(was)), std::string(to_string(next)), {},
                    std::nullopt, std::nullopt});
-    if (next == Mode::critical && config_.main.on_critical_failure == config::CriticalFailure::exit) {
+    if (next == Mode::critical && main_.on_critical_failure == config::CriticalFailure::exit) {
         report_mode();
         world_.log(config::LogLevel::error, "on_critical_failure: exit: stopping everything");
         exit_code_ = 1;
@@ -137,23 +259,21 @@ void Supervisor::update_mode() {
 
 void Supervisor::report_mode() {
     if (mode_ == Mode::starting || mode_ == Mode::stopping) return;
-    const TimePoint now = world_.now();
-    std::string line = mode_summary();
     const bool changed = mode_ != printed_mode_;
-    if (!changed && line == mode_line_) {
-        if (mode_timer_armed_) world_.set_timer(mode_timer_index(), std::nullopt);
-        mode_timer_armed_ = false;
-        return;
-    }
+    if (!changed && !summary_dirty_) return;  // nothing new to say
+    const TimePoint now = world_.now();
     // The same mode with other reasons: at most one line per kModeLineInterval.
     const TimePoint due = resilience::add_saturating(mode_printed_at_, kModeLineInterval);
     if (!changed && now < due) {
-        if (!mode_timer_armed_) world_.set_timer(mode_timer_index(), due);
+        if (!mode_timer_armed_) world_.set_timer(kModeTimer, due);
         mode_timer_armed_ = true;
         return;
     }
-    if (mode_timer_armed_) world_.set_timer(mode_timer_index(), std::nullopt);
+    if (mode_timer_armed_) world_.set_timer(kModeTimer, std::nullopt);
     mode_timer_armed_ = false;
+    summary_dirty_ = false;
+    std::string line = mode_summary();
+    if (!changed && line == mode_line_) return;  // changed and changed back
     const bool first = printed_mode_ == Mode::starting;
     printed_mode_ = mode_;
     mode_printed_at_ = now;
@@ -163,96 +283,93 @@ void Supervisor::report_mode() {
 }
 
 bool Supervisor::on_exit(int pid, const ExitStatus& status) {
-    for (std::size_t c = 0; c < capabilities_.size(); ++c) {
-        if (capabilities_[c]->on_exit(world_, pid, status)) {
-            settle_capability(c);
+    for (auto& c : capabilities_) {
+        if (c->on_exit(world_, pid, status)) {
+            settle_capability(*c);
+            summary_dirty_ = true;
             report_mode();
             if (shutting_down_) advance_shutdown();  // services may stop once the last hook ended
             return true;
         }
     }
-    for (std::size_t i = 0; i < services_.size(); ++i) {
-        if (services_[i]->helper_pid() == pid) {
-            services_[i]->on_helper_exit(world_, status);
-            settle(i);
-            propagate();
-            return true;
-        }
-        if (services_[i]->pid() == pid) {
-            bool was = services_[i]->available();
-            services_[i]->on_exit(world_, status);
-            after_event(i, was);
-            return true;
-        }
+    auto it = pids_.find(pid);
+    if (it == pids_.end()) return false;
+    Service& s = *it->second;
+    const std::size_t i = position_.at(s.name());
+    if (s.helper_pid() == pid) {
+        s.on_helper_exit(world_, status);
+        settle(i);
+        propagate();
+        return true;
+    }
+    if (s.pid() == pid) {
+        const bool was = s.available();
+        s.on_exit(world_, status);
+        after_event(i, was);
+        return true;
     }
     return false;
 }
 
-void Supervisor::on_timer(std::size_t index) {
-    if (index == shutdown_timer_index()) {
+void Supervisor::on_timer(Id id) {
+    if (id == kShutdownTimer) {
         // shutdown.timeout: whatever still runs is killed now, and later waves without waiting.
         deadline_passed_ = true;
         world_.log(config::LogLevel::warn, "shutdown timeout: killing what is still running");
         kill_all();
         return;
     }
-    if (auto c = capability_at(index)) {
-        capabilities_[*c]->on_timer(world_);
-        settle_capability(*c);
-        report_mode();
-        return;
-    }
-    if (index == mode_timer_index()) {
+    if (id == kModeTimer) {
         mode_timer_armed_ = false;
         report_mode();
         return;
     }
-    if (index == startup_timer_index()) {
+    if (id == kStartupTimer) {
         if (startup_done_ || shutting_down_) return;  // fired before it was cancelled
         startup_done_ = true;
         startup_duration_ = std::chrono::duration_cast<Duration>(world_.now() - started_at_);
-        world_.log(config::LogLevel::warn, "startup.timeout (" + config::format_duration(config_.main.startup_timeout) +
+        world_.log(config::LogLevel::warn, "startup.timeout (" + config::format_duration(main_.startup_timeout) +
                                                ") reached: going on with what is ready");
         update_mode();
         end_startup_phase();
         report_mode();
         return;
     }
-    if (index >= services_.size()) return;
-    bool was = services_[index]->available();
-    services_[index]->on_timer(world_);
-    after_event(index, was);
-}
-
-void Supervisor::on_probe_result(std::size_t index, ProbeKind kind, resilience::ProbeStatus status,
-                                 const std::string& detail) {
-    if (auto c = capability_at(index)) {
-        capabilities_[*c]->on_check_result(world_, status == resilience::ProbeStatus::success, detail);
+    if (Capability* c = capability_at(id)) {
+        c->on_timer(world_);
         settle_capability(*c);
+        summary_dirty_ = true;
         report_mode();
         return;
     }
-    if (index >= services_.size()) return;
-    bool was = services_[index]->available();
-    services_[index]->on_probe_result(world_, kind, status, detail);
-    after_event(index, was);
+    Service* s = service_at(id);
+    if (s == nullptr) return;  // removed meanwhile
+    const std::size_t i = position_.at(s->name());
+    const bool was = s->available();
+    s->on_timer(world_);
+    after_event(i, was);
 }
 
-void Supervisor::settle(std::size_t index) {
-    Service& s = *services_[index];
-    // A deadline already due (a restart with no backoff) is acted on now, not after a loop turn.
-    for (int guard = 0; guard < 8; ++guard) {
-        auto due = s.next_deadline();
-        if (!due || *due > world_.now()) break;
-        s.on_timer(world_);
+void Supervisor::on_probe_result(Id id, ProbeKind kind, resilience::ProbeStatus status, const std::string& detail) {
+    if (Capability* c = capability_at(id)) {
+        c->on_check_result(world_, status == resilience::ProbeStatus::success, detail);
+        settle_capability(*c);
+        summary_dirty_ = true;
+        report_mode();
+        return;
     }
-    world_.set_timer(index, s.next_deadline());
+    Service* s = service_at(id);
+    if (s == nullptr) return;
+    const std::size_t i = position_.at(s->name());
+    const bool was = s->available();
+    s->on_probe_result(world_, kind, status, detail);
+    after_event(i, was);
 }
 
 void Supervisor::kill_all() {
-    for (std::size_t c = 0; c < capabilities_.size(); ++c) {
-        capabilities_[c]->kill(world_);
-        settle_capability(c);
+    for (auto& c : capabilities_) {
+        c->kill(world_);
+        settle_capability(*c);
     }
     for (const auto& s : services_) s->kill(world_);
 }
@@ -269,9 +386,9 @@ bool down(const Service& dep) {
 
 }  // namespace
 
-bool Supervisor::dependencies_met(std::size_t index, std::string& waiting_for, bool& blocked) const {
+bool Supervisor::dependencies_met(std::size_t i, std::string& waiting_for, bool& blocked) const {
     blocked = false;
-    for (const config::Edge* e : graph_.dependencies_of(index)) {
+    for (const config::Edge* e : dependencies_[i]) {
         const Service& dep = *services_[e->to];
         const State st = dep.state();
         bool met = false;
@@ -297,60 +414,39 @@ bool Supervisor::dependencies_met(std::size_t index, std::string& waiting_for, b
 void Supervisor::propagate() {
     if (!started_) return;
     if (shutting_down_) return advance_shutdown();
-    start_ready_services();
+    drain();
     update_mode();
-    for (std::size_t c = 0; c < capabilities_.size(); ++c) {
-        capabilities_[c]->requirements_changed(world_, unmet_requirement(*capabilities_[c]));
-        settle_capability(c);
+    for (auto& c : capabilities_) {
+        const auto before = c->state();
+        c->requirements_changed(world_, unmet_requirement(*c));
+        settle_capability(*c);
+        if (c->state() != before) summary_dirty_ = true;
     }
     report_mode();
-}
-
-void Supervisor::start_ready_services() {
-    // Starting one service can meet another's dependencies: repeat until nothing changes.
-    for (bool changed = true; changed;) {
-        changed = false;
-        for (std::size_t i = 0; i < services_.size(); ++i) {
-            Service& s = *services_[i];
-            if (!s.spec().enabled || s.wants_running() || s.held()) continue;
-            if (s.state() != State::waiting && s.state() != State::blocked) continue;
-            std::string waiting_for;
-            bool blocked = false;
-            if (!dependencies_met(i, waiting_for, blocked)) {
-                State before = s.state();
-                s.set_waiting(world_, blocked ? State::blocked : State::waiting, waiting_for);
-                changed = changed || s.state() != before;  // a newly blocked service can block others
-                continue;
-            }
-            s.start(world_);
-            settle(i);
-            changed = true;
-        }
-    }
 }
 
 void Supervisor::shutdown() {
     if (shutting_down_) return;
     shutting_down_ = true;
     world_.log(config::LogLevel::info, "shutting down");
-    world_.set_timer(startup_timer_index(), std::nullopt);
-    world_.set_timer(mode_timer_index(), std::nullopt);
+    world_.set_timer(kStartupTimer, std::nullopt);
+    world_.set_timer(kModeTimer, std::nullopt);
     mode_timer_armed_ = false;
     update_mode();
     // What the capabilities set outside goes first (SPEC §4): their last deactivate runs
     // before any service stops.
-    for (std::size_t c = 0; c < capabilities_.size(); ++c) {
-        capabilities_[c]->shut_down(world_);
-        settle_capability(c);
+    for (auto& c : capabilities_) {
+        c->shut_down(world_);
+        settle_capability(*c);
     }
-    stop_waves_ = graph_.stop_waves();
+    stop_waves_ = graph_->stop_waves();
     stop_wave_ = 0;
     // Nothing starts or restarts from now on; running processes wait for their wave.
     for (std::size_t i = 0; i < services_.size(); ++i) {
         services_[i]->hold(world_);
         settle(i);
     }
-    world_.set_timer(shutdown_timer_index(), resilience::add_saturating(world_.now(), config_.main.shutdown_timeout));
+    world_.set_timer(kShutdownTimer, resilience::add_saturating(world_.now(), main_.shutdown_timeout));
     advance_shutdown();
 }
 
@@ -368,24 +464,25 @@ void Supervisor::advance_shutdown() {
     }
     if (!shutdown_done_) {
         shutdown_done_ = true;
-        world_.set_timer(shutdown_timer_index(), std::nullopt);
+        world_.set_timer(kShutdownTimer, std::nullopt);
         world_.shutdown_complete();
     }
 }
 
 bool Supervisor::resume(std::string_view name) {
-    auto i = graph_.index(name);
-    if (!i) return false;
-    services_[*i]->resume(world_);
-    settle(*i);
+    auto it = position_.find(std::string(name));
+    if (it == position_.end()) return false;
+    services_[it->second]->resume(world_);
+    after_event(it->second, false);
     return true;
 }
 
 std::string Supervisor::control(Control what, std::string_view name) {
     if (shutting_down_) return "mainstay is shutting down";
-    auto i = graph_.index(name);
-    if (!i) return "no service named " + std::string(name);
-    Service& s = *services_[*i];
+    auto it = position_.find(std::string(name));
+    if (it == position_.end()) return "no service named " + std::string(name);
+    const std::size_t i = it->second;
+    Service& s = *services_[i];
     if (!s.spec().enabled) return std::string(name) + " is disabled";
     const bool was = s.available();
     std::string error;
@@ -395,7 +492,7 @@ std::string Supervisor::control(Control what, std::string_view name) {
         case Control::restart: error = s.restart_by_hand(world_); break;
         case Control::resume: error = s.resume_by_hand(world_); break;
     }
-    if (error.empty()) after_event(*i, was);
+    if (error.empty()) after_event(i, was);
     return error;
 }
 

@@ -1,14 +1,23 @@
 // The set of services: start order by dependencies, event dispatch, and ordered shutdown.
 //
 // Events come in from the runtime (a process exited, a timer fired, SIGTERM); the Supervisor
-// hands each to the service it concerns, then lets the consequences spread: services whose
-// dependencies are now met start, the shutdown moves on to the next wave. After every event
-// each touched service's one timer is re-armed to its next deadline (deadlines already due
-// are acted on at once, so a restart with no backoff does not wait for the loop).
+// hands each to the service it concerns, then lets the consequences spread. Services and
+// capabilities are known by a stable Id (the World's timers and probes use it) and by name;
+// positions in the configuration are only an internal order that a reload may change.
+//
+// Propagation by a queue (dinit's model): a service whose state changed enqueues its
+// dependents, and one drain looks at each queued service once: a waiting one whose
+// dependencies are now met starts, one whose required dependency went down is blocked (and
+// enqueues its own dependents in turn). The mode is kept from counters updated per touched
+// service, so an event costs the edges it touches, not a scan of every service. After every
+// event each touched service's one timer is re-armed to its next deadline (deadlines already
+// due are acted on at once, so a restart with no backoff does not wait for the loop).
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "config/graph.hpp"
@@ -32,10 +41,10 @@ public:
     void start();
     // Returns false when the pid is not a service's process (an orphan).
     bool on_exit(int pid, const ExitStatus& status);
-    // A probe attempt of service `index` ended.
-    void on_probe_result(std::size_t index, ProbeKind kind, resilience::ProbeStatus status, const std::string& detail);
-    // Timer `index`: a service's, or shutdown_timer_index() for the whole shutdown.
-    void on_timer(std::size_t index);
+    // A probe attempt of service or capability `id` ended.
+    void on_probe_result(Id id, ProbeKind kind, resilience::ProbeStatus status, const std::string& detail);
+    // Timer `id`: a service's or a capability's, or kShutdownTimer, kStartupTimer, kModeTimer.
+    void on_timer(Id id);
     // SIGTERM/SIGINT: stop everything, dependents before their dependencies, within shutdown.timeout.
     void shutdown();
     bool resume(std::string_view name);
@@ -58,31 +67,55 @@ public:
     bool startup_done() const { return startup_done_; }
     TimePoint mode_since() const { return mode_since_; }
     std::optional<Duration> startup_duration() const { return startup_duration_; }
-    std::size_t startup_timer_index() const { return services_.size() + 1; }
     bool shutting_down() const { return shutting_down_; }
     // 1 once a critical failure ended the run (`on_critical_failure: exit`), else 0.
     int exit_code() const { return exit_code_; }
     bool shutdown_done() const { return shutdown_done_; }
-    std::size_t shutdown_timer_index() const { return services_.size(); }
+    // In configuration order.
     const std::vector<std::unique_ptr<Service>>& services() const { return services_; }
     const std::vector<std::unique_ptr<Capability>>& capabilities() const { return capabilities_; }
-    // Timers and probes of capability `c` use this index.
-    std::size_t capability_index(std::size_t c) const { return services_.size() + 2 + c; }
-    // The timer of a postponed mode line (after the capabilities').
-    std::size_t mode_timer_index() const { return capability_index(capabilities_.size()); }
+    const Service* find(std::string_view name) const;
+    // The id of service or capability `name` (0 when there is none).
+    Id id_of(std::string_view name) const;
+    // The name of service or capability `id`, for messages; nullptr when there is none.
+    const std::string* name_of(Id id) const;
+    // The service `id`, if it is one (an exec probe runs with its environment).
+    const Service* service(Id id) const;
+    // Enabled services, and those of them ready or completed (kept as events come).
+    std::size_t enabled_count() const { return enabled_; }
+    std::size_t available_count() const { return enabled_ - unavailable_; }
+    // Why `c`'s requirements are not met ("ollama is recovering: killed by SIGKILL"); empty when they are.
+    std::string unmet_requirement(const Capability& c) const;
     // The mode line is printed at once when the mode changes; when only its reasons change,
     // at most once per this interval.
     static constexpr Duration kModeLineInterval{std::chrono::seconds(5)};
-    const Service* find(std::string_view name) const;
-    // Why `c`'s requirements are not met ("ollama is recovering: killed by SIGKILL"); empty when
-    // they are. Public for the status model, which says why a capability is degraded.
-    std::string unmet_requirement(const Capability& c) const;
 
 private:
-    void settle(std::size_t index);
-    // After an event of service `index`: when it became available, the recovery of every
-    // dependent waiting on its backoff is due now.
-    void after_event(std::size_t index, bool was_available);
+    // What the counters hold of one service, to take it out again when it changes.
+    struct Counted {
+        bool enabled{false};
+        bool unavailable{false};
+        bool unsettled{false};
+        bool critical_failed{false};
+        State state{State::waiting};
+        std::string reason;
+    };
+
+    // Builds the graph and the per-position tables from services_ (at start and after a reload).
+    void index_services();
+    Service* service_at(Id id) const;
+    Capability* capability_at(Id id) const;
+    // After any event of service `i`: due deadlines acted on, its timer armed, its pids indexed,
+    // the counters updated; a change of state enqueues its dependents.
+    void settle(std::size_t i);
+    void count(std::size_t i);
+    void track(Service& s);
+    // After an event of service `i`: when it became available, the recovery of every dependent
+    // waiting on its backoff is due now; then the consequences spread.
+    void after_event(std::size_t i, bool was_available);
+    void enqueue(std::size_t i);
+    void enqueue_dependents(std::size_t i);
+    void drain();
     void update_mode();
     // "mode: degraded: docker recovering (...); capabilities: local-llm degraded (...)".
     std::string mode_summary() const;
@@ -93,21 +126,38 @@ private:
     // At shutdown: a capability's last deactivate still runs; no service stops meanwhile.
     bool capabilities_winding_down() const;
     bool requirements_met(const Capability& c) const;
-    void settle_capability(std::size_t c);
-    // The capability whose index this is, if it is one.
-    std::optional<std::size_t> capability_at(std::size_t index) const;
+    void settle_capability(Capability& c);
     void propagate();
-    void start_ready_services();
     // False with `why` when a dependency is not there yet; `blocked` when a required one is down.
-    bool dependencies_met(std::size_t index, std::string& why, bool& blocked) const;
+    bool dependencies_met(std::size_t i, std::string& why, bool& blocked) const;
     void advance_shutdown();
 
-    const config::Config& config_;
+    config::MainConfig main_;
     World& world_;
     resilience::SeededRandom random_;
-    config::DependencyGraph graph_;
+    resilience::EventSink* events_;
+    Id next_id_{kFirstId};
     std::vector<std::unique_ptr<Service>> services_;
     std::vector<std::unique_ptr<Capability>> capabilities_;
+    std::unordered_map<Id, Service*> service_ids_;
+    std::unordered_map<Id, Capability*> capability_ids_;
+    std::unordered_map<int, Service*> pids_;  // service processes and their stop or wake commands
+
+    // By position in services_ (rebuilt by index_services()).
+    std::unique_ptr<config::DependencyGraph> graph_;
+    std::unordered_map<std::string, std::size_t> position_;
+    std::vector<std::vector<const config::Edge*>> dependencies_;
+    std::vector<std::vector<const config::Edge*>> dependents_;
+    std::vector<Counted> counted_;
+    std::vector<char> queued_;
+    std::vector<std::size_t> queue_;
+
+    std::size_t enabled_{0};
+    std::size_t unavailable_{0};
+    std::size_t unsettled_{0};
+    std::size_t critical_failed_{0};
+    bool summary_dirty_{false};
+
     bool started_{false};
     bool shutting_down_{false};
     bool shutdown_done_{false};

@@ -31,6 +31,14 @@ struct ExitStatus {
 };
 
 enum class ProbeKind { startup, readiness, liveness };
+
+// Who a timer or a probe belongs to: a service or a capability (its id, stable for as long as
+// it exists, never reused), or one of the supervisor's own timers below kFirstId.
+using Id = std::uint64_t;
+inline constexpr Id kShutdownTimer = 0;  // shutdown.timeout
+inline constexpr Id kStartupTimer = 1;   // startup.timeout
+inline constexpr Id kModeTimer = 2;      // a postponed mode line
+inline constexpr Id kFirstId = 3;
 std::string_view to_string(ProbeKind kind);
 
 struct StartResult {
@@ -63,19 +71,21 @@ public:
     // "stop", "wake"; its output is labelled `NAME/PURPOSE`) with the service's environment and
     // directory, also in a process group of its own.
     virtual StartResult start_helper(const config::ServiceSpec& spec, const config::Argv& argv, std::string_view purpose) = 0;
-    // Runs one attempt of `probe` (with its timeout) for service `index`; the result comes back
-    // as Supervisor::on_probe_result(index, kind, ...). At most one runs per (index, kind).
-    virtual void start_probe(std::size_t index, ProbeKind kind, const config::ProbeSpec& probe) = 0;
+    // Runs one attempt of `probe` (with its timeout) for service or capability `id`; the result
+    // comes back as Supervisor::on_probe_result(id, kind, ...). At most one runs per (id, kind).
+    virtual void start_probe(Id id, ProbeKind kind, const config::ProbeSpec& probe) = 0;
     // Abandons the running attempt: no result will come for it.
-    virtual void cancel_probe(std::size_t index, ProbeKind kind) = 0;
+    virtual void cancel_probe(Id id, ProbeKind kind) = 0;
     // Starts a command of mainstay's own (a capability's activate/deactivate) in a process group
     // of its own, with mainstay's environment; `label` names it in the log.
     virtual StartResult start_command(const std::string& label, const config::Argv& argv) = 0;
     // kill(-pgid, signal). Only called while the group's leader is alive or a zombie.
     virtual void signal_group(int pgid, int signal) = 0;
-    // The one timer of service or capability `index`: fires `Supervisor::on_timer(index)` at `when`; nullopt
-    // cancels it. Arming again replaces the previous deadline.
-    virtual void set_timer(std::size_t index, std::optional<TimePoint> when) = 0;
+    // The one timer of `id`: fires `Supervisor::on_timer(id)` at `when`; nullopt cancels it.
+    // Arming again replaces the previous deadline.
+    virtual void set_timer(Id id, std::optional<TimePoint> when) = 0;
+    // `id` is gone (removed by a reload): whatever the World keeps for it can go.
+    virtual void forget(Id id) { (void)id; }
     // The startup phase is over (systemd's READY=1, when mainstay runs under it); `status` is one line.
     virtual void notify_ready(const std::string& status) = 0;
     // Everything has stopped after a shutdown: the runtime may end.

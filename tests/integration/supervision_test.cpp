@@ -170,7 +170,10 @@ TEST_CASE("spawn: environment = inherited + env_file + environment, working_dir,
                                          "working_dir: " + work.string() + "\n"
                                          "env_file: " + (work / "vars.env").string() + "\n"
                                          "environment: {GREETING: hello, FROM_FILE: overridden}\n"}});
-    REQUIRE(eventually([&] { return read_lines(work / "mask.dump").size() >= 3 && read_lines(work / "env.dump").size() > 2; }));
+    // The pid file comes last (test-service writes the dumps first).
+    REQUIRE(eventually([&] {
+        return read_lines(work / "mask.dump").size() >= 3 && read_lines(work / "env.dump").size() > 2 && read_pid(work / "env.pid") > 0;
+    }));
     auto env = read_lines(work / "env.dump");
     CHECK(env[0] == "CWD=" + work.string());
     CHECK(env[1] == "FDS=0,1,2");

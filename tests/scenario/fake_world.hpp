@@ -52,22 +52,21 @@ public:
         running.insert(pid);
         return {pid, {}};
     }
-    void start_probe(std::size_t index, supervisor::ProbeKind kind, const config::ProbeSpec&) override {
-        probes_started.push_back({index, kind, now()});
-        running_probes.insert({index, kind});
+    void start_probe(supervisor::Id id, supervisor::ProbeKind kind, const config::ProbeSpec&) override {
+        probes_started.push_back({id, kind, now()});
+        running_probes.insert({id, kind});
     }
-    void cancel_probe(std::size_t index, supervisor::ProbeKind kind) override { running_probes.erase({index, kind}); }
+    void cancel_probe(supervisor::Id id, supervisor::ProbeKind kind) override { running_probes.erase({id, kind}); }
     // The running probe `kind` of service `name` answers.
     void probe(supervisor::Supervisor& s, const std::string& name, supervisor::ProbeKind kind, bool ok,
                const std::string& detail = "connect: connection refused") {
-        std::size_t index = 0;
-        while (s.services()[index]->name() != name) ++index;
-        REQUIRE(running_probes.erase({index, kind}) == 1);
-        s.on_probe_result(index, kind, ok ? resilience::ProbeStatus::success : resilience::ProbeStatus::failure, ok ? "" : detail);
+        const supervisor::Id id = s.id_of(name);
+        REQUIRE(running_probes.erase({id, kind}) == 1);
+        s.on_probe_result(id, kind, ok ? resilience::ProbeStatus::success : resilience::ProbeStatus::failure, ok ? "" : detail);
     }
-    std::size_t probe_count(std::size_t index, supervisor::ProbeKind kind) const {
+    std::size_t probe_count(supervisor::Id id, supervisor::ProbeKind kind) const {
         return static_cast<std::size_t>(std::count_if(probes_started.begin(), probes_started.end(),
-                                                      [&](const auto& p) { return p.index == index && p.kind == kind; }));
+                                                      [&](const auto& p) { return p.id == id && p.kind == kind; }));
     }
     supervisor::StartResult start_command(const std::string& label, const config::Argv&) override {
         int pid = next_pid++;
@@ -76,9 +75,13 @@ public:
         return {pid, {}};
     }
     void signal_group(int pgid, int signal) override { signals.push_back({pgid, signal, now()}); }
-    void set_timer(std::size_t index, std::optional<TimePoint> when) override {
-        if (when) timers[index] = *when;
-        else timers.erase(index);
+    void set_timer(supervisor::Id id, std::optional<TimePoint> when) override {
+        if (when) timers[id] = *when;
+        else timers.erase(id);
+    }
+    void forget(supervisor::Id id) override {
+        timers.erase(id);
+        forgotten.push_back(id);
     }
     void shutdown_complete() override { complete = true; }
     void notify_ready(const std::string& status) override { ready_notifications.push_back(status); }
@@ -92,9 +95,9 @@ public:
             auto next = std::min_element(timers.begin(), timers.end(), [](auto& a, auto& b) { return a.second < b.second; });
             if (next == timers.end() || next->second > end) break;
             clock.advance_to(std::max(now(), next->second));
-            std::size_t index = next->first;
+            const supervisor::Id id = next->first;
             timers.erase(next);
-            s.on_timer(index);
+            s.on_timer(id);
         }
         clock.advance_to(end);
     }
@@ -117,15 +120,16 @@ public:
     std::vector<Start> starts;
     std::vector<Start> helpers;
     struct ProbeStart {
-        std::size_t index;
+        supervisor::Id id;
         supervisor::ProbeKind kind;
         TimePoint at;
     };
     std::vector<ProbeStart> probes_started;
-    std::set<std::pair<std::size_t, supervisor::ProbeKind>> running_probes;
+    std::set<std::pair<supervisor::Id, supervisor::ProbeKind>> running_probes;
     std::set<int> running;
     std::vector<Signal> signals;
-    std::map<std::size_t, TimePoint> timers;
+    std::map<supervisor::Id, TimePoint> timers;
+    std::vector<supervisor::Id> forgotten;
     std::vector<supervisor::Transition> transitions;
     std::set<std::string> missing;
     std::vector<std::string> logs;

@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <functional>
 #include <csignal>
 #include <memory>
 #include <string>
@@ -49,8 +50,10 @@ struct Story {
     std::unique_ptr<supervisor::Supervisor> sup;
 
     // `missing`: executables that do not exist from the start (FakeWorld::missing).
+    // `main` adjusts the main configuration before the supervisor is made (it keeps a copy).
     explicit Story(std::vector<config::ServiceSpec> services, std::vector<config::CapabilitySpec> capabilities = {},
-                   std::set<std::string> missing = {}) {
+                   std::set<std::string> missing = {}, const std::function<void(config::MainConfig&)>& main = {}) {
+        if (main) main(config.main);
         config.services = std::move(services);
         config.capabilities = std::move(capabilities);
         world.missing = std::move(missing);
@@ -58,6 +61,7 @@ struct Story {
         sup->start();
     }
     const supervisor::Service& s(std::string_view name) { return *sup->find(name); }
+    supervisor::Id id(std::string_view name) const { return sup->id_of(name); }
     void advance(resilience::Duration d) { world.advance(*sup, d); }
     void exit(std::string_view name, supervisor::ExitStatus st) { world.exit(*sup, *s(name).pid(), st); }
     std::size_t timers() const { return world.timers.size(); }

@@ -94,7 +94,7 @@ TEST_CASE("the safety valve pauses after max_attempts, resume tries again at onc
     t.advance(200ms);
     t.exit("web", ExitStatus::exited(1));  // attempt 2: the valve trips
     CHECK(t.s("web").state() == State::paused);
-    CHECK(t.world.timers.count(0) == 0);  // nothing of its own armed (a mode line may be pending)
+    CHECK(t.world.timers.count(t.id("web")) == 0);  // nothing of its own armed (a mode line may be pending)
     t.advance(1h);
     CHECK(t.timers() == 0);
     CHECK(t.world.starts.size() == 3);
@@ -261,7 +261,6 @@ TEST_CASE("shutdown.timeout kills whatever still runs") {
     auto spec = svc("stubborn");
     spec.stop.timeout = 1h;
     Story t({spec});
-    t.config.main.shutdown_timeout = 30s;
     t.sup->shutdown();
     t.advance(30s);
     CHECK(t.world.signals.back().signal == SIGKILL);
@@ -347,7 +346,6 @@ TEST_CASE("after shutdown.timeout, the waves still to stop are killed without th
     app.stop.timeout = 1h;
     Story t({db, app});
     t.advance(3s);
-    t.config.main.shutdown_timeout = 30s;
     t.sup->shutdown();
     t.advance(30s);
     CHECK(t.world.signals.back().signal == SIGKILL);
@@ -460,7 +458,7 @@ TEST_CASE("a startup probe gates readiness and liveness until it passes, its fai
     CHECK(t.s("web").state() == State::ready);
     t.world.probe(*t.sup, "web", ProbeKind::liveness, true);
     t.advance(1h);
-    CHECK(t.world.probe_count(0, ProbeKind::startup) == 1);
+    CHECK(t.world.probe_count(t.s("web").id(), ProbeKind::startup) == 1);
 
     auto slow = svc("slow");
     slow.probes.startup = tcp_probe(2);
@@ -524,7 +522,6 @@ TEST_CASE("startup.timeout ends the startup phase while something is still start
     auto slow = svc("slow");
     slow.ready_after = 10min;
     Story t({slow});
-    t.config.main.startup_timeout = 60s;
     // The timer was armed at start with the default 60s.
     t.advance(60s);
     CHECK(t.sup->startup_done());
@@ -612,8 +609,7 @@ TEST_CASE("the end of the startup phase is notified once, on_critical_failure: e
     auto core = svc("core");
     core.critical = true;
     core.restart.permanent_exit_codes = {78};
-    Story t({core, svc("other")});
-    t.config.main.on_critical_failure = config::CriticalFailure::exit;
+    Story t({core, svc("other")}, {}, {}, [](config::MainConfig& m) { m.on_critical_failure = config::CriticalFailure::exit; });
     t.advance(1s);
     REQUIRE(t.world.ready_notifications.size() == 1);
     CHECK(t.world.ready_notifications[0] == "mode: full");
@@ -663,7 +659,7 @@ TEST_CASE("a startup-timeout timer that fires after the startup phase ended is i
     REQUIRE(st.sup->startup_done());
     const auto duration = st.sup->startup_duration();
     const auto logs = st.world.logs.size();
-    st.sup->on_timer(st.sup->startup_timer_index());  // late: it was cancelled, but had already fired
+    st.sup->on_timer(kStartupTimer);  // late: it was cancelled, but had already fired
     CHECK(st.sup->startup_duration() == duration);
     CHECK(st.world.logs.size() == logs);  // no "startup.timeout reached" line
     CHECK(st.sup->mode() == Mode::full);
@@ -676,12 +672,12 @@ TEST_CASE("a liveness probe runs every interval from initial_delay, not at the f
     auto web = svc("web");
     web.probes.liveness = tcp_probe(3, 10s);
     Story t({web});
-    REQUIRE(t.world.probe_count(0, ProbeKind::liveness) == 1);  // initial_delay 0: at once
+    REQUIRE(t.world.probe_count(t.s("web").id(), ProbeKind::liveness) == 1);  // initial_delay 0: at once
     t.world.probe(*t.sup, "web", ProbeKind::liveness, false);
     t.advance(9s);
-    CHECK(t.world.probe_count(0, ProbeKind::liveness) == 1);  // not 100 ms later
+    CHECK(t.world.probe_count(t.s("web").id(), ProbeKind::liveness) == 1);  // not 100 ms later
     t.advance(1s);
-    CHECK(t.world.probe_count(0, ProbeKind::liveness) == 2);
+    CHECK(t.world.probe_count(t.s("web").id(), ProbeKind::liveness) == 2);
     t.world.probe(*t.sup, "web", ProbeKind::liveness, false);
     t.advance(10s);
     t.world.probe(*t.sup, "web", ProbeKind::liveness, false);

@@ -35,8 +35,8 @@ TEST_CASE("a wake held by an open breaker waits for the breaker, without spinnin
     CHECK(t.s("gpu").breaker().state() == resilience::BreakerState::open);
     t.advance(9s);
     t.world.probe(*t.sup, "gpu", ProbeKind::readiness, false);  // a new series is due, the breaker says no
-    REQUIRE(t.world.timers.count(0) == 1);
-    CHECK(t.world.timers[0] > t.world.now());  // armed for later: no busy loop
+    REQUIRE(t.world.timers.count(t.id("gpu")) == 1);
+    CHECK(t.world.timers[t.id("gpu")] > t.world.now());  // armed for later: no busy loop
     CHECK(t.world.helpers.size() == 2);
     t.advance(21s);  // the cooldown (30 s from the second failure) ends: the half-open trial runs
     CHECK(t.world.helpers.size() == 3);
@@ -162,8 +162,8 @@ TEST_CASE("a wake command killed at its timeout whose exit has not come yet arms
     CHECK(t.world.signals.back().signal == SIGKILL);
     t.advance(999ms);
     t.world.clock.advance_to(t.world.now() + 1ms);  // the next attempt is due now
-    t.sup->on_timer(0);
-    if (t.world.timers.count(0) != 0) CHECK(t.world.timers[0] > t.world.now());
+    t.sup->on_timer(t.id("gpu"));
+    if (t.world.timers.count(t.id("gpu")) != 0) CHECK(t.world.timers[t.id("gpu")] > t.world.now());
     CHECK(t.world.helpers.size() == 1);
     t.world.exit(*t.sup, wake, ExitStatus::killed(SIGKILL));  // now the next attempt runs
     t.advance(0ms);
@@ -185,7 +185,7 @@ TEST_CASE("every failed wake is logged with when the next comes, and wake attemp
     // A later series goes on counting: attempt 3, not 1 again.
     for (int i = 0; i < 200 && t.world.helpers.size() < 3; ++i) {
         t.advance(1s);
-        if (t.world.running_probes.count({0, ProbeKind::readiness}) != 0) {
+        if (t.world.running_probes.count({t.id("gpu"), ProbeKind::readiness}) != 0) {
             t.world.probe(*t.sup, "gpu", ProbeKind::readiness, false);
         }
     }
