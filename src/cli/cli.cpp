@@ -137,6 +137,12 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err,
         control_cmds.emplace_back(verb, c);
     }
 
+    CLI::App* analyze_cmd = app.add_subcommand("analyze", "The startup timeline of the running instance: per service "
+                                                          "launch, running and ready times, the critical chain");
+    add_config_option(*analyze_cmd, options);
+    analyze_cmd->add_flag("--json", options.client.json, "The timeline as JSON");
+    analyze_cmd->add_option("--svg", options.client.svg, "Also write it as an SVG Gantt chart to FILE");
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -144,7 +150,7 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err,
         return code == 0 ? kExitOk : kExitUsage;
     }
     if (check_cmd->parsed()) return check(options, env, out, err);
-    const bool client = status_cmd->parsed() || why_cmd->parsed() || events_cmd->parsed() ||
+    const bool client = status_cmd->parsed() || why_cmd->parsed() || events_cmd->parsed() || analyze_cmd->parsed() ||
                         std::any_of(control_cmds.begin(), control_cmds.end(), [](const auto& c) { return c.second->parsed(); });
     if (client) {
         auto config = load(options, env, false, err, true);
@@ -153,6 +159,7 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err,
         if (status_cmd->parsed()) return status_command(config->main, options.client, out, err);
         if (why_cmd->parsed()) return why_command(config->main, options.client, out, err);
         if (events_cmd->parsed()) return events_command(config->main, options.client, out, err);
+        if (analyze_cmd->parsed()) return analyze_command(config->main, options.client, out, err);
         for (const auto& [verb, c] : control_cmds) {
             if (c->parsed()) return control_command(config->main, verb, options.client, out, err);
         }

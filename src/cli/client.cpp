@@ -4,7 +4,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <fstream>
 #include <optional>
 #include <sstream>
@@ -13,6 +15,7 @@
 #include "config/values.hpp"
 #include "report/journal.hpp"
 #include "report/status_table.hpp"
+#include "report/timeline.hpp"
 #include "report/why.hpp"
 
 namespace mainstay::cli {
@@ -196,6 +199,29 @@ int control_command(const config::MainConfig& main, const std::string& verb, con
     if (!answer) return kExitNotRunning;
     if (refused(*answer, err)) return 1;
     out << name << ": " << verb << " requested\n";
+    return 0;
+}
+
+int analyze_command(const config::MainConfig& main, const ClientOptions& o, std::ostream& out, std::ostream& err) {
+    int code = kExitNotRunning;
+    auto client = connect(main, err, code);
+    if (!client) return code;
+    auto answer = ask(*client, {{"cmd", "analyze"}}, err);
+    if (!answer) return kExitNotRunning;
+    if (refused(*answer, err)) return 1;
+    const nlohmann::json& timeline = (*answer)["analyze"];
+    if (o.json) out << timeline.dump() << '\n';
+    else out << report::render_timeline_text(timeline);
+    if (o.svg.empty()) return 0;
+    std::ofstream file(o.svg, std::ios::binary | std::ios::trunc);
+    file << report::render_timeline_svg(timeline);
+    file.close();
+    if (!file) {
+        err << "mainstay: cannot write " << o.svg << ": " << std::strerror(errno) << '\n';
+        return 73;  // EX_CANTCREAT
+    }
+    // With --json, stdout holds only the JSON.
+    (o.json ? err : out) << "startup chart written to " << o.svg << '\n';
     return 0;
 }
 

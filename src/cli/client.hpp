@@ -1,10 +1,11 @@
 // The commands that talk to a running instance over its control socket (SPEC §1): status,
-// why, events, start|stop|restart|resume. Each returns its exit code.
+// why, events, start|stop|restart|resume, analyze. Each returns its exit code.
 //
 // status: 0 when the mode is full, 1 when degraded or starting (or stopping), 2 when critical,
 // 3 when no instance answers (then the status file, when there is one, is shown with "not
 // running"). why: 0 when the service is ready, 1 when not. Every command: 3 when no instance
-// runs, 77 when its socket refuses us (permission), 1 when the instance says no.
+// runs, 77 when its socket refuses us (permission), 1 when the instance says no. analyze: 0,
+// or 73 when the SVG file cannot be written.
 #pragma once
 
 #include <ostream>
@@ -26,6 +27,7 @@ struct ClientOptions {
     std::string since;               // events: "5m"
     std::vector<std::string> names;  // status, events: only these; why and control: the one
     std::size_t width{80};           // of the terminal, for the table
+    std::string svg;                 // analyze: also write the chart there
 };
 
 int status_command(const config::MainConfig& main, const ClientOptions& o, std::ostream& out, std::ostream& err);
@@ -34,6 +36,9 @@ int events_command(const config::MainConfig& main, const ClientOptions& o, std::
 // `verb`: start, stop, restart or resume.
 int control_command(const config::MainConfig& main, const std::string& verb, const ClientOptions& o, std::ostream& out,
                     std::ostream& err);
+
+// The startup timeline (text or --json), and with --svg FILE its chart written to FILE.
+int analyze_command(const config::MainConfig& main, const ClientOptions& o, std::ostream& out, std::ostream& err);
 
 // The terminal's width: stdout's when it is one, else $COLUMNS, else 80.
 std::size_t terminal_width(const config::Environment& env);

@@ -38,6 +38,17 @@ std::string compact_duration(Duration d) {
     return two(s / 86400, "d", s % 86400 / 3600, "h");
 }
 
+std::string precise_duration(Duration d) {
+    const std::int64_t ms = d.count();
+    if (ms <= 0) return "0ms";
+    if (ms < 1000) return std::to_string(ms) + "ms";
+    std::string out = std::to_string(ms / 1000);
+    std::string fraction = std::to_string(1000 + ms % 1000).substr(1);  // three digits
+    while (!fraction.empty() && fraction.back() == '0') fraction.pop_back();
+    if (!fraction.empty()) out += "." + fraction;
+    return out + "s";
+}
+
 namespace {
 
 bool continuation(char c) { return (static_cast<unsigned char>(c) & 0xC0) == 0x80; }

@@ -31,6 +31,10 @@ WallTime wall_time(TimePoint at, TimePoint steady_now, WallTime wall_now);
 // (rounded up, so a pending 200 ms reads "200ms" and 15.2 s reads "16s": never "0s" for
 // something still to come); above, the two largest units. Negative reads as "0s".
 std::string compact_duration(Duration d);
+// A measured duration to the millisecond, as systemd-analyze prints them: "302ms" below a
+// second, else seconds with up to three decimals, trailing zeros dropped ("1.2s", "75.034s").
+// Negative reads as "0ms".
+std::string precise_duration(Duration d);
 
 // Columns `text` takes on a terminal: its UTF-8 code points.
 std::size_t columns(std::string_view text);

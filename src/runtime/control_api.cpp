@@ -61,6 +61,7 @@ void ControlApi::handle(const nlohmann::json& request, const std::shared_ptr<rep
         return;
     }
     if (cmd == "events") return events(request, session);
+    if (cmd == "analyze") return (void)session->send({{"ok", true}, {"analyze", publisher_.timeline_document()}});
     if (auto control = control_of(cmd)) {
         const std::string name = string_field(request, "name");
         if (name.empty()) return (void)session->send(fail(cmd + ": a service name is required"));
@@ -103,6 +104,7 @@ report::HttpResponse ControlApi::http(const report::HttpRequest& request) {
         return {ready ? 200 : 503, "text/plain; charset=utf-8", std::string(to_string(mode)) + "\n"};
     }
     if (path == "/status") return {200, "application/json", publisher_.status_document().dump(2) + "\n"};
+    if (path == "/analyze") return {200, "application/json", publisher_.timeline_document().dump(2) + "\n"};
     if (path == "/metrics") return {200, "text/plain; version=0.0.4; charset=utf-8", publisher_.metrics_text()};
     if (path == "/events") {
         std::vector<report::JournalEntry> entries = publisher_.journal().since_seq(0);
@@ -118,7 +120,7 @@ report::HttpResponse ControlApi::http(const report::HttpRequest& request) {
         for (const auto& e : entries) body += publisher_.event_json(e).dump() + "\n";
         return {200, "application/x-ndjson", std::move(body)};
     }
-    return {404, "text/plain; charset=utf-8", "not found: " + path + " (/healthz /readyz /status /events /metrics)\n"};
+    return {404, "text/plain; charset=utf-8", "not found: " + path + " (/healthz /readyz /status /events /metrics /analyze)\n"};
 }
 
 }  // namespace mainstay::runtime

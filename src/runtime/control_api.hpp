@@ -1,6 +1,6 @@
 // What the control socket and the HTTP endpoint answer (SPEC §1, §5-6): the requests of the
 // command line (`status`, `why`, `events`, `start|stop|restart|resume`) and the HTTP paths
-// (/healthz, /readyz, /status, /events, /metrics), on the running supervisor.
+// (/healthz, /readyz, /status, /events, /metrics, /analyze), on the running supervisor.
 //
 // Control socket requests, one JSON object per line, and their answers:
 //   {"cmd":"status", "watch":false}   -> {"ok":true,"status":DOC}; with watch, one more
@@ -11,6 +11,7 @@
 //                                         {"ok":true,"end":true}; with follow, the entries
 //                                         as they come instead of the end
 //   {"cmd":"start"|"stop"|"restart"|"resume","name":"web"} -> {"ok":true}
+//   {"cmd":"analyze"}                  -> {"ok":true,"analyze":TIMELINE} (report/timeline.hpp)
 // Anything wrong: {"ok":false,"error":"..."}.
 #pragma once
 

@@ -44,6 +44,7 @@ Publisher::Publisher(boost::asio::io_context& io, const config::Config& config, 
 Publisher::~Publisher() { stop(); }
 
 void Publisher::start() {
+    timeline_.begin(std::chrono::steady_clock::now());
     if (notifier_.enabled() && notifier_.watchdog_interval()) {
         logging_.log(config::LogLevel::info, "systemd watchdog: WATCHDOG=1 every " +
                                                  std::to_string(notifier_.watchdog_interval()->count() / 1000) + " ms");
@@ -96,6 +97,13 @@ nlohmann::json Publisher::status_document() const {
     return report::status_document(supervisor::snapshot(supervisor_, now), now, std::chrono::system_clock::now());
 }
 
+nlohmann::json Publisher::timeline_document() const {
+    const auto now = std::chrono::steady_clock::now();
+    const auto wall = std::chrono::system_clock::now();
+    return report::timeline_json(timeline_, report::status_document(supervisor::snapshot(supervisor_, now), now, wall), now,
+                                 wall);
+}
+
 nlohmann::json Publisher::event_json(const report::JournalEntry& e) const {
     return report::event_json(e, std::chrono::steady_clock::now(), std::chrono::system_clock::now());
 }
@@ -130,6 +138,7 @@ void Publisher::transition(const supervisor::Transition& t) {
     entry.attempt = t.attempt;
     entry.next_attempt_in = t.next_attempt_in;
     journal_.record(entry);
+    timeline_.record(t, entry.at);
     if (!followers_.empty()) {
         const report::JournalEntry& recorded = journal_.since_seq(journal_.last_seq() - 1).back();
         auto followers = followers_;  // a follower may unfollow while called

@@ -20,6 +20,7 @@
 
 #include "report/journal.hpp"
 #include "report/metrics.hpp"
+#include "report/timeline.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/sd_notify.hpp"
 #include "runtime/status_file.hpp"
@@ -35,10 +36,12 @@ public:
               const supervisor::Supervisor& supervisor, const report::MetricsCounters& metrics);
     ~Publisher();
 
-    // Starts the watchdog pings (when systemd asked for them) and the periodic table.
+    // Starts the watchdog pings (when systemd asked for them) and the periodic table, and
+    // begins the startup timeline (called just before the supervisor starts).
     void start();
-    // A transition (RealWorld::record): into the journal; STATUS= when the mode or the counts
-    // changed, STOPPING=1 when shutdown begins; the status document is due again.
+    // A transition (RealWorld::record): into the journal and the startup timeline; STATUS= when
+    // the mode or the counts changed, STOPPING=1 when shutdown begins; the status document is
+    // due again.
     void transition(const supervisor::Transition& t);
     // The startup phase ended: READY=1, the table.
     void ready();
@@ -53,6 +56,8 @@ public:
     nlohmann::json event_json(const report::JournalEntry& e) const;
     std::string metrics_text() const;
     const report::Journal& journal() const { return journal_; }
+    // `mainstay analyze`: the startup phase's timeline (report/timeline.hpp).
+    nlohmann::json timeline_document() const;
 
     // Called with every new status document (status --watch); returns an id for unwatch.
     std::uint64_t watch(std::function<void(const nlohmann::json&)> on_change);
@@ -75,6 +80,7 @@ private:
     const report::MetricsCounters& metrics_;
     Notifier notifier_;
     report::Journal journal_;
+    report::StartupTimeline timeline_;
     std::unique_ptr<StatusFile> status_file_;
     boost::asio::steady_timer watchdog_timer_;
     boost::asio::steady_timer status_timer_;

@@ -214,7 +214,7 @@ int run(const config::Config& config) {
             serve_error);
         if (http) {
             logging.log(config::LogLevel::info, "status over HTTP on " + at->host + ":" + std::to_string(http->port()) +
-                                                    " (/healthz /readyz /status /events /metrics)");
+                                                    " (/healthz /readyz /status /events /metrics /analyze)");
         } else {
             logging.log(config::LogLevel::error, "status.http: " + serve_error + " (no HTTP status; supervision goes on)");
         }

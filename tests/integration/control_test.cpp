@@ -1,5 +1,5 @@
 // The running instance from the outside (SPEC §1, §5-6): `mainstay status|why|events|start|
-// stop|restart|resume` over the control socket, the status file, and the HTTP endpoint, each
+// stop|restart|resume|analyze` over the control socket, the status file, and the HTTP endpoint, each
 // against a real `mainstay run` with real children.
 #include <doctest/doctest.h>
 
@@ -12,8 +12,13 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -325,4 +330,151 @@ TEST_CASE("a status watcher gets the document again at every change, until the i
     CHECK(watched.out.find("{\"capabilities\"") == 0);
     CHECK((watched.code == 0 || watched.code == 1));  // the mode of the last document it saw
     ::close(fd);
+}
+
+namespace {
+
+// db -> api -> web, each ready 300 ms after it started.
+std::vector<std::pair<std::string, std::string>> startup_chain() {
+    return {{"db", ts("") + "ready_after: 300ms\n"},
+            {"api", ts("") + "ready_after: 300ms\ndepends_on: [db]\n"},
+            {"web", ts("") + "ready_after: 300ms\ndepends_on: [api]\n"}};
+}
+
+std::string slurp(const std::filesystem::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+std::size_t occurrences(const std::string& text, const std::string& what) {
+    std::size_t n = 0;
+    for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+    return n;
+}
+
+}  // namespace
+
+TEST_CASE("analyze: the startup timeline, the critical chain web <- api <- db, the SVG chart and GET /analyze") {
+    const int port = free_port();
+    Mainstay m(main_with(", http: \"127.0.0.1:" + std::to_string(port) + "\""), startup_chain());
+    REQUIRE(m.wait_for("mode: full"));
+
+    auto text = cli(m, {"analyze"});
+    CHECK(text.code == 0);
+    INFO(text.out);
+    std::vector<std::string> lines;
+    std::istringstream in(text.out);
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+    REQUIRE(lines.size() >= 9);
+    CHECK(lines[0].rfind("startup: ", 0) == 0);
+    CHECK(lines[0].find("(mode full)") != std::string::npos);
+    CHECK(lines[1].rfind("SERVICE", 0) == 0);
+    for (std::size_t i = 2; i < 5; ++i) CHECK(lines[i].find(" ready") != std::string::npos);
+    CHECK(lines[2].rfind("db ", 0) == 0);
+    CHECK(lines[3].rfind("api ", 0) == 0);
+    CHECK(lines[4].rfind("web ", 0) == 0);
+    auto chain = std::find(lines.begin(), lines.end(), "critical chain:");
+    REQUIRE(lines.end() - chain == 4);
+    CHECK(chain[1].rfind("web @", 0) == 0);
+    CHECK(chain[2].rfind("\u2514\u2500api @", 0) == 0);
+    CHECK(chain[3].rfind("  \u2514\u2500db @", 0) == 0);
+
+    auto json = cli(m, {"analyze", "--json"});
+    REQUIRE(json.code == 0);
+    const auto t = nlohmann::json::parse(json.out);
+    CHECK(t["startup"]["done"] == true);
+    CHECK(t["startup"]["mode"] == "full");
+    std::map<std::string, nlohmann::json> s;
+    for (const auto& x : t["services"]) s[x["name"].get<std::string>()] = x;
+    REQUIRE(s.size() == 3);
+    // Each is launched once the one before it is ready, and is ready 300 ms after it started
+    // (a process's launch is when it was spawned: a little after that start).
+    std::vector<std::string> order;
+    for (const auto& x : t["services"]) order.push_back(x["name"].get<std::string>());
+    CHECK(order == std::vector<std::string>{"db", "api", "web"});  // as launched
+    auto at = [&](const char* name, const char* what) { return s[name][what].get<int>(); };
+    CHECK(at("db", "ready_ms") >= 300);
+    CHECK(at("db", "ready_ms") <= at("api", "launched_ms"));
+    CHECK(at("api", "ready_ms") >= at("db", "ready_ms") + 300);
+    CHECK(at("api", "ready_ms") <= at("web", "launched_ms"));
+    CHECK(at("web", "ready_ms") >= at("api", "ready_ms") + 300);
+    CHECK(at("web", "launched_ms") == at("web", "running_ms"));
+    CHECK(t["startup"]["duration_ms"].get<int>() >= at("web", "ready_ms"));
+
+    const auto svg_file = m.dir() / "startup.svg";
+    auto svg = cli(m, {"analyze", "--svg", svg_file.string()});
+    CHECK(svg.code == 0);
+    CHECK(svg.out.find("startup chart written to " + svg_file.string()) != std::string::npos);
+    const std::string chart = slurp(svg_file);
+    CHECK(chart.find("<svg xmlns=\"http://www.w3.org/2000/svg\"") != std::string::npos);
+    CHECK(occurrences(chart, "<rect class=\"bar ") == 3);
+    for (const char* name : {"db", "api", "web"}) CHECK(occurrences(chart, std::string("data-service=\"") + name + "\"") == 1);
+    CHECK(occurrences(chart, "<path class=\"edge") == 2);
+    auto unwritable = cli(m, {"analyze", "--svg", (m.dir() / "no/such/dir/x.svg").string()});
+    CHECK(unwritable.code == 73);
+    CHECK(unwritable.err.find("cannot write") != std::string::npos);
+
+    auto http_answer = get(port, "/analyze");
+    REQUIRE(http_answer.rfind("HTTP/1.1 200", 0) == 0);
+    const auto over_http = nlohmann::json::parse(http_answer.substr(http_answer.find("\r\n\r\n") + 4));
+    CHECK(over_http["critical_chain"][0]["name"] == "web");
+    CHECK(get(port, "/nope").find("/analyze") != std::string::npos);
+
+    m.signal(SIGTERM);
+    CHECK(m.wait_exit() == 0);
+    CHECK(cli(m, {"analyze"}).code == 3);  // nobody to ask
+}
+
+// packaging/render-svg-check.sh installs chromium and runs this one.
+TEST_CASE("analyze: the SVG chart renders in a headless browser") {
+    const std::string chromium = "/usr/bin/chromium";
+    if (::access(chromium.c_str(), X_OK) != 0) {
+        MESSAGE("chromium is not installed: skipped (packaging/render-svg-check.sh installs it and runs this test)");
+        return;
+    }
+    Mainstay m(main_with(""), startup_chain());
+    REQUIRE(m.wait_for("mode: full"));
+    const auto chart = m.dir() / "startup.svg";
+    REQUIRE(cli(m, {"analyze", "--svg", chart.string()}).code == 0);
+    m.signal(SIGTERM);
+    CHECK(m.wait_exit() == 0);
+    // The same page size with nothing on it, to tell a drawn chart from an empty page.
+    const auto blank = m.dir() / "blank.svg";
+    std::ofstream(blank) << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"1200\" height=\"800\">"
+                            "<rect width=\"1200\" height=\"800\" fill=\"#ffffff\"/></svg>\n";
+    auto browse = [&](const std::filesystem::path& svg, const std::string& what) {
+        auto r = run_command({chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                              "--user-data-dir=" + (m.dir() / "chromium-profile").string(), what, "--window-size=1200,800",
+                              "file://" + svg.string()},
+                             std::chrono::seconds(100));
+        INFO("chromium " << what << ": exit " << r.code << "\n" << r.err);
+        CHECK(r.code == 0);
+        return r.out;
+    };
+    // The document the browser built: the SVG itself, not its page of XML errors.
+    const std::string dom = browse(chart, "--dump-dom");
+    CHECK(dom.rfind("<svg", 0) == 0);
+    CHECK(dom.find("parsererror") == std::string::npos);
+    CHECK(occurrences(dom, "<rect class=\"bar ") == 3);
+    auto screenshot = [&](const std::filesystem::path& svg) {
+        const auto png = std::filesystem::path(svg).replace_extension(".png");
+        browse(svg, "--screenshot=" + png.string());
+        return slurp(png);
+    };
+    const std::string drawn = screenshot(chart);
+    const std::string empty = screenshot(blank);
+    INFO("chart PNG " << drawn.size() << " bytes, blank PNG " << empty.size() << " bytes");
+    REQUIRE(drawn.size() > 24);
+    CHECK(drawn.compare(0, 8, "\x89PNG\r\n\x1a\n") == 0);
+    // IHDR: the width and height, big-endian, at bytes 16 and 20.
+    auto be32 = [&](std::size_t at) {
+        return (static_cast<unsigned char>(drawn[at]) << 24) | (static_cast<unsigned char>(drawn[at + 1]) << 16) |
+               (static_cast<unsigned char>(drawn[at + 2]) << 8) | static_cast<unsigned char>(drawn[at + 3]);
+    };
+    CHECK(be32(16) == 1200);
+    CHECK(be32(20) == 800);
+    CHECK(drawn.size() > 10 * 1024);
+    CHECK(drawn.size() > empty.size() + 5 * 1024);  // bars, text and lines, not a white page
 }

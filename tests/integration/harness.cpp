@@ -93,6 +93,12 @@ void Mainstay::launch(std::vector<std::string> args, bool read_output, std::chro
 }
 
 CliResult run_cli(const std::vector<std::string>& args, std::chrono::milliseconds deadline) {
+    std::vector<std::string> all{MAINSTAY_BINARY};
+    all.insert(all.end(), args.begin(), args.end());
+    return run_command(all, deadline);
+}
+
+CliResult run_command(std::vector<std::string> argv_words, std::chrono::milliseconds deadline) {
     std::string tmpl = (std::filesystem::temp_directory_path() / "mainstay-cli-XXXXXX").string();
     const std::filesystem::path dir = ::mkdtemp(tmpl.data());
     const std::string out_file = (dir / "out").string(), err_file = (dir / "err").string();
@@ -105,10 +111,8 @@ CliResult run_cli(const std::vector<std::string>& args, std::chrono::millisecond
         if (out < 0 || err < 0) ::_exit(126);
         ::dup2(out, 1);
         ::dup2(err, 2);
-        std::vector<std::string> all{MAINSTAY_BINARY};
-        all.insert(all.end(), args.begin(), args.end());
         std::vector<char*> argv;
-        for (auto& a : all) argv.push_back(a.data());
+        for (auto& a : argv_words) argv.push_back(a.data());
         argv.push_back(nullptr);
         ::execv(argv[0], argv.data());
         ::_exit(127);

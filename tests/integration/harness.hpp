@@ -95,6 +95,8 @@ struct CliResult {
     std::string err;
 };
 CliResult run_cli(const std::vector<std::string>& args, std::chrono::milliseconds deadline = kDeadline);
+// The same for any program: `argv_words[0]` is its path (not looked up in PATH).
+CliResult run_command(std::vector<std::string> argv_words, std::chrono::milliseconds deadline = kDeadline);
 
 // The pids of mainstay's children that are zombies, from /proc.
 std::vector<int> zombie_children(int parent);

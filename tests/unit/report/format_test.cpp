@@ -31,6 +31,16 @@ TEST_CASE("compact durations keep the two largest units and never read 0s for ti
     CHECK(compact_duration(-5ms) == "0s");
 }
 
+TEST_CASE("precise durations read milliseconds below a second and seconds with up to three decimals above") {
+    CHECK(precise_duration(302ms) == "302ms");
+    CHECK(precise_duration(0ms) == "0ms");
+    CHECK(precise_duration(-3ms) == "0ms");
+    CHECK(precise_duration(1000ms) == "1s");
+    CHECK(precise_duration(1200ms) == "1.2s");
+    CHECK(precise_duration(1034ms) == "1.034s");
+    CHECK(precise_duration(75340ms) == "75.34s");
+}
+
 TEST_CASE("fit cuts with an ellipsis at code points, counts columns, and flattens control characters") {
     CHECK(fit("abcdef", 10) == "abcdef");
     CHECK(fit("abcdef", 4) == "abc\u2026");
