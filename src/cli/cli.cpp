@@ -137,6 +137,10 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err,
         control_cmds.emplace_back(verb, c);
     }
 
+    CLI::App* reload_cmd = app.add_subcommand("reload", "Read the configuration again and apply the difference, like "
+                                                        "SIGHUP (exit 2: invalid, nothing changed)");
+    add_config_option(*reload_cmd, options);
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -144,15 +148,24 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err,
         return code == 0 ? kExitOk : kExitUsage;
     }
     if (check_cmd->parsed()) return check(options, env, out, err);
-    const bool client = status_cmd->parsed() || why_cmd->parsed() || events_cmd->parsed() ||
-                        std::any_of(control_cmds.begin(), control_cmds.end(), [](const auto& c) { return c.second->parsed(); });
+    const bool client = status_cmd->parsed() || why_cmd->parsed() || events_cmd->parsed() || reload_cmd->parsed() ||
+                        std::any_of(control_cmds.begin(), control_cmds.end(),
+                                    [](const auto& c) { return c.second->parsed(); });
     if (client) {
         auto config = load(options, env, false, err, true);
-        if (!config) return kExitInvalidConfig;
+        if (!config) {
+            // The main file names the control socket: while it is invalid the instance cannot be
+            // found, and it keeps running what it runs.
+            if (reload_cmd->parsed()) {
+                err << "mainstay: invalid configuration: the running instance was not asked to reload\n";
+            }
+            return kExitInvalidConfig;
+        }
         options.client.width = terminal_width(env);
         if (status_cmd->parsed()) return status_command(config->main, options.client, out, err);
         if (why_cmd->parsed()) return why_command(config->main, options.client, out, err);
         if (events_cmd->parsed()) return events_command(config->main, options.client, out, err);
+        if (reload_cmd->parsed()) return reload_command(config->main, out, err);
         for (const auto& [verb, c] : control_cmds) {
             if (c->parsed()) return control_command(config->main, verb, options.client, out, err);
         }
