@@ -142,6 +142,9 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err,
     add_config_option(*analyze_cmd, options);
     analyze_cmd->add_flag("--json", options.client.json, "The timeline as JSON");
     analyze_cmd->add_option("--svg", options.client.svg, "Also write it as an SVG Gantt chart to FILE");
+    CLI::App* reload_cmd = app.add_subcommand("reload", "Read the configuration again and apply the difference, like "
+                                                        "SIGHUP (exit 2: invalid, nothing changed)");
+    add_config_option(*reload_cmd, options);
 
     try {
         app.parse(argc, argv);
@@ -151,15 +154,24 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err,
     }
     if (check_cmd->parsed()) return check(options, env, out, err);
     const bool client = status_cmd->parsed() || why_cmd->parsed() || events_cmd->parsed() || analyze_cmd->parsed() ||
+                        reload_cmd->parsed() ||
                         std::any_of(control_cmds.begin(), control_cmds.end(), [](const auto& c) { return c.second->parsed(); });
     if (client) {
         auto config = load(options, env, false, err, true);
-        if (!config) return kExitInvalidConfig;
+        if (!config) {
+            // The main file names the control socket: while it is invalid the instance cannot be
+            // found, and it keeps running what it runs.
+            if (reload_cmd->parsed()) {
+                err << "mainstay: invalid configuration: the running instance was not asked to reload\n";
+            }
+            return kExitInvalidConfig;
+        }
         options.client.width = terminal_width(env);
         if (status_cmd->parsed()) return status_command(config->main, options.client, out, err);
         if (why_cmd->parsed()) return why_command(config->main, options.client, out, err);
         if (events_cmd->parsed()) return events_command(config->main, options.client, out, err);
         if (analyze_cmd->parsed()) return analyze_command(config->main, options.client, out, err);
+        if (reload_cmd->parsed()) return reload_command(config->main, out, err);
         for (const auto& [verb, c] : control_cmds) {
             if (c->parsed()) return control_command(config->main, verb, options.client, out, err);
         }

@@ -11,6 +11,7 @@
 #include <optional>
 #include <sstream>
 
+#include "cli/cli.hpp"
 #include "cli/control_client.hpp"
 #include "config/values.hpp"
 #include "report/journal.hpp"
@@ -22,6 +23,8 @@ namespace mainstay::cli {
 namespace {
 
 constexpr std::chrono::milliseconds kAnswerTimeout{10'000};
+// A reload reads every file again before it answers.
+constexpr std::chrono::milliseconds kReloadTimeout{60'000};
 // --watch and --follow wait as long as the instance runs.
 constexpr std::chrono::milliseconds kForever{std::chrono::hours(24 * 365)};
 
@@ -43,13 +46,14 @@ std::optional<ControlClient> connect(const config::MainConfig& main, std::ostrea
 }
 
 // Sends `request` and returns the first answer, or prints why not.
-std::optional<nlohmann::json> ask(ControlClient& client, const nlohmann::json& request, std::ostream& err) {
+std::optional<nlohmann::json> ask(ControlClient& client, const nlohmann::json& request, std::ostream& err,
+                                  std::chrono::milliseconds timeout = kAnswerTimeout) {
     if (!client.send(request)) {
         err << "mainstay: " << client.error() << '\n';
         return std::nullopt;
     }
     std::string error;
-    auto answer = client.receive(kAnswerTimeout, error);
+    auto answer = client.receive(timeout, error);
     if (!answer) err << "mainstay: " << error << '\n';
     return answer;
 }
@@ -222,6 +226,21 @@ int analyze_command(const config::MainConfig& main, const ClientOptions& o, std:
     }
     // With --json, stdout holds only the JSON.
     (o.json ? err : out) << "startup chart written to " << o.svg << '\n';
+int reload_command(const config::MainConfig& main, std::ostream& out, std::ostream& err) {
+    int code = kExitNotRunning;
+    auto client = connect(main, err, code);
+    if (!client) return code;
+    auto answer = ask(*client, {{"cmd", "reload"}}, err, kReloadTimeout);
+    if (!answer) return kExitNotRunning;
+    const auto diagnostics = answer->find("diagnostics");
+    const bool has_diagnostics = diagnostics != answer->end() && diagnostics->is_array();
+    if (has_diagnostics) {
+        for (const auto& d : *diagnostics) err << (d.is_string() ? d.get<std::string>() : d.dump()) << '\n';
+    }
+    if (refused(*answer, err)) return has_diagnostics ? kExitInvalidConfig : 1;
+    const auto summary = answer->find("summary");
+    const bool has_summary = summary != answer->end() && summary->is_string();
+    out << (has_summary ? summary->get<std::string>() : std::string("reload: done")) << '\n';
     return 0;
 }
 

@@ -1,5 +1,5 @@
 // The commands that talk to a running instance over its control socket (SPEC §1): status,
-// why, events, start|stop|restart|resume, analyze. Each returns its exit code.
+// why, events, start|stop|restart|resume, analyze, reload. Each returns its exit code.
 //
 // status: 0 when the mode is full, 1 when degraded or starting (or stopping), 2 when critical,
 // 3 when no instance answers (then the status file, when there is one, is shown with "not
@@ -39,6 +39,13 @@ int control_command(const config::MainConfig& main, const std::string& verb, con
 
 // The startup timeline (text or --json), and with --svg FILE its chart written to FILE.
 int analyze_command(const config::MainConfig& main, const ClientOptions& o, std::ostream& out, std::ostream& err);
+// reload: the instance reads its configuration again (as on SIGHUP) and applies the difference.
+// It answers {"ok":true,"diff":DIFF,"summary":"reload: ..."} (config/diff.hpp): the summary is
+// printed, exit 0; {"ok":false,"error":"invalid configuration: nothing changed","diagnostics":
+// ["FILE:LINE:COL: error: ...", ...]}: each diagnostic then the error on stderr, exit 2 (what
+// runs keeps its definition); {"ok":false,"error":"..."}: exit 1. Diagnostics that come with an
+// answer that is ok (warnings) are printed too.
+int reload_command(const config::MainConfig& main, std::ostream& out, std::ostream& err);
 
 // The terminal's width: stdout's when it is one, else $COLUMNS, else 80.
 std::size_t terminal_width(const config::Environment& env);

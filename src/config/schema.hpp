@@ -63,11 +63,15 @@ struct StatusSpec {
     Duration print_interval{std::chrono::seconds(30)};
 };
 
+// Structs without a Mark compare with ==; those with one with config/diff.hpp's same(), which
+// skips positions.
 struct ExecProbe {
     Argv argv;
+    bool operator==(const ExecProbe&) const = default;
 };
 struct TcpProbe {
     HostPort address;
+    bool operator==(const TcpProbe&) const = default;
 };
 struct HttpProbe {
     std::string url;  // as written, for messages
@@ -115,6 +119,8 @@ struct StopSpec {
     int signal{15};  // SIGTERM
     Duration timeout{std::chrono::seconds(10)};
     std::optional<Argv> command;
+
+    bool operator==(const StopSpec&) const = default;
 };
 
 // `limits`: cgroup v2 memory.max, cpu.max and pids.max of the service's own cgroup.
@@ -123,6 +129,8 @@ struct StopSpec {
 struct OutputSpec {
     bool console{true};
     bool file{true};
+
+    bool operator==(const OutputSpec&) const = default;
 };
 
 struct LimitsSpec {
@@ -137,6 +145,8 @@ struct LimitsSpec {
 struct WakeSpec {
     Argv command;
     resilience::RetryParams retry{};
+
+    bool operator==(const WakeSpec&) const = default;
 };
 
 // `user:`/`group:` as ids, resolved when the configuration is read (config/credentials.hpp).

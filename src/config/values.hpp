@@ -52,6 +52,8 @@ Parsed<std::vector<std::string>> split_words(std::string_view text);
 struct HostPort {
     std::string host;
     int port{0};
+
+    bool operator==(const HostPort&) const = default;
 };
 // `host:port`, `[v6addr]:port`; the port 1-65535.
 Parsed<HostPort> parse_host_port(std::string_view text);
@@ -60,6 +62,8 @@ struct HttpUrl {
     std::string host;
     int port{80};
     std::string target{"/"};  // path and query
+
+    bool operator==(const HttpUrl&) const = default;
 };
 // `http://host[:port][/path]` only.
 Parsed<HttpUrl> parse_http_url(std::string_view text);
@@ -67,6 +71,8 @@ Parsed<HttpUrl> parse_http_url(std::string_view text);
 struct StatusRange {
     int low{200};
     int high{399};
+
+    bool operator==(const StatusRange&) const = default;
 };
 // `200` or `LOW-HIGH` with 100 <= LOW <= HIGH <= 599.
 Parsed<StatusRange> parse_status_range(std::string_view text);

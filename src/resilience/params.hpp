@@ -26,6 +26,8 @@ struct BackoffParams {
     Jitter jitter{Jitter::full};
     BackoffStrategy strategy{BackoffStrategy::exponential};
     double jitter_fraction{0.1};  // only for Jitter::proportional
+
+    bool operator==(const BackoffParams&) const = default;
 };
 
 struct CircuitBreakerParams {
@@ -33,6 +35,8 @@ struct CircuitBreakerParams {
     Duration recovery_timeout{std::chrono::seconds(30)};
     std::uint32_t half_open_successes{1};
     std::uint32_t half_open_max_calls{1};
+
+    bool operator==(const CircuitBreakerParams&) const = default;
 };
 
 // The safety valve of background recovery. Zero means unlimited.
@@ -42,6 +46,8 @@ struct RecoveryParams {
     // When conditions change (a dependency recovered), the next attempt moves to
     // now + wake_fraction * (time left); 0 = at once. Not in the YAML schema yet.
     double wake_fraction{0.0};
+
+    bool operator==(const RecoveryParams&) const = default;
 };
 
 // One-shot operations (wake commands, capability hooks).
@@ -49,6 +55,8 @@ struct RetryParams {
     std::uint32_t max_attempts{3};
     Duration timeout{std::chrono::seconds(120)};
     BackoffParams backoff{};
+
+    bool operator==(const RetryParams&) const = default;
 };
 
 // Thresholds of a health tracker (the probe's timing lives in the probe spec).
@@ -57,6 +65,8 @@ struct HealthParams {
     std::uint32_t failure_threshold{3};
     // How long a probe result may be reused instead of probing again; 0 = never cached.
     Duration cache_ttl{0};
+
+    bool operator==(const HealthParams&) const = default;
 };
 
 // A capability's upgrade cycle: how often FULL is re-checked, and the backoff after a failed
