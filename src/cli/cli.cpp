@@ -40,7 +40,7 @@ void print_diagnostics(const config::Diagnostics& diags, std::ostream& err) {
 
 // Loads the configuration; prints every diagnostic. nullopt when it is invalid.
 std::optional<config::Config> load(const Options& o, const config::Environment& env, bool machine_checks,
-                                   std::ostream& err, bool main_only = false) {
+                                   std::ostream& err, bool main_only = false, config::LoadOptions* used = nullptr) {
     std::vector<std::string> tried;
     std::optional<std::filesystem::path> explicit_file;
     if (!o.config_file.empty()) explicit_file = o.config_file;
@@ -55,6 +55,7 @@ std::optional<config::Config> load(const Options& o, const config::Environment& 
     options.main_only = main_only;
     if (!o.services_dir.empty()) options.services_dir = o.services_dir;
     if (!o.log_level.empty()) options.log_level = o.log_level;
+    if (used != nullptr) *used = options;
     auto result = config::load(options);
     if (result.config && machine_checks) config::check_machine(*result.config, env, result.diagnostics);
     print_diagnostics(result.diagnostics, err);
@@ -72,10 +73,11 @@ int check(const Options& o, const config::Environment& env, std::ostream& out, s
 
 int run_supervisor(const Options& o, const config::Environment& env, std::ostream& err) {
     runtime::exit_on_stop_signals();
-    auto config = load(o, env, false, err);
+    config::LoadOptions used;
+    auto config = load(o, env, false, err, false, &used);
     if (!config) return kExitInvalidConfig;
     err.flush();
-    return runtime::run(*config);
+    return runtime::run(*config, used);
 }
 
 }  // namespace

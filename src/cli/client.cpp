@@ -226,6 +226,9 @@ int analyze_command(const config::MainConfig& main, const ClientOptions& o, std:
     }
     // With --json, stdout holds only the JSON.
     (o.json ? err : out) << "startup chart written to " << o.svg << '\n';
+    return 0;
+}
+
 int reload_command(const config::MainConfig& main, std::ostream& out, std::ostream& err) {
     int code = kExitNotRunning;
     auto client = connect(main, err, code);

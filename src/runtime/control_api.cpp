@@ -69,7 +69,7 @@ void ControlApi::handle(const nlohmann::json& request, const std::shared_ptr<rep
         session->send(error.empty() ? nlohmann::json{{"ok", true}} : fail(error));
         return;
     }
-    if (cmd == "reload") return (void)session->send(fail("reload is not available yet: restart mainstay"));
+    if (cmd == "reload") return (void)session->send(reload());
     session->send(fail(cmd.empty() ? "a request needs \"cmd\"" : "unknown command: " + cmd));
 }
 

@@ -12,9 +12,12 @@
 //                                         as they come instead of the end
 //   {"cmd":"start"|"stop"|"restart"|"resume","name":"web"} -> {"ok":true}
 //   {"cmd":"analyze"}                  -> {"ok":true,"analyze":TIMELINE} (report/timeline.hpp)
+//   {"cmd":"reload"}                   -> {"ok":true,"diff":DIFF,"summary":"..."}, or
+//                                         {"ok":false,"error":"...","diagnostics":["FILE:LINE:COL: error: ..."]}
 // Anything wrong: {"ok":false,"error":"..."}.
 #pragma once
 
+#include <functional>
 #include <memory>
 
 #include <nlohmann/json.hpp>
@@ -31,6 +34,9 @@ public:
     ControlApi(Publisher& publisher, supervisor::Supervisor& supervisor) : publisher_(publisher), supervisor_(supervisor) {}
 
     void handle(const nlohmann::json& request, const std::shared_ptr<report::ControlSession>& session);
+    // What a reload does (run.cpp): its answer for `mainstay reload`.
+    void reload_with(std::function<nlohmann::json()> reload) { reload_ = std::move(reload); }
+    nlohmann::json reload() { return reload_ ? reload_() : nlohmann::json{{"ok", false}, {"error", "reload is not available"}}; }
     report::HttpResponse http(const report::HttpRequest& request);
 
 private:
@@ -38,6 +44,7 @@ private:
 
     Publisher& publisher_;
     supervisor::Supervisor& supervisor_;
+    std::function<nlohmann::json()> reload_;
 };
 
 }  // namespace mainstay::runtime

@@ -10,6 +10,7 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -31,6 +32,8 @@ public:
     Logging& operator=(const Logging&) = delete;
 
     void log(config::LogLevel level, std::string_view message);
+    // A reload's new log.level.
+    void set_level(config::LogLevel level) { level_ = level; }
     // One line of `service`'s output (no newline), to the console as `label | line` (`label`
     // defaults to the service's name) and/or to the service's own file when log.file is set.
     void service_line(std::string_view service, std::string_view line, bool console = true, bool file = true,
@@ -46,7 +49,7 @@ public:
     std::vector<std::string> failing_files() const { return queue_->failing_files(); }
 
 private:
-    const config::LogLevel level_;
+    std::atomic<config::LogLevel> level_;
     const bool files_;
     std::shared_ptr<OutputQueue> queue_;
     std::unique_ptr<OutputWriter> writer_;

@@ -32,7 +32,8 @@ Publisher::Publisher(boost::asio::io_context& io, const config::Config& config, 
       notifier_([&logging](const std::string& line) { logging.log(config::LogLevel::warn, line); }),
       watchdog_timer_(io),
       status_timer_(io),
-      table_timer_(io) {
+      table_timer_(io),
+      print_interval_(config.main.status.print_interval) {
     if (!config.main.status.file.empty()) {
         // Errors come on the writer's thread: logged from ours.
         status_file_ = std::make_unique<StatusFile>(config.main.status.file, [&io, &logging](const std::string& line) {
@@ -193,8 +194,14 @@ void Publisher::print_table() {
     logging_.log(config::LogLevel::info, "status\n" + report::render_table(status_document()));
 }
 
+void Publisher::set_print_interval(supervisor::Duration every) {
+    print_interval_ = every;
+    table_timer_.cancel();
+    if (ready_sent_) schedule_table();
+}
+
 void Publisher::schedule_table() {
-    const auto every = config_.main.status.print_interval;
+    const auto every = print_interval_;
     if (every <= decltype(every)::zero() || stopped_) return;
     table_timer_.expires_after(every);
     table_timer_.async_wait([this](const boost::system::error_code& ec) {

@@ -45,6 +45,8 @@ public:
     void transition(const supervisor::Transition& t);
     // The startup phase ended: READY=1, the table.
     void ready();
+    // A reload's new status.print_interval (0: only at the end of startup and mode changes).
+    void set_print_interval(supervisor::Duration every);
     // The last status document is written; no timer is left.
     void stop();
 
@@ -85,6 +87,7 @@ private:
     boost::asio::steady_timer watchdog_timer_;
     boost::asio::steady_timer status_timer_;
     boost::asio::steady_timer table_timer_;
+    supervisor::Duration print_interval_;
     bool status_pending_{false};
     std::chrono::steady_clock::time_point last_publish_{};
     bool ready_sent_{false};

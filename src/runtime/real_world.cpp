@@ -275,6 +275,10 @@ void RealWorld::notify_ready(const std::string& status) {
     if (on_ready_) on_ready_();
 }
 
+void RealWorld::reload() {
+    if (reload_) reload_();
+}
+
 void RealWorld::record(const supervisor::Transition& transition) {
     if (on_transition_) on_transition_(transition);
 }

@@ -55,6 +55,9 @@ public:
     void notify_ready(const std::string& status) override;
     void log(config::LogLevel level, const std::string& message) override;
     void record(const supervisor::Transition& transition) override;
+    void reload() override;
+    // What reload() does (run.cpp reads the configuration again); set before start.
+    void reload_with(std::function<void()> reload) { reload_ = std::move(reload); }
     // Where transitions and the end of the startup phase go (the reporters); set before start.
     void report_to(std::function<void(const supervisor::Transition&)> on_transition, std::function<void()> on_ready);
 
@@ -87,6 +90,7 @@ private:
     supervisor::Supervisor* supervisor_{nullptr};
     std::function<void(const supervisor::Transition&)> on_transition_;
     std::function<void()> on_ready_;
+    std::function<void()> reload_;
     std::unordered_map<supervisor::Id, std::unique_ptr<boost::asio::steady_timer>> timers_;
     std::unordered_map<int, std::unique_ptr<LogCapture>> captures_;  // by pid
     bool complete_{false};

@@ -20,6 +20,8 @@
 #include <random>
 #include <string_view>
 
+#include "config/diff.hpp"
+#include "config/loader.hpp"
 #include "config/values.hpp"
 #include "report/control_server.hpp"
 #include "report/http_server.hpp"
@@ -156,7 +158,7 @@ void exit_on_stop_signals() {
     for (int sig : {SIGTERM, SIGINT, SIGQUIT}) ::sigaction(sig, &action, nullptr);
 }
 
-int run(const config::Config& config) {
+int run(const config::Config& config, const config::LoadOptions& reload_from) {
     bool held = false;
     std::string error;
     const std::filesystem::path lock_file = config.main.status.socket.string() + ".lock";
@@ -204,7 +206,10 @@ int run(const config::Config& config) {
                                                  " (mainstay status, why, events, start and stop cannot reach this instance)");
     }
     std::unique_ptr<report::HttpServer> http;
-    if (const auto& at = config.main.status.http) {
+    auto open_http = [&](const std::optional<config::HostPort>& at) {
+        if (http) http->close();
+        http.reset();
+        if (!at) return;
         http = report::HttpServer::open(
             io, at->host, static_cast<std::uint16_t>(at->port),
             [&](const report::HttpRequest& request) {
@@ -218,7 +223,39 @@ int run(const config::Config& config) {
         } else {
             logging.log(config::LogLevel::error, "status.http: " + serve_error + " (no HTTP status; supervision goes on)");
         }
-    }
+    };
+    open_http(config.main.status.http);
+
+    // Reload (SIGHUP, `mainstay reload`): the files read again; an invalid one changes nothing.
+    auto current = std::make_unique<config::Config>(config);
+    api.reload_with([&]() -> nlohmann::json {
+        Doing doing("reloading the configuration");
+        config::LoadResult result = config::load(reload_from);
+        if (!result.config) {
+            nlohmann::json diagnostics = nlohmann::json::array();
+            for (const auto& d : result.diagnostics.sorted()) {
+                if (d.severity != config::Severity::error) continue;
+                diagnostics.push_back(config::format(d));
+                logging.log(config::LogLevel::error, "reload: " + config::format(d));
+            }
+            logging.log(config::LogLevel::error, "reload: the configuration is invalid: nothing changed");
+            return {{"ok", false}, {"error", "invalid configuration: nothing changed"}, {"diagnostics", diagnostics}};
+        }
+        const config::ConfigDiff d = config::diff(*current, *result.config);
+        if (std::string refused = supervisor.apply(*result.config, d); !refused.empty()) {
+            logging.log(config::LogLevel::warn, "reload refused: " + refused);
+            return {{"ok", false}, {"error", refused}};
+        }
+        const config::MainConfig& main = result.config->main;
+        if (d.log_level_changed) logging.set_level(main.log.level);
+        if (d.print_interval_changed) publisher.set_print_interval(main.status.print_interval);
+        if (d.http_changed) open_http(main.status.http);
+        const std::string summary = config::describe(d);
+        logging.log(d.needs_restart.empty() ? config::LogLevel::info : config::LogLevel::warn, summary);
+        current = std::make_unique<config::Config>(std::move(*result.config));
+        return {{"ok", true}, {"diff", config::to_json(d)}, {"summary", summary}};
+    });
+    world.reload_with([&] { api.reload(); });
 
     bool finishing = false;
     Reaper reaper(io, [&](int pid, const supervisor::ExitStatus& status) {

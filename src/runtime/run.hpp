@@ -1,6 +1,7 @@
 // `mainstay run`: supervise the configuration until SIGTERM/SIGINT, then stop everything.
 #pragma once
 
+#include "config/loader.hpp"
 #include "config/schema.hpp"
 
 namespace mainstay::runtime {
@@ -12,6 +13,8 @@ namespace mainstay::runtime {
 void exit_on_stop_signals();
 
 // Exit codes per SPEC §1: 0 after a clean shutdown, 3 when another instance holds the lock.
-int run(const config::Config& config);
+// `reload_from` is how `config` was loaded: a reload (SIGHUP, `mainstay reload`) loads again
+// with it.
+int run(const config::Config& config, const config::LoadOptions& reload_from);
 
 }  // namespace mainstay::runtime

@@ -1,5 +1,6 @@
 #include "supervisor/supervisor.hpp"
 
+#include <algorithm>
 #include <csignal>
 
 #include "config/values.hpp"
@@ -199,6 +200,11 @@ void Supervisor::drain() {
         Service& s = *services_[i];
         if (!s.spec().enabled || s.wants_running() || s.held()) continue;
         if (s.state() != State::waiting && s.state() != State::blocked) continue;
+        if (std::find(awaiting_predecessor_.begin(), awaiting_predecessor_.end(), s.name()) != awaiting_predecessor_.end()) {
+            s.set_waiting(world_, State::waiting, "the previous definition is stopping");
+            settle(i);
+            continue;
+        }
         std::string waiting_for;
         bool blocked = false;
         if (dependencies_met(i, waiting_for, blocked)) {
@@ -292,9 +298,22 @@ bool Supervisor::on_exit(int pid, const ExitStatus& status) {
             return true;
         }
     }
+    for (auto& c : retiring_caps_) {
+        if (c->on_exit(world_, pid, status)) {
+            settle_capability(*c);
+            retire_capabilities_done();
+            return true;
+        }
+    }
     auto it = pids_.find(pid);
     if (it == pids_.end()) return false;
     Service& s = *it->second;
+    if (is_retiring(&s)) {
+        if (s.helper_pid() == pid) s.on_helper_exit(world_, status);
+        else if (s.pid() == pid) s.on_exit(world_, status);
+        after_retiring_event(s);
+        return true;
+    }
     const std::size_t i = position_.at(s.name());
     if (s.helper_pid() == pid) {
         s.on_helper_exit(world_, status);
@@ -344,6 +363,11 @@ void Supervisor::on_timer(Id id) {
     }
     Service* s = service_at(id);
     if (s == nullptr) return;  // removed meanwhile
+    if (is_retiring(s)) {
+        s->on_timer(world_);
+        after_retiring_event(*s);
+        return;
+    }
     const std::size_t i = position_.at(s->name());
     const bool was = s->available();
     s->on_timer(world_);
@@ -359,7 +383,7 @@ void Supervisor::on_probe_result(Id id, ProbeKind kind, resilience::ProbeStatus 
         return;
     }
     Service* s = service_at(id);
-    if (s == nullptr) return;
+    if (s == nullptr || is_retiring(s)) return;
     const std::size_t i = position_.at(s->name());
     const bool was = s->available();
     s->on_probe_result(world_, kind, status, detail);
@@ -372,6 +396,7 @@ void Supervisor::kill_all() {
         settle_capability(*c);
     }
     for (const auto& s : services_) s->kill(world_);
+    for (const auto& s : retiring_) s->kill(world_);
 }
 
 namespace {
@@ -441,6 +466,11 @@ void Supervisor::shutdown() {
     }
     stop_waves_ = graph_->stop_waves();
     stop_wave_ = 0;
+    for (auto& r : retiring_) {  // a reload's services still stopping go on stopping
+        r->stop(world_);
+        track(*r);
+        world_.set_timer(r->id(), r->next_deadline());
+    }
     // Nothing starts or restarts from now on; running processes wait for their wave.
     for (std::size_t i = 0; i < services_.size(); ++i) {
         services_[i]->hold(world_);
@@ -462,10 +492,159 @@ void Supervisor::advance_shutdown() {
         if (still_running) return;  // the next exit brings us back here
         ++stop_wave_;
     }
+    for (const auto& r : retiring_) {
+        if (r->active()) return;  // a reload's service still stopping: its exit brings us back
+    }
     if (!shutdown_done_) {
         shutdown_done_ = true;
         world_.set_timer(kShutdownTimer, std::nullopt);
         world_.shutdown_complete();
+    }
+}
+
+bool Supervisor::is_retiring(const Service* s) const {
+    return std::any_of(retiring_.begin(), retiring_.end(), [&](const auto& r) { return r.get() == s; });
+}
+
+std::string Supervisor::apply(const config::Config& next, const config::ConfigDiff& diff) {
+    if (shutting_down_) return "mainstay is shutting down";
+    main_ = next.main;
+    auto listed = [](const std::vector<std::string>& v, const std::string& name) {
+        return std::find(v.begin(), v.end(), name) != v.end();
+    };
+    // Removed and changed services leave the set now and stop in waves (dependents first, by
+    // the previous graph); a changed one's successor waits for its old process to be gone.
+    std::vector<std::unique_ptr<Service>> kept(services_.size());
+    std::vector<std::size_t> leaving;
+    for (std::size_t i = 0; i < services_.size(); ++i) {
+        const std::string& name = services_[i]->name();
+        if (listed(diff.removed_services, name) || listed(diff.changed_services, name)) leaving.push_back(i);
+    }
+    std::vector<std::vector<Service*>> waves;
+    for (const auto& wave : graph_->stop_waves()) {
+        std::vector<Service*> w;
+        for (std::size_t i : wave) {
+            if (std::find(leaving.begin(), leaving.end(), i) != leaving.end()) w.push_back(services_[i].get());
+        }
+        if (!w.empty()) waves.push_back(std::move(w));
+    }
+    for (std::size_t i : leaving) {
+        const std::string& name = services_[i]->name();
+        world_.log(config::LogLevel::info, name + (listed(diff.changed_services, name) ? ": changed: restarting under its new definition"
+                                                                                       : ": removed: stopping"));
+        if (listed(diff.changed_services, name)) awaiting_predecessor_.push_back(name);
+        retiring_.push_back(std::move(services_[i]));
+    }
+    for (auto& w : waves) retire_waves_.push_back(std::move(w));
+    // The new order is the new configuration's: kept services move over, new ones are made.
+    std::unordered_map<std::string, std::unique_ptr<Service>> by_name;
+    for (auto& s : services_) {
+        if (s) by_name[s->name()] = std::move(s);
+    }
+    services_.clear();
+    for (const auto& spec : next.services) {
+        auto it = by_name.find(spec.name);
+        if (it != by_name.end()) {
+            services_.push_back(std::move(it->second));
+            continue;
+        }
+        auto made = std::make_unique<Service>(spec, next_id_++, random_, events_);
+        service_ids_[made->id()] = made.get();
+        if (listed(diff.added_services, spec.name)) world_.log(config::LogLevel::info, spec.name + ": added");
+        services_.push_back(std::move(made));
+    }
+    index_services();
+    for (std::size_t i = 0; i < services_.size(); ++i) enqueue(i);
+    // Capabilities: a removed or changed one winds down (deactivate when FULL), a new
+    // definition starts once the old one is done.
+    for (auto it = capabilities_.begin(); it != capabilities_.end();) {
+        const std::string& name = (*it)->spec().name;
+        if (listed(diff.removed_capabilities, name) || listed(diff.changed_capabilities, name)) {
+            world_.log(config::LogLevel::info, "capability " + name + (listed(diff.changed_capabilities, name) ? ": changed" : ": removed"));
+            (*it)->shut_down(world_);
+            settle_capability(**it);
+            retiring_caps_.push_back(std::move(*it));
+            it = capabilities_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    for (const auto& c : next.capabilities) {
+        if (!c.enabled) continue;
+        if (listed(diff.changed_capabilities, c.name)) pending_caps_.push_back(c);
+        if (listed(diff.added_capabilities, c.name)) {
+            auto made = std::make_unique<Capability>(c, next_id_++, random_, events_);
+            capability_ids_[made->id()] = made.get();
+            made->start(world_, requirements_met(*made));
+            settle_capability(*made);
+            capabilities_.push_back(std::move(made));
+        }
+    }
+    retire_capabilities_done();
+    advance_retiring();
+    summary_dirty_ = true;
+    propagate();
+    return {};
+}
+
+void Supervisor::advance_retiring() {
+    while (retire_wave_ < retire_waves_.size()) {
+        bool still = false;
+        for (Service* s : retire_waves_[retire_wave_]) {
+            if (s->active() || s->wants_running()) s->stop(world_);
+            track(*s);
+            world_.set_timer(s->id(), s->next_deadline());
+            still = still || s->active();
+        }
+        if (still) return;  // the next exit brings us back here
+        ++retire_wave_;
+    }
+    // Every retiring service has stopped: they go, and their successors may start.
+    for (auto& s : retiring_) {
+        track(*s);
+        world_.set_timer(s->id(), std::nullopt);
+        world_.forget(s->id());
+        service_ids_.erase(s->id());
+    }
+    retiring_.clear();
+    retire_waves_.clear();
+    retire_wave_ = 0;
+    if (!awaiting_predecessor_.empty()) {
+        awaiting_predecessor_.clear();
+        for (std::size_t i = 0; i < services_.size(); ++i) enqueue(i);
+        propagate();
+    }
+}
+
+void Supervisor::after_retiring_event(Service& s) {
+    track(s);
+    world_.set_timer(s.id(), s.next_deadline());
+    if (shutting_down_) return advance_shutdown();
+    advance_retiring();
+}
+
+void Supervisor::retire_capabilities_done() {
+    for (auto it = retiring_caps_.begin(); it != retiring_caps_.end();) {
+        if ((*it)->winding_down()) {
+            ++it;
+            continue;
+        }
+        const std::string name = (*it)->spec().name;
+        world_.set_timer((*it)->id(), std::nullopt);
+        world_.forget((*it)->id());
+        capability_ids_.erase((*it)->id());
+        it = retiring_caps_.erase(it);
+        // Its new definition, if it has one, starts now.
+        for (auto p = pending_caps_.begin(); p != pending_caps_.end(); ++p) {
+            if (p->name != name) continue;
+            auto made = std::make_unique<Capability>(*p, next_id_++, random_, events_);
+            capability_ids_[made->id()] = made.get();
+            made->start(world_, requirements_met(*made));
+            settle_capability(*made);
+            capabilities_.push_back(std::move(made));
+            pending_caps_.erase(p);
+            break;
+        }
     }
 }
 
@@ -511,7 +690,8 @@ void Supervisor::on_signal(int sig) {
             shutdown();
         }
     } else if (sig == SIGHUP) {
-        world_.log(config::LogLevel::warn, "SIGHUP: reload is not available yet; configuration unchanged");
+        world_.log(config::LogLevel::info, "received SIGHUP: reloading the configuration");
+        if (!shutting_down_) world_.reload();
     } else {  // passed on to every running service
         for (const auto& s : services_) {
             if (s->pid()) world_.signal_group(*s->pid(), sig);

@@ -20,6 +20,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "config/diff.hpp"
 #include "config/graph.hpp"
 #include "config/schema.hpp"
 #include "resilience/events.hpp"
@@ -51,6 +52,15 @@ public:
     // `mainstay start|stop|restart|resume NAME`: empty when done, else why not ("no service
     // named x", "mainstay is shutting down", "web is running: nothing to resume").
     std::string control(Control what, std::string_view name);
+    // A reload (SIGHUP, `mainstay reload`): `next` is the configuration read again, `diff` what
+    // changed. Removed and changed services stop (dependents first, with their stop signal and
+    // timeout); a changed one starts again under its new definition once its old process is
+    // gone; added ones start when their dependencies are met; every other service is left as it
+    // is (same process). Capabilities likewise (a FULL one runs deactivate before it goes).
+    // Empty when applied, else why not.
+    std::string apply(const config::Config& next, const config::ConfigDiff& diff);
+    // Services and capabilities of the previous definition still stopping.
+    std::size_t retiring() const { return retiring_.size() + retiring_caps_.size(); }
     // SIGKILL to every service's process group and stop command (a second SIGTERM).
     void kill_all();
     // A signal mainstay received: SIGTERM, SIGINT and SIGQUIT shut down (a second one kills
@@ -131,6 +141,13 @@ private:
     // False with `why` when a dependency is not there yet; `blocked` when a required one is down.
     bool dependencies_met(std::size_t i, std::string& why, bool& blocked) const;
     void advance_shutdown();
+    bool is_retiring(const Service* s) const;
+    // An event of a retiring service: once its process is gone it goes for good, and its
+    // successor (a changed definition) may start.
+    void after_retiring_event(Service& s);
+    // Stops the retiring services whose retiring dependents... (dependents first, a wave at a time).
+    void advance_retiring();
+    void retire_capabilities_done();
 
     config::MainConfig main_;
     World& world_;
@@ -142,6 +159,13 @@ private:
     std::unordered_map<Id, Service*> service_ids_;
     std::unordered_map<Id, Capability*> capability_ids_;
     std::unordered_map<int, Service*> pids_;  // service processes and their stop or wake commands
+    // A reload's removed and changed services until their processes are gone, in stop waves.
+    std::vector<std::unique_ptr<Service>> retiring_;
+    std::vector<std::vector<Service*>> retire_waves_;
+    std::size_t retire_wave_{0};
+    std::vector<std::string> awaiting_predecessor_;  // changed services: not started before the old one is gone
+    std::vector<std::unique_ptr<Capability>> retiring_caps_;
+    std::vector<config::CapabilitySpec> pending_caps_;  // changed capabilities, after the old one
 
     // By position in services_ (rebuilt by index_services()).
     std::unique_ptr<config::DependencyGraph> graph_;

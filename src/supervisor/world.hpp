@@ -92,6 +92,8 @@ public:
     virtual void shutdown_complete() = 0;
     // A line for mainstay's own log.
     virtual void log(config::LogLevel level, const std::string& message) = 0;
+    // SIGHUP: read the configuration again and apply the difference (Supervisor::apply).
+    virtual void reload() {}
     // For the events journal; nothing by default.
     virtual void record(const Transition& transition) { (void)transition; }
 };

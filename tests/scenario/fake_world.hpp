@@ -87,6 +87,7 @@ public:
     void notify_ready(const std::string& status) override { ready_notifications.push_back(status); }
     void log(config::LogLevel, const std::string& message) override { logs.push_back(message); }
     void record(const supervisor::Transition& t) override { transitions.push_back(t); }
+    void reload() override { ++reloads; }
 
     // Moves time forward by `d`, firing every timer that falls due on the way, in order.
     void advance(supervisor::Supervisor& s, resilience::Duration d) {
@@ -130,6 +131,7 @@ public:
     std::vector<Signal> signals;
     std::map<supervisor::Id, TimePoint> timers;
     std::vector<supervisor::Id> forgotten;
+    int reloads{0};
     std::vector<supervisor::Transition> transitions;
     std::set<std::string> missing;
     std::vector<std::string> logs;

@@ -622,7 +622,7 @@ TEST_CASE("the end of the startup phase is notified once, on_critical_failure: e
     t.wind_down();
 }
 
-TEST_CASE("signals: the first stop signal shuts down, a second kills at once, USR1/USR2/WINCH reach every service, HUP changes nothing") {
+TEST_CASE("signals: the first stop signal shuts down, a second kills at once, USR1/USR2/WINCH reach every service, HUP asks for a reload") {
     Story st({svc("a"), svc("b")});
     const int a = *st.s("a").pid(), b = *st.s("b").pid();
     st.sup->on_signal(SIGUSR1);
@@ -633,6 +633,7 @@ TEST_CASE("signals: the first stop signal shuts down, a second kills at once, US
     CHECK(sent(a, SIGUSR1) == 1);
     CHECK(sent(b, SIGUSR1) == 1);
     st.sup->on_signal(SIGHUP);
+    CHECK(st.world.reloads == 1);  // the runtime reads the configuration again
     CHECK(st.s("a").state() == State::running);
     CHECK(std::any_of(st.world.logs.begin(), st.world.logs.end(), [](const auto& l) { return l.find("SIGHUP") != std::string::npos; }));
     CHECK_FALSE(st.sup->shutting_down());

@@ -1,0 +1,128 @@
+// Reload on the supervisor (SPEC §4): added services start, removed ones stop (dependents
+// first), changed ones restart under their new definition once the old process is gone, and
+// every other service keeps its process. Fake world, fake clock; the diffs are written by hand
+// (config/diff has tests of its own).
+#include <doctest/doctest.h>
+
+#include <csignal>
+
+#include "story.hpp"
+
+using namespace mainstay;
+using namespace mainstay::supervisor;
+using namespace mainstay::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+config::Config with(std::vector<config::ServiceSpec> services) {
+    config::Config c;
+    c.services = std::move(services);
+    return c;
+}
+
+bool signalled(const FakeWorld& w, int pid, int sig) {
+    return std::any_of(w.signals.begin(), w.signals.end(), [&](const FakeWorld::Signal& s) { return s.pgid == pid && s.signal == sig; });
+}
+
+}  // namespace
+
+TEST_CASE("reload adds a service: it starts, the others keep their process") {
+    Story t({svc("db"), svc("web", {dep("db")})});
+    t.advance(3s);
+    const int db = *t.s("db").pid(), web = *t.s("web").pid();
+    config::ConfigDiff d;
+    d.added_services = {"cache"};
+    d.unchanged_services = {"db", "web"};
+    const auto next = with({svc("db"), svc("web", {dep("db")}), svc("cache", {dep("db")})});
+    CHECK(t.sup->apply(next, d).empty());
+    CHECK(t.s("cache").state() == State::running);
+    CHECK(*t.s("db").pid() == db);
+    CHECK(*t.s("web").pid() == web);
+    CHECK(t.world.starts.size() == 3);
+    t.advance(1s);
+    CHECK(t.sup->mode() == Mode::full);
+    t.wind_down();
+}
+
+TEST_CASE("reload removes services: dependents first, then their dependency, then they are gone") {
+    Story t({svc("db"), svc("web", {dep("db")}), svc("other")});
+    t.advance(3s);
+    const int db = *t.s("db").pid(), web = *t.s("web").pid(), other = *t.s("other").pid();
+    const Id db_id = t.id("db");
+    config::ConfigDiff d;
+    d.removed_services = {"db", "web"};
+    d.unchanged_services = {"other"};
+    CHECK(t.sup->apply(with({svc("other")}), d).empty());
+    CHECK(t.sup->find("web") == nullptr);
+    CHECK(signalled(t.world, web, SIGTERM));
+    CHECK_FALSE(signalled(t.world, db, SIGTERM));  // not before web is gone
+    CHECK(t.sup->retiring() == 2);
+    t.world.exit(*t.sup, web, ExitStatus::killed(SIGTERM));
+    CHECK(signalled(t.world, db, SIGTERM));
+    t.world.exit(*t.sup, db, ExitStatus::killed(SIGTERM));
+    CHECK(t.sup->retiring() == 0);
+    CHECK(std::find(t.world.forgotten.begin(), t.world.forgotten.end(), db_id) != t.world.forgotten.end());
+    CHECK(*t.s("other").pid() == other);
+    CHECK(t.sup->mode() == Mode::full);
+    t.wind_down();
+}
+
+TEST_CASE("reload restarts a changed service once its old process is gone, its dependent untouched") {
+    Story t({svc("db"), svc("web", {dep("db")})});
+    t.advance(3s);
+    const int db = *t.s("db").pid(), web = *t.s("web").pid();
+    auto db2 = svc("db");
+    db2.command = {"db", "--new"};
+    config::ConfigDiff d;
+    d.changed_services = {"db"};
+    d.unchanged_services = {"web"};
+    CHECK(t.sup->apply(with({db2, svc("web", {dep("db")})}), d).empty());
+    CHECK(signalled(t.world, db, SIGTERM));
+    CHECK(t.world.starts_of("db").size() == 1);  // not before the old one has exited
+    CHECK(t.s("db").state() == State::waiting);
+    t.world.exit(*t.sup, db, ExitStatus::killed(SIGTERM));
+    REQUIRE(t.world.starts_of("db").size() == 2);
+    CHECK(t.s("db").spec().command.back() == "--new");
+    CHECK(*t.s("web").pid() == web);
+    t.advance(1s);
+    CHECK(t.s("db").state() == State::ready);
+    CHECK(t.sup->mode() == Mode::full);
+    t.wind_down();
+}
+
+TEST_CASE("a stop signal during a reload's stops waits for them too, and a reload during shutdown is refused") {
+    auto slow = svc("slow");
+    slow.stop.timeout = 1h;
+    Story t({slow, svc("web")});
+    t.advance(2s);
+    const int pid = *t.s("slow").pid();
+    config::ConfigDiff d;
+    d.removed_services = {"slow"};
+    d.unchanged_services = {"web"};
+    CHECK(t.sup->apply(with({svc("web")}), d).empty());
+    CHECK(t.sup->retiring() == 1);
+    t.sup->shutdown();
+    t.world.exit(*t.sup, *t.s("web").pid(), ExitStatus::killed(SIGTERM));
+    CHECK_FALSE(t.world.complete);  // slow is still stopping
+    CHECK(t.sup->apply(with({}), {}) == "mainstay is shutting down");
+    t.world.exit(*t.sup, pid, ExitStatus::killed(SIGTERM));
+    CHECK(t.world.complete);
+}
+
+TEST_CASE("a reload during the startup phase: a waiting service removed, an added one joins the startup") {
+    auto db = svc("db");
+    Story t({db, svc("web", {dep("db")})}, {}, {"db"});  // db cannot start: web waits (blocked)
+    config::ConfigDiff d;
+    d.removed_services = {"web"};
+    d.added_services = {"api"};
+    d.unchanged_services = {"db"};
+    CHECK(t.sup->apply(with({db, svc("api")}), d).empty());
+    CHECK(t.sup->retiring() == 0);  // web never ran: gone at once
+    CHECK(t.sup->find("web") == nullptr);
+    CHECK(t.s("api").state() == State::running);
+    t.advance(1s);
+    CHECK(t.sup->startup_done());
+    CHECK(t.sup->mode() == Mode::degraded);
+    t.wind_down();
+}
