@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "harness.hpp"
+#include "support/free_port.hpp"
 
 using namespace mainstay::testing;
 using namespace std::chrono_literals;
@@ -88,6 +89,25 @@ TEST_CASE("SIGHUP reloads: a dropped file starts") {
     m.signal(SIGHUP);
     CHECK(m.wait_for("received SIGHUP"));
     CHECK(m.wait_for("late: ready"));
+    m.signal(SIGTERM);
+    CHECK(m.wait_exit() == 0);
+}
+
+TEST_CASE("reload applies log.level and status.http live, and names what needs a restart") {
+    Mainstay m(main_yaml(), {{"web", ts("") + "ready_after: 100ms\n"}});
+    REQUIRE(m.wait_for("mode: full"));
+    const int port = free_port();
+    write(m.dir() / "mainstay.yaml", "services_dir: services.d\n"
+                                     "log: {file: logs/mainstay.log, level: debug}\n"
+                                     "status: {socket: run/control.sock, file: run/status.json, http: \"127.0.0.1:" +
+                                         std::to_string(port) + "\"}\n"
+                                     "shutdown: {timeout: 25s}\n");
+    auto applied = reload(m);
+    CHECK(applied.code == 0);
+    INFO(applied.out, applied.err);
+    CHECK(applied.out.find("status.http") != std::string::npos);
+    CHECK(applied.out.find("needs a restart: shutdown.timeout") != std::string::npos);
+    CHECK(m.wait_for("status over HTTP on 127.0.0.1:" + std::to_string(port)));
     m.signal(SIGTERM);
     CHECK(m.wait_exit() == 0);
 }
