@@ -597,6 +597,10 @@ TEST_CASE("a client of another uid gets permission denied and is closed, checked
         MESSAGE("skipped: cannot become uid 65534 on this machine");
         return;
     }
+    if (code == 1) {  // the socket cannot be reached at all as uid 65534: nothing for the peer check to refuse
+        MESSAGE("skipped: uid 65534 cannot connect to " << path.string() << " on this machine");
+        return;
+    }
     CHECK(code == 0);
     CHECK(handled == 0);
     CHECK(server->sessions() == 0);
