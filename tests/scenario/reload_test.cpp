@@ -126,3 +126,55 @@ TEST_CASE("a reload during the startup phase: a waiting service removed, an adde
     CHECK(t.sup->mode() == Mode::degraded);
     t.wind_down();
 }
+
+TEST_CASE("reload and capabilities: a removed FULL one runs deactivate, a changed one starts again after it, an added one starts") {
+    config::CapabilitySpec llm;
+    llm.name = "local-llm";
+    llm.requires_services = {"ollama"};
+    llm.activate = config::Argv{"llm-mode", "local"};
+    llm.deactivate = config::Argv{"llm-mode", "cloud"};
+    Story t({svc("ollama")}, {llm});
+    t.advance(1s);  // ollama ready: activate
+    REQUIRE(t.world.helpers.size() == 1);
+    t.world.exit(*t.sup, t.world.helpers[0].pid, ExitStatus::exited(0));
+    REQUIRE(t.sup->capabilities()[0]->state() == resilience::CapabilityState::full);
+    // Changed: the old one's deactivate first, then the new definition comes up (activate).
+    auto llm2 = llm;
+    llm2.activate = config::Argv{"llm-mode", "local", "--fast"};
+    config::Config next = with({svc("ollama")});
+    next.capabilities = {llm2};
+    config::ConfigDiff d;
+    d.unchanged_services = {"ollama"};
+    d.changed_capabilities = {"local-llm"};
+    CHECK(t.sup->apply(next, d).empty());
+    REQUIRE(t.world.helpers.size() == 2);
+    CHECK(t.world.helpers[1].name == "local-llm/deactivate");
+    CHECK(t.sup->capabilities().empty());  // the new one waits for the old one's hook
+    t.world.exit(*t.sup, t.world.helpers[1].pid, ExitStatus::exited(0));
+    REQUIRE(t.sup->capabilities().size() == 1);
+    t.advance(0ms);
+    REQUIRE(t.world.helpers.size() == 3);
+    CHECK(t.world.helpers[2].name == "local-llm/activate");
+    t.world.exit(*t.sup, t.world.helpers[2].pid, ExitStatus::exited(0));
+    CHECK(t.sup->capabilities()[0]->state() == resilience::CapabilityState::full);
+    // Removed: its deactivate runs, then it is gone; added: a new one starts.
+    config::CapabilitySpec gpu;
+    gpu.name = "gpu";
+    gpu.requires_services = {"ollama"};
+    config::Config last = with({svc("ollama")});
+    last.capabilities = {gpu};
+    config::ConfigDiff d2;
+    d2.unchanged_services = {"ollama"};
+    d2.removed_capabilities = {"local-llm"};
+    d2.added_capabilities = {"gpu"};
+    CHECK(t.sup->apply(last, d2).empty());
+    REQUIRE(t.world.helpers.size() == 4);
+    CHECK(t.world.helpers[3].name == "local-llm/deactivate");
+    t.world.exit(*t.sup, t.world.helpers[3].pid, ExitStatus::exited(0));
+    CHECK(t.sup->retiring() == 0);
+    REQUIRE(t.sup->capabilities().size() == 1);
+    CHECK(t.sup->capabilities()[0]->spec().name == "gpu");
+    t.advance(1s);
+    CHECK(t.sup->capabilities()[0]->state() == resilience::CapabilityState::full);
+    t.wind_down();
+}
