@@ -68,6 +68,20 @@ std::string http(int port, const std::string& request) {
     return answer;
 }
 
+// A connection of the test's own to the instance's control socket; -1 when it cannot connect.
+int connect_control(const Mainstay& m) {
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    const std::string path = (m.dir() / "run/control.sock").string();
+    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+        ::close(fd);
+        return -1;
+    }
+    return fd;
+}
+
 std::string get(int port, const std::string& path) {
     return http(port, "GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
 }
@@ -193,12 +207,8 @@ TEST_CASE("start, stop, restart and resume by hand, and why not") {
 TEST_CASE("a control client that asks and never reads is dropped, and supervision goes on") {
     Mainstay m(main_with(""), {{"web", ts("--pid-file web.pid") + "working_dir: ..\nready_after: 100ms\n"}});
     REQUIRE(m.wait_for("mode: full"));
-    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    const std::string path = (m.dir() / "run/control.sock").string();
-    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    const int fd = connect_control(m);
+    REQUIRE(fd >= 0);
     // Thousands of status requests, whose answers it never reads: megabytes queued for it.
     const std::string request = "{\"cmd\":\"status\"}\n";
     std::string many;
@@ -289,12 +299,8 @@ TEST_CASE("a status watcher gets the document again at every change, until the i
     Mainstay m(main_with(""), {{"web", ts("") + "ready_after: 100ms\n"}});
     REQUIRE(m.wait_for("mode: full"));
     // The server side, on a socket of the test's own: registered once the first answer is read.
-    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    const std::string path = (m.dir() / "run/control.sock").string();
-    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    const int fd = connect_control(m);
+    REQUIRE(fd >= 0);
     const std::string request = "{\"cmd\":\"status\",\"watch\":true}\n";
     REQUIRE(::write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size()));
     std::string input;
