@@ -76,12 +76,9 @@ void Publisher::watchdog() {
 }
 
 std::string Publisher::status_line() const {
-    std::size_t ready = 0, enabled = 0, full = 0;
-    for (const auto& s : supervisor_.services()) {
-        if (!s->spec().enabled) continue;
-        ++enabled;
-        if (s->available()) ++ready;
-    }
+    // The supervisor keeps the service counts as events come; capabilities are few.
+    const std::size_t ready = supervisor_.available_count(), enabled = supervisor_.enabled_count();
+    std::size_t full = 0;
     for (const auto& c : supervisor_.capabilities()) {
         if (c->state() == resilience::CapabilityState::full) ++full;
     }
