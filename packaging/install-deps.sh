@@ -1,5 +1,8 @@
 #!/bin/sh
 # Installs the Debian 12 packages mainstay needs to build, run and test.
+#   ./packaging/install-deps.sh [GROUP...]
+# With no GROUP: what the build and the test suite need. A GROUP adds the packages of one
+# optional task (see the case below); each script that needs a group asks for it.
 # Idempotent: does nothing (and prints nothing) when every package is present.
 # Must run as root when something is missing (apt-get install).
 set -eu
@@ -19,6 +22,13 @@ libcli11-dev
 procps
 util-linux
 "
+
+for group in "$@"; do
+    case "$group" in
+        # one line per optional group: NAME) PACKAGES="$PACKAGES pkg1 pkg2" ;;
+        *) echo "install-deps.sh: unknown group '$group'" >&2; exit 64 ;;
+    esac
+done
 
 missing=""
 for p in $PACKAGES; do
