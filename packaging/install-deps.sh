@@ -27,7 +27,7 @@ for group in "$@"; do
     case "$group" in
         # one line per optional group: NAME) PACKAGES="$PACKAGES pkg1 pkg2" ;;
         deb) PACKAGES="$PACKAGES dpkg-dev file man-db gzip" ;;
-        image) PACKAGES="$PACKAGES dpkg-dev file man-db gzip debootstrap docker.io" ;;
+        image) PACKAGES="$PACKAGES debootstrap docker.io" ;;
         *) echo "install-deps.sh: unknown group '$group'" >&2; exit 64 ;;
     esac
 done
