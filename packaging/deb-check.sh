@@ -17,7 +17,8 @@ fi
 [ ! -e /etc/mainstay ] || fail "/etc/mainstay exists and belongs to no package: move it away first"
 
 step "build the package"
-deb=$(./packaging/deb.sh | tail -n 1)
+./packaging/deb.sh >/dev/null
+deb=$(ls build/mainstay_*.deb)
 echo "$deb ($(du -h "$deb" | cut -f1))"
 dpkg-deb --field "$deb" Package Version Architecture Depends
 step "control archive: no maintainer scripts"

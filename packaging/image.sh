@@ -27,7 +27,8 @@ docker info >/dev/null 2>&1 || fail "no Docker engine answers (docker info). Sta
     dockerd >/var/log/dockerd.log 2>&1 &"
 
 # 1. the package and the stand-in program
-deb=$(./packaging/deb.sh | tail -n 1)
+./packaging/deb.sh >/dev/null
+deb=$(ls build/mainstay_*.deb)
 cmake --build build -j "$(nproc)" --target test-service >/dev/null
 [ -x build/tests/test-service ] || fail "build/tests/test-service was not built"
 
