@@ -55,7 +55,8 @@ json status_document(const supervisor::StatusModel& model, TimePoint steady_now,
         capabilities.push_back({{"name", c.name},
                                 {"state", resilience::to_string(c.state)},
                                 {"since", iso_time(wall_time(c.since, steady_now, wall_now))},
-                                {"reason", c.reason}});
+                                {"reason", c.reason},
+                                {"requires", c.required}});
     }
     return {
         {"mode", supervisor::to_string(model.mode)},

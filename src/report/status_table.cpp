@@ -30,22 +30,28 @@ std::string rstrip(std::string s) {
 
 std::string or_dash(std::optional<std::int64_t> v) { return v ? std::to_string(*v) : "-"; }
 
-// A table whose last column takes the room left; column 0 (a name) is cut when that room is
-// below kMinReason. Every cell is already one line.
+// A table whose last column takes the room left. When that room is below kMinReason, the
+// `droppable` columns are left out, in that order, and then column 0 (a name) is cut. Every
+// cell is already one line.
 std::vector<std::string> layout(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows,
-                                std::size_t width) {
+                                std::size_t width, const std::vector<std::size_t>& droppable = {}) {
     const std::size_t n = header.size();
     std::vector<std::size_t> w(n, 0);
     for (std::size_t i = 0; i < n; ++i) {
         w[i] = columns(header[i]);
         for (const auto& r : rows) w[i] = std::max(w[i], columns(r[i]));
     }
+    std::vector<bool> shown(n, true);
     auto fixed = [&] {
         std::size_t sum = 0;
-        for (std::size_t i = 0; i + 1 < n; ++i) sum += w[i] + kGap;
+        for (std::size_t i = 0; i + 1 < n; ++i) sum += shown[i] ? w[i] + kGap : 0;
         return sum;
     };
     const std::size_t wanted_reason = std::min(w[n - 1], kMinReason);
+    for (std::size_t d : droppable) {
+        if (fixed() + wanted_reason <= width) break;
+        shown[d] = false;
+    }
     if (fixed() + wanted_reason > width && w[0] > kMinName) {
         const std::size_t need = fixed() + wanted_reason - width;
         w[0] = std::max(kMinName, w[0] > need ? w[0] - need : 0);
@@ -54,7 +60,9 @@ std::vector<std::string> layout(const std::vector<std::string>& header, const st
     std::vector<std::string> lines;
     auto line = [&](const std::vector<std::string>& cells) {
         std::string out;
-        for (std::size_t i = 0; i + 1 < n; ++i) out += pad(fit(cells[i], w[i]), w[i] + kGap);
+        for (std::size_t i = 0; i + 1 < n; ++i) {
+            if (shown[i]) out += pad(fit(cells[i], w[i]), w[i] + kGap);
+        }
         out += fit(cells[n - 1], room);
         lines.push_back(fit(rstrip(out), width));  // a width too small for the fixed columns still holds
     };
@@ -99,7 +107,7 @@ std::string render_table(const json& doc, std::size_t width) {
     std::vector<std::vector<std::string>> rows;
     for (const auto& s : jr::list(doc, "services")) rows.push_back(service_row(s));
     std::vector<std::string> lines =
-        layout({"NAME", "KIND", "STATE", "READY", "PID", "RST", "BREAKER", "NEXT", "REASON"}, rows, width);
+        layout({"NAME", "KIND", "STATE", "READY", "PID", "RST", "BREAKER", "NEXT", "REASON"}, rows, width, {1, 3});
 
     const json& caps = jr::list(doc, "capabilities");
     if (!caps.empty()) {

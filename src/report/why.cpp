@@ -42,6 +42,37 @@ class Walk {
 public:
     explicit Walk(const json& doc) {
         for (const auto& s : jr::list(doc, "services")) by_name_.emplace(jr::text(s, "name"), &s);
+        for (const auto& c : jr::list(doc, "capabilities")) capabilities_.emplace(jr::text(c, "name"), &c);
+    }
+
+    const json* capability(const std::string& name) const {
+        auto it = capabilities_.find(name);
+        return it == capabilities_.end() ? nullptr : it->second;
+    }
+
+    // A capability is FULL or not; when not, it waits on every service of its `requires` that
+    // is not ready, and is its own root cause when they all are (its check or hook fails).
+    json capability_node(const std::string& name) {
+        const json& c = *capability(name);
+        const bool full = jr::text(c, "state") == "full";
+        json n = {{"name", name}, {"kind", "capability"}, {"state", jr::text(c, "state", "unknown")},
+                  {"reason", jr::text(c, "reason")}, {"ready", full}, {"next_attempt_in_ms", nullptr},
+                  {"next_attempt", nullptr}};
+        if (full) return n;
+        json waits = json::array();
+        for (const auto& r : jr::list(c, "requires")) {
+            if (!r.is_string()) continue;
+            const std::string dep = r.get<std::string>();
+            const json* d = find(dep);
+            if (d != nullptr && jr::flag(*d, "ready")) continue;
+            json child = node(dep);
+            child["required"] = true;
+            waits.push_back(std::move(child));
+        }
+        n["root_cause"] = waits.empty();
+        if (waits.empty()) add_root_cause(name);
+        n["waits_on"] = std::move(waits);
+        return n;
     }
 
     const json* find(const std::string& name) const {
@@ -92,6 +123,7 @@ private:
     }
 
     std::map<std::string, const json*, std::less<>> by_name_;
+    std::map<std::string, const json*, std::less<>> capabilities_;
     std::set<std::string> seen_;
     std::set<std::string> cause_set_;
     std::vector<std::string> causes_;
@@ -129,8 +161,14 @@ void render_node(const json& n, const std::string& prefix, const std::string& co
 json why(const json& doc, std::string_view name) {
     Walk walk(doc);
     const std::string wanted(name);
-    if (walk.find(wanted) == nullptr) return {{"error", "no service named " + wanted}};
-    json tree = walk.node(wanted);
+    json tree;
+    if (walk.find(wanted) != nullptr) {
+        tree = walk.node(wanted);
+    } else if (walk.capability(wanted) != nullptr) {
+        tree = walk.capability_node(wanted);
+    } else {
+        return {{"error", "no service or capability named " + wanted}};
+    }
     const bool ready = tree["ready"].get<bool>();
     return {{"service", wanted}, {"ready", ready}, {"tree", std::move(tree)}, {"root_causes", walk.root_causes()}};
 }
@@ -139,7 +177,9 @@ std::string render_why(const json& answer) {
     if (const auto* error = jr::field(answer, "error"); error && error->is_string()) return one_line(error->get<std::string>()) + "\n";
     const json* tree = jr::field(answer, "tree");
     if (tree == nullptr) return "no answer\n";
-    if (jr::flag(answer, "ready")) return one_line(jr::text(answer, "service", "?")) + ": ready\n";
+    if (jr::flag(answer, "ready")) {
+        return one_line(jr::text(answer, "service", "?")) + ": " + (jr::text(*tree, "kind") == "capability" ? "full" : "ready") + "\n";
+    }
     std::string out;
     render_node(*tree, "", "", true, out);
     std::string causes;

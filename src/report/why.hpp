@@ -15,8 +15,10 @@
 //             "waits_on": [{"name": "api", "required": true, ..., "waits_on": [...]}]},
 //    "root_causes": ["db"]}
 // "next_attempt" is the number of the next recovery attempt (attempts + 1) when one is due.
-// A ready service: "ready": true, a tree with no "waits_on", no root causes. An unknown name:
-// {"error": "no service named NAME"}.
+// A ready service: "ready": true, a tree with no "waits_on", no root causes. A capability
+// ("kind": "capability" in its node) is ready when FULL; it waits on the services of its
+// `requires` that are not ready, and is its own root cause when there are none (its check or a
+// hook fails). An unknown name: {"error": "no service or capability named NAME"}.
 #pragma once
 
 #include <string>

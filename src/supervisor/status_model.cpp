@@ -44,7 +44,7 @@ StatusModel snapshot(const Supervisor& supervisor, TimePoint now) {
         m.services.push_back(std::move(st));
     }
     for (const auto& c : supervisor.capabilities()) {
-        CapabilityStatus cs{c->spec().name, c->state(), c->since(), {}};
+        CapabilityStatus cs{c->spec().name, c->state(), c->since(), {}, c->spec().requires_services};
         if (cs.state != resilience::CapabilityState::full) {
             cs.reason = supervisor.unmet_requirement(*c);
             if (cs.reason.empty()) cs.reason = c->own_reason();

@@ -42,6 +42,7 @@ struct CapabilityStatus {
     resilience::CapabilityState state{resilience::CapabilityState::degraded};
     TimePoint since{};
     std::string reason;  // not FULL: the requirement not met, else its failed hook or check
+    std::vector<std::string> required;  // its `requires`, in configuration order
 };
 
 struct StatusModel {

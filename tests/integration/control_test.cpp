@@ -146,7 +146,7 @@ TEST_CASE("why names the root cause down the chain, with its next attempt") {
     CHECK(answer["root_causes"][0] == "db");
     auto unknown = cli(m, {"why", "nope"});
     CHECK(unknown.code == 1);
-    CHECK(unknown.err.find("no service named nope") != std::string::npos);
+    CHECK(unknown.err.find("no service or capability named nope") != std::string::npos);
     m.signal(SIGTERM);
     CHECK(m.wait_exit() == 0);
 }

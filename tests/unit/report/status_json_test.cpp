@@ -61,12 +61,13 @@ TEST_CASE("absent values are null: no pid, no next attempt, no breaker trial, a 
     CHECK(web["last_exit"] == json{{"code", nullptr}, {"signal", 9}});
 }
 
-TEST_CASE("a capability carries its state, since and reason") {
+TEST_CASE("a capability carries its state, since, reason and what it requires") {
     const json doc = status_document(sample_model(), kSteadyNow, kWallNow);
     CHECK(doc["capabilities"][0] == json{{"name", "local-llm"},
                                          {"state", "degraded"},
                                          {"since", "2026-11-23T08:00:02.123Z"},
-                                         {"reason", "docker is recovering"}});
+                                         {"reason", "docker is recovering"},
+                                         {"requires", json::array({"docker"})}});
 }
 
 TEST_CASE("while starting, startup is not done and its duration is null") {

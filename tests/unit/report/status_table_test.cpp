@@ -61,7 +61,8 @@ TEST_CASE("long names and reasons are cut, never wrapped: every line fits 80 col
     REQUIRE(lines.size() == 9);  // still one line per service and capability
     for (const auto& l : lines) CHECK_MESSAGE(columns(l) <= 80, l);
     CHECK(starts_with(lines[1], "nnnnn"));
-    CHECK(lines[1].find("n\u2026  process  recovering") != std::string::npos);  // the name cut, the row whole
+    CHECK(lines[0].find("KIND") == std::string::npos);  // KIND and READY went first
+    CHECK(lines[1].find("n\u2026  recovering") != std::string::npos);  // then the name was cut, the row whole
     CHECK(starts_with(lines[2], "app   "));
     CHECK(lines[2].find("r\u00e9ason xxx") != std::string::npos);
     CHECK(lines[2].substr(lines[2].size() - 3) == "\u2026");
@@ -110,4 +111,19 @@ TEST_CASE("a document with missing fields renders dashes instead of failing") {
     REQUIRE(lines.size() == 4);
     CHECK(lines[1] == "old   -     -      -      -    -    -        -");
     CHECK(lines[3] == "mode: unknown (since - UTC, startup in progress)");
+}
+
+TEST_CASE("at 80 columns KIND and READY give way before a name is cut") {
+    auto m = sample_model();
+    m.services[0].name = "invincible-node";
+    m.services[0].kind = config::Kind::external;
+    m.services[0].next_attempt_in = std::chrono::milliseconds(342);
+    const auto lines = lines_of(render_table(status_document(m, kSteadyNow, kWallNow)));
+    for (const auto& l : lines) CHECK_MESSAGE(columns(l) <= 80, l);
+    CHECK(lines[0].rfind("NAME             STATE       PID   RST  BREAKER  NEXT      REASON", 0) == 0);
+    CHECK(starts_with(lines[1], "invincible-node  recovering"));
+    CHECK(lines[1].find("readiness probe") != std::string::npos);
+    const auto wide = lines_of(render_table(status_document(m, kSteadyNow, kWallNow), 120));
+    CHECK(wide[0].find("KIND") != std::string::npos);  // room enough: every column
+    CHECK(wide[0].find("READY") != std::string::npos);
 }

@@ -122,8 +122,8 @@ TEST_CASE("why of a ready service says it is ready") {
 
 TEST_CASE("why of an unknown name is an error") {
     const json a = why(chain(), "nope");
-    CHECK(a == json{{"error", "no service named nope"}});
-    CHECK(render_why(a) == "no service named nope\n");
+    CHECK(a == json{{"error", "no service or capability named nope"}});
+    CHECK(render_why(a) == "no service or capability named nope\n");
 }
 
 TEST_CASE("a cycle in the document ends instead of looping") {
@@ -142,4 +142,42 @@ TEST_CASE("why reads the document status_document makes") {
     CHECK(a["tree"]["waits_on"][0]["name"] == "docker");
     CHECK(a["tree"]["waits_on"][0]["next_attempt"] == 5);
     CHECK(a["root_causes"] == json::array({"docker"}));
+}
+
+TEST_CASE("why of a degraded capability walks down its required services to the root cause") {
+    json d = chain();
+    d["capabilities"] = json::array({{{"name", "local-llm"}, {"state", "degraded"}, {"reason", "api is waiting"},
+                                      {"requires", json::array({"api", "db"})}}});
+    const json a = why(d, "local-llm");
+    CHECK(a["ready"] == false);
+    CHECK(a["tree"]["state"] == "degraded");
+    CHECK(a["tree"]["kind"] == "capability");
+    REQUIRE(a["tree"]["waits_on"].size() == 2);
+    CHECK(a["tree"]["waits_on"][0]["name"] == "api");
+    CHECK(a["tree"]["waits_on"][1]["name"] == "db");
+    CHECK(a["root_causes"] == json::array({"db"}));
+    const std::string text = render_why(a);
+    CHECK(text.rfind("local-llm: degraded (api is waiting)\n", 0) == 0);
+    CHECK(text.find("root causes: db") != std::string::npos);
+}
+
+TEST_CASE("a capability whose requirements are ready but whose check fails is its own root cause") {
+    json d = doc({svc("db", "ready", "")});
+    d["capabilities"] = json::array({{{"name", "fast"}, {"state", "degraded"}, {"reason", "check failed: connection refused"},
+                                      {"requires", json::array({"db"})}}});
+    const json a = why(d, "fast");
+    CHECK(a["tree"]["waits_on"] == json::array());
+    CHECK(a["root_causes"] == json::array({"fast"}));
+    d["capabilities"][0]["state"] = "full";
+    CHECK(render_why(why(d, "fast")) == "fast: full\n");
+}
+
+TEST_CASE("the status document lists what each capability requires") {
+    auto m = sample_model();
+    m.capabilities[0].required = {"docker", "web"};
+    const json d = status_document(m, kSteadyNow, kWallNow);
+    CHECK(d["capabilities"][0]["requires"] == json::array({"docker", "web"}));
+    const json a = why(d, "local-llm");
+    REQUIRE(a["tree"]["waits_on"].size() == 1);  // web is ready
+    CHECK(a["tree"]["waits_on"][0]["name"] == "docker");
 }
