@@ -13,7 +13,7 @@ fail() { echo "image-check: FAIL: $*" >&2; exit 1; }
 step() { echo "== $*"; }
 
 docker image inspect "$image" >/dev/null 2>&1 || fail "no image $image: build it with packaging/image.sh"
-cleanup() { docker rm -f "$name" >/dev/null 2>&1 || true; }
+cleanup() { docker rm -f -v "$name" >/dev/null 2>&1 || true; }   # -v: its services.d volume too
 trap cleanup EXIT
 
 step "docker run -d --network=none $image"
