@@ -8,5 +8,5 @@ cd "$(dirname "$0")/.."
 ./packaging/build.sh
 seconds=${1:-180}
 # The soak bounds itself; timeout is the belt to those braces (SIGTERM: the soak cleans up).
-exec timeout -k 30 $((seconds + 480)) ./build/bench/chaos_soak ./build/mainstay ./build/tests/test-service \
+exec timeout -k 60 $((seconds + 480)) ./build/bench/chaos_soak ./build/mainstay ./build/tests/test-service \
     "$seconds" "${2:-50}" ${3:+"$3"}
