@@ -63,8 +63,15 @@ on_interrupt() {
     say "interrupted: stopping mainstay (SIGTERM to pid $mainstay_pid)"
     stop_mainstay
 }
+cleanup() {   # on any exit: mainstay stopped and waited for, then the node stand-in
+    if [ -n "$mainstay_pid" ] && [ -e "/proc/$mainstay_pid" ]; then
+        stop_mainstay
+        wait "$mainstay_pid" 2>/dev/null || true
+    fi
+    stop_node
+}
 trap on_interrupt INT TERM
-trap stop_node EXIT
+trap cleanup EXIT
 
 cat <<EOF
 
@@ -110,7 +117,7 @@ while [ "$interrupted" -eq 0 ] && running; do
     fi
     if [ "$shown_start" -eq 0 ] && has 'startup finished'; then
         shown_start=1
-        sleep 0.3
+        sleep 0.3 || :
         say "startup finished: degraded, and still recovering. mainstay status:"
         ms status
         say "mainstay why ollama:"
@@ -122,7 +129,7 @@ while [ "$interrupted" -eq 0 ] && running; do
     fi
     if [ "$shown_crash" -eq 0 ] && has 'ollama: recovering (killed by SIG'; then
         shown_crash=1
-        sleep 0.3
+        sleep 0.3 || :
         say "ollama crashed. mainstay why ollama:"
         ms why ollama
         say "local-llm went back to the cloud: $(cat "$run/llm-mode" 2>/dev/null)"
@@ -138,7 +145,7 @@ while [ "$interrupted" -eq 0 ] && running; do
         ms status
         break
     fi
-    sleep 0.5
+    sleep 0.5 || :   # a Ctrl-C ends the sleep with a failure: not an error here
 done
 
 say "stopping mainstay (SIGTERM to pid $mainstay_pid)"
