@@ -43,6 +43,7 @@ ms() { "$MAINSTAY" "$@" -c "$config" || true; }   # status exits 1 while degrade
 mainstay_pid=""
 node_pid=""
 stopping=0
+mainstay_done=0
 interrupted=0
 
 stop_mainstay() {   # one SIGTERM to the mainstay this script started
@@ -64,7 +65,7 @@ on_interrupt() {
     stop_mainstay
 }
 cleanup() {   # on any exit: mainstay stopped and waited for, then the node stand-in
-    if [ -n "$mainstay_pid" ] && [ -e "/proc/$mainstay_pid" ]; then
+    if [ -n "$mainstay_pid" ] && [ "$mainstay_done" -eq 0 ]; then
         stop_mainstay
         wait "$mainstay_pid" 2>/dev/null || true
     fi
@@ -100,6 +101,7 @@ setsid "$MAINSTAY" run -c "$config" &
 mainstay_pid=$!
 
 running() {   # alive and not a zombie (this shell reaps it only in `wait`)
+    [ -d /proc/self ] || { kill -0 "$mainstay_pid" 2>/dev/null; return; }   # no /proc: best effort
     st=$(sed 's/.*) //' "/proc/$mainstay_pid/stat" 2>/dev/null | cut -d' ' -f1)
     [ -n "$st" ] && [ "$st" != Z ]
 }
@@ -153,8 +155,10 @@ stop_mainstay
 rc=0
 while :; do   # wait again if a Ctrl-C interrupts the wait
     if wait "$mainstay_pid"; then rc=0; else rc=$?; fi
+    [ -d /proc/self ] || break
     [ -e "/proc/$mainstay_pid" ] || break   # reaped: done (a zombie is waited for again)
 done
+mainstay_done=1
 stop_node
 
 # ---- summary, from mainstay's own log ----------------------------------------------------
