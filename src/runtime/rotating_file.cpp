@@ -56,6 +56,16 @@ std::size_t RotatingFile::write(std::string_view data) {
         if (n <= 0) {
             error_ = n < 0 ? errno : ENOSPC;
             ++dropped_;
+            // The disk filled in the middle of a line: cut the file back to the last whole
+            // line, so that the next line written, once there is room, does not continue it.
+            const std::size_t whole = [&] {
+                const auto nl = data.substr(0, written).rfind('\n');
+                return nl == std::string_view::npos ? 0 : nl + 1;
+            }();
+            if (whole < written && ::ftruncate(fd_, static_cast<off_t>(size_ - (written - whole))) == 0) {
+                size_ -= written - whole;
+                written = whole;
+            }
             return written;
         }
         written += static_cast<std::size_t>(n);

@@ -4,6 +4,8 @@
 // Used for mainstay's own log and the per-service logs, only by the output writer's thread.
 // Writes go straight to the file descriptor (write(2), no buffer held here), so a line written
 // is in the file at once and a file costs no memory. Created with mode 0640 and O_CLOEXEC.
+// A write cut short (the disk filled in the middle of it) is cut back to its last whole line,
+// so no torn line is left for the next one to be glued to.
 // A failed open or write (disk full, directory gone) makes the file `failing()`: the caller
 // drops its lines, and the next write tries again (a failed open is retried at most once a
 // second); the first write that succeeds ends the episode.

@@ -1,5 +1,9 @@
 #include <doctest/doctest.h>
+#include <signal.h>
+#include <sys/resource.h>
 
+#include <fstream>
+#include <iterator>
 #include <string>
 
 #include "harness.hpp"
@@ -26,6 +30,43 @@ TEST_CASE("a rotating file keeps the current file and max_files older ones, like
         again.write("x\n");
     }
     CHECK(mainstay::testing::read_lines(dir / "svc.log").size() == 2);
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+}
+
+// A disk that fills in the middle of a write: the kernel takes part of it. Lines must stay whole
+// in the file (no torn line for the next one to be glued to once there is room again); here the
+// file size limit (RLIMIT_FSIZE, SIGXFSZ ignored) plays the full disk.
+TEST_CASE("a write cut short by a full disk leaves no torn line in the file") {
+    std::string tmpl = (fs::temp_directory_path() / "mainstay-rot-XXXXXX").string();
+    fs::path dir = ::mkdtemp(tmpl.data());
+    rlimit before{};
+    REQUIRE(::getrlimit(RLIMIT_FSIZE, &before) == 0);
+    struct sigaction ignore {}, old {};
+    ignore.sa_handler = SIG_IGN;
+    ::sigaction(SIGXFSZ, &ignore, &old);
+    rlimit small = before;
+    small.rlim_cur = 250;
+    REQUIRE(::setrlimit(RLIMIT_FSIZE, &small) == 0);
+    std::size_t first = 0, second = 0;
+    bool failing_after = false;
+    {
+        RotatingFile f(dir / "svc.log", 1 << 20, 2);
+        first = f.write(std::string(99, 'a') + "\n" + std::string(99, 'b') + "\n");  // 200 bytes: all in
+        second = f.write(std::string(99, 'c') + "\n");  // 50 of its 100 bytes would fit
+        failing_after = f.failing();
+        ::setrlimit(RLIMIT_FSIZE, &before);  // room again
+        f.write("d\n");
+        CHECK_FALSE(f.failing());
+    }
+    ::setrlimit(RLIMIT_FSIZE, &before);
+    ::sigaction(SIGXFSZ, &old, nullptr);
+    CHECK(first == 200);
+    CHECK(second == 0);  // nothing of the cut line counts as written
+    CHECK(failing_after);
+    std::ifstream in(dir / "svc.log");
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    CHECK(text == std::string(99, 'a') + "\n" + std::string(99, 'b') + "\nd\n");
     std::error_code ec;
     fs::remove_all(dir, ec);
 }

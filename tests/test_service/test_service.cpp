@@ -51,6 +51,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -66,6 +67,9 @@ const char* const kUsage = R"(usage: test-service [flags]
   --http                        answer each request with HTTP/1.1 200 "OK\n" (Connection: close)
   --healthy-file FILE           --http: 503 "unhealthy\n" while FILE is missing;
                                 without --http: listeners closed while FILE is missing
+  --route PATH=BODY             --http: answer GET/HEAD of PATH (query ignored) with 200 and
+                                BODY (application/json when it starts with { or [); with any
+                                --route, other paths get 404 "not found\n"; repeatable
   --hang                        accept connections, never answer or close them
   --exit-after MS               run the finish action (exit or --die-signal) after MS ms
   --exit-code C                 finish by exiting with C (default 0)
@@ -89,6 +93,7 @@ const char* const kUsage = R"(usage: test-service [flags]
 struct Options {
   std::optional<int> listen_port;
   std::string unix_socket, port_file, healthy_file;
+  std::vector<std::pair<std::string, std::string>> routes;  // --route PATH=BODY, in order
   long ready_after_ms = 0;
   bool http = false, hang = false;
   std::optional<long> exit_after_ms;
@@ -153,6 +158,13 @@ Options parse_args(int argc, char** argv) {
     else if (f == "--ready-after") o.ready_after_ms = long(parse_int(f, value(), 0, 86400000));
     else if (f == "--http") o.http = true;
     else if (f == "--healthy-file") o.healthy_file = value();
+    else if (f == "--route") {
+      const std::string_view v = value();
+      const auto eq = v.find('=');
+      if (eq == std::string_view::npos || eq == 0 || v[0] != '/')
+        usage_error("--route: expected PATH=BODY with PATH starting with '/', got '" + std::string(v) + "'");
+      o.routes.emplace_back(std::string(v.substr(0, eq)), std::string(v.substr(eq + 1)));
+    }
     else if (f == "--hang") o.hang = true;
     else if (f == "--exit-after") o.exit_after_ms = long(parse_int(f, value(), 0, 86400000));
     else if (f == "--exit-code") o.exit_code = int(parse_int(f, value(), 0, 255));
@@ -177,6 +189,7 @@ Options parse_args(int argc, char** argv) {
   if (!listens && (o.http || o.hang || !o.healthy_file.empty() || !o.port_file.empty() || o.ready_after_ms))
     usage_error("--http/--hang/--healthy-file/--port-file/--ready-after need --listen or --unix-socket");
   if (!o.port_file.empty() && !o.listen_port) usage_error("--port-file needs --listen");
+  if (!o.routes.empty() && !o.http) usage_error("--route needs --http");
   if (!o.grandchild_pid_file.empty() && !o.fork_grandchild)
     usage_error("--grandchild-pid-file needs --fork-grandchild");
   if (!o.print_lines && !o.lines_per_second && (o.use_stderr || o.line_length != 100))
@@ -502,12 +515,34 @@ class Service {
     }
   }
 
+  // The path of the request line ("GET /api/tags?x HTTP/1.1" -> "/api/tags"), query cut off.
+  static std::string_view request_path(std::string_view request) {
+    const auto sp = request.find(' ');
+    if (sp == std::string_view::npos) return {};
+    std::string_view rest = request.substr(sp + 1);
+    rest = rest.substr(0, std::min(rest.find(' '), rest.find("\r\n")));
+    return rest.substr(0, rest.find('?'));
+  }
+
   std::string http_response(std::string_view request) const {
     const bool healthy = o_.healthy_file.empty() || file_exists(o_.healthy_file);
-    const std::string_view status = healthy ? "200 OK" : "503 Service Unavailable";
-    const std::string_view body = healthy ? "OK\n" : "unhealthy\n";
-    std::string r = "HTTP/1.1 " + std::string(status) +
-                    "\r\nContent-Type: text/plain\r\nContent-Length: " + std::to_string(body.size()) +
+    std::string_view status = healthy ? "200 OK" : "503 Service Unavailable";
+    std::string_view body = healthy ? "OK\n" : "unhealthy\n";
+    std::string_view type = "text/plain";
+    if (healthy && !o_.routes.empty()) {
+      const std::string_view path = request_path(request);
+      const auto route = std::find_if(o_.routes.begin(), o_.routes.end(),
+                                      [&](const auto& r) { return r.first == path; });
+      if (route == o_.routes.end()) {
+        status = "404 Not Found";
+        body = "not found\n";
+      } else {
+        body = route->second;
+        if (body.starts_with('{') || body.starts_with('[')) type = "application/json";
+      }
+    }
+    std::string r = "HTTP/1.1 " + std::string(status) + "\r\nContent-Type: " + std::string(type) +
+                    "\r\nContent-Length: " + std::to_string(body.size()) +
                     "\r\nConnection: close\r\n\r\n";
     if (!request.starts_with("HEAD ")) r += body;
     return r;

@@ -236,9 +236,9 @@ int connect_unix(const std::string& path) {
   return fd;
 }
 
-// Sends a GET and reads the whole response (until EOF), bounded by `timeout`.
-std::string http_get(int fd, std::chrono::milliseconds timeout = kDeadline) {
-  const std::string req = "GET /health HTTP/1.1\r\nHost: x\r\n\r\n";
+// Sends a GET of `path` and reads the whole response (until EOF), bounded by `timeout`.
+std::string http_get(int fd, std::chrono::milliseconds timeout = kDeadline, const std::string& path = "/health") {
+  const std::string req = "GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n";
   REQUIRE(::write(fd, req.data(), req.size()) == ssize_t(req.size()));
   std::string resp;
   const auto end = Clock::now() + timeout;
@@ -373,6 +373,46 @@ TEST_CASE("test-service: --http answers 200 while healthy, 503 when the healthy 
   const std::string bad = http_get(connect_tcp(port));
   CHECK(bad.starts_with("HTTP/1.1 503 Service Unavailable\r\n"));
   CHECK(body_of(bad) == "unhealthy\n");
+}
+
+TEST_CASE("test-service: --route answers its paths with their bodies, others with 404") {
+  TempDir d;
+  const std::string healthy = d / "healthy";
+  std::ofstream(healthy) << "x";
+  Child c({"--unix-socket", d / "sock", "--http", "--healthy-file", healthy,
+           "--route", "/api/version={\"version\":\"0.1\"}", "--route", "/api/tags={\"models\":[]}",
+           "--route", "/plain=hello"});
+  c.read_stdout("listening on unix:");
+
+  const std::string version = http_get(connect_unix(d / "sock"), kDeadline, "/api/version");
+  CHECK(version.starts_with("HTTP/1.1 200 OK\r\n"));
+  CHECK(version.find("Content-Type: application/json\r\n") != std::string::npos);
+  CHECK(body_of(version) == "{\"version\":\"0.1\"}");
+  CHECK(body_of(http_get(connect_unix(d / "sock"), kDeadline, "/api/tags?verbose=1")) == "{\"models\":[]}");
+
+  const std::string plain = http_get(connect_unix(d / "sock"), kDeadline, "/plain");
+  CHECK(plain.find("Content-Type: text/plain\r\n") != std::string::npos);
+  CHECK(body_of(plain) == "hello");
+
+  const std::string missing = http_get(connect_unix(d / "sock"), kDeadline, "/health");
+  CHECK(missing.starts_with("HTTP/1.1 404 Not Found\r\n"));
+  CHECK(body_of(missing) == "not found\n");
+
+  fs::remove(healthy);  // unhealthy wins over every route
+  CHECK(http_get(connect_unix(d / "sock"), kDeadline, "/api/version").starts_with("HTTP/1.1 503 "));
+}
+
+TEST_CASE("test-service: --route needs PATH=BODY and --http") {
+  SUBCASE("no equals sign") {
+    Child c({"--unix-socket", "/nonexistent/sock", "--http", "--route", "/api"});
+    CHECK(exited_with(c.wait_exit(), 64));
+    CHECK(c.read_stderr().find("--route: expected PATH=BODY") != std::string::npos);
+  }
+  SUBCASE("without --http") {
+    Child c({"--listen", "0", "--route", "/a=b"});
+    CHECK(exited_with(c.wait_exit(), 64));
+    CHECK(c.read_stderr().find("--route needs --http") != std::string::npos);
+  }
 }
 
 TEST_CASE("test-service: without --http, --healthy-file gates the listener on the same port") {

@@ -7,9 +7,13 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include "cli/cli.hpp"
+#include "config/loader.hpp"
 
 namespace fs = std::filesystem;
 
@@ -86,4 +90,86 @@ TEST_CASE("the shipped configuration is valid") {
     INFO(err.str());
     CHECK(code == 0);
     CHECK(out.str().find(": ok: 3 services, 1 capabilities") != std::string::npos);
+}
+
+namespace {
+
+namespace config = mainstay::config;
+
+config::LoadResult load_shipped(const std::string& main_file, config::Environment env,
+                                std::optional<fs::path> services_dir = std::nullopt) {
+    config::LoadOptions options;
+    options.config_file = fs::path(MAINSTAY_SOURCE_DIR) / main_file;
+    options.services_dir = std::move(services_dir);
+    options.env = std::move(env);
+    return config::load(options);
+}
+
+std::string errors_of(const config::LoadResult& r) {
+    std::string text;
+    for (const auto& d : r.diagnostics.sorted()) text += config::format(d) + "\n";
+    return text;
+}
+
+std::vector<std::string> names_of(const config::Config& c) {
+    std::vector<std::string> names;
+    for (const auto& s : c.services) names.push_back(s.name);
+    for (const auto& cap : c.capabilities) names.push_back(cap.name);
+    return names;
+}
+
+}  // namespace
+
+TEST_CASE("the packaged configuration uses /run and /var/log and is valid on the repository's services.d") {
+    const auto r = load_shipped("packaging/mainstay.yaml", {}, fs::path(MAINSTAY_SOURCE_DIR) / "services.d");
+    INFO(errors_of(r));
+    REQUIRE(r.config.has_value());
+    CHECK(r.config->main.status.socket == "/run/mainstay/control.sock");
+    CHECK(r.config->main.status.file == "/run/mainstay/status.json");
+    CHECK(r.config->main.log.file == fs::path("/var/log/mainstay/mainstay.log"));
+    CHECK(names_of(*r.config) == std::vector<std::string>{"docker", "invincible-node", "ollama", "local-llm"});
+}
+
+TEST_CASE("the repository's configuration keeps every path in its run directory: run/ or MAINSTAY_RUN_DIR") {
+    const fs::path run = (fs::path(MAINSTAY_SOURCE_DIR) / "run").lexically_normal();
+    const auto local = load_shipped("config/mainstay.yaml", {});
+    INFO(errors_of(local));
+    REQUIRE(local.config.has_value());
+    CHECK(local.config->main.status.socket.lexically_normal() == run / "control.sock");
+    CHECK(local.config->main.status.file.lexically_normal() == run / "status.json");
+    CHECK(local.config->main.log.file->lexically_normal() == run / "log" / "mainstay.log");
+
+    const auto elsewhere = load_shipped("config/mainstay.yaml", {{"MAINSTAY_RUN_DIR", "/tmp/somewhere"}});
+    REQUIRE(elsewhere.config.has_value());
+    CHECK(elsewhere.config->main.status.socket == "/tmp/somewhere/control.sock");
+    CHECK(elsewhere.config->main.log.file == fs::path("/tmp/somewhere/log/mainstay.log"));
+}
+
+TEST_CASE("the shipped local-llm runs the llm-mode hook from MAINSTAY_HOOKS, else /etc/mainstay/services.d/hooks") {
+    CHECK(fs::exists(fs::path(MAINSTAY_SOURCE_DIR) / "services.d" / "hooks" / "llm-mode"));
+    const auto with_var = load_shipped("config/mainstay.yaml", {{"MAINSTAY_HOOKS", "/h"}});
+    REQUIRE(with_var.config.has_value());
+    REQUIRE(with_var.config->capabilities.size() == 1);
+    const auto& cap = with_var.config->capabilities.front();
+    CHECK(cap.activate == std::optional<config::Argv>(config::Argv{"sh", "/h/llm-mode", "local"}));
+    CHECK(cap.deactivate == std::optional<config::Argv>(config::Argv{"sh", "/h/llm-mode", "cloud"}));
+    const auto packaged = load_shipped("config/mainstay.yaml", {});
+    REQUIRE(packaged.config.has_value());
+    CHECK(packaged.config->capabilities.front().activate ==
+          std::optional<config::Argv>(config::Argv{"sh", "/etc/mainstay/services.d/hooks/llm-mode", "local"}));
+}
+
+TEST_CASE("the demo configuration plays the shipped services, and says which variable is missing") {
+    const auto r = load_shipped("packaging/demo/mainstay.yaml", {{"MAINSTAY_RUN_DIR", "/tmp/demo"},
+                                                                 {"MAINSTAY_STANDIN", "/bin/test-service"},
+                                                                 {"MAINSTAY_HOOKS", "/h"}});
+    INFO(errors_of(r));
+    REQUIRE(r.config.has_value());
+    CHECK(names_of(*r.config) == std::vector<std::string>{"docker", "invincible-node", "ollama", "local-llm"});
+    CHECK(r.config->main.status.socket == "/tmp/demo/control.sock");
+    CHECK_FALSE(r.config->main.status.http.has_value());  // no TCP port: nothing to collide with
+
+    const auto without = load_shipped("packaging/demo/mainstay.yaml", {});
+    CHECK_FALSE(without.config.has_value());
+    CHECK(errors_of(without).find("set MAINSTAY_RUN_DIR") != std::string::npos);
 }
