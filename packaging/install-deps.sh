@@ -28,6 +28,7 @@ for group in "$@"; do
         # one line per optional group: NAME) PACKAGES="$PACKAGES pkg1 pkg2" ;;
         deb) PACKAGES="$PACKAGES dpkg-dev file man-db gzip" ;;
         image) PACKAGES="$PACKAGES debootstrap docker.io" ;;
+        bench) PACKAGES="$PACKAGES supervisor runit" ;;
         *) echo "install-deps.sh: unknown group '$group'" >&2; exit 64 ;;
     esac
 done

@@ -1,0 +1,890 @@
+// mainstay beside its peers: one table, every figure measured in the same run for a bare C floor
+// (bench/floor.cpp), mainstay, supervisord and runit (runsvdir + one runsv per service), on the
+// same service program (tests/test-service).
+//
+//   compare --mainstay PATH --test-service PATH --floor PATH [options]
+//     --rounds N         restart reaction rounds (default 50)
+//     --idle-seconds S   idle CPU window at 1000 services (default 10)
+//     --probe-seconds S  CPU window with 100 probed services (default 20)
+//     --events N         SIGKILLs among 1000 running services (default 20)
+//     --chain-runs N     runs of the chain of 10 (default 5)
+//     --small N --big N  the two numbers of services (default 200 and 1000; the idle figures and
+//                        the SIGKILLs among running services are taken with the big one)
+//     --only LIST        comma-separated subset of floor,mainstay,supervisord,runit
+//     --json FILE  --svg FILE  --markdown FILE   where the results also go
+//
+// How each figure is taken (the same way for every supervisor):
+//   * every service appends "<pid> <CLOCK_MONOTONIC ns>" to a start file when it execs
+//     (test-service --start-file), so a time is read off the service itself, not off a poll;
+//   * a supervisor is started with fork+exec in a process group of its own; its stdout and
+//     stderr are drained by a thread; it is stopped by its own pid at the end (SIGTERM; runsvdir
+//     SIGHUP, which sends SIGTERM to every runsv), then every process left is reaped: this
+//     program is a child subreaper, so what the supervisor leaves behind comes back to it and is
+//     killed (only pids /proc shows as its own children);
+//   * a SIGKILL only goes to a pid read from the start file while /proc says that its parent is
+//     the supervisor started here (for runit: a runsv child of the runsvdir started here).
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <optional>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/free_port.hpp"
+#include "support/signal_guard.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using mainstay::testing::free_port;
+using mainstay::testing::signal_process;
+
+volatile sig_atomic_t g_interrupted = 0;
+
+long long now_ns() {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1'000'000'000LL + ts.tv_nsec;
+}
+
+void sleep_ms(long ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
+
+struct Interrupted : std::runtime_error {
+    Interrupted() : std::runtime_error("interrupted") {}
+};
+
+void check_interrupt() {
+    if (g_interrupted) throw Interrupted();
+}
+
+// ---- /proc -----------------------------------------------------------------------------------
+
+struct Stat {
+    char state = 0;
+    int ppid = 0;
+};
+
+Stat stat_of(int pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string line;
+    std::getline(in, line);
+    const auto close = line.rfind(')');
+    if (close == std::string::npos) return {};
+    std::istringstream rest(line.substr(close + 2));
+    Stat s;
+    rest >> s.state >> s.ppid;
+    return s;
+}
+
+std::vector<int> children_of(int parent) {
+    std::vector<int> out;
+    std::error_code ec;
+    for (auto it = fs::directory_iterator("/proc", ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
+        const int pid = std::atoi(it->path().filename().c_str());
+        if (pid > 1 && stat_of(pid).ppid == parent) out.push_back(pid);
+    }
+    return out;
+}
+
+long status_kib(int pid, const char* file, const char* key) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/" + file);
+    const std::size_t n = std::strlen(key);
+    for (std::string line; std::getline(in, line);) {
+        if (line.compare(0, n, key) == 0) return std::atol(line.c_str() + n);
+    }
+    return 0;
+}
+
+long descriptors(int pid) {
+    long n = 0;
+    std::error_code ec;
+    for (auto it = fs::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec); !ec && it != fs::directory_iterator();
+         it.increment(ec)) {
+        ++n;
+    }
+    return n;
+}
+
+// CPU time in ns: /proc/PID/schedstat (ns resolution), else utime+stime in clock ticks.
+long long cpu_ns(int pid) {
+    std::ifstream sched("/proc/" + std::to_string(pid) + "/schedstat");
+    long long ns = -1;
+    if (sched >> ns) return ns;
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string line;
+    std::getline(in, line);
+    const auto close = line.rfind(')');
+    if (close == std::string::npos) return 0;
+    std::istringstream rest(line.substr(close + 2));
+    std::string field;
+    long long ticks = 0;
+    for (int i = 3; i <= 15 && rest >> field; ++i) {
+        if (i == 14 || i == 15) ticks += std::stoll(field);
+    }
+    return ticks * 1'000'000'000LL / ::sysconf(_SC_CLK_TCK);
+}
+
+// ---- start files -----------------------------------------------------------------------------
+
+struct Start {
+    int pid;
+    long long at;
+};
+
+// The lines services appended to one file, read incrementally.
+class StartFile {
+public:
+    explicit StartFile(fs::path path) : path_(std::move(path)) { fs::remove(path_); }
+    const fs::path& path() const { return path_; }
+    const std::vector<Start>& starts() {
+        read_new();
+        return starts_;
+    }
+    std::size_t count() { return starts().size(); }
+
+    // Waits until there are at least `n` lines; false after `timeout_s`.
+    bool wait_for(std::size_t n, double timeout_s) {
+        const long long deadline = now_ns() + static_cast<long long>(timeout_s * 1e9);
+        while (count() < n) {
+            check_interrupt();
+            if (now_ns() > deadline) return false;
+            sleep_ms(1);
+        }
+        return true;
+    }
+
+private:
+    void read_new() {
+        const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) return;
+        char buf[65536];
+        for (ssize_t got; (got = ::pread(fd, buf, sizeof buf, offset_)) > 0;) {
+            offset_ += got;
+            partial_.append(buf, static_cast<std::size_t>(got));
+        }
+        ::close(fd);
+        std::size_t begin = 0;
+        for (std::size_t nl; (nl = partial_.find('\n', begin)) != std::string::npos; begin = nl + 1) {
+            Start s{};
+            if (std::sscanf(partial_.c_str() + begin, "%d %lld", &s.pid, &s.at) == 2) starts_.push_back(s);
+        }
+        partial_.erase(0, begin);
+    }
+
+    fs::path path_;
+    off_t offset_ = 0;
+    std::string partial_;
+    std::vector<Start> starts_;
+};
+
+// ---- the supervisors ---------------------------------------------------------------------------
+
+enum class Kind { floor, mainstay, supervisord, runit };
+const char* const kNames[] = {"floor", "mainstay", "supervisord", "runit"};
+
+struct Tools {
+    std::string mainstay, service, floor, supervisord, runsvdir;
+};
+
+// One service of a run: a command line (argv) for the service program.
+using Command = std::vector<std::string>;
+
+// A started supervisor: its pid (leader of a process group of its own) and a thread draining its
+// output, noting when a given text first appears in it.
+class Running {
+public:
+    Running(Kind kind, std::vector<std::string> argv, const fs::path& cwd, std::string watch = {})
+        : kind_(kind), watch_(std::move(watch)) {
+        int fds[2];
+        if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe");
+        std::vector<char*> args;
+        for (auto& a : argv) args.push_back(a.data());
+        args.push_back(nullptr);
+        started_at_ = now_ns();
+        pid_ = ::fork();
+        if (pid_ < 0) throw std::runtime_error("fork");
+        if (pid_ == 0) {
+            ::setpgid(0, 0);
+            sigset_t none;
+            sigemptyset(&none);
+            ::sigprocmask(SIG_SETMASK, &none, nullptr);
+            ::signal(SIGPIPE, SIG_DFL);
+            rlimit limit{1024, 4096};  // what a default Linux session gives
+            ::setrlimit(RLIMIT_NOFILE, &limit);
+            const int null = ::open("/dev/null", O_RDONLY);
+            ::dup2(null, 0);
+            ::dup2(fds[1], 1);
+            ::dup2(fds[1], 2);
+            if (::chdir(cwd.c_str()) != 0) ::_exit(126);
+            ::execv(args[0], args.data());
+            ::_exit(127);
+        }
+        ::setpgid(pid_, pid_);
+        ::close(fds[1]);
+        drain_ = std::thread([this, fd = fds[0]] {
+            std::string seen;
+            char buf[65536];
+            for (ssize_t got; (got = ::read(fd, buf, sizeof buf)) > 0;) {
+                if (watch_.empty() || watched_at_ >= 0) continue;
+                seen.append(buf, static_cast<std::size_t>(got));
+                if (seen.find(watch_) != std::string::npos) watched_at_ = now_ns();
+                if (seen.size() > 1 << 16) seen.erase(0, seen.size() - watch_.size());
+            }
+            ::close(fd);
+        });
+    }
+    Running(const Running&) = delete;
+    Running& operator=(const Running&) = delete;
+    ~Running() { stop(); }
+
+    int pid() const { return pid_; }
+    long long started_at() const { return started_at_; }
+    long long watched_at() const { return watched_at_; }
+
+    // The processes that make up the supervisor: itself, and for runit every runsv.
+    std::vector<int> parts() const {
+        std::vector<int> out{pid_};
+        if (kind_ == Kind::runit) {
+            for (int child : children_of(pid_)) out.push_back(child);
+        }
+        return out;
+    }
+
+    // True when `pid` is a live service process of this supervisor.
+    bool owns(int pid) const {
+        if (pid <= 1) return false;
+        const Stat s = stat_of(pid);
+        if (s.state == 0 || s.state == 'Z') return false;
+        if (s.ppid == pid_) return true;
+        return kind_ == Kind::runit && s.ppid > 1 && stat_of(s.ppid).ppid == pid_;
+    }
+
+    // Stops it by its pid and waits for it (SIGKILL to its group after 180 s).
+    void stop() {
+        if (pid_ > 1 && !stopped_) {
+            stopped_ = true;
+            signal_process(pid_, kind_ == Kind::runit ? SIGHUP : SIGTERM);
+            const long long deadline = now_ns() + 180'000'000'000LL;
+            int status = 0;
+            while (::waitpid(pid_, &status, WNOHANG) == 0) {
+                if (now_ns() > deadline) {
+                    std::fprintf(stderr, "%s did not stop within 180 s: SIGKILL to its process group\n", kNames[int(kind_)]);
+                    mainstay::testing::signal_group(pid_, SIGKILL);
+                    ::waitpid(pid_, &status, 0);
+                    break;
+                }
+                sleep_ms(5);
+            }
+        }
+        if (drain_.joinable()) {
+            // The pipe's write end may live on in a service the supervisor left behind.
+            reap_orphans();
+            drain_.join();
+        }
+    }
+
+    // Every process that came back to this subreaper: given 10 s to end, then SIGKILLed.
+    static void reap_orphans() {
+        const long long deadline = now_ns() + 10'000'000'000LL;
+        for (;;) {
+            while (::waitpid(-1, nullptr, WNOHANG) > 0) {
+            }
+            const auto left = children_of(::getpid());
+            if (left.empty()) return;
+            if (now_ns() > deadline) {
+                for (int pid : left) signal_process(pid, SIGKILL);
+            }
+            sleep_ms(10);
+        }
+    }
+
+private:
+    Kind kind_;
+    std::string watch_;
+    int pid_ = -1;
+    bool stopped_ = false;
+    long long started_at_ = 0;
+    std::atomic<long long> watched_at_{-1};
+    std::thread drain_;
+};
+
+// Writes the configuration of `kind` for `services` into `dir` and starts it.
+std::unique_ptr<Running> launch(Kind kind, const Tools& t, const fs::path& dir, const std::vector<Command>& services,
+                                const std::string& mainstay_extra = {}, const std::string& watch = {}) {
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    switch (kind) {
+        case Kind::floor: {
+            // Every service of a floor run is the same command.
+            std::vector<std::string> argv{t.floor, "spawn", std::to_string(services.size())};
+            argv.insert(argv.end(), services.front().begin(), services.front().end());
+            return std::make_unique<Running>(kind, argv, dir, watch);
+        }
+        case Kind::mainstay: {
+            fs::create_directories(dir / "services.d");
+            std::ofstream(dir / "mainstay.yaml") << "services_dir: services.d\nstatus: {socket: run/control.sock}\n"
+                                                    "startup: {timeout: 120s}\n";
+            for (std::size_t i = 0; i < services.size(); ++i) {
+                std::ofstream f(dir / "services.d" / ("s" + std::to_string(i) + ".yaml"));
+                f << "command: [";
+                for (std::size_t a = 0; a < services[i].size(); ++a) f << (a ? ", \"" : "\"") << services[i][a] << '"';
+                f << "]\n";
+                if (mainstay_extra.empty()) {
+                    // Restart at once, every time (the floor's behaviour).
+                    f << "restart: {backoff: {initial: 0s, jitter: none}, circuit_breaker: {failure_threshold: 1000000}}\n";
+                } else {
+                    f << mainstay_extra;
+                }
+            }
+            return std::make_unique<Running>(kind, std::vector<std::string>{t.mainstay, "run", "-c", (dir / "mainstay.yaml").string()},
+                                             dir, watch);
+        }
+        case Kind::supervisord: {
+            std::ofstream f(dir / "supervisord.conf");
+            f << "[supervisord]\nnodaemon=true\nlogfile=" << (dir / "supervisord.log").string() << "\npidfile="
+              << (dir / "supervisord.pid").string() << "\nchildlogdir=" << dir.string() << "\nminfds=4096\n";
+            for (std::size_t i = 0; i < services.size(); ++i) {
+                f << "\n[program:s" << i << "]\ncommand=";
+                for (std::size_t a = 0; a < services[i].size(); ++a) f << (a ? " " : "") << services[i][a];
+                // startsecs=0: RUNNING at once, so an exit is never "too quick" (no BACKOFF delay).
+                f << "\nautorestart=true\nstartsecs=0\nstartretries=1000000\nredirect_stderr=true\nstdout_logfile=NONE\n";
+            }
+            f.close();
+            return std::make_unique<Running>(
+                kind, std::vector<std::string>{t.supervisord, "-n", "-c", (dir / "supervisord.conf").string()}, dir, watch);
+        }
+        case Kind::runit: {
+            for (std::size_t i = 0; i < services.size(); ++i) {
+                const fs::path sv = dir / "service" / ("s" + std::to_string(i));
+                fs::create_directories(sv);
+                std::ofstream f(sv / "run");
+                f << "#!/bin/sh\nexec";
+                for (const auto& a : services[i]) f << ' ' << a;
+                f << '\n';
+                f.close();
+                fs::permissions(sv / "run", fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec);
+            }
+            return std::make_unique<Running>(kind, std::vector<std::string>{t.runsvdir, (dir / "service").string()}, dir, watch);
+        }
+    }
+    return nullptr;
+}
+
+// ---- statistics and results ---------------------------------------------------------------------
+
+double percentile(std::vector<double> v, double p) {
+    if (v.empty()) return NAN;
+    std::sort(v.begin(), v.end());
+    const double rank = p * static_cast<double>(v.size() - 1);
+    const auto lo = static_cast<std::size_t>(std::floor(rank));
+    const auto hi = std::min(v.size() - 1, lo + 1);
+    return v[lo] + (v[hi] - v[lo]) * (rank - static_cast<double>(lo));
+}
+
+struct Row {
+    std::string id, measure, unit;
+    double value[4] = {NAN, NAN, NAN, NAN};  // by Kind; NAN: n/a or not run
+    std::string note[4];                      // why n/a
+    std::string goal;                         // e.g. "<= 1.5x floor"
+    std::function<std::optional<bool>(const Row&)> met;
+};
+
+std::string format_value(double v) {
+    if (std::isnan(v)) return "n/a";
+    char buf[32];
+    if (std::fabs(v) >= 100) {
+        std::snprintf(buf, sizeof buf, "%.0f", v);
+    } else if (std::fabs(v) >= 10) {
+        std::snprintf(buf, sizeof buf, "%.1f", v);
+    } else {
+        std::snprintf(buf, sizeof buf, "%.2f", v);
+    }
+    return buf;
+}
+
+std::string ratio(const Row& r) {
+    const double f = r.value[int(Kind::floor)], m = r.value[int(Kind::mainstay)];
+    if (std::isnan(f) || std::isnan(m) || f <= 0) return "";
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.2fx", m / f);
+    return buf;
+}
+
+std::string json_number(double v) {
+    if (std::isnan(v)) return "null";
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.6g", v);
+    return buf;
+}
+
+std::string json_string(const std::string& s) {
+    std::string out = "\"";
+    for (char c : s) {
+        if (c == '"' || c == '\\') out += '\\';
+        out += c;
+    }
+    return out + '"';
+}
+
+// ---- the measures -------------------------------------------------------------------------------
+
+struct Options {
+    int rounds = 50, idle_seconds = 10, probe_seconds = 20, events = 20, chain_runs = 5, small = 200, big = 1000;
+    bool run[4] = {true, true, true, true};
+    std::string json, svg, markdown;
+};
+
+Command start_service(const Tools& t, const fs::path& start_file) { return {t.service, "--start-file", start_file.string()}; }
+
+// Restart reaction: SIGKILL the newest process as soon as it has started; the time to the next
+// start line. Returns the reactions in ms.
+std::vector<double> restart_reaction(Kind kind, const Tools& t, const fs::path& dir, int rounds) {
+    StartFile starts(dir / "starts");
+    auto sup = launch(kind, t, dir / "run", {start_service(t, starts.path())});
+    std::vector<double> out;
+    if (!starts.wait_for(1, 30)) throw std::runtime_error("the service never started");
+    for (int i = 0; i < rounds; ++i) {
+        const Start last = starts.starts().back();
+        const std::size_t before = starts.count();
+        // The start line is written right after exec, before the supervisor may have noticed the
+        // new child: wait until /proc shows it as the supervisor's.
+        const long long deadline = now_ns() + 10'000'000'000LL;
+        while (!sup->owns(last.pid)) {
+            check_interrupt();
+            if (now_ns() > deadline) throw std::runtime_error("pid " + std::to_string(last.pid) + " is not the supervisor's child");
+            sleep_ms(1);
+        }
+        const long long t0 = now_ns();
+        signal_process(last.pid, SIGKILL);
+        if (!starts.wait_for(before + 1, 30)) throw std::runtime_error("no restart within 30 s");
+        out.push_back(static_cast<double>(starts.starts()[before].at - t0) / 1e6);
+    }
+    return out;
+}
+
+struct Launch {
+    double all_started_ms = NAN;
+    double rss_mb = NAN, pss_mb = NAN, fds = NAN, idle_cpu = NAN;
+    std::vector<double> events;
+};
+
+// N services: launch -> all started; with `idle` also RSS/PSS/fds/idle CPU once settled and the
+// reaction to `events` SIGKILLs of distinct services, each up for a while.
+Launch launch_all(Kind kind, const Tools& t, const fs::path& dir, int n, bool idle, const Options& o) {
+    StartFile starts(dir / "starts");
+    std::vector<Command> services(static_cast<std::size_t>(n), start_service(t, starts.path()));
+    auto sup = launch(kind, t, dir / "run", services);
+    Launch r;
+    if (!starts.wait_for(static_cast<std::size_t>(n), 600)) {
+        throw std::runtime_error(std::to_string(starts.count()) + " of " + std::to_string(n) + " services started within 600 s");
+    }
+    long long last = 0;
+    for (const auto& s : starts.starts()) last = std::max(last, s.at);
+    r.all_started_ms = static_cast<double>(last - sup->started_at()) / 1e6;
+    if (!idle) return r;
+
+    sleep_ms(2000);  // settle: logs written, start-up work done
+    if (starts.count() != static_cast<std::size_t>(n)) throw std::runtime_error("services restarted while idle");
+    const auto parts = sup->parts();
+    long rss = 0, pss = 0, fds = 0;
+    long long cpu0 = 0;
+    for (int p : parts) {
+        rss += status_kib(p, "status", "VmRSS:");
+        pss += status_kib(p, "smaps_rollup", "Pss:");
+        fds += descriptors(p);
+        cpu0 += cpu_ns(p);
+    }
+    const long long w0 = now_ns();
+    for (int s = 0; s < o.idle_seconds * 10; ++s) {
+        check_interrupt();
+        sleep_ms(100);
+    }
+    long long cpu1 = 0;
+    for (int p : parts) cpu1 += cpu_ns(p);
+    r.rss_mb = static_cast<double>(rss) / 1024.0;
+    r.pss_mb = static_cast<double>(pss) / 1024.0;
+    r.fds = static_cast<double>(fds);
+    r.idle_cpu = 100.0 * static_cast<double>(cpu1 - cpu0) / static_cast<double>(now_ns() - w0);
+
+    // One SIGKILL at a time among the n running services, each a different one, up since launch.
+    const auto first = starts.starts();
+    for (int e = 0; e < o.events && e < n; ++e) {
+        const int victim = first[static_cast<std::size_t>(e)].pid;
+        if (!sup->owns(victim)) throw std::runtime_error("pid " + std::to_string(victim) + " is not the supervisor's child");
+        const std::size_t before = starts.count();
+        const long long t0 = now_ns();
+        signal_process(victim, SIGKILL);
+        if (!starts.wait_for(before + 1, 30)) throw std::runtime_error("no restart within 30 s");
+        r.events.push_back(static_cast<double>(starts.starts()[before].at - t0) / 1e6);
+        sleep_ms(20);
+    }
+    return r;
+}
+
+// A chain of 10 services, each ready when its TCP port listens and depending on the previous one:
+// start -> every one ready (mainstay: its "mode: full" line; floor: its "all ready" line).
+std::vector<double> chain(Kind kind, const Tools& t, const fs::path& dir, int runs) {
+    std::vector<double> out;
+    for (int r = 0; r < runs; ++r) {
+        std::vector<int> ports;
+        for (int i = 0; i < 10; ++i) ports.push_back(free_port());
+        std::unique_ptr<Running> sup;
+        if (kind == Kind::floor) {
+            std::vector<std::string> argv{t.floor, "chain", "10", t.service};
+            for (int p : ports) argv.push_back(std::to_string(p));
+            fs::remove_all(dir / "run");
+            fs::create_directories(dir / "run");
+            sup = std::make_unique<Running>(kind, argv, dir / "run", "all ready");
+        } else {
+            fs::remove_all(dir / "run");
+            fs::create_directories(dir / "run/services.d");
+            std::ofstream(dir / "run/mainstay.yaml") << "services_dir: services.d\nstatus: {socket: run/control.sock}\n";
+            for (int i = 0; i < 10; ++i) {
+                std::ofstream f(dir / "run/services.d" / ("s" + std::to_string(i) + ".yaml"));
+                f << "command: [\"" << t.service << "\", --listen, \"" << ports[static_cast<std::size_t>(i)] << "\"]\n"
+                  << "probes: {readiness: {tcp: \"127.0.0.1:" << ports[static_cast<std::size_t>(i)]
+                  << "\", startup_interval: 10ms}}\n";
+                if (i > 0) f << "depends_on: [s" << i - 1 << "]\n";
+            }
+            sup = std::make_unique<Running>(kind, std::vector<std::string>{t.mainstay, "run", "-c", (dir / "run/mainstay.yaml").string()},
+                                            dir / "run", "mode: full");
+        }
+        const long long deadline = now_ns() + 30'000'000'000LL;
+        while (sup->watched_at() < 0) {
+            check_interrupt();
+            if (now_ns() > deadline) throw std::runtime_error("the chain was not ready within 30 s");
+            sleep_ms(1);
+        }
+        out.push_back(static_cast<double>(sup->watched_at() - sup->started_at()) / 1e6);
+        sup->stop();
+    }
+    return out;
+}
+
+// CPU of the supervisor while 100 listening services are probed (tcp) every second.
+double probe_cpu(Kind kind, const Tools& t, const fs::path& dir, int seconds) {
+    std::vector<int> ports;
+    for (int i = 0; i < 100; ++i) ports.push_back(free_port());
+    std::unique_ptr<Running> sup;
+    fs::remove_all(dir / "run");
+    fs::create_directories(dir / "run/services.d");
+    if (kind == Kind::floor) {
+        std::vector<std::string> argv{t.floor, "probe", t.service};
+        for (int p : ports) argv.push_back(std::to_string(p));
+        sup = std::make_unique<Running>(kind, argv, dir / "run");
+    } else {
+        std::ofstream(dir / "run/mainstay.yaml") << "services_dir: services.d\nstatus: {socket: run/control.sock}\n";
+        for (int i = 0; i < 100; ++i) {
+            std::ofstream f(dir / "run/services.d" / ("s" + std::to_string(i) + ".yaml"));
+            f << "command: [\"" << t.service << "\", --listen, \"" << ports[static_cast<std::size_t>(i)] << "\"]\n"
+              << "probes: {readiness: {tcp: \"127.0.0.1:" << ports[static_cast<std::size_t>(i)] << "\", interval: 1s}}\n";
+        }
+        sup = std::make_unique<Running>(kind, std::vector<std::string>{t.mainstay, "run", "-c", (dir / "run/mainstay.yaml").string()},
+                                        dir / "run", "mode: full");
+    }
+    // Settle: every service listening (mainstay: every one ready), then 3 s more.
+    const long long deadline = now_ns() + 60'000'000'000LL;
+    while (kind == Kind::mainstay && sup->watched_at() < 0) {
+        check_interrupt();
+        if (now_ns() > deadline) throw std::runtime_error("not every probed service was ready within 60 s");
+        sleep_ms(10);
+    }
+    sleep_ms(3000);
+    const long long c0 = cpu_ns(sup->pid()), w0 = now_ns();
+    for (int s = 0; s < seconds * 10; ++s) {
+        check_interrupt();
+        sleep_ms(100);
+    }
+    const long long c1 = cpu_ns(sup->pid());
+    return 100.0 * static_cast<double>(c1 - c0) / static_cast<double>(now_ns() - w0);
+}
+
+// ---- output -------------------------------------------------------------------------------------
+
+void print_table(const std::vector<Row>& rows, FILE* out, bool markdown) {
+    const char* cols[] = {"measure", "floor", "mainstay", "supervisord", "runit", "mainstay/floor", "goal"};
+    if (markdown) {
+        std::fprintf(out, "| %s | %s | %s | %s | %s | %s | %s |\n| --- | ---: | ---: | ---: | ---: | ---: | --- |\n", cols[0], cols[1],
+                     cols[2], cols[3], cols[4], cols[5], cols[6]);
+    } else {
+        std::fprintf(out, "%-46s %9s %9s %11s %9s %14s  %s\n", cols[0], cols[1], cols[2], cols[3], cols[4], cols[5], cols[6]);
+    }
+    for (const auto& r : rows) {
+        std::string goal = r.goal;
+        if (r.met) {
+            auto m = r.met(r);
+            if (m) goal += *m ? " (met)" : " (MISSED)";
+        }
+        const std::string name = r.measure + " (" + r.unit + ")";
+        if (markdown) {
+            std::fprintf(out, "| %s | %s | %s | %s | %s | %s | %s |\n", name.c_str(), format_value(r.value[0]).c_str(),
+                         format_value(r.value[1]).c_str(), format_value(r.value[2]).c_str(), format_value(r.value[3]).c_str(),
+                         ratio(r).c_str(), goal.c_str());
+        } else {
+            std::fprintf(out, "%-46s %9s %9s %11s %9s %14s  %s\n", name.c_str(), format_value(r.value[0]).c_str(),
+                         format_value(r.value[1]).c_str(), format_value(r.value[2]).c_str(), format_value(r.value[3]).c_str(),
+                         ratio(r).c_str(), goal.c_str());
+        }
+    }
+}
+
+void write_json(const std::vector<Row>& rows, const Options& o, const std::string& file) {
+    std::ofstream f(file);
+    utsname u{};
+    ::uname(&u);
+    f << "{\n  \"machine\": {\"cpus\": " << std::thread::hardware_concurrency() << ", \"kernel\": " << json_string(u.release)
+      << "},\n  \"options\": {\"rounds\": " << o.rounds << ", \"idle_seconds\": " << o.idle_seconds
+      << ", \"probe_seconds\": " << o.probe_seconds << ", \"events\": " << o.events << ", \"chain_runs\": " << o.chain_runs
+      << "},\n  \"rows\": [\n";
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        const auto& r = rows[i];
+        f << "    {\"id\": " << json_string(r.id) << ", \"measure\": " << json_string(r.measure) << ", \"unit\": " << json_string(r.unit);
+        for (int k = 0; k < 4; ++k) f << ", " << json_string(kNames[k]) << ": " << json_number(r.value[k]);
+        const double fl = r.value[0], m = r.value[1];
+        f << ", \"ratio\": " << json_number(std::isnan(fl) || fl <= 0 ? NAN : m / fl) << ", \"goal\": " << json_string(r.goal);
+        std::optional<bool> met = r.met ? r.met(r) : std::nullopt;
+        f << ", \"met\": " << (met ? (*met ? "true" : "false") : "null") << "}" << (i + 1 < rows.size() ? "," : "") << "\n";
+    }
+    f << "  ]\n}\n";
+}
+
+// A horizontal bar chart, one panel per measure, bars scaled to the panel's largest value.
+void write_svg(const std::vector<Row>& rows, const std::string& file) {
+    const char* colors[] = {"#888888", "#2b7bb9", "#d9822b", "#3a9d5d"};
+    const int width = 760, label = 110, bar_h = 14, gap = 4, title_h = 22, panel_gap = 10;
+    const int panel_h = title_h + 4 * (bar_h + gap) + panel_gap;
+    const int height = 40 + static_cast<int>(rows.size()) * panel_h;
+    std::ofstream f(file);
+    f << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << width << "\" height=\"" << height
+      << "\" font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
+      << "<text x=\"10\" y=\"24\" font-size=\"16\" font-weight=\"bold\">mainstay beside a bare C floor, supervisord and runit "
+         "(shorter is better)</text>\n";
+    int y = 40;
+    for (const auto& r : rows) {
+        f << "<text x=\"10\" y=\"" << y + 15 << "\" font-weight=\"bold\">" << r.measure << " (" << r.unit << ")</text>\n";
+        double max = 0;
+        for (double v : r.value) {
+            if (!std::isnan(v)) max = std::max(max, v);
+        }
+        int by = y + title_h;
+        for (int k = 0; k < 4; ++k, by += bar_h + gap) {
+            f << "<text x=\"" << label - 6 << "\" y=\"" << by + bar_h - 3 << "\" text-anchor=\"end\">" << kNames[k] << "</text>\n";
+            const double v = r.value[k];
+            const int room = width - label - 90;
+            const int w = std::isnan(v) || max <= 0 ? 0 : std::max(1, static_cast<int>(room * v / max));
+            if (w > 0) {
+                f << "<rect x=\"" << label << "\" y=\"" << by << "\" width=\"" << w << "\" height=\"" << bar_h << "\" fill=\""
+                  << colors[k] << "\"/>\n";
+            }
+            f << "<text x=\"" << label + w + 5 << "\" y=\"" << by + bar_h - 3 << "\">" << format_value(v) << "</text>\n";
+        }
+        y += panel_h;
+    }
+    f << "</svg>\n";
+}
+
+[[noreturn]] void usage() {
+    std::fprintf(stderr,
+                 "usage: compare --mainstay PATH --test-service PATH --floor PATH [--rounds N] [--idle-seconds S]\n"
+                 "               [--probe-seconds S] [--events N] [--chain-runs N] [--small N] [--big N] [--only floor,mainstay,supervisord,runit]\n"
+                 "               [--json FILE] [--svg FILE] [--markdown FILE]\n");
+    std::exit(64);
+}
+
+std::string which(const char* name) {
+    for (const char* dir : {"/usr/bin", "/usr/sbin", "/bin", "/sbin", "/usr/local/bin"}) {
+        const std::string p = std::string(dir) + "/" + name;
+        if (::access(p.c_str(), X_OK) == 0) return p;
+    }
+    return {};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    Tools t;
+    Options o;
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        if (i + 1 >= argc) usage();
+        const std::string v = argv[++i];
+        if (a == "--mainstay") t.mainstay = fs::absolute(v).string();
+        else if (a == "--test-service") t.service = fs::absolute(v).string();
+        else if (a == "--floor") t.floor = fs::absolute(v).string();
+        else if (a == "--rounds") o.rounds = std::max(1, std::atoi(v.c_str()));
+        else if (a == "--idle-seconds") o.idle_seconds = std::max(1, std::atoi(v.c_str()));
+        else if (a == "--probe-seconds") o.probe_seconds = std::max(1, std::atoi(v.c_str()));
+        else if (a == "--events") o.events = std::max(1, std::atoi(v.c_str()));
+        else if (a == "--chain-runs") o.chain_runs = std::max(1, std::atoi(v.c_str()));
+        else if (a == "--small") o.small = std::max(1, std::atoi(v.c_str()));
+        else if (a == "--big") o.big = std::max(1, std::atoi(v.c_str()));
+        else if (a == "--json") o.json = v;
+        else if (a == "--svg") o.svg = v;
+        else if (a == "--markdown") o.markdown = v;
+        else if (a == "--only") {
+            for (auto& r : o.run) r = false;
+            std::stringstream list(v);
+            for (std::string name; std::getline(list, name, ',');) {
+                bool known = false;
+                for (int k = 0; k < 4; ++k) {
+                    if (name == kNames[k]) o.run[k] = known = true;
+                }
+                if (!known) usage();
+            }
+        } else {
+            usage();
+        }
+    }
+    if (t.mainstay.empty() || t.service.empty() || t.floor.empty()) usage();
+    t.supervisord = which("supervisord");
+    t.runsvdir = which("runsvdir");
+    std::string missing[4];
+    if (t.supervisord.empty()) missing[int(Kind::supervisord)] = "supervisord not installed";
+    if (t.runsvdir.empty()) missing[int(Kind::runit)] = "runsvdir not installed";
+
+    // Whatever a supervisor leaves behind comes back here, and is reaped (and killed) here.
+    ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+    struct sigaction sa{};
+    sa.sa_handler = [](int) { g_interrupted = 1; };
+    ::sigaction(SIGINT, &sa, nullptr);
+    ::sigaction(SIGTERM, &sa, nullptr);
+    ::signal(SIGPIPE, SIG_IGN);
+
+    char tmpl[] = "/tmp/mainstay-compare-XXXXXX";
+    if (!::mkdtemp(tmpl)) return 1;
+    const fs::path dir = tmpl;
+    ::chmod(dir.c_str(), 0755);
+
+    std::vector<Row> rows;
+    auto row = [&](std::string id, std::string measure, std::string unit, std::string goal = {},
+                   std::function<std::optional<bool>(const Row&)> met = {}) -> Row& {
+        rows.push_back(Row{std::move(id), std::move(measure), std::move(unit), {NAN, NAN, NAN, NAN}, {}, std::move(goal), std::move(met)});
+        return rows.back();
+    };
+    auto within = [](double factor) {
+        return [factor](const Row& r) -> std::optional<bool> {
+            const double f = r.value[0], m = r.value[1];
+            if (std::isnan(f) || std::isnan(m)) return std::nullopt;
+            return m <= factor * f;
+        };
+    };
+    auto at_most = [](double limit) {
+        return [limit](const Row& r) -> std::optional<bool> {
+            if (std::isnan(r.value[1])) return std::nullopt;
+            return r.value[1] <= limit;
+        };
+    };
+    std::string rounds_label = "restart reaction, median of " + std::to_string(o.rounds);
+    rows.reserve(16);
+    Row& restart_median = row("restart_median", rounds_label, "ms", "<= 1.5x floor", within(1.5));
+    Row& restart_p99 = row("restart_p99", "restart reaction, p99", "ms");
+    const std::string small = std::to_string(o.small), big = std::to_string(o.big);
+    Row& launch200 = row("launch_small", "launch -> all started, " + small + " services", "ms");
+    Row& launch1000 = row("launch_big", "launch -> all started, " + big + " services", "ms", "<= 1.5x floor", within(1.5));
+    Row& rss = row("rss_big", "RSS at " + big + " services", "MB", "<= 15 MB", at_most(15));
+    Row& pss = row("pss_big", "PSS at " + big + " services", "MB");
+    Row& fds = row("fds_big", "open descriptors at " + big + " services", "count");
+    Row& idle = row("idle_cpu_big", "idle CPU at " + big + " services", "%", "<= 0.1 %", at_most(0.1));
+    Row& event = row("event_big", "SIGKILL -> next exec among " + big + ", median", "ms");
+    Row& chain10 = row("chain_10", "chain of 10 dependent services -> all ready", "ms", "<= 300 ms", at_most(300));
+    Row& probes = row("probe_cpu_100", "CPU, 100 services probed every second", "%");
+
+    bool failed = false;
+    auto attempt = [&](Kind k, const char* what, const std::function<void()>& f) {
+        if (!o.run[int(k)] || !missing[int(k)].empty()) return;
+        std::fprintf(stderr, "  %-12s %s ...\n", kNames[int(k)], what);
+        try {
+            f();
+        } catch (const Interrupted&) {
+            throw;
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "  %-12s %s FAILED: %s\n", kNames[int(k)], what, e.what());
+            failed = true;
+        }
+        Running::reap_orphans();
+    };
+
+    const Kind all[] = {Kind::floor, Kind::mainstay, Kind::supervisord, Kind::runit};
+    try {
+        for (Kind k : all) {
+            const int i = int(k);
+            attempt(k, "restart reaction", [&] {
+                auto v = restart_reaction(k, t, dir / kNames[i], o.rounds);
+                restart_median.value[i] = percentile(v, 0.5);
+                restart_p99.value[i] = percentile(v, 0.99);
+            });
+        }
+        for (Kind k : all) {
+            const int i = int(k);
+            attempt(k, (small + " services").c_str(),
+                    [&] { launch200.value[i] = launch_all(k, t, dir / kNames[i], o.small, false, o).all_started_ms; });
+        }
+        for (Kind k : all) {
+            const int i = int(k);
+            attempt(k, (big + " services").c_str(), [&] {
+                auto r = launch_all(k, t, dir / kNames[i], o.big, true, o);
+                launch1000.value[i] = r.all_started_ms;
+                rss.value[i] = r.rss_mb;
+                pss.value[i] = r.pss_mb;
+                fds.value[i] = r.fds;
+                idle.value[i] = r.idle_cpu;
+                event.value[i] = percentile(r.events, 0.5);
+            });
+        }
+        for (Kind k : {Kind::floor, Kind::mainstay}) {
+            const int i = int(k);
+            attempt(k, "chain of 10", [&] { chain10.value[i] = percentile(chain(k, t, dir / kNames[i], o.chain_runs), 0.5); });
+            attempt(k, "100 probed services", [&] { probes.value[i] = probe_cpu(k, t, dir / kNames[i], o.probe_seconds); });
+        }
+    } catch (const Interrupted&) {
+        std::fprintf(stderr, "interrupted: stopping what runs\n");
+        Running::reap_orphans();
+        std::error_code ec;
+        fs::remove_all(dir, ec);
+        return 130;
+    }
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+
+    for (Row* r : {&chain10, &probes}) {
+        r->note[int(Kind::supervisord)] = "no dependencies or probes";
+        r->note[int(Kind::runit)] = "no dependencies or probes";
+    }
+    std::printf("\n");
+    print_table(rows, stdout, false);
+    for (int k = 0; k < 4; ++k) {
+        if (!missing[k].empty()) std::printf("%s: n/a (%s)\n", kNames[k], missing[k].c_str());
+    }
+    std::printf("supervisord and runit: n/a for the chain and the probes (they have no dependencies and no health probes)\n");
+    if (!o.json.empty()) write_json(rows, o, o.json);
+    if (!o.svg.empty()) write_svg(rows, o.svg);
+    if (!o.markdown.empty()) {
+        FILE* md = std::fopen(o.markdown.c_str(), "w");
+        if (md) {
+            print_table(rows, md, true);
+            std::fclose(md);
+        }
+    }
+    return failed ? 1 : 0;
+}
