@@ -247,15 +247,22 @@ void RealWorld::signal_group(int pgid, int signal) {
 void RealWorld::set_timer(supervisor::Id id, std::optional<supervisor::TimePoint> when) {
     auto it = timers_.find(id);
     if (!when) {
-        if (it != timers_.end()) it->second->cancel();
+        if (it != timers_.end() && it->second->armed) {
+            it->second->timer.cancel();
+            it->second->armed.reset();
+        }
         return;
     }
     // Made the first time it is armed, kept until forget(id).
-    if (it == timers_.end()) it = timers_.emplace(id, std::make_unique<boost::asio::steady_timer>(io_)).first;
-    auto& timer = *it->second;
-    timer.expires_at(*when);  // cancels a pending wait
-    timer.async_wait([this, id](const boost::system::error_code& ec) {
+    if (it == timers_.end()) it = timers_.emplace(id, std::make_unique<Timer>(io_)).first;
+    Timer& t = *it->second;
+    if (t.armed == when) return;  // already waiting for that very deadline: nothing to redo
+    t.armed = when;
+    t.timer.expires_at(*when);  // cancels a pending wait
+    t.timer.async_wait([this, id](const boost::system::error_code& ec) {
         if (ec || supervisor_ == nullptr) return;
+        // This wait is over: the next set_timer arms again, even for the same deadline.
+        if (auto found = timers_.find(id); found != timers_.end()) found->second->armed.reset();
         Doing doing("handling the timer of", name_of(id), name_of(id) ? -1 : static_cast<long long>(id));
         supervisor_->on_timer(id);
     });

@@ -91,7 +91,12 @@ private:
     std::function<void(const supervisor::Transition&)> on_transition_;
     std::function<void()> on_ready_;
     std::function<void()> reload_;
-    std::unordered_map<supervisor::Id, std::unique_ptr<boost::asio::steady_timer>> timers_;
+    struct Timer {
+        explicit Timer(boost::asio::io_context& io) : timer(io) {}
+        boost::asio::steady_timer timer;
+        std::optional<supervisor::TimePoint> armed;  // the deadline of the pending wait, if any
+    };
+    std::unordered_map<supervisor::Id, std::unique_ptr<Timer>> timers_;
     std::unordered_map<int, std::unique_ptr<LogCapture>> captures_;  // by pid
     bool complete_{false};
 

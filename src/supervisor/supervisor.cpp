@@ -483,12 +483,20 @@ void Supervisor::shutdown() {
 void Supervisor::advance_shutdown() {
     if (!deadline_passed_ && capabilities_winding_down()) return;  // the hook's exit brings us back
     while (stop_wave_ < stop_waves_.size()) {
+        // A wave is told to stop once (and once more, with SIGKILL, when shutdown.timeout has
+        // passed); after that an exit only asks whether the wave is done, so stopping a wave of
+        // N costs N stops, not N at every one of its N exits.
+        const bool issue = issued_wave_ != stop_wave_ || issued_forced_ != deadline_passed_;
         bool still_running = false;
         for (auto i : stop_waves_[stop_wave_]) {
-            services_[i]->stop(world_, deadline_passed_);
-            settle(i);
+            if (issue) {
+                services_[i]->stop(world_, deadline_passed_);
+                settle(i);
+            }
             still_running = still_running || services_[i]->active();
         }
+        issued_wave_ = stop_wave_;
+        issued_forced_ = deadline_passed_;
         if (still_running) return;  // the next exit brings us back here
         ++stop_wave_;
     }

@@ -187,6 +187,8 @@ private:
     bool shutdown_done_{false};
     std::vector<std::vector<std::size_t>> stop_waves_;
     std::size_t stop_wave_{0};
+    std::size_t issued_wave_{static_cast<std::size_t>(-1)};  // the wave last told to stop
+    bool issued_forced_{false};                              // ... and whether with SIGKILL
     bool deadline_passed_{false};
     int exit_code_{0};
     Mode mode_{Mode::starting};

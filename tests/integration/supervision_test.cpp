@@ -337,10 +337,16 @@ TEST_CASE("SIGUSR1 is passed on to every running service, a second SIGTERM kills
     Mainstay m(main_yaml(), {{"stubborn", ts("--ignore-sigterm --pid-file s.pid") + "working_dir: ..\n"
                                               "stop: {timeout: 1h}\n"}});
     REQUIRE(m.wait_for("stubborn: ready"));
+    REQUIRE(eventually([&] { return read_pid(m.dir() / "s.pid") > 0; }));
+    const int first = read_pid(m.dir() / "s.pid");
     m.signal(SIGUSR1);  // test-service does not handle SIGUSR1: it dies of it
     CHECK(m.wait_for("stubborn: recovering (killed by SIGUSR1)"));
     REQUIRE(m.wait_for("stubborn: running", 10s));
-    REQUIRE(eventually([&] { return m.count("stubborn: running") == 2 && read_pid(m.dir() / "s.pid") > 0; }));
+    // The new process writes its pid once it ignores SIGTERM (the old file holds the old pid).
+    REQUIRE(eventually([&] {
+        const int now = read_pid(m.dir() / "s.pid");
+        return m.count("stubborn: running") == 2 && now > 0 && now != first;
+    }));
     m.signal(SIGTERM);
     REQUIRE(m.wait_for("stubborn: stopping"));
     m.signal(SIGTERM);  // stop.timeout is an hour: only the second signal ends it now

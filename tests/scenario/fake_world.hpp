@@ -76,6 +76,7 @@ public:
     }
     void signal_group(int pgid, int signal) override { signals.push_back({pgid, signal, now()}); }
     void set_timer(supervisor::Id id, std::optional<TimePoint> when) override {
+        ++timer_sets;
         if (when) timers[id] = *when;
         else timers.erase(id);
     }
@@ -130,6 +131,7 @@ public:
     std::set<int> running;
     std::vector<Signal> signals;
     std::map<supervisor::Id, TimePoint> timers;
+    std::size_t timer_sets{0};  // set_timer calls, for the cost of an event
     std::vector<supervisor::Id> forgotten;
     int reloads{0};
     std::vector<supervisor::Transition> transitions;

@@ -257,6 +257,22 @@ TEST_CASE("shutdown stops dependents before their dependencies") {
     CHECK(t.timers() == 0);
 }
 
+TEST_CASE("shutdown of one wave of many costs each exit its own service, not a pass over the wave") {
+    std::vector<config::ServiceSpec> specs;
+    for (int i = 0; i < 300; ++i) specs.push_back(svc("s" + std::to_string(i)));
+    Story t(specs);
+    t.sup->shutdown();
+    const std::size_t before = t.world.timer_sets;
+    for (int i = 0; i < 300; ++i) {
+        CHECK(t.s("s" + std::to_string(i)).state() == State::stopping);
+        t.exit("s" + std::to_string(i), ExitStatus::killed(SIGTERM));
+    }
+    CHECK(t.world.complete);
+    CHECK(t.timers() == 0);
+    // A pass over the wave at every exit would set about 300 * 300 / 2 timers.
+    CHECK(t.world.timer_sets - before < 300 * 4);
+}
+
 TEST_CASE("shutdown.timeout kills whatever still runs") {
     auto spec = svc("stubborn");
     spec.stop.timeout = 1h;
