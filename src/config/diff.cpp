@@ -172,6 +172,26 @@ std::string plural(std::size_t n, const char* one, const char* many) {
 
 }  // namespace
 
+namespace {
+void forget(Mark& m) {
+    std::string().swap(m.file);  // clear() would keep the allocation
+    m.line = 0;
+    m.col = 0;
+}
+}  // namespace
+
+ServiceSpec without_positions(ServiceSpec spec) {
+    for (Mark* m : {&spec.name_mark, &spec.command_mark, &spec.working_dir_mark, &spec.user_mark, &spec.group_mark}) {
+        forget(*m);
+    }
+    for (auto* p : {&spec.probes.startup, &spec.probes.readiness, &spec.probes.liveness}) {
+        if (*p) forget((*p)->mark);
+    }
+    for (auto& d : spec.depends_on) forget(d.mark);
+    if (spec.limits) forget(spec.limits->mark);
+    return spec;
+}
+
 bool same(const ServiceSpec& a, const ServiceSpec& b) {
     [[maybe_unused]] const auto& [name, description, kind, command, shell, working_dir, env_files, env_file_vars,
                                   environment, user, group, credentials, critical, enabled, ready_after, depends_on,

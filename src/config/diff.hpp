@@ -63,6 +63,11 @@ ConfigDiff diff(const Config& before, const Config& after);
 bool same(const ServiceSpec& a, const ServiceSpec& b);
 bool same(const CapabilitySpec& a, const CapabilitySpec& b);
 
+// The definition without its source positions (every Mark emptied, its path's memory freed),
+// for the copy a running service keeps: only the loader's diagnostics need them, and at a
+// thousand services they are about a megabyte. same() is unchanged by it.
+ServiceSpec without_positions(ServiceSpec spec);
+
 // One line for people: "reload: 1 added (web), 1 removed (old), 1 changed (api), 3 unchanged;
 // capabilities: 1 changed (local-llm); log.level applied; needs a restart: status.socket".
 // An empty diff: "reload: nothing changed (3 services, 1 capability)".

@@ -227,7 +227,10 @@ int run(const config::Config& config, const config::LoadOptions& reload_from) {
     open_http(config.main.status.http);
 
     // Reload (SIGHUP, `mainstay reload`): the files read again; an invalid one changes nothing.
-    auto current = std::make_unique<config::Config>(config);
+    // What runs now, for the next reload's diff: the configuration run was given until a reload
+    // replaces it (no copy: a thousand service definitions are megabytes).
+    std::unique_ptr<config::Config> reloaded;
+    const config::Config* current = &config;
     api.reload_with([&]() -> nlohmann::json {
         Doing doing("reloading the configuration");
         config::LoadResult result = config::load(reload_from);
@@ -252,7 +255,8 @@ int run(const config::Config& config, const config::LoadOptions& reload_from) {
         if (d.http_changed) open_http(main.status.http);
         const std::string summary = config::describe(d);
         logging.log(d.needs_restart.empty() ? config::LogLevel::info : config::LogLevel::warn, summary);
-        current = std::make_unique<config::Config>(std::move(*result.config));
+        reloaded = std::make_unique<config::Config>(std::move(*result.config));
+        current = reloaded.get();
         return {{"ok", true}, {"diff", config::to_json(d)}, {"summary", summary}};
     });
     world.reload_with([&] { api.reload(); });

@@ -1,5 +1,7 @@
 #include "supervisor/service.hpp"
 
+#include "config/diff.hpp"
+
 #include <algorithm>
 #include <csignal>
 #include <utility>
@@ -11,7 +13,7 @@ using resilience::RecoveryState;
 
 Service::Service(const config::ServiceSpec& spec, Id id, resilience::Random& random,
                  resilience::EventSink* events)
-    : spec_(spec),
+    : spec_(config::without_positions(spec)),
       id_(id),
       breaker_(spec_.restart.circuit_breaker, {events, spec_.name, "restart"}),
       recovery_(spec_.restart.backoff, spec_.recovery, random, {events, spec_.name, "restart"}),

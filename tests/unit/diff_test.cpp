@@ -144,6 +144,23 @@ TEST_CASE("reload diff: the same files read again are no change") {
     CHECK(d.needs_restart.empty());
 }
 
+TEST_CASE("a definition without its positions has no marks left and behaves the same") {
+    Tree t;
+    Config c = t.load(with_service(kService));
+    for (const auto& spec : c.services) {
+        const ServiceSpec bare = without_positions(spec);
+        CHECK(same(spec, bare));
+        CHECK(bare.name == spec.name);
+        CHECK(bare.command == spec.command);
+        CHECK(bare.name_mark.file.empty());
+        CHECK(bare.name_mark.line == 0);
+        CHECK(bare.command_mark.file.empty());
+        for (const auto& d : bare.depends_on) CHECK(d.mark.file.empty());
+        if (bare.probes.readiness) CHECK(bare.probes.readiness->mark.file.empty());
+    }
+    CHECK_FALSE(c.services.front().name_mark.file.empty());  // the loaded one keeps them
+}
+
 TEST_CASE("reload diff: a reformatted file leaves its service unchanged") {
     // The same definition: flow and block styles swapped, keys reordered, other quoting,
     // comments, a command string instead of a list, other spellings of durations, sizes,
