@@ -26,6 +26,7 @@ util-linux
 for group in "$@"; do
     case "$group" in
         # one line per optional group: NAME) PACKAGES="$PACKAGES pkg1 pkg2" ;;
+        fuzz) PACKAGES="$PACKAGES clang libclang-rt-14-dev" ;;
         *) echo "install-deps.sh: unknown group '$group'" >&2; exit 64 ;;
     esac
 done
