@@ -11,7 +11,7 @@ cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMAINSTAY_W
 cmake --build build-asan -j "$(nproc)"
 # detect_leaks: LeakSanitizer runs at exit (it needs ptrace-like access to the process' own
 # threads; where the machine forbids that, set ASAN_OPTIONS=detect_leaks=0 and say so).
-ASAN_OPTIONS="${ASAN_OPTIONS:-halt_on_error=1:abort_on_error=0:detect_leaks=1:detect_stack_use_after_return=1:strict_string_checks=1:check_initialization_order=1}"
+ASAN_OPTIONS="${ASAN_OPTIONS:-halt_on_error=1:detect_leaks=1}"
 UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}"
 export ASAN_OPTIONS UBSAN_OPTIONS
 ctest --test-dir build-asan --no-tests=error --output-on-failure -j "$(nproc)" "$@"
