@@ -29,6 +29,7 @@ for group in "$@"; do
         deb) PACKAGES="$PACKAGES dpkg-dev file man-db gzip" ;;
         image) PACKAGES="$PACKAGES debootstrap docker.io" ;;
         bench) PACKAGES="$PACKAGES supervisor runit" ;;
+        fuzz) PACKAGES="$PACKAGES clang libclang-rt-14-dev" ;;
         *) echo "install-deps.sh: unknown group '$group'" >&2; exit 64 ;;
     esac
 done

@@ -22,6 +22,7 @@
 #include <boost/asio/write.hpp>
 
 #include "config/values.hpp"
+#include "report/control_request.hpp"
 
 namespace mainstay::report {
 
@@ -252,36 +253,20 @@ private:
     }
 
     void handle(std::string_view line) {
-        while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t'))
-            line.remove_suffix(1);
-        if (line.find_first_not_of(" \t") == std::string_view::npos) return;
-        json request;
-        try {
-            request = json::parse(line.begin(), line.end());
-        } catch (const json::exception& e) {
-            send(failure("malformed request: " + parse_message(e.what())));
-            return;
-        }
-        if (!request.is_object()) {
-            send(failure("malformed request: not a JSON object"));
+        ControlLine parsed = parse_control_line(line);
+        if (parsed.kind == ControlLine::Kind::blank) return;
+        if (parsed.kind == ControlLine::Kind::malformed) {
+            send(failure(std::move(parsed.error)));
             return;
         }
         arm_idle();
         try {
-            core_->handler(request, self());
+            core_->handler(parsed.request, self());
         } catch (const std::exception& e) {
             send(failure(std::string("internal error: ") + e.what()));
             close();
             throw;
         }
-    }
-
-    // nlohmann's "[json.exception.parse_error.101] parse error at line 1, ..." without the tag.
-    static std::string parse_message(std::string_view what) {
-        if (!what.empty() && what.front() == '[') {
-            if (auto end = what.find("] "); end != std::string_view::npos) what.remove_prefix(end + 2);
-        }
-        return std::string(what);
     }
 
     void flush() {

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "config/values.hpp"
+#include "report/control_request.hpp"
 #include "report/why.hpp"
 
 namespace mainstay::runtime {
@@ -11,16 +12,6 @@ namespace mainstay::runtime {
 namespace {
 
 nlohmann::json fail(const std::string& why) { return {{"ok", false}, {"error", why}}; }
-
-std::set<std::string> names_of(const nlohmann::json& request) {
-    std::set<std::string> names;
-    if (auto it = request.find("names"); it != request.end() && it->is_array()) {
-        for (const auto& n : *it) {
-            if (n.is_string()) names.insert(n.get<std::string>());
-        }
-    }
-    return names;
-}
 
 // An entry concerns `names` (all when empty): a mode entry always does.
 bool concerns(const report::JournalEntry& e, const std::set<std::string>& names) {
@@ -35,25 +26,22 @@ std::optional<supervisor::Control> control_of(const std::string& cmd) {
     return std::nullopt;
 }
 
-std::string string_field(const nlohmann::json& request, const char* key) {
-    auto it = request.find(key);
-    return it != request.end() && it->is_string() ? it->get<std::string>() : std::string{};
-}
-
 }  // namespace
 
-void ControlApi::handle(const nlohmann::json& request, const std::shared_ptr<report::ControlSession>& session) {
-    const std::string cmd = string_field(request, "cmd");
+void ControlApi::handle(const nlohmann::json& json_request, const std::shared_ptr<report::ControlSession>& session) {
+    const report::ControlRequest request = report::read_control_request(json_request);
+    if (!request.error.empty()) return (void)session->send(fail(request.error));
+    const std::string& cmd = request.cmd;
     if (cmd == "status") {
         session->send({{"ok", true}, {"status", publisher_.status_document()}});
-        if (request.value("watch", false)) {
+        if (request.watch) {
             const auto id = publisher_.watch([session](const nlohmann::json& doc) { session->send({{"ok", true}, {"status", doc}}); });
             session->subscribe([this, id] { publisher_.unwatch(id); });
         }
         return;
     }
     if (cmd == "why") {
-        const std::string name = string_field(request, "name");
+        const std::string& name = request.name;
         if (name.empty()) return (void)session->send(fail("why: a service name is required"));
         nlohmann::json answer = report::why(publisher_.status_document(), name);
         if (answer.contains("error")) return (void)session->send(fail(answer["error"].get<std::string>()));
@@ -63,7 +51,7 @@ void ControlApi::handle(const nlohmann::json& request, const std::shared_ptr<rep
     if (cmd == "events") return events(request, session);
     if (cmd == "analyze") return (void)session->send({{"ok", true}, {"analyze", publisher_.timeline_document()}});
     if (auto control = control_of(cmd)) {
-        const std::string name = string_field(request, "name");
+        const std::string& name = request.name;
         if (name.empty()) return (void)session->send(fail(cmd + ": a service name is required"));
         const std::string error = supervisor_.control(*control, name);
         session->send(error.empty() ? nlohmann::json{{"ok", true}} : fail(error));
@@ -73,19 +61,18 @@ void ControlApi::handle(const nlohmann::json& request, const std::shared_ptr<rep
     session->send(fail(cmd.empty() ? "a request needs \"cmd\"" : "unknown command: " + cmd));
 }
 
-void ControlApi::events(const nlohmann::json& request, const std::shared_ptr<report::ControlSession>& session) {
-    const std::set<std::string> names = names_of(request);
+void ControlApi::events(const report::ControlRequest& request, const std::shared_ptr<report::ControlSession>& session) {
+    const std::set<std::string>& names = request.names;
     std::vector<report::JournalEntry> entries;
-    if (auto it = request.find("since_ms"); it != request.end() && it->is_number()) {
-        const auto since = std::chrono::milliseconds(std::max<long long>(0, it->get<long long>()));
-        entries = publisher_.journal().entries_since(std::chrono::steady_clock::now() - since);
+    if (request.since) {
+        entries = publisher_.journal().entries_since(std::chrono::steady_clock::now() - *request.since);
     } else {
         entries = publisher_.journal().since_seq(0);
     }
     for (const auto& e : entries) {
         if (concerns(e, names) && !session->send({{"event", publisher_.event_json(e)}})) return;
     }
-    if (!request.value("follow", false)) {
+    if (!request.follow) {
         session->send({{"ok", true}, {"end", true}});
         return;
     }

@@ -22,6 +22,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "report/control_request.hpp"
 #include "report/control_server.hpp"
 #include "report/http_server.hpp"
 #include "runtime/publisher.hpp"
@@ -40,7 +41,7 @@ public:
     report::HttpResponse http(const report::HttpRequest& request);
 
 private:
-    void events(const nlohmann::json& request, const std::shared_ptr<report::ControlSession>& session);
+    void events(const report::ControlRequest& request, const std::shared_ptr<report::ControlSession>& session);
 
     Publisher& publisher_;
     supervisor::Supervisor& supervisor_;

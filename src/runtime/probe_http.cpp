@@ -10,13 +10,12 @@
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/empty_body.hpp>
-#include <boost/beast/http/error.hpp>
 #include <boost/beast/http/message.hpp>
-#include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include "runtime/http_response.hpp"
 #include "runtime/probe_core.hpp"
 
 namespace mainstay::runtime {
@@ -34,19 +33,6 @@ std::string host_header(const config::HttpUrl& url) {
     std::string host = url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host;
     if (url.port != 80) host += ":" + std::to_string(url.port);
     return host;
-}
-
-std::string expected_status(const config::StatusRange& range) {
-    if (range.low == range.high) return std::to_string(range.low);
-    return std::to_string(range.low) + "-" + std::to_string(range.high);
-}
-
-std::string read_failure(const error_code& ec) {
-    if (ec == http::error::body_limit) return "response body too large (over 1 MiB)";
-    if (ec == http::error::end_of_stream) return "read: connection closed before a response";
-    if (ec == http::error::partial_message) return "read: connection closed in the middle of the response";
-    if (ec == http::error::header_limit) return "read: response header too large";
-    return "read: " + probe_detail::describe(ec);
 }
 
 // Socket is tcp::socket or a unix stream socket; only the connect step differs.
@@ -78,9 +64,7 @@ private:
         request_.set(http::field::connection, "close");
         for (const auto& [name, value] : spec_.headers) request_.set(name, value);
         request_.prepare_payload();
-        parser_.body_limit(kHttpProbeBodyLimit);
-        parser_.header_limit(64 * 1024);  // Beast's default, 8 KiB, is tight for servers with big cookies or CSP
-        if (request_.method() == http::verb::head) parser_.skip(true);
+        prepare_response_parser(parser_, request_.method() == http::verb::head);
         return {};
     }
 
@@ -98,22 +82,17 @@ private:
     void read() {
         http::async_read(socket_, buffer_, parser_, [self = self<HttpAttempt>()](const error_code& ec, std::size_t) {
             if (self->finished()) return;
-            if (ec) return self->fail(read_failure(ec));
+            if (ec) return self->fail(describe_read_failure(ec));
             self->judge();
         });
     }
 
     void judge() {
         const auto& response = parser_.get();
-        const int status = static_cast<int>(response.result_int());
-        const std::string seen = "HTTP " + std::to_string(status);
-        if (status < spec_.status.low || status > spec_.status.high) {
-            return fail(seen + " (expected " + expected_status(spec_.status) + ")");
-        }
-        if (spec_.body_contains && response.body().find(*spec_.body_contains) == std::string::npos) {
-            return fail("body does not contain \"" + *spec_.body_contains + "\"");
-        }
-        succeed(seen);
+        auto verdict = judge_http_response(static_cast<int>(response.result_int()), response.body(), spec_.status,
+                                           spec_.body_contains);
+        if (!verdict.healthy) return fail(std::move(verdict.detail));
+        succeed(std::move(verdict.detail));
     }
 
     void abort_io() override {
@@ -124,7 +103,7 @@ private:
     config::HttpProbe spec_;
     Socket socket_;
     http::request<http::empty_body> request_;
-    http::response_parser<http::string_body> parser_;
+    HttpResponseParser parser_;
     boost::beast::flat_buffer buffer_;
 };
 

@@ -5,11 +5,11 @@
 // `unix_socket` when set (the Host header still comes from the URL). Headers: Host,
 // `User-Agent: mainstay`, `Connection: close`, then the probe's own (which may replace them).
 // Connect, send and the whole response share one deadline, the probe's timeout. A response
-// body over 1 MiB fails ("response body too large"); a HEAD response has no body.
+// body over 1 MiB fails ("response body too large"); a HEAD response has no body. The reading
+// of the response: runtime/http_response.hpp.
 #pragma once
 
 #include <chrono>
-#include <cstddef>
 #include <memory>
 
 #include <boost/asio/io_context.hpp>
@@ -18,8 +18,6 @@
 #include "runtime/probe.hpp"
 
 namespace mainstay::runtime {
-
-inline constexpr std::size_t kHttpProbeBodyLimit = 1024 * 1024;
 
 std::unique_ptr<ProbeAttempt> start_http_probe(boost::asio::io_context& io, const config::HttpProbe& spec,
                                                std::chrono::milliseconds timeout, ProbeDone done);

@@ -1,0 +1,95 @@
+#include "report/control_request.hpp"
+
+#include <cstdint>
+
+namespace mainstay::report {
+
+using nlohmann::json;
+
+namespace {
+
+// nlohmann's "[json.exception.parse_error.101] parse error at line 1, ..." without the tag.
+std::string parse_message(std::string_view what) {
+    if (!what.empty() && what.front() == '[') {
+        if (auto end = what.find("] "); end != std::string_view::npos) what.remove_prefix(end + 2);
+    }
+    return std::string(what);
+}
+
+// The field `key` as a boolean; absent or null is `fallback`.
+bool read_bool(const json& request, const char* key, bool fallback, std::string& error) {
+    auto it = request.find(key);
+    if (it == request.end() || it->is_null()) return fallback;
+    if (it->is_boolean()) return it->get<bool>();
+    if (error.empty()) error = std::string(key) + ": must be true or false";
+    return fallback;
+}
+
+// The field `key` when it is a string, else "" (which the handler answers as missing).
+std::string read_string(const json& request, const char* key) {
+    auto it = request.find(key);
+    return it != request.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+// A number of milliseconds, whatever JSON number it is written as (a float, one too big for an
+// integer), clamped to [0, kMaxSince]: converting out of range would be undefined.
+std::chrono::milliseconds clamp_ms(const json& value) {
+    const auto max = kMaxSince.count();
+    if (value.is_number_unsigned()) {
+        const auto v = value.get<std::uint64_t>();
+        return std::chrono::milliseconds(v > static_cast<std::uint64_t>(max) ? max : static_cast<long long>(v));
+    }
+    if (value.is_number_integer()) {
+        const auto v = value.get<std::int64_t>();
+        return std::chrono::milliseconds(v < 0 ? 0 : (v > max ? max : v));
+    }
+    const double v = value.get<double>();
+    if (!(v > 0)) return std::chrono::milliseconds(0);  // negative, zero or NaN
+    if (v >= static_cast<double>(max)) return kMaxSince;
+    return std::chrono::milliseconds(static_cast<long long>(v));
+}
+
+}  // namespace
+
+ControlLine parse_control_line(std::string_view line) {
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) line.remove_suffix(1);
+    if (line.find_first_not_of(" \t") == std::string_view::npos) return {};
+    ControlLine out;
+    try {
+        out.request = json::parse(line.begin(), line.end());
+    } catch (const json::exception& e) {
+        out.kind = ControlLine::Kind::malformed;
+        out.error = "malformed request: " + parse_message(e.what());
+        out.request = nullptr;
+        return out;
+    }
+    if (!out.request.is_object()) {
+        out.kind = ControlLine::Kind::malformed;
+        out.error = "malformed request: not a JSON object";
+        out.request = nullptr;
+        return out;
+    }
+    out.kind = ControlLine::Kind::request;
+    return out;
+}
+
+ControlRequest read_control_request(const json& request) {
+    ControlRequest out;
+    if (!request.is_object()) {
+        out.error = "malformed request: not a JSON object";
+        return out;
+    }
+    out.cmd = read_string(request, "cmd");
+    out.name = read_string(request, "name");
+    out.watch = read_bool(request, "watch", false, out.error);
+    out.follow = read_bool(request, "follow", false, out.error);
+    if (auto it = request.find("since_ms"); it != request.end() && it->is_number()) out.since = clamp_ms(*it);
+    if (auto it = request.find("names"); it != request.end() && it->is_array()) {
+        for (const auto& n : *it) {
+            if (n.is_string()) out.names.insert(n.get<std::string>());
+        }
+    }
+    return out;
+}
+
+}  // namespace mainstay::report

@@ -1,0 +1,45 @@
+// A control socket request line (SPEC §1), read without I/O: the line as the transport takes it
+// (report/control_server.cpp) and the request as the daemon's handler reads its fields
+// (runtime/control_api.cpp). Fuzzed by fuzz/control_request_fuzz.cpp.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+namespace mainstay::report {
+
+struct ControlLine {
+    enum class Kind { blank, request, malformed };
+    Kind kind{Kind::blank};
+    nlohmann::json request;  // a JSON object, when kind is request
+    std::string error;       // "malformed request: ...", when kind is malformed
+};
+
+// One line without its '\n': trailing '\r', spaces and tabs are ignored; a line of blanks is
+// `blank`; anything but a JSON object is `malformed`.
+ControlLine parse_control_line(std::string_view line);
+
+// The fields of a request object. Absent fields take their defaults, and so do `cmd`, `name`
+// and `since_ms` of another type (the handler answers a missing cmd or name); `watch` or
+// `follow` that is not a boolean is an error ("watch: must be true or false").
+struct ControlRequest {
+    std::string cmd;
+    std::string name;
+    bool watch{false};
+    bool follow{false};
+    std::optional<std::chrono::milliseconds> since;  // clamped to [0, 100 years]
+    std::set<std::string> names;                     // strings of `names`; others are ignored
+    std::string error;                               // empty when the request reads
+};
+
+ControlRequest read_control_request(const nlohmann::json& request);
+
+// The longest `since_ms` taken: what is older than the machine's boot is all the same.
+inline constexpr std::chrono::milliseconds kMaxSince = std::chrono::hours(24 * 365 * 100);
+
+}  // namespace mainstay::report
