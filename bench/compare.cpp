@@ -48,6 +48,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -246,6 +247,11 @@ public:
             std::string seen;
             char buf[65536];
             for (ssize_t got; (got = ::read(fd, buf, sizeof buf)) > 0;) {
+                {
+                    std::lock_guard lock(tail_mutex_);  // the last lines, for a failure's message
+                    tail_.append(buf, static_cast<std::size_t>(got));
+                    if (tail_.size() > 3000) tail_.erase(0, tail_.size() - 3000);
+                }
                 if (watch_.empty() || watched_at_ >= 0) continue;
                 seen.append(buf, static_cast<std::size_t>(got));
                 if (seen.find(watch_) != std::string::npos) watched_at_ = now_ns();
@@ -260,6 +266,10 @@ public:
 
     int pid() const { return pid_; }
     long long started_at() const { return started_at_; }
+    std::string tail() {
+        std::lock_guard lock(tail_mutex_);
+        return tail_;
+    }
     long long watched_at() const { return watched_at_; }
 
     // The processes that make up the supervisor: itself, and for runit every runsv.
@@ -327,6 +337,8 @@ private:
     long long started_at_ = 0;
     std::atomic<long long> watched_at_{-1};
     std::thread drain_;
+    std::mutex tail_mutex_;
+    std::string tail_;
 };
 
 // Writes the configuration of `kind` for `services` into `dir` and starts it.
@@ -607,7 +619,9 @@ double probe_cpu(Kind kind, const Tools& t, const fs::path& dir, int seconds) {
     const long long deadline = now_ns() + 60'000'000'000LL;
     while (kind == Kind::mainstay && sup->watched_at() < 0) {
         check_interrupt();
-        if (now_ns() > deadline) throw std::runtime_error("not every probed service was ready within 60 s");
+        if (now_ns() > deadline) {
+            throw std::runtime_error("not every probed service was ready within 60 s; mainstay's last output:\n" + sup->tail());
+        }
         sleep_ms(10);
     }
     sleep_ms(3000);
