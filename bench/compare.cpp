@@ -53,6 +53,7 @@
 #include <vector>
 
 #include "support/free_port.hpp"
+#include "support/proc_stats.hpp"
 #include "support/signal_guard.hpp"
 
 namespace {
@@ -132,17 +133,7 @@ long long cpu_ns(int pid) {
     std::ifstream sched("/proc/" + std::to_string(pid) + "/schedstat");
     long long ns = -1;
     if (sched >> ns) return ns;
-    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-    std::string line;
-    std::getline(in, line);
-    const auto close = line.rfind(')');
-    if (close == std::string::npos) return 0;
-    std::istringstream rest(line.substr(close + 2));
-    std::string field;
-    long long ticks = 0;
-    for (int i = 3; i <= 15 && rest >> field; ++i) {
-        if (i == 14 || i == 15) ticks += std::stoll(field);
-    }
+    const long long ticks = mainstay::testing::cpu_ticks(pid);
     return ticks * 1'000'000'000LL / ::sysconf(_SC_CLK_TCK);
 }
 
