@@ -61,6 +61,9 @@ public:
     std::vector<JournalEntry> entries_since(TimePoint t) const;
     // The seq of the newest entry ever recorded; 0 before the first.
     std::uint64_t last_seq() const { return last_seq_; }
+    // The entry recorded last, held by the journal (valid until the next record()). Only when
+    // size() > 0.
+    const JournalEntry& newest() const { return at(size_ - 1); }
     std::size_t size() const { return size_; }
     std::size_t capacity() const { return slots_.size(); }
     // Called with each entry just recorded; an empty function removes the listener.

@@ -138,7 +138,7 @@ void Publisher::transition(const supervisor::Transition& t) {
     journal_.record(entry);
     timeline_.record(t, entry.at);
     if (!followers_.empty()) {
-        const report::JournalEntry& recorded = journal_.since_seq(journal_.last_seq() - 1).back();
+        const report::JournalEntry& recorded = journal_.newest();
         auto followers = followers_;  // a follower may unfollow while called
         for (auto& [id, f] : followers) f(recorded);
     }

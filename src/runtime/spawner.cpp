@@ -158,6 +158,25 @@ struct Pipe {
 
 using config::lowercase_first;
 
+// Whether `count` more descriptors can be opened now: duplicates `near` that many times, then
+// closes them all. On false, errno says why (EMFILE, ENFILE).
+bool descriptors_available(int near, int count) {
+    int fds[8];
+    int got = 0;
+    for (; got < count && got < 8; ++got) {
+        fds[got] = ::fcntl(near, F_DUPFD_CLOEXEC, 0);
+        if (fds[got] == -1) break;
+    }
+    const int saved = errno;
+    for (int i = 0; i < got; ++i) ::close(fds[i]);
+    errno = saved;
+    return got == count;
+}
+
+// Descriptors a start needs beyond its output pipe: the launch context's epoll, eventfd and
+// timerfd, and the child's pidfd.
+constexpr int kLaunchDescriptors = 4;
+
 }  // namespace
 
 SpawnOutcome spawn(const SpawnRequest& request) {
@@ -194,6 +213,12 @@ SpawnOutcome spawn(const SpawnRequest& request) {
         outcome.error = "cannot create a pipe: " + lowercase_first(std::strerror(errno));
         return outcome;
     }
+    // Short of descriptors, the start fails here, before the vfork: Boost would otherwise throw
+    // after it, with a child already running that must then be killed.
+    if (!descriptors_available(out.read, kLaunchDescriptors)) {
+        outcome.error = "cannot start " + executable->string() + ": " + lowercase_first(std::strerror(errno));
+        return outcome;
+    }
     ChildSetup setup{env.envp(), &*credentials, &child_limits(), request.cgroup_procs_fd};
     bp::error_code ec;
     bp::process_stdio stdio{nullptr, out.write, out.write};
@@ -208,9 +233,11 @@ SpawnOutcome spawn(const SpawnRequest& request) {
     sigfillset(&all);
     ::pthread_sigmask(SIG_SETMASK, &all, &previous);
     bp::posix::vfork_launcher launcher;
-    std::optional<bp::process> proc;
     try {
         boost::asio::io_context launch_context(1);
+        // Declared after its context: a handle (even the empty one a failed exec returns)
+        // must be destroyed before the context whose descriptor service it refers to.
+        std::optional<bp::process> proc;
         // The executor overload: in 1.81 the io_context& one with an error_code forwards to the
         // throwing overload, and a failed exec would throw through the event loop.
         auto executor = launch_context.get_executor();

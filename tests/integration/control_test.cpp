@@ -169,7 +169,8 @@ TEST_CASE("events: the journal oldest first, --json, and --follow sees a restart
     // --follow in the background: the journal so far, then the restart's transitions and the
     // shutdown as they happen, until the instance goes away.
     CliResult followed;
-    std::thread follower([&] { followed = cli(m, {"events", "--follow", "--json", "web"}); });
+    // A jthread: a failed REQUIRE below still joins it (the cli call ends at its deadline).
+    std::jthread follower([&] { followed = cli(m, {"events", "--follow", "--json", "web"}); });
     auto restart = cli(m, {"restart", "web"});
     CHECK(restart.code == 0);
     CHECK(restart.out == "web: restart requested\n");

@@ -4,6 +4,8 @@
 #include <fcntl.h>
 #include <sys/resource.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -177,6 +179,15 @@ Mainstay::~Mainstay() {
     }
     if (reader_.joinable()) reader_.join();
     if (out_fd_ != -1) ::close(out_fd_);
+    // A sanitizer's report goes to mainstay's output, which ctest does not show: print it from
+    // its first line on, so that the failing exit code it caused comes with its reason.
+    {
+        std::lock_guard lock(mutex_);
+        auto report = std::find_if(lines_.begin(), lines_.end(), [](const std::string& line) {
+            return line.find("Sanitizer") != std::string::npos || line.find("runtime error:") != std::string::npos;
+        });
+        for (auto it = report; it != lines_.end(); ++it) std::fprintf(stderr, "mainstay| %s\n", it->c_str());
+    }
     std::error_code ec;
     if (owns_dir_) std::filesystem::remove_all(dir_, ec);
 }

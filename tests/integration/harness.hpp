@@ -22,6 +22,14 @@ namespace mainstay::testing {
 using Clock = std::chrono::steady_clock;
 inline constexpr auto kDeadline = std::chrono::seconds(30);
 
+// Built with a sanitizer (and so is mainstay): its shadow memory and quarantine make a memory
+// figure meaningless, so tests that bound memory say so and skip that one check.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+inline constexpr bool kSanitized = true;
+#else
+inline constexpr bool kSanitized = false;
+#endif
+
 // Polls `ready` until it holds or `deadline` passes (a few ms between looks). For conditions
 // that only the file system shows (a pid file, a start count).
 bool eventually(const std::function<bool()>& ready, std::chrono::milliseconds deadline = kDeadline);

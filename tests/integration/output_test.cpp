@@ -59,7 +59,11 @@ TEST_CASE("100 MB of 64 KiB lines through a slow console: memory stays bounded, 
     const long peak = peak_rss_kib(pid);
     MESSAGE("peak RSS " << peak << " KiB");
     CHECK(peak > 0);
-    CHECK(peak < 48 * 1024);  // the queue holds a few MiB, not the flood
+    if (kSanitized) {
+        MESSAGE("memory bound not judged: built with a sanitizer");
+    } else {
+        CHECK(peak < 48 * 1024);  // the queue holds a few MiB, not the flood
+    }
     // Once the console has drained, one line tells what it lost.
     CHECK(eventually([&] { return count_in(own_log, "lines of flood (console)") == 1; }, 60s));
     m.signal(SIGTERM);

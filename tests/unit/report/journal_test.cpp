@@ -42,6 +42,17 @@ TEST_CASE("the journal numbers entries from 1 and keeps them oldest first") {
     CHECK(all[2].name == "c");
 }
 
+TEST_CASE("newest is the entry recorded last, also once the ring has wrapped") {
+    Journal j(2);
+    j.record(entry("a", kSteadyNow));
+    CHECK(j.newest().name == "a");
+    CHECK(j.newest().seq == 1);
+    j.record(entry("b", kSteadyNow + 1s));
+    j.record(entry("c", kSteadyNow + 2s));
+    CHECK(j.newest().name == "c");
+    CHECK(j.newest().seq == 3);
+}
+
 TEST_CASE("at capacity the oldest entries are dropped: of 1500, the last 1000 are kept") {
     Journal j(1000);
     for (int i = 1; i <= 1500; ++i) j.record(entry("s" + std::to_string(i), kSteadyNow + std::chrono::milliseconds(i)));
