@@ -77,7 +77,7 @@ int run_supervisor(const Options& o, const config::Environment& env, std::ostrea
     auto config = load(o, env, false, err, false, &used);
     if (!config) return kExitInvalidConfig;
     err.flush();
-    return runtime::run(*config, used);
+    return runtime::run(std::move(*config), used);
 }
 
 }  // namespace

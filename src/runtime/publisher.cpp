@@ -25,7 +25,6 @@ report::JournalEntry::Subject subject_of(supervisor::Transition::Subject s) {
 Publisher::Publisher(boost::asio::io_context& io, const config::Config& config, Logging& logging,
                      const supervisor::Supervisor& supervisor, const report::MetricsCounters& metrics)
     : io_(io),
-      config_(config),
       logging_(logging),
       supervisor_(supervisor),
       metrics_(metrics),

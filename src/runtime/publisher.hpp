@@ -76,7 +76,6 @@ private:
     void schedule_table();
 
     boost::asio::io_context& io_;
-    const config::Config& config_;
     Logging& logging_;
     const supervisor::Supervisor& supervisor_;
     const report::MetricsCounters& metrics_;

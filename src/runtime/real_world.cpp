@@ -34,8 +34,7 @@ SpawnRequest request_for(const config::ServiceSpec& spec, const config::Argv& ar
 
 }  // namespace
 
-RealWorld::RealWorld(boost::asio::io_context& io, const config::Config& config, Logging& logging)
-    : io_(io), config_(config), logging_(logging) {}
+RealWorld::RealWorld(boost::asio::io_context& io, Logging& logging) : io_(io), logging_(logging) {}
 
 RealWorld::~RealWorld() = default;
 

@@ -31,7 +31,7 @@ namespace mainstay::runtime {
 
 class RealWorld : public supervisor::World {
 public:
-    RealWorld(boost::asio::io_context& io, const config::Config& config, Logging& logging);
+    RealWorld(boost::asio::io_context& io, Logging& logging);
     ~RealWorld() override;
 
     // The supervisor that timers report to; set once, before anything starts.
@@ -85,7 +85,6 @@ private:
     SpawnOutcome spawn_contained(SpawnRequest& request, const config::ServiceSpec& spec, bool service);
 
     boost::asio::io_context& io_;
-    const config::Config& config_;
     Logging& logging_;
     supervisor::Supervisor* supervisor_{nullptr};
     std::function<void(const supervisor::Transition&)> on_transition_;

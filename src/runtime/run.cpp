@@ -1,6 +1,7 @@
 #include "runtime/run.hpp"
 
 #include <dirent.h>
+#include <malloc.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -142,6 +143,11 @@ bool have_children() {
     return ::waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) == 0;
 }
 
+// Gives the heap pages freed since (a configuration's parse trees, copies made while building)
+// back to the system: glibc keeps them otherwise, and they would count in mainstay's RSS for
+// as long as it runs.
+void release_free_memory() { ::malloc_trim(0); }
+
 extern "C" void exit_now(int sig) {
     static const char message[] = "mainstay: stop signal received while loading the configuration: exiting\n";
     ssize_t ignored = ::write(STDERR_FILENO, message, sizeof message - 1);
@@ -158,7 +164,7 @@ void exit_on_stop_signals() {
     for (int sig : {SIGTERM, SIGINT, SIGQUIT}) ::sigaction(sig, &action, nullptr);
 }
 
-int run(const config::Config& config, const config::LoadOptions& reload_from) {
+int run(config::Config config, const config::LoadOptions& reload_from) {
     bool held = false;
     std::string error;
     const std::filesystem::path lock_file = config.main.status.socket.string() + ".lock";
@@ -181,13 +187,30 @@ int run(const config::Config& config, const config::LoadOptions& reload_from) {
     boost::asio::io_context io(1);
     // Before anything starts: what a killed predecessor left is ended here.
     Containment containment = contain(config, lock_file, io, logging);
-    RealWorld world(io, config, logging);
+    RealWorld world(io, logging);
     world.contain(containment.tree.get(), containment.records.get(), containment.id);
     report::MetricsCounters metrics;  // fed by the resilience machines' events
     supervisor::Supervisor supervisor(config, world, std::random_device{}(), &metrics);
     world.attach(supervisor);
     Publisher publisher(io, config, logging, supervisor, metrics);
-    world.report_to([&](const supervisor::Transition& t) { publisher.transition(t); }, [&] { publisher.ready(); });
+    // One copy of each service definition, the one its Service holds: the loaded list goes (a
+    // thousand definitions are megabytes), and a reload diffs against the Services' own.
+    std::vector<config::ServiceSpec>().swap(config.services);
+    release_free_memory();
+    // What the startup (or a reload) allocated and let go, once the output writer has written
+    // its burst of lines: a second later.
+    boost::asio::steady_timer trim_timer(io);
+    auto release_soon = [&] {
+        trim_timer.expires_after(std::chrono::seconds(1));
+        trim_timer.async_wait([](const boost::system::error_code& ec) {
+            if (!ec) release_free_memory();
+        });
+    };
+    world.report_to([&](const supervisor::Transition& t) { publisher.transition(t); },
+                    [&] {
+                        publisher.ready();
+                        release_soon();
+                    });
     publisher.start();
 
     // The control socket and the HTTP endpoint; one that cannot start is reported, and
@@ -227,10 +250,9 @@ int run(const config::Config& config, const config::LoadOptions& reload_from) {
     open_http(config.main.status.http);
 
     // Reload (SIGHUP, `mainstay reload`): the files read again; an invalid one changes nothing.
-    // What runs now, for the next reload's diff: the configuration run was given until a reload
-    // replaces it (no copy: a thousand service definitions are megabytes).
-    std::unique_ptr<config::Config> reloaded;
-    const config::Config* current = &config;
+    // What runs now, for the next reload's diff: the main file and the capabilities; the
+    // services are the supervisor's (their definitions, held once), listed for the diff only.
+    config::Config running{config.main, {}, config.capabilities};
     api.reload_with([&]() -> nlohmann::json {
         Doing doing("reloading the configuration");
         config::LoadResult result = config::load(reload_from);
@@ -244,7 +266,10 @@ int run(const config::Config& config, const config::LoadOptions& reload_from) {
             logging.log(config::LogLevel::error, "reload: the configuration is invalid: nothing changed");
             return {{"ok", false}, {"error", "invalid configuration: nothing changed"}, {"diagnostics", diagnostics}};
         }
-        const config::ConfigDiff d = config::diff(*current, *result.config);
+        running.services.reserve(supervisor.services().size());
+        for (const auto& s : supervisor.services()) running.services.push_back(s->spec());
+        const config::ConfigDiff d = config::diff(running, *result.config);
+        std::vector<config::ServiceSpec>().swap(running.services);
         if (std::string refused = supervisor.apply(*result.config, d); !refused.empty()) {
             logging.log(config::LogLevel::warn, "reload refused: " + refused);
             return {{"ok", false}, {"error", refused}};
@@ -255,8 +280,10 @@ int run(const config::Config& config, const config::LoadOptions& reload_from) {
         if (d.http_changed) open_http(main.status.http);
         const std::string summary = config::describe(d);
         logging.log(d.needs_restart.empty() ? config::LogLevel::info : config::LogLevel::warn, summary);
-        reloaded = std::make_unique<config::Config>(std::move(*result.config));
-        current = reloaded.get();
+        running.main = std::move(result.config->main);
+        running.capabilities = std::move(result.config->capabilities);
+        result = {};
+        release_soon();
         return {{"ok", true}, {"diff", config::to_json(d)}, {"summary", summary}};
     });
     world.reload_with([&] { api.reload(); });
@@ -312,7 +339,7 @@ int run(const config::Config& config, const config::LoadOptions& reload_from) {
     };
     wait_signal();
 
-    logging.log(config::LogLevel::info, "mainstay starting " + std::to_string(config.services.size()) + " services (pid " +
+    logging.log(config::LogLevel::info, "mainstay starting " + std::to_string(supervisor.services().size()) + " services (pid " +
                                             std::to_string(::getpid()) + (pid1 ? ", PID 1)" : ", subreaper)"));
     // The one exception boundary: whatever a handler throws is logged with what was being done,
     // and supervision goes on.

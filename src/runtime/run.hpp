@@ -14,7 +14,7 @@ void exit_on_stop_signals();
 
 // Exit codes per SPEC §1: 0 after a clean shutdown, 3 when another instance holds the lock.
 // `reload_from` is how `config` was loaded: a reload (SIGHUP, `mainstay reload`) loads again
-// with it.
-int run(const config::Config& config, const config::LoadOptions& reload_from);
+// with it. `config` is taken: once each service holds its definition, the loaded list is freed.
+int run(config::Config config, const config::LoadOptions& reload_from);
 
 }  // namespace mainstay::runtime

@@ -57,6 +57,12 @@ TEST_CASE("reload: a dropped file starts, a deleted one stops, a changed one res
     REQUIRE(eventually([&] { return m.count("change: ready") == 2; }));
     CHECK(read_pid(dir / "keep.pid") == keep);
     CHECK(m.count("keep: running") == 1);
+    // Read again with nothing new: the diff's base is what runs now (the services' own
+    // definitions), so it is no change, and nothing restarts.
+    auto again = reload(m);
+    CHECK(again.code == 0);
+    CHECK(again.out.find("reload: nothing changed (3 services") == 0);
+    CHECK(m.count("change: ready") == 2);
     auto status = run_cli({"status", "-c", (dir / "mainstay.yaml").string()});
     CHECK(status.code == 0);
     CHECK(status.out.find("drop") == std::string::npos);
