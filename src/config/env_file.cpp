@@ -1,19 +1,33 @@
 #include "config/env_file.hpp"
 
 #include <cerrno>
+#include <cstdint>
+#include <filesystem>
 #include <cstring>
 #include <fstream>
 #include <sstream>
 
 #include "config/map_reader.hpp"
+#include "config/values.hpp"
 
 namespace mainstay::config {
 
+namespace {
+constexpr std::uintmax_t kMaxEnvFileBytes = 1024 * 1024;
+}  // namespace
+
 bool read_env_file(const Path& file, const Mark& referenced_at, EnvVars& out, Diagnostics& diags) {
     diags.announce_file(file.string());
+    // Only a regular file is opened: /dev/zero would be read for ever, a FIFO would block the
+    // load until something writes to it. (A symlink to a regular file is fine.)
     std::error_code ec;
-    if (std::filesystem::is_directory(file, ec)) {
-        diags.error(referenced_at, "cannot read env_file " + file.string() + ": it is a directory");
+    const auto status = std::filesystem::status(file, ec);
+    if (!ec && status.type() != std::filesystem::file_type::regular) {
+        diags.error(referenced_at, "cannot read env_file " + file.string() + ": it is " + std::string(file_type_name(status.type())));
+        return false;
+    }
+    if (!ec && std::filesystem::file_size(file, ec) > kMaxEnvFileBytes) {
+        diags.error(referenced_at, "cannot read env_file " + file.string() + ": larger than 1 MiB");
         return false;
     }
     std::ifstream in(file, std::ios::binary);

@@ -1,4 +1,5 @@
 #include "config/loader.hpp"
+#include "config/values.hpp"
 
 #include <algorithm>
 #include <system_error>
@@ -65,17 +66,6 @@ void read_main(const Node& root, MainConfig& main, const Node*& defaults, Diagno
         validate_defaults(*d, diags);
     }
     r.finish();
-}
-
-std::string_view file_type_name(fs::file_type type) {
-    switch (type) {
-        case fs::file_type::directory: return "a directory";
-        case fs::file_type::fifo: return "a FIFO";
-        case fs::file_type::socket: return "a socket";
-        case fs::file_type::block: return "a block device";
-        case fs::file_type::character: return "a character device";
-        default: return "not a file";
-    }
 }
 
 // Every *.yaml and *.yml of `dir` that is a regular file, in name order.

@@ -321,4 +321,16 @@ std::string lowercase_first(std::string text) {
     return text;
 }
 
+std::string_view file_type_name(std::filesystem::file_type type) {
+    using std::filesystem::file_type;
+    switch (type) {
+        case file_type::directory: return "a directory";
+        case file_type::fifo: return "a FIFO";
+        case file_type::socket: return "a socket";
+        case file_type::block: return "a block device";
+        case file_type::character: return "a character device";
+        default: return "not a file";
+    }
+}
+
 }  // namespace mainstay::config

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -38,6 +39,10 @@ std::string signal_name(int signal);
 // A system message as it reads mid-sentence: "Connection refused" -> "connection refused";
 // acronyms ("HTTP") are kept.
 std::string lowercase_first(std::string text);
+
+// "a directory", "a FIFO", "a character device", ... for a message about a file that is not a
+// regular one.
+std::string_view file_type_name(std::filesystem::file_type type);
 // A decimal integer (no sign, no leading zeros interpreted as octal).
 Parsed<std::int64_t> parse_integer(std::string_view text);
 Parsed<double> parse_number(std::string_view text);

@@ -1,4 +1,9 @@
 #include <doctest/doctest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 
 #include "config/env_file.hpp"
 
@@ -21,4 +26,30 @@ TEST_CASE("env files: a bad line is reported at its own line and column, the res
     CHECK(format(d.sorted()[0]) == "x.env:2:3: error: expected KEY=VALUE");
     CHECK(format(d.sorted()[1]) == "x.env:3:1: error: expected KEY=VALUE");
     CHECK(vars == EnvVars{{"A", "1"}, {"B", "3"}});
+}
+
+TEST_CASE("env files: only a regular file is read, a device or a FIFO is an error and never blocks the load") {
+    const std::filesystem::path dir = std::filesystem::temp_directory_path() / ("mainstay-env-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    const auto fifo = dir / "secrets.fifo";
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);  // opening it for reading would wait for a writer
+    const Mark at{"svc.yaml", 3, 11};
+    for (const auto& [file, what] : {std::pair<Path, std::string>{"/dev/zero", "a character device"}, {fifo, "a FIFO"}}) {
+        EnvVars vars;
+        Diagnostics d;
+        CHECK_FALSE(read_env_file(file, at, vars, d));
+        REQUIRE(d.all().size() == 1);
+        CHECK(format(d.sorted()[0]) == "svc.yaml:3:11: error: cannot read env_file " + file.string() + ": it is " + what);
+        CHECK(vars.empty());
+    }
+    // A regular file of more than 1 MiB is not an environment: refused before it is read.
+    const auto big = dir / "big.env";
+    std::ofstream(big) << std::string(1024 * 1024 + 1, '#');
+    EnvVars vars;
+    Diagnostics d;
+    CHECK_FALSE(read_env_file(big, at, vars, d));
+    REQUIRE(d.all().size() == 1);
+    CHECK(format(d.sorted()[0]) == "svc.yaml:3:11: error: cannot read env_file " + big.string() + ": larger than 1 MiB");
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
 }
