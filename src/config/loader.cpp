@@ -1,5 +1,4 @@
 #include "config/loader.hpp"
-#include "config/values.hpp"
 
 #include <algorithm>
 #include <system_error>
@@ -9,6 +8,7 @@
 #include "config/map_reader.hpp"
 #include "config/service_loader.hpp"
 #include "config/tree.hpp"
+#include "config/values.hpp"
 
 namespace mainstay::config {
 namespace {
