@@ -588,12 +588,15 @@ TEST_CASE("the soft open-files limit is raised to the hard one, services get the
 }
 
 TEST_CASE("a stop signal while the configuration is still loading ends mainstay at once") {
-    // The env_file is a FIFO nobody writes: opening it blocks the load until a writer comes.
-    std::string tmpl = (std::filesystem::temp_directory_path() / "mainstay-fifo-XXXXXX").string();
-    std::filesystem::path work = ::mkdtemp(tmpl.data());
-    const auto fifo = work / "slow.env";
-    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
-    Mainstay m(main_yaml(), {{"svc", ts("") + "env_file: " + fifo.string() + "\n"}});
+    // The main file is a FIFO nobody writes (as `-c <(...)` is a pipe): opening it blocks the
+    // load until a writer comes, as a hung network file system would. The first Mainstay only
+    // writes the directory (`true` runs instead of mainstay); the second runs on the FIFO.
+    Mainstay writer(main_yaml(), {{"svc", ts("")}}, {}, {"true"});
+    REQUIRE(writer.wait_exit() == 0);
+    const auto main_file = writer.dir() / "mainstay.yaml";
+    std::filesystem::remove(main_file);
+    REQUIRE(::mkfifo(main_file.c_str(), 0600) == 0);
+    Mainstay m(writer.dir());
     // mainstay is blocked opening the FIFO once /proc shows it waiting there (the wait channel
     // names the FIFO, or the system call in progress is openat).
     REQUIRE(eventually([&] {
@@ -606,8 +609,6 @@ TEST_CASE("a stop signal while the configuration is still loading ends mainstay 
     m.signal(SIGTERM);
     CHECK(m.wait_exit(10s) == 0);  // before: killed by SIGTERM (143), or as PID 1 never ended
     CHECK(m.wait_for("stop signal received while loading the configuration"));
-    std::error_code ec;
-    std::filesystem::remove_all(work, ec);
 }
 
 TEST_CASE("output: console false keeps a service's lines off the console but in its file, file false the other way") {
