@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/process/v2/posix/default_launcher.hpp>
 #include <boost/process/v2/posix/vfork_launcher.hpp>
 #include <boost/process/v2/process.hpp>
 #include <boost/process/v2/start_dir.hpp>
@@ -177,6 +178,16 @@ bool descriptors_available(int near, int count) {
 // timerfd, and the child's pidfd.
 constexpr int kLaunchDescriptors = 4;
 
+// The vfork launcher learns of a failed exec through the memory the child shares with the
+// parent until it execs. ThreadSanitizer turns vfork into fork, and then a failed exec would
+// look like a start whose process exits with 127: the TSan build uses Boost's fork launcher,
+// which reports the exec's error through a pipe.
+#if defined(__SANITIZE_THREAD__)
+using Launcher = bp::posix::default_launcher;
+#else
+using Launcher = bp::posix::vfork_launcher;
+#endif
+
 }  // namespace
 
 SpawnOutcome spawn(const SpawnRequest& request) {
@@ -232,7 +243,7 @@ SpawnOutcome spawn(const SpawnRequest& request) {
     sigset_t all, previous;
     sigfillset(&all);
     ::pthread_sigmask(SIG_SETMASK, &all, &previous);
-    bp::posix::vfork_launcher launcher;
+    Launcher launcher;
     try {
         boost::asio::io_context launch_context(1);
         // Declared after its context: a handle (even the empty one a failed exec returns)

@@ -185,7 +185,10 @@ TEST_CASE("events: the journal oldest first, --json, and --follow sees a restart
 TEST_CASE("start, stop, restart and resume by hand, and why not") {
     Mainstay m(main_with(""), {{"web", ts("--pid-file web.pid") + "working_dir: ..\nready_after: 100ms\n"}});
     REQUIRE(m.wait_for("web: ready"));
-    const auto first = read_lines(m.dir() / "web.pid");
+    // ready_after is mainstay's clock: the service may write its pid file a little later.
+    const auto pid_file = m.dir() / "web.pid";
+    REQUIRE(eventually([&] { return !read_lines(pid_file).empty(); }));
+    const auto first = read_lines(pid_file);
     CHECK(cli(m, {"stop", "web"}).code == 0);
     REQUIRE(m.wait_for("web: stopped"));
     auto again = cli(m, {"stop", "web"});
@@ -193,7 +196,10 @@ TEST_CASE("start, stop, restart and resume by hand, and why not") {
     CHECK(again.err.find("web is already stopped") != std::string::npos);
     CHECK(cli(m, {"start", "web"}).code == 0);
     REQUIRE(eventually([&] { return m.count("web: ready") == 2; }));
-    CHECK(read_lines(m.dir() / "web.pid") != first);
+    CHECK(eventually([&] {
+        const auto now = read_lines(pid_file);
+        return !now.empty() && now != first;
+    }));
     auto resume = cli(m, {"resume", "web"});
     CHECK(resume.code == 1);
     CHECK(resume.err.find("nothing to resume") != std::string::npos);
