@@ -67,8 +67,9 @@ TEST_CASE("READY=1 when the startup phase ends, STATUS= on a change, STOPPING=1 
                              {"db", ts("") + "ready_after: 100ms\n"}});
     ::unsetenv("NOTIFY_SOCKET");
     CHECK(notify.next() == "READY=1\nSTATUS=full: 2/2 services ready\n");
+    // ready_after is mainstay's clock: the service may write its pid file a little later.
+    REQUIRE(eventually([&] { return read_lines(m.dir() / "web.pid").size() == 1; }));
     const auto pids = read_lines(m.dir() / "web.pid");
-    REQUIRE(pids.size() == 1);
     signal_process(std::stoi(pids[0]), SIGKILL);
     CHECK(notify.until("STATUS=degraded") == "STATUS=degraded: 1/2 services ready\n");
     CHECK(notify.until("STATUS=full") == "STATUS=full: 2/2 services ready\n");  // restarted

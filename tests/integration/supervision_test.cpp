@@ -105,6 +105,7 @@ TEST_CASE("shutdown: SIGTERM ignored and a lingering grandchild are all gone, de
                                          "working_dir: ..\nready_after: 100ms\ndepends_on: [base]\n"}});
     REQUIRE(m.wait_for("app: ready"));
     REQUIRE(eventually([&] { return read_pid(m.dir() / "app.grandchild") > 0; }));
+    REQUIRE(eventually([&] { return read_pid(m.dir() / "base.pid") > 1 && read_pid(m.dir() / "app.pid") > 1; }));
     int base = read_pid(m.dir() / "base.pid");
     int app = read_pid(m.dir() / "app.pid");
     int grandchild = read_pid(m.dir() / "app.grandchild");
@@ -434,6 +435,7 @@ TEST_CASE("a capability for real: degraded -> full with activate once when its s
                                      "deactivate: [rm, -f, " + marker + "]\n"}});
     CHECK(m.wait_for("capability llm: full"));
     CHECK(std::filesystem::exists(marker));
+    REQUIRE(eventually([&] { return read_pid(work / "model.pid") > 1; }));  // written just after its start
     REQUIRE(signal_process(read_pid(work / "model.pid"), SIGKILL));
     CHECK(m.wait_for("capability llm: degraded"));
     CHECK(eventually([&] { return !std::filesystem::exists(marker); }));
