@@ -141,9 +141,13 @@ void Publisher::transition(const supervisor::Transition& t) {
         auto followers = followers_;  // a follower may unfollow while called
         for (auto& [id, f] : followers) f(recorded);
     }
-    status_changed();
-
     using Subject = supervisor::Transition::Subject;
+    if (t.subject == Subject::mode && t.to == "stopping") {
+        publish_now();  // not held back: a quick shutdown would end before the next document
+    } else {
+        status_changed();
+    }
+
     // The table at every mode change after the startup phase (the first comes with ready()).
     if (t.subject == Subject::mode && ready_sent_ && t.to != "stopping") print_table();
     if (!notifier_.enabled()) return;
@@ -174,6 +178,12 @@ void Publisher::status_changed() {
         Doing doing("publishing the status");
         publish();
     });
+}
+
+void Publisher::publish_now() {
+    if (stopped_) return;
+    if (status_pending_) status_timer_.cancel();  // its handler sees operation_aborted
+    publish();
 }
 
 void Publisher::publish() {

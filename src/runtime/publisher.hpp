@@ -71,6 +71,8 @@ public:
 private:
     void watchdog();
     void status_changed();
+    // publish() at once, dropping a pending coalesced one (the shutdown's document).
+    void publish_now();
     void publish();
     void print_table();
     void schedule_table();

@@ -344,6 +344,15 @@ TEST_CASE("a status watcher gets the document again at every change, until the i
     }
     CHECK(back);
     m.signal(SIGTERM);
+    // The shutdown is a mode change: its document comes at once, before the connection ends
+    // (before, it waited out the 250 ms between documents, and a quick shutdown ended first).
+    bool stopping = false;
+    for (int i = 0; i < 10 && !stopping; ++i) {
+        const auto doc = next_doc();
+        if (doc.is_null()) break;
+        stopping = doc["status"]["mode"] == "stopping";
+    }
+    CHECK(stopping);
     CHECK(m.wait_exit() == 0);
     watcher.join();
     CHECK(watched.err.find("the instance closed the connection") != std::string::npos);
