@@ -98,11 +98,16 @@ std::string offset_text(const json& service, std::string_view key, std::string_v
 
 }  // namespace
 
-void StartupTimeline::begin(TimePoint at) {
+void StartupTimeline::begin(TimePoint at, std::vector<std::string> members) {
     began_ = at;
     ended_.reset();
     end_mode_.clear();
     services_.clear();
+    members_ = {std::make_move_iterator(members.begin()), std::make_move_iterator(members.end())};
+}
+
+bool StartupTimeline::member(std::string_view name) const {
+    return members_.empty() || members_.count(name) != 0 || services_.count(name) != 0;
 }
 
 void StartupTimeline::record(const supervisor::Transition& t, TimePoint at) {
@@ -145,7 +150,7 @@ json timeline_json(const StartupTimeline& timeline, const json& status_document,
     for (const auto& s : jr::list(status_document, "services")) {
         Row row;
         row.name = jr::text(s, "name");
-        if (row.name.empty() || !listed.insert(row.name).second) continue;
+        if (row.name.empty() || !timeline.member(row.name) || !listed.insert(row.name).second) continue;
         row.kind = jr::text(s, "kind", "process");
         if (auto it = timeline.services().find(row.name); it != timeline.services().end()) row.times = &it->second;
         for (const auto& d : jr::list(s, "depends_on")) {

@@ -43,7 +43,10 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -64,8 +67,11 @@ public:
         std::optional<TimePoint> outcome_at;
     };
 
-    // The startup phase begins (again: what was recorded is forgotten).
-    void begin(TimePoint at);
+    // The startup phase begins (again: what was recorded is forgotten) with the services there
+    // are then, `members`. A service that comes later (a reload's) takes no part in it: it is
+    // left off the timeline. With no members given, every service is one.
+    void begin(TimePoint at, std::vector<std::string> members = {});
+    bool member(std::string_view name) const;
     // A transition at `at`. Capabilities' transitions are not kept; the first mode transition
     // from "starting" ends the phase. A transition before begin() begins it.
     void record(const supervisor::Transition& t, TimePoint at);
@@ -81,6 +87,7 @@ private:
     std::optional<TimePoint> ended_;
     std::string end_mode_;
     std::map<std::string, Times, std::less<>> services_;
+    std::set<std::string, std::less<>> members_;
 };
 
 nlohmann::json timeline_json(const StartupTimeline& timeline, const nlohmann::json& status_document,

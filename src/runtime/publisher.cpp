@@ -44,7 +44,10 @@ Publisher::Publisher(boost::asio::io_context& io, const config::Config& config, 
 Publisher::~Publisher() { stop(); }
 
 void Publisher::start() {
-    timeline_.begin(std::chrono::steady_clock::now());
+    std::vector<std::string> members;
+    members.reserve(supervisor_.services().size());
+    for (const auto& s : supervisor_.services()) members.push_back(s->name());
+    timeline_.begin(std::chrono::steady_clock::now(), std::move(members));
     if (notifier_.enabled() && notifier_.watchdog_interval()) {
         logging_.log(config::LogLevel::info, "systemd watchdog: WATCHDOG=1 every " +
                                                  std::to_string(notifier_.watchdog_interval()->count() / 1000) + " ms");

@@ -274,6 +274,19 @@ TEST_CASE("the timeline keeps each service's launch, running and ready, and igno
     CHECK(t["startup"]["begin"] == "2026-11-23T07:59:58.123Z");  // kWallNow - 5 s
 }
 
+TEST_CASE("a service a reload added after the startup phase is not on its timeline, one of the phase that never moved is") {
+    StartupTimeline tl;
+    tl.begin(kBegin, {"db", "idle"});  // the services there were when the phase began
+    tl.record({Subject::service, "db", "waiting", "starting", "", std::nullopt, std::nullopt}, kBegin);
+    tl.record({Subject::service, "db", "starting", "ready", "", std::nullopt, std::nullopt}, kBegin + 100ms);
+    tl.record({Subject::mode, "", "starting", "degraded", "", std::nullopt, std::nullopt}, kBegin + 100ms);
+    const json t = timeline_json(tl, doc({svc("db"), svc("idle"), svc("late")}), kSteadyNow, kWallNow);
+    std::vector<std::string> names;
+    for (const auto& s : t["services"]) names.push_back(s["name"].get<std::string>());
+    CHECK(names == std::vector<std::string>{"db", "idle"});  // not "late", added by a reload
+    CHECK(service_of(t, "idle")["outcome"] == "waiting");
+}
+
 TEST_CASE("while the startup phase goes on the outcome is the state so far and elapsed the time so far") {
     Feed f;
     f.service("db", "waiting", "starting", 0).service("db", "starting", "recovering", 10);
