@@ -2,8 +2,8 @@
 
 #include <cerrno>
 #include <cstdint>
-#include <filesystem>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 

@@ -250,9 +250,9 @@ int run(config::Config config, const config::LoadOptions& reload_from) {
     open_http(config.main.status.http);
 
     // Reload (SIGHUP, `mainstay reload`): the files read again; an invalid one changes nothing.
-    // What runs now, for the next reload's diff: the main file and the capabilities; the
-    // services are the supervisor's (their definitions, held once), listed for the diff only.
-    config::Config running{config.main, {}, config.capabilities};
+    // From here on `config` is what runs now, for the next reload's diff: the main file and the
+    // capabilities; the services are the supervisor's (their definitions, held once), listed
+    // into it for the diff only.
     api.reload_with([&]() -> nlohmann::json {
         Doing doing("reloading the configuration");
         config::LoadResult result = config::load(reload_from);
@@ -266,10 +266,10 @@ int run(config::Config config, const config::LoadOptions& reload_from) {
             logging.log(config::LogLevel::error, "reload: the configuration is invalid: nothing changed");
             return {{"ok", false}, {"error", "invalid configuration: nothing changed"}, {"diagnostics", diagnostics}};
         }
-        running.services.reserve(supervisor.services().size());
-        for (const auto& s : supervisor.services()) running.services.push_back(s->spec());
-        const config::ConfigDiff d = config::diff(running, *result.config);
-        std::vector<config::ServiceSpec>().swap(running.services);
+        config.services.reserve(supervisor.services().size());
+        for (const auto& s : supervisor.services()) config.services.push_back(s->spec());
+        const config::ConfigDiff d = config::diff(config, *result.config);
+        std::vector<config::ServiceSpec>().swap(config.services);
         if (std::string refused = supervisor.apply(*result.config, d); !refused.empty()) {
             logging.log(config::LogLevel::warn, "reload refused: " + refused);
             return {{"ok", false}, {"error", refused}};
@@ -280,8 +280,8 @@ int run(config::Config config, const config::LoadOptions& reload_from) {
         if (d.http_changed) open_http(main.status.http);
         const std::string summary = config::describe(d);
         logging.log(d.needs_restart.empty() ? config::LogLevel::info : config::LogLevel::warn, summary);
-        running.main = std::move(result.config->main);
-        running.capabilities = std::move(result.config->capabilities);
+        config.main = std::move(result.config->main);
+        config.capabilities = std::move(result.config->capabilities);
         result = {};
         release_soon();
         return {{"ok", true}, {"diff", config::to_json(d)}, {"summary", summary}};

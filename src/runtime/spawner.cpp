@@ -13,6 +13,7 @@
 #include <boost/process/v2/process.hpp>
 #include <boost/process/v2/start_dir.hpp>
 #include <boost/process/v2/stdio.hpp>
+#include <array>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
@@ -159,24 +160,24 @@ struct Pipe {
 
 using config::lowercase_first;
 
-// Whether `count` more descriptors can be opened now: duplicates `near` that many times, then
-// closes them all. On false, errno says why (EMFILE, ENFILE).
-bool descriptors_available(int near, int count) {
-    int fds[8];
-    int got = 0;
-    for (; got < count && got < 8; ++got) {
+// Descriptors a start needs beyond its output pipe: the launch context's epoll, eventfd and
+// timerfd, and the child's pidfd.
+constexpr std::size_t kLaunchDescriptors = 4;
+
+// Whether a start's kLaunchDescriptors can be opened now: duplicates `near` that many times,
+// then closes them all. On false, errno says why (EMFILE, ENFILE).
+bool launch_descriptors_available(int near) {
+    std::array<int, kLaunchDescriptors> fds{};
+    std::size_t got = 0;
+    for (; got < fds.size(); ++got) {
         fds[got] = ::fcntl(near, F_DUPFD_CLOEXEC, 0);
         if (fds[got] == -1) break;
     }
     const int saved = errno;
-    for (int i = 0; i < got; ++i) ::close(fds[i]);
+    for (std::size_t i = 0; i < got; ++i) ::close(fds[i]);
     errno = saved;
-    return got == count;
+    return got == fds.size();
 }
-
-// Descriptors a start needs beyond its output pipe: the launch context's epoll, eventfd and
-// timerfd, and the child's pidfd.
-constexpr int kLaunchDescriptors = 4;
 
 // The vfork launcher learns of a failed exec through the memory the child shares with the
 // parent until it execs. ThreadSanitizer turns vfork into fork, and then a failed exec would
@@ -226,7 +227,7 @@ SpawnOutcome spawn(const SpawnRequest& request) {
     }
     // Short of descriptors, the start fails here, before the vfork: Boost would otherwise throw
     // after it, with a child already running that must then be killed.
-    if (!descriptors_available(out.read, kLaunchDescriptors)) {
+    if (!launch_descriptors_available(out.read)) {
         outcome.error = "cannot start " + executable->string() + ": " + lowercase_first(std::strerror(errno));
         return outcome;
     }
