@@ -1,11 +1,8 @@
 #include <doctest/doctest.h>
 #include <sys/stat.h>
-#include <unistd.h>
-
-#include <filesystem>
-#include <fstream>
 
 #include "config/env_file.hpp"
+#include "test_support.hpp"
 
 using namespace mainstay::config;
 
@@ -29,9 +26,8 @@ TEST_CASE("env files: a bad line is reported at its own line and column, the res
 }
 
 TEST_CASE("env files: only a regular file is read, a device or a FIFO is an error and never blocks the load") {
-    const std::filesystem::path dir = std::filesystem::temp_directory_path() / ("mainstay-env-" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir);
-    const auto fifo = dir / "secrets.fifo";
+    const mainstay::testing::TempTree tree;
+    const auto fifo = tree.root() / "secrets.fifo";
     REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);  // opening it for reading would wait for a writer
     const Mark at{"svc.yaml", 3, 11};
     for (const auto& [file, what] : {std::pair<Path, std::string>{"/dev/zero", "a character device"}, {fifo, "a FIFO"}}) {
@@ -43,13 +39,10 @@ TEST_CASE("env files: only a regular file is read, a device or a FIFO is an erro
         CHECK(vars.empty());
     }
     // A regular file of more than 1 MiB is not an environment: refused before it is read.
-    const auto big = dir / "big.env";
-    std::ofstream(big) << std::string(1024 * 1024 + 1, '#');
+    const auto big = tree.write("big.env", std::string(1024 * 1024 + 1, '#'));
     EnvVars vars;
     Diagnostics d;
     CHECK_FALSE(read_env_file(big, at, vars, d));
     REQUIRE(d.all().size() == 1);
     CHECK(format(d.sorted()[0]) == "svc.yaml:3:11: error: cannot read env_file " + big.string() + ": larger than 1 MiB");
-    std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
 }
