@@ -2,9 +2,12 @@
 
 #include <cstdint>
 
+#include "report/json_read.hpp"
+
 namespace mainstay::report {
 
 using nlohmann::json;
+namespace jr = json_read;
 
 namespace {
 
@@ -23,12 +26,6 @@ bool read_bool(const json& request, const char* key, bool fallback, std::string&
     if (it->is_boolean()) return it->get<bool>();
     if (error.empty()) error = std::string(key) + ": must be true or false";
     return fallback;
-}
-
-// The field `key` when it is a string, else "" (which the handler answers as missing).
-std::string read_string(const json& request, const char* key) {
-    auto it = request.find(key);
-    return it != request.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
 // A number of milliseconds, whatever JSON number it is written as (a float, one too big for an
@@ -79,15 +76,14 @@ ControlRequest read_control_request(const json& request) {
         out.error = "malformed request: not a JSON object";
         return out;
     }
-    out.cmd = read_string(request, "cmd");
-    out.name = read_string(request, "name");
+    // Not a string: "", which the handler answers as missing.
+    out.cmd = jr::text(request, "cmd");
+    out.name = jr::text(request, "name");
     out.watch = read_bool(request, "watch", false, out.error);
     out.follow = read_bool(request, "follow", false, out.error);
     if (auto it = request.find("since_ms"); it != request.end() && it->is_number()) out.since = clamp_ms(*it);
-    if (auto it = request.find("names"); it != request.end() && it->is_array()) {
-        for (const auto& n : *it) {
-            if (n.is_string()) out.names.insert(n.get<std::string>());
-        }
+    for (const auto& n : jr::list(request, "names")) {
+        if (n.is_string()) out.names.insert(n.get<std::string>());
     }
     return out;
 }
