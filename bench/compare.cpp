@@ -59,6 +59,7 @@
 namespace {
 
 namespace fs = std::filesystem;
+using mainstay::testing::descriptors;
 using mainstay::testing::free_port;
 using mainstay::testing::signal_process;
 
@@ -116,16 +117,6 @@ long status_kib(int pid, const char* file, const char* key) {
         if (line.compare(0, n, key) == 0) return std::atol(line.c_str() + n);
     }
     return 0;
-}
-
-long descriptors(int pid) {
-    long n = 0;
-    std::error_code ec;
-    for (auto it = fs::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec); !ec && it != fs::directory_iterator();
-         it.increment(ec)) {
-        ++n;
-    }
-    return n;
 }
 
 // CPU time in ns: /proc/PID/schedstat (ns resolution), else utime+stime in clock ticks.
