@@ -5,7 +5,6 @@
 #   ./packaging/deb.sh
 set -eu
 cd "$(dirname "$0")/.."
-./packaging/install-deps.sh
 ./packaging/install-deps.sh deb
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMAINSTAY_WERROR=ON >/dev/null
 # Only what the package holds: the tests are not needed for it.

@@ -79,11 +79,7 @@ mkdir -p "$ctx/demo"
 cp "$deb" "$ctx/mainstay.deb"
 cp build/tests/test-service "$ctx/mainstay-standin"
 mkdir -p "$ctx/demo/services.d"
-if [ -d packaging/demo/services.d ]; then
-    # the demo (packaging/demo), with the remote node's stand-in as a service of its own
-    cp packaging/demo/services.d/*.yaml packaging/image-node.yaml "$ctx/demo/services.d/"
-else
-    cp packaging/image-demo/*.yaml "$ctx/demo/services.d/"
-fi
+# the demo (packaging/demo), with the remote node's stand-in as a service of its own
+cp packaging/demo/services.d/*.yaml packaging/image-node.yaml "$ctx/demo/services.d/"
 docker build --network=none -t mainstay:local -f packaging/Dockerfile "$ctx"
 docker image ls mainstay:local
