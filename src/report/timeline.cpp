@@ -98,16 +98,17 @@ std::string offset_text(const json& service, std::string_view key, std::string_v
 
 }  // namespace
 
-void StartupTimeline::begin(TimePoint at, std::vector<std::string> members) {
+void StartupTimeline::begin(TimePoint at, std::optional<std::vector<std::string>> members) {
     began_ = at;
     ended_.reset();
     end_mode_.clear();
     services_.clear();
-    members_ = {std::make_move_iterator(members.begin()), std::make_move_iterator(members.end())};
+    members_.reset();
+    if (members) members_.emplace(std::make_move_iterator(members->begin()), std::make_move_iterator(members->end()));
 }
 
 bool StartupTimeline::member(std::string_view name) const {
-    return members_.empty() || members_.count(name) != 0 || services_.count(name) != 0;
+    return !members_ || members_->count(name) != 0 || services_.count(name) != 0;
 }
 
 void StartupTimeline::record(const supervisor::Transition& t, TimePoint at) {

@@ -68,9 +68,9 @@ public:
     };
 
     // The startup phase begins (again: what was recorded is forgotten) with the services there
-    // are then, `members`. A service that comes later (a reload's) takes no part in it: it is
-    // left off the timeline. With no members given, every service is one.
-    void begin(TimePoint at, std::vector<std::string> members = {});
+    // are then, `members` (possibly none). A service that comes later (a reload's) takes no part
+    // in it: it is left off the timeline. Without a list, every service is one.
+    void begin(TimePoint at, std::optional<std::vector<std::string>> members = std::nullopt);
     bool member(std::string_view name) const;
     // A transition at `at`. Capabilities' transitions are not kept; the first mode transition
     // from "starting" ends the phase. A transition before begin() begins it.
@@ -87,7 +87,7 @@ private:
     std::optional<TimePoint> ended_;
     std::string end_mode_;
     std::map<std::string, Times, std::less<>> services_;
-    std::set<std::string, std::less<>> members_;
+    std::optional<std::set<std::string, std::less<>>> members_;  // nullopt: every service
 };
 
 nlohmann::json timeline_json(const StartupTimeline& timeline, const nlohmann::json& status_document,

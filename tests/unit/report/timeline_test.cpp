@@ -276,7 +276,7 @@ TEST_CASE("the timeline keeps each service's launch, running and ready, and igno
 
 TEST_CASE("a service a reload added after the startup phase is not on its timeline, one of the phase that never moved is") {
     StartupTimeline tl;
-    tl.begin(kBegin, {"db", "idle"});  // the services there were when the phase began
+    tl.begin(kBegin, std::vector<std::string>{"db", "idle"});  // the services there were when the phase began
     tl.record({Subject::service, "db", "waiting", "starting", "", std::nullopt, std::nullopt}, kBegin);
     tl.record({Subject::service, "db", "starting", "ready", "", std::nullopt, std::nullopt}, kBegin + 100ms);
     tl.record({Subject::mode, "", "starting", "degraded", "", std::nullopt, std::nullopt}, kBegin + 100ms);
@@ -285,6 +285,11 @@ TEST_CASE("a service a reload added after the startup phase is not on its timeli
     for (const auto& s : t["services"]) names.push_back(s["name"].get<std::string>());
     CHECK(names == std::vector<std::string>{"db", "idle"});  // not "late", added by a reload
     CHECK(service_of(t, "idle")["outcome"] == "waiting");
+    // A phase that began with no service at all (an empty services.d, filled later).
+    StartupTimeline empty;
+    empty.begin(kBegin, std::vector<std::string>{});
+    empty.record({Subject::mode, "", "starting", "full", "", std::nullopt, std::nullopt}, kBegin);
+    CHECK(timeline_json(empty, doc({svc("late")}), kSteadyNow, kWallNow)["services"].empty());
 }
 
 TEST_CASE("while the startup phase goes on the outcome is the state so far and elapsed the time so far") {
