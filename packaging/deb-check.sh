@@ -1,6 +1,10 @@
 #!/bin/sh
 # Builds the Debian package, installs it on this machine, checks what it installed, and
 # removes it again (dpkg --purge), leaving the machine as it was. Run as root.
+# Checked: the files, the conffiles (/etc/mainstay/mainstay.yaml alone), an empty
+# /etc/mainstay/services.d, the examples (services.d/, hooks executable) and README.md under
+# /usr/share/doc/mainstay, `mainstay check` on the empty services.d and on the examples,
+# `systemd-analyze verify` of the unit, the man page.
 #   ./packaging/deb-check.sh
 # Refuses to run when a mainstay package or an /etc/mainstay not of ours is already there.
 # Installing starts nothing: the package has no maintainer scripts.
@@ -46,18 +50,46 @@ dpkg-query -W -f='${Package} ${Version} ${Status}\n' mainstay
 step "dpkg -L mainstay"
 dpkg -L mainstay
 for f in /usr/bin/mainstay /etc/mainstay/mainstay.yaml /etc/mainstay/services.d \
-         /lib/systemd/system/mainstay.service /usr/share/man/man1/mainstay.1.gz; do
+         /lib/systemd/system/mainstay.service /usr/share/man/man1/mainstay.1.gz \
+         /usr/share/doc/mainstay/README.md; do
     [ -e "$f" ] || fail "not installed: $f"
 done
-step "conffiles"
-dpkg-query -W -f='${Conffiles}\n' mainstay | sed '/^$/d'
+step "conffiles: /etc/mainstay/mainstay.yaml only"
+conffiles=$(dpkg-query -W -f='${Conffiles}\n' mainstay | sed '/^$/d')
+echo "$conffiles"
+[ "$(echo "$conffiles" | awk '{print $1}')" = /etc/mainstay/mainstay.yaml ] || fail "conffiles: expected /etc/mainstay/mainstay.yaml only"
+
+step "/etc/mainstay/services.d: installed empty (the package starts no service)"
+[ -d /etc/mainstay/services.d ] || fail "/etc/mainstay/services.d is not a directory"
+found=$(find /etc/mainstay/services.d -mindepth 1 | head -n 5)
+[ -z "$found" ] || fail "/etc/mainstay/services.d is not empty: $found"
+echo "empty"
+
+step "examples: services.d/ under /usr/share/doc/mainstay/examples/services.d"
+examples=/usr/share/doc/mainstay/examples/services.d
+n=0
+for src in $(cd services.d && find . -type f | sed 's|^\./||' | sort); do
+    [ -f "$examples/$src" ] || fail "example not installed: $examples/$src"
+    cmp -s "services.d/$src" "$examples/$src" || fail "example differs from services.d/$src: $examples/$src"
+    case "$src" in hooks/*) [ -x "$examples/$src" ] || fail "example hook not executable: $examples/$src" ;; esac
+    n=$((n + 1))
+done
+[ "$n" -gt 0 ] || fail "services.d/ of the repository holds no file"
+ls -lR "$examples"
 
 step "mainstay --version"
 /usr/bin/mainstay --version
 
-step "mainstay check (the config found by the lookup from /: /etc/mainstay/mainstay.yaml)"
-(cd / && env -u MAINSTAY_CONFIG /usr/bin/mainstay check) || fail "mainstay check failed"
+step "mainstay check (the config found by the lookup from /: /etc/mainstay/mainstay.yaml, empty services.d)"
+out=$(cd / && env -u MAINSTAY_CONFIG /usr/bin/mainstay check 2>&1) || { echo "$out"; fail "mainstay check failed"; }
+echo "$out"
+echo "$out" | grep -q '^/etc/mainstay/mainstay.yaml: ok: 0 services, 0 capabilities$' \
+    || fail "mainstay check: expected '/etc/mainstay/mainstay.yaml: ok: 0 services, 0 capabilities'"
 /usr/bin/mainstay check -c /etc/mainstay/mainstay.yaml >/dev/null 2>&1 || fail "mainstay check -c failed"
+
+step "mainstay check on the examples (--services-dir $examples)"
+/usr/bin/mainstay check -c /etc/mainstay/mainstay.yaml --services-dir "$examples" \
+    || fail "mainstay check of the examples failed"
 
 if command -v systemd-analyze >/dev/null 2>&1; then
     step "systemd-analyze verify /lib/systemd/system/mainstay.service"

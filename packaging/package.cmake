@@ -3,10 +3,14 @@
 #   cmake --build build && (cd build && cpack -G DEB)     # or ./packaging/deb.sh
 # The package installs:
 #   /usr/bin/mainstay
-#   /etc/mainstay/mainstay.yaml            (conffile; services_dir /etc/mainstay/services.d)
-#   /etc/mainstay/services.d/              (conffiles: the shipped services.d/, hooks/ included)
+#   /etc/mainstay/mainstay.yaml            (the only conffile; services_dir /etc/mainstay/services.d)
+#   /etc/mainstay/services.d/              (empty: `systemctl enable --now mainstay` starts
+#                                           nothing the administrator did not put there)
 #   /lib/systemd/system/mainstay.service   (not enabled, not started by the package)
 #   /usr/share/man/man1/mainstay.1.gz
+#   /usr/share/doc/mainstay/README.md
+#   /usr/share/doc/mainstay/examples/services.d/   (the shipped services.d/, hooks/ executable:
+#                                           copy what you want into /etc/mainstay/services.d)
 #   /var/log/mainstay/                     (empty; the unit's LogsDirectory)
 # Paths under /etc and /lib are absolute on purpose: Debian keeps them there whatever the
 # prefix (CPACK_PACKAGING_INSTALL_PREFIX /usr holds the rest).
@@ -18,19 +22,23 @@ set(CMAKE_SKIP_INSTALL_ALL_DEPENDENCY ON)
 install(TARGETS mainstay RUNTIME DESTINATION bin)
 
 install(FILES ${PROJECT_SOURCE_DIR}/packaging/mainstay.yaml DESTINATION /etc/mainstay)
-# The shipped services.d/ as it is: its service files, and the scripts under hooks/ (executable).
+# services.d is installed empty: the package starts no service the administrator did not ask for.
+install(DIRECTORY DESTINATION /etc/mainstay/services.d)
+# The shipped services.d/ as examples, as it is: its service files, and the scripts under
+# hooks/ (executable).
+set(MAINSTAY_EXAMPLES share/doc/mainstay/examples/services.d)
 file(GLOB_RECURSE MAINSTAY_SHIPPED_SERVICES CONFIGURE_DEPENDS RELATIVE ${PROJECT_SOURCE_DIR}/services.d
   ${PROJECT_SOURCE_DIR}/services.d/*)
 list(SORT MAINSTAY_SHIPPED_SERVICES)
-install(DIRECTORY DESTINATION /etc/mainstay/services.d)
 foreach(f IN LISTS MAINSTAY_SHIPPED_SERVICES)
   get_filename_component(dir ${f} DIRECTORY)
   if(dir MATCHES "^hooks")
-    install(PROGRAMS ${PROJECT_SOURCE_DIR}/services.d/${f} DESTINATION /etc/mainstay/services.d/${dir})
+    install(PROGRAMS ${PROJECT_SOURCE_DIR}/services.d/${f} DESTINATION ${MAINSTAY_EXAMPLES}/${dir})
   else()
-    install(FILES ${PROJECT_SOURCE_DIR}/services.d/${f} DESTINATION /etc/mainstay/services.d/${dir})
+    install(FILES ${PROJECT_SOURCE_DIR}/services.d/${f} DESTINATION ${MAINSTAY_EXAMPLES}/${dir})
   endif()
 endforeach()
+install(FILES ${PROJECT_SOURCE_DIR}/README.md DESTINATION share/doc/mainstay)
 install(FILES ${PROJECT_SOURCE_DIR}/packaging/mainstay.service DESTINATION /lib/systemd/system)
 install(DIRECTORY DESTINATION /var/log/mainstay)
 
@@ -48,12 +56,9 @@ add_custom_command(
 add_custom_target(mainstay_man ALL DEPENDS ${MAINSTAY_MAN_GZ})
 install(FILES ${MAINSTAY_MAN_GZ} DESTINATION share/man/man1)
 
-# Every file under /etc is a conffile: an upgrade keeps the administrator's edits.
-set(MAINSTAY_CONFFILES "/etc/mainstay/mainstay.yaml\n")
-foreach(f IN LISTS MAINSTAY_SHIPPED_SERVICES)
-  string(APPEND MAINSTAY_CONFFILES "/etc/mainstay/services.d/${f}\n")
-endforeach()
-file(WRITE ${CMAKE_CURRENT_BINARY_DIR}/generated/deb/conffiles "${MAINSTAY_CONFFILES}")
+# Every file under /etc is a conffile (an upgrade keeps the administrator's edits): only the
+# main file, services.d being empty.
+file(WRITE ${CMAKE_CURRENT_BINARY_DIR}/generated/deb/conffiles "/etc/mainstay/mainstay.yaml\n")
 
 set(CPACK_PACKAGE_NAME mainstay)
 set(CPACK_PACKAGE_VENDOR "mainstay")
