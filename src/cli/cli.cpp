@@ -12,6 +12,7 @@
 #include "cli/client.hpp"
 #include "cli/plan.hpp"
 #include "cli/version.hpp"
+#include "config/client_target.hpp"
 #include "config/loader.hpp"
 #include "config/machine_checks.hpp"
 #include "config/schema.hpp"
@@ -21,6 +22,7 @@ namespace mainstay::cli {
 namespace {
 
 struct Options {
+    std::string socket;
     std::string config_file;
     std::string services_dir;
     std::string log_level;
@@ -62,11 +64,36 @@ std::optional<config::Config> load(const Options& o, const config::Environment& 
     return std::move(result.config);
 }
 
+// Where the running instance listens (SPEC §1): --socket, $MAINSTAY_SOCKET, or status.socket
+// of the main file (read alone: an error elsewhere in it, or in services.d, does not matter).
+std::optional<config::ClientTarget> client_target(const Options& o, const config::Environment& env, std::ostream& err) {
+    if (!o.socket.empty()) return config::ClientTarget{o.socket, std::nullopt};
+    if (auto from_env = env.get("MAINSTAY_SOCKET"); from_env && !from_env->empty()) {
+        return config::ClientTarget{*from_env, std::nullopt};
+    }
+    std::vector<std::string> tried;
+    std::optional<std::filesystem::path> explicit_file;
+    if (!o.config_file.empty()) explicit_file = o.config_file;
+    auto file = config::find_config_file(explicit_file, env, tried, true);
+    if (!file) {
+        err << "mainstay: error: no running instance to ask: no --socket, no $MAINSTAY_SOCKET and no configuration file "
+               "(looked for -c, $MAINSTAY_CONFIG";
+        for (const auto& t : tried) err << ", " << t;
+        err << ")\n";
+        return std::nullopt;
+    }
+    std::string error;
+    auto target = config::read_client_target(*file, env, error);
+    if (!target) err << "mainstay: error: " << error << '\n';
+    return target;
+}
+
 int check(const Options& o, const config::Environment& env, std::ostream& out, std::ostream& err) {
     auto config = load(o, env, true, err);
     if (!config) return kExitInvalidConfig;
-    out << config->main.file.string() << ": ok: " << config->services.size() << " services, "
-        << config->capabilities.size() << " capabilities\n";
+    const auto count = [](std::size_t n, const char* one, const char* many) { return std::to_string(n) + " " + (n == 1 ? one : many); };
+    out << config->main.file.string() << ": ok: " << count(config->services.size(), "service", "services") << ", "
+        << count(config->capabilities.size(), "capability", "capabilities") << "\n";
     if (o.plan) out << describe_plan(*config);
     return kExitOk;
 }
@@ -107,46 +134,69 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err,
     add_config_option(*check_cmd, options);
     check_cmd->add_flag("--plan", options.plan, "Also print the start waves and the stop order");
 
-    // The commands that ask the running instance: they read only the main file (to find it).
-    CLI::App* status_cmd = app.add_subcommand("status", "Show the status of the running instance (exit 0 full, 1 degraded, "
-                                                        "2 critical, 3 not running)");
-    add_config_option(*status_cmd, options);
+    // The commands that ask the running instance: they read only status.socket of the main file
+    // (or take --socket) to find it.
+    auto add_client_options = [&](CLI::App& a) {
+        add_config_option(a, options);
+        a.add_option("--socket", options.socket, "The running instance's control socket (default: $MAINSTAY_SOCKET, "
+                                                 "else status.socket of the main file)");
+    };
+    std::vector<CLI::App*> client_cmds;
+    auto client_cmd = [&](const char* name, const std::string& help) {
+        CLI::App* c = app.add_subcommand(name, help);
+        add_client_options(*c);
+        client_cmds.push_back(c);
+        return c;
+    };
+    CLI::App* status_cmd = client_cmd("status", "Show the status of the running instance (exit 0 full, 1 degraded, "
+                                                "2 critical, 3 not running)");
     status_cmd->add_flag("--json", options.client.json, "The status document (JSON)");
-    status_cmd->add_flag("--watch", options.client.watch, "Print it again at every change");
+    status_cmd->add_flag("--watch", options.client.watch, "Print it again at every change, each with the time");
     status_cmd->add_option("names", options.client.names, "Only these services");
 
-    CLI::App* why_cmd = app.add_subcommand("why", "Why a service is not ready, down the dependency chain");
-    add_config_option(*why_cmd, options);
+    CLI::App* why_cmd = client_cmd("why", "Why a service is not ready, down the dependency chain");
     why_cmd->add_flag("--json", options.client.json, "The answer as JSON");
     why_cmd->add_option("name", options.client.names, "The service")->required()->expected(1);
 
-    CLI::App* events_cmd = app.add_subcommand("events", "The journal of transitions, oldest first");
-    add_config_option(*events_cmd, options);
+    CLI::App* events_cmd = client_cmd("events", "The journal of transitions, oldest first");
     events_cmd->add_flag("--json", options.client.json, "One JSON object per line");
     events_cmd->add_flag("--follow", options.client.follow, "Keep printing them as they come");
     events_cmd->add_option("--since", options.client.since, "Only the last DURATION (5m, 1h)");
     events_cmd->add_option("names", options.client.names, "Only these services and capabilities");
 
+    CLI::App* logs_cmd = client_cmd("logs", "A service's captured output: its last lines, then with -f the new ones");
+    logs_cmd->add_option("name", options.client.names, "The service")->required()->expected(1);
+    logs_cmd->add_option("-n,--lines", options.client.lines, "How many of the last lines (default 50)")
+        ->check(CLI::Range(std::size_t{0}, std::size_t{100000}));
+    logs_cmd->add_flag("-f,--follow", options.client.follow, "Then keep printing new lines as they come");
+
     std::vector<std::pair<std::string, CLI::App*>> control_cmds;
-    for (const char* verb : {"start", "stop", "restart", "resume"}) {
-        const std::string help = std::string(verb) == "start"     ? "Start a service (after stop, or a failed one)"
-                                 : std::string(verb) == "stop"    ? "Stop a service and keep it stopped until start"
-                                 : std::string(verb) == "restart" ? "Restart a service now, without its backoff"
-                                                                  : "Resume a paused or waiting service now";
-        CLI::App* c = app.add_subcommand(verb, help);
-        add_config_option(*c, options);
-        c->add_option("name", options.client.names, "The service")->required()->expected(1);
+    for (const char* verb : {"start", "stop", "restart", "resume", "signal"}) {
+        const std::string v = verb;
+        const std::string help = v == "start"     ? "Start services: stopped, failed or completed ones run again"
+                                 : v == "stop"    ? "Stop services and keep them stopped until start"
+                                 : v == "restart" ? "Restart services now, without their backoff"
+                                 : v == "resume"  ? "Resume paused or recovering services now"
+                                                  : "Send a signal to services' processes (their process groups)";
+        CLI::App* c = client_cmd(verb, help);
+        if (v == "signal") {
+            c->add_option("signal", options.client.signal, "SIGUSR1, USR1 or a number")->required();
+        }
+        c->add_option("names", options.client.names, "The services");
+        c->add_flag("--all", options.client.all, "Every service it applies to");
+        if (v != "signal") {
+            c->add_flag("--wait", options.client.wait, "Return once each is ready or completed (stop: stopped), or failed");
+            c->add_option("--timeout", options.client.timeout, "With --wait: give up after this long (default 60s)");
+        }
         control_cmds.emplace_back(verb, c);
     }
 
-    CLI::App* analyze_cmd = app.add_subcommand("analyze", "The startup timeline of the running instance: per service "
-                                                          "launch, running and ready times, the critical chain");
-    add_config_option(*analyze_cmd, options);
+    CLI::App* analyze_cmd = client_cmd("analyze", "The startup timeline of the running instance: per service "
+                                                  "launch, running and ready times, the critical chain");
     analyze_cmd->add_flag("--json", options.client.json, "The timeline as JSON");
     analyze_cmd->add_option("--svg", options.client.svg, "Also write it as an SVG Gantt chart to FILE");
-    CLI::App* reload_cmd = app.add_subcommand("reload", "Read the configuration again and apply the difference, like "
-                                                        "SIGHUP (exit 2: invalid, nothing changed)");
-    add_config_option(*reload_cmd, options);
+    CLI::App* reload_cmd = client_cmd("reload", "Read the configuration again and apply the difference, like "
+                                                "SIGHUP (exit 2: invalid, nothing changed)");
 
     try {
         app.parse(argc, argv);
@@ -155,27 +205,31 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err,
         return code == 0 ? kExitOk : kExitUsage;
     }
     if (check_cmd->parsed()) return check(options, env, out, err);
-    const bool client = status_cmd->parsed() || why_cmd->parsed() || events_cmd->parsed() || analyze_cmd->parsed() ||
-                        reload_cmd->parsed() ||
-                        std::any_of(control_cmds.begin(), control_cmds.end(), [](const auto& c) { return c.second->parsed(); });
+    const bool client = std::any_of(client_cmds.begin(), client_cmds.end(), [](const CLI::App* c) { return c->parsed(); });
     if (client) {
-        auto config = load(options, env, false, err, true);
-        if (!config) {
-            // The main file names the control socket: while it is invalid the instance cannot be
-            // found, and it keeps running what it runs.
-            if (reload_cmd->parsed()) {
-                err << "mainstay: invalid configuration: the running instance was not asked to reload\n";
+        for (const auto& [verb, c] : control_cmds) {
+            if (!c->parsed()) continue;
+            if (options.client.all == !options.client.names.empty()) {
+                err << "mainstay " << verb << ": name one or more services, or --all\n";
+                return kExitUsage;
             }
+        }
+        if (reload_cmd->parsed() && !load(options, env, false, err, true)) {
+            // The main file is checked here (the instance reads the rest and answers for it).
+            err << "mainstay: invalid configuration: the running instance was not asked to reload\n";
             return kExitInvalidConfig;
         }
+        auto target = client_target(options, env, err);
+        if (!target) return kExitInvalidConfig;
         options.client.width = terminal_width(env);
-        if (status_cmd->parsed()) return status_command(config->main, options.client, out, err);
-        if (why_cmd->parsed()) return why_command(config->main, options.client, out, err);
-        if (events_cmd->parsed()) return events_command(config->main, options.client, out, err);
-        if (analyze_cmd->parsed()) return analyze_command(config->main, options.client, out, err);
-        if (reload_cmd->parsed()) return reload_command(config->main, out, err);
+        if (status_cmd->parsed()) return status_command(*target, options.client, out, err);
+        if (why_cmd->parsed()) return why_command(*target, options.client, out, err);
+        if (events_cmd->parsed()) return events_command(*target, options.client, out, err);
+        if (logs_cmd->parsed()) return logs_command(*target, options.client, out, err);
+        if (analyze_cmd->parsed()) return analyze_command(*target, options.client, out, err);
+        if (reload_cmd->parsed()) return reload_command(*target, out, err);
         for (const auto& [verb, c] : control_cmds) {
-            if (c->parsed()) return control_command(config->main, verb, options.client, out, err);
+            if (c->parsed()) return control_command(*target, verb, options.client, out, err);
         }
     }
     return run_supervisor(options, env, err);

@@ -5,9 +5,12 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <optional>
 #include <sstream>
 
@@ -15,6 +18,7 @@
 #include "cli/control_client.hpp"
 #include "config/values.hpp"
 #include "report/journal.hpp"
+#include "report/json_read.hpp"
 #include "report/status_table.hpp"
 #include "report/timeline.hpp"
 #include "report/why.hpp"
@@ -28,6 +32,15 @@ constexpr std::chrono::milliseconds kReloadTimeout{60'000};
 // --watch and --follow wait as long as the instance runs.
 constexpr std::chrono::milliseconds kForever{std::chrono::hours(24 * 365)};
 
+// "2026-12-06 08:00:01", the local time: each table of `status --watch` says when it was taken.
+std::string local_time_now() {
+    const std::time_t now = std::time(nullptr);
+    std::tm local{};
+    ::localtime_r(&now, &local);
+    char text[32];
+    return std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S", &local) ? text : "";
+}
+
 int exit_for_mode(const std::string& mode) {
     if (mode == "full") return 0;
     if (mode == "critical") return 2;
@@ -35,10 +48,10 @@ int exit_for_mode(const std::string& mode) {
 }
 
 // Connects, or says why not and gives the exit code.
-std::optional<ControlClient> connect(const config::MainConfig& main, std::ostream& err, int& code, bool quiet_if_absent = false) {
+std::optional<ControlClient> connect(const config::ClientTarget& target, std::ostream& err, int& code, bool quiet_if_absent = false) {
     std::string error;
     ConnectFailure failure = ConnectFailure::other;
-    auto client = ControlClient::connect(main.status.socket, error, &failure);
+    auto client = ControlClient::connect(target.socket, error, &failure);
     if (client) return client;
     code = failure == ConnectFailure::permission_denied ? kExitNoPermission : kExitNotRunning;
     if (!(quiet_if_absent && failure == ConnectFailure::no_instance)) err << "mainstay: " << error << '\n';
@@ -62,6 +75,31 @@ bool refused(const nlohmann::json& answer, std::ostream& err) {
     if (answer.value("ok", false)) return false;
     err << "mainstay: " << answer.value("error", std::string("the instance refused the request")) << '\n';
     return true;
+}
+
+// Sends `request`, then prints the `key` of each line that has one until the end (exit 0) or a
+// refusal (1); with `follow` there is no end, and the instance going away ends it (0).
+int stream(ControlClient& client, const nlohmann::json& request, bool follow, const char* key,
+           const std::function<void(const nlohmann::json&)>& print, std::ostream& out, std::ostream& err) {
+    if (!client.send(request)) {
+        err << "mainstay: " << client.error() << '\n';
+        return kExitNotRunning;
+    }
+    for (;;) {
+        std::string error;
+        auto line = client.receive(follow ? kForever : kAnswerTimeout, error);
+        if (!line) {
+            err << "mainstay: " << error << '\n';
+            return follow ? 0 : kExitNotRunning;
+        }
+        if (line->contains(key)) {
+            print((*line)[key]);
+            out.flush();
+            continue;
+        }
+        if (refused(*line, err)) return 1;
+        if (line->value("end", false)) return 0;
+    }
 }
 
 // Only the services named (all when none); an unknown name is an error.
@@ -91,17 +129,21 @@ void print_status(const nlohmann::json& doc, const ClientOptions& o, std::ostrea
     out.flush();
 }
 
-int from_status_file(const config::MainConfig& main, const ClientOptions& o, std::ostream& out, std::ostream& err) {
-    std::ifstream in(main.status.file);
+int from_status_file(const config::ClientTarget& target, const ClientOptions& o, std::ostream& out, std::ostream& err) {
+    if (!target.status_file) {
+        err << "mainstay: not running (no answer on " << target.socket.string() << ")\n";
+        return kExitNotRunning;
+    }
+    std::ifstream in(*target.status_file);
     std::stringstream text;
     text << in.rdbuf();
     nlohmann::json doc = nlohmann::json::parse(text.str(), nullptr, false);
     if (!in || doc.is_discarded() || !doc.is_object()) {
-        err << "mainstay: not running (no answer on " << main.status.socket.string() << ", no status file at "
-            << main.status.file.string() << ")\n";
+        err << "mainstay: not running (no answer on " << target.socket.string() << ", no status file at "
+            << target.status_file->string() << ")\n";
         return kExitNotRunning;
     }
-    err << "mainstay: not running; the last status, from " << main.status.file.string() << ":\n";
+    err << "mainstay: not running; the last status, from " << target.status_file->string() << ":\n";
     if (!select(doc, o.names, err)) return kExitNotRunning;
     print_status(doc, o, out);
     return kExitNotRunning;
@@ -122,17 +164,17 @@ std::size_t terminal_width(const config::Environment& env) {
     return 80;
 }
 
-int status_command(const config::MainConfig& main, const ClientOptions& o, std::ostream& out, std::ostream& err) {
+int status_command(const config::ClientTarget& target, const ClientOptions& o, std::ostream& out, std::ostream& err) {
     int code = kExitNotRunning;
-    auto client = connect(main, err, code, true);
-    if (!client) return code == kExitNotRunning ? from_status_file(main, o, out, err) : code;
+    auto client = connect(target, err, code, true);
+    if (!client) return code == kExitNotRunning ? from_status_file(target, o, out, err) : code;
     auto answer = ask(*client, {{"cmd", "status"}, {"watch", o.watch}}, err);
     if (!answer) return kExitNotRunning;
     if (refused(*answer, err)) return 1;
     for (;;) {
         nlohmann::json doc = (*answer)["status"];
         if (!select(doc, o.names, err)) return 1;
-        if (o.watch && !o.json) out << '\n';
+        if (o.watch && !o.json) out << '\n' << local_time_now() << '\n';
         print_status(doc, o, out);
         code = exit_for_mode(doc.value("mode", std::string()));
         if (!o.watch) return code;
@@ -145,9 +187,9 @@ int status_command(const config::MainConfig& main, const ClientOptions& o, std::
     }
 }
 
-int why_command(const config::MainConfig& main, const ClientOptions& o, std::ostream& out, std::ostream& err) {
+int why_command(const config::ClientTarget& target, const ClientOptions& o, std::ostream& out, std::ostream& err) {
     int code = kExitNotRunning;
-    auto client = connect(main, err, code);
+    auto client = connect(target, err, code);
     if (!client) return code;
     auto answer = ask(*client, {{"cmd", "why"}, {"name", o.names.empty() ? std::string() : o.names.front()}}, err);
     if (!answer) return kExitNotRunning;
@@ -158,7 +200,7 @@ int why_command(const config::MainConfig& main, const ClientOptions& o, std::ost
     return why.value("ready", false) ? 0 : 1;
 }
 
-int events_command(const config::MainConfig& main, const ClientOptions& o, std::ostream& out, std::ostream& err) {
+int events_command(const config::ClientTarget& target, const ClientOptions& o, std::ostream& out, std::ostream& err) {
     nlohmann::json request{{"cmd", "events"}, {"follow", o.follow}, {"names", o.names}};
     if (!o.since.empty()) {
         auto since = config::parse_duration(o.since);
@@ -169,46 +211,132 @@ int events_command(const config::MainConfig& main, const ClientOptions& o, std::
         request["since_ms"] = since.value->count();
     }
     int code = kExitNotRunning;
-    auto client = connect(main, err, code);
+    auto client = connect(target, err, code);
     if (!client) return code;
-    if (!client->send(request)) {
-        err << "mainstay: " << client->error() << '\n';
-        return kExitNotRunning;
-    }
-    for (;;) {
-        std::string error;
-        auto line = client->receive(o.follow ? kForever : kAnswerTimeout, error);
-        if (!line) {
-            err << "mainstay: " << error << '\n';
-            return o.follow ? 0 : kExitNotRunning;
+    return stream(*client, request, o.follow, "event", [&](const nlohmann::json& event) {
+        out << (o.json ? event.dump() : report::render_event(event)) << '\n';
+    }, out, err);
+}
+
+namespace {
+
+// "web: start requested", "web: SIGUSR1 sent".
+std::string done_line(const std::string& verb, const ClientOptions& o) {
+    if (verb == "signal") return o.signal + " sent";
+    return verb + " requested";
+}
+
+// --wait ran out: what each service still on its way is doing now.
+void report_unfinished(const config::ClientTarget& target, const std::vector<std::string>& names,
+                       std::chrono::milliseconds timeout, std::ostream& err) {
+    int code = 0;
+    std::ostringstream ignored;
+    auto client = connect(target, ignored, code);
+    std::optional<nlohmann::json> answer;
+    if (client) answer = ask(*client, {{"cmd", "status"}}, ignored);
+    for (const auto& name : names) {
+        std::string now = "state unknown";
+        if (answer && answer->contains("status")) {
+            for (const auto& svc : report::json_read::list((*answer)["status"], "services")) {
+                if (report::json_read::text(svc, "name") != name) continue;
+                const std::string reason = report::json_read::text(svc, "reason");
+                now = report::json_read::text(svc, "state") + (reason.empty() ? "" : " (" + reason + ")");
+            }
         }
-        if (line->contains("event")) {
-            if (o.json) out << (*line)["event"].dump() << '\n';
-            else out << report::render_event((*line)["event"]) << '\n';
+        err << "mainstay: " << name << ": not there within " << config::format_duration(timeout) << ": " << now << '\n';
+    }
+}
+
+}  // namespace
+
+int control_command(const config::ClientTarget& target, const std::string& verb, const ClientOptions& o, std::ostream& out,
+                    std::ostream& err) {
+    std::chrono::milliseconds timeout{0};
+    if (o.wait) {
+        auto parsed = config::parse_duration(o.timeout);
+        if (!parsed) {
+            err << "mainstay: --timeout: " << parsed.error << '\n';
+            return kExitUsage;
+        }
+        timeout = std::chrono::duration_cast<std::chrono::milliseconds>(*parsed.value);
+    }
+    int code = kExitNotRunning;
+    auto client = connect(target, err, code);
+    if (!client) return code;
+    nlohmann::json request{{"cmd", verb}, {"names", o.names}, {"all", o.all}, {"wait", o.wait}};
+    if (verb == "signal") request["signal"] = o.signal;
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    auto answer = ask(*client, request, err);
+    if (!answer) return kExitNotRunning;
+    bool all_ok = true;
+    std::vector<std::string> waiting;
+    const auto results = answer->find("results");
+    if (results == answer->end() || !results->is_array()) {  // an instance that knows one name only
+        if (refused(*answer, err)) return 1;
+        if (!o.names.empty()) out << o.names.front() << ": " << done_line(verb, o) << '\n';
+    } else {
+        for (const auto& r : *results) {
+            const std::string name = report::json_read::text(r, "name");
+            if (report::json_read::flag(r, "ok")) {
+                out << name << ": " << done_line(verb, o) << '\n';
+                waiting.push_back(name);
+            } else {
+                err << "mainstay: " << report::json_read::text(r, "error", name + ": refused") << '\n';
+                all_ok = false;
+            }
+        }
+        if (results->empty()) out << "nothing to " << verb << '\n';
+    }
+    out.flush();
+    if (!o.wait) return all_ok ? 0 : 1;
+    if (!waiting.empty()) {
+        err << "mainstay: waiting up to " << config::format_duration(timeout) << " for " << waiting.size()
+            << (waiting.size() == 1 ? " service" : " services") << '\n';
+    }
+    // {"done":...} as each gets there, then the end.
+    for (;;) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        std::string error;
+        auto line = left.count() > 0 ? client->receive(left, error) : std::nullopt;
+        if (!line) {
+            if (left.count() > 0 && error.find("no answer") == std::string::npos) {
+                err << "mainstay: " << error << '\n';
+            } else {
+                report_unfinished(target, waiting, timeout, err);
+            }
+            return 1;
+        }
+        if (line->contains("done")) {
+            const auto& d = (*line)["done"];
+            const std::string name = report::json_read::text(d, "name");
+            const std::string reason = report::json_read::text(d, "reason");
+            const bool reached = report::json_read::flag(d, "reached");
+            (reached ? out : err) << (reached ? "" : "mainstay: ") << name << ": " << report::json_read::text(d, "state")
+                                  << (reason.empty() ? "" : " (" + reason + ")") << '\n';
             out.flush();
+            all_ok = all_ok && reached;
+            waiting.erase(std::remove(waiting.begin(), waiting.end(), name), waiting.end());
             continue;
         }
         if (refused(*line, err)) return 1;
-        if (line->value("end", false)) return 0;
+        if (line->value("end", false)) return all_ok ? 0 : 1;
     }
 }
 
-int control_command(const config::MainConfig& main, const std::string& verb, const ClientOptions& o, std::ostream& out,
-                    std::ostream& err) {
+int logs_command(const config::ClientTarget& target, const ClientOptions& o, std::ostream& out, std::ostream& err) {
     int code = kExitNotRunning;
-    auto client = connect(main, err, code);
+    auto client = connect(target, err, code);
     if (!client) return code;
     const std::string name = o.names.empty() ? std::string() : o.names.front();
-    auto answer = ask(*client, {{"cmd", verb}, {"name", name}}, err);
-    if (!answer) return kExitNotRunning;
-    if (refused(*answer, err)) return 1;
-    out << name << ": " << verb << " requested\n";
-    return 0;
+    const nlohmann::json request{{"cmd", "logs"}, {"name", name}, {"lines", o.lines}, {"follow", o.follow}};
+    return stream(*client, request, o.follow, "line", [&](const nlohmann::json& line) {
+        out << (line.is_string() ? line.get<std::string>() : line.dump()) << '\n';
+    }, out, err);
 }
 
-int analyze_command(const config::MainConfig& main, const ClientOptions& o, std::ostream& out, std::ostream& err) {
+int analyze_command(const config::ClientTarget& target, const ClientOptions& o, std::ostream& out, std::ostream& err) {
     int code = kExitNotRunning;
-    auto client = connect(main, err, code);
+    auto client = connect(target, err, code);
     if (!client) return code;
     auto answer = ask(*client, {{"cmd", "analyze"}}, err);
     if (!answer) return kExitNotRunning;
@@ -229,9 +357,9 @@ int analyze_command(const config::MainConfig& main, const ClientOptions& o, std:
     return 0;
 }
 
-int reload_command(const config::MainConfig& main, std::ostream& out, std::ostream& err) {
+int reload_command(const config::ClientTarget& target, std::ostream& out, std::ostream& err) {
     int code = kExitNotRunning;
-    auto client = connect(main, err, code);
+    auto client = connect(target, err, code);
     if (!client) return code;
     auto answer = ask(*client, {{"cmd", "reload"}}, err, kReloadTimeout);
     if (!answer) return kExitNotRunning;

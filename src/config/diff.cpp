@@ -100,10 +100,11 @@ void compare_main(const MainConfig& a, const MainConfig& b, ConfigDiff& d) {
     [[maybe_unused]] const auto& [file, services_dir, log, status, startup_timeout, on_critical_failure,
                                   shutdown_timeout] = a;
     [[maybe_unused]] const auto& [level, log_file, max_size, max_files, format] = a.log;
-    [[maybe_unused]] const auto& [status_file, socket, http, print_interval] = a.status;
+    [[maybe_unused]] const auto& [status_file, socket, http, print_interval, ready_when] = a.status;
     // `file` is the one the reload read again, the same by definition.
     d.log_level_changed = a.log.level != b.log.level;
     d.print_interval_changed = a.status.print_interval != b.status.print_interval;
+    d.ready_when_changed = a.status.ready_when != b.status.ready_when;
     d.http_changed = a.status.http != b.status.http;
     d.services_dir_changed = !same_path(a.services_dir, b.services_dir);
     auto restart_if = [&](bool changed, const char* key) {
@@ -239,6 +240,7 @@ std::vector<std::string> ConfigDiff::applied() const {
     if (log_level_changed) keys.emplace_back("log.level");
     if (http_changed) keys.emplace_back("status.http");
     if (print_interval_changed) keys.emplace_back("status.print_interval");
+    if (ready_when_changed) keys.emplace_back("status.ready_when");
     return keys;
 }
 

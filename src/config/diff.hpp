@@ -40,6 +40,7 @@ struct ConfigDiff {
     // Main-file keys that apply to the running instance.
     bool log_level_changed{false};       // log.level
     bool print_interval_changed{false};  // status.print_interval
+    bool ready_when_changed{false};      // status.ready_when (read by /readyz at each request)
     bool http_changed{false};            // status.http (added, moved or removed)
     // services_dir: the reload reads the services from the new directory, so the service
     // lists above already hold its effect.

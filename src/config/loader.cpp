@@ -48,6 +48,7 @@ void read_main(const Node& root, MainConfig& main, const Node*& defaults, Diagno
             else diags.error(http->mark, "'http' must be " + hp.error);
         }
         v.duration("print_interval", main.status.print_interval);
+        v.enumeration("ready_when", main.status.ready_when, {{"degraded", ReadyWhen::degraded}, {"full", ReadyWhen::full}});
         v.finish();
     }
     if (const Node* startup = r.get("startup"); startup && expect_map(*startup, "startup", diags)) {
@@ -231,11 +232,12 @@ LoadResult load(const LoadOptions& options) {
 }
 
 std::optional<fs::path> find_config_file(const std::optional<fs::path>& explicit_file, const Environment& env,
-                                         std::vector<std::string>& tried) {
+                                         std::vector<std::string>& tried, bool with_local_file) {
     if (explicit_file) return explicit_file;
     if (auto from_env = env.get("MAINSTAY_CONFIG"); from_env && !from_env->empty()) return fs::path(*from_env);
     std::error_code ec;
-    for (const char* candidate : {"config/mainstay.yaml", "/etc/mainstay/mainstay.yaml"}) {
+    for (const char* candidate : {"config/mainstay.yaml", "mainstay.yaml", "/etc/mainstay/mainstay.yaml"}) {
+        if (!with_local_file && std::string_view(candidate) == "mainstay.yaml") continue;
         tried.emplace_back(candidate);
         if (fs::exists(candidate, ec)) return fs::path(candidate);
     }

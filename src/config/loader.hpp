@@ -32,7 +32,9 @@ LoadResult load(const LoadOptions& options);
 
 // The configuration file to use: `-c`, else $MAINSTAY_CONFIG, else ./config/mainstay.yaml, else
 // /etc/mainstay/mainstay.yaml. `tried` lists what was looked at when nothing is found.
+// `with_local_file`: also ./mainstay.yaml, after ./config/mainstay.yaml (the client commands).
 std::optional<std::filesystem::path> find_config_file(const std::optional<std::filesystem::path>& explicit_file,
-                                                      const Environment& env, std::vector<std::string>& tried);
+                                                      const Environment& env, std::vector<std::string>& tried,
+                                                      bool with_local_file = false);
 
 }  // namespace mainstay::config

@@ -50,4 +50,17 @@ std::optional<Path> service_log_file(const LogSpec& log, std::string_view servic
     return log.file->parent_path() / (std::string(service_name) + ".log");
 }
 
+std::string describe_target(const ProbeSpec& probe) {
+    if (const auto* http = std::get_if<HttpProbe>(&probe.handler)) {
+        return http->url + (http->unix_socket ? " via unix:" + http->unix_socket->string() : "");
+    }
+    if (const auto* tcp = std::get_if<TcpProbe>(&probe.handler)) {
+        const std::string& host = tcp->address.host;
+        const bool v6 = host.find(':') != std::string::npos;
+        return "tcp " + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(tcp->address.port);
+    }
+    const auto& argv = std::get<ExecProbe>(probe.handler).argv;
+    return "exec " + (argv.empty() ? std::string() : argv.front());
+}
+
 }  // namespace mainstay::config

@@ -56,11 +56,15 @@ struct LogSpec {
 // none without `log.file`.
 std::optional<Path> service_log_file(const LogSpec& log, std::string_view service_name);
 
+// When /readyz answers 200: in `full` and `degraded` (the default), or in `full` only.
+enum class ReadyWhen { degraded, full };
+
 struct StatusSpec {
     Path file{"/run/mainstay/status.json"};
     Path socket{"/run/mainstay/control.sock"};
     std::optional<HostPort> http;
     Duration print_interval{std::chrono::seconds(30)};
+    ReadyWhen ready_when{ReadyWhen::degraded};
 };
 
 // Structs without a Mark compare with ==; those with one with config/diff.hpp's same(), which
@@ -93,6 +97,11 @@ struct ProbeSpec {
     resilience::HealthParams thresholds{};
     Mark mark;
 };
+
+// What a probe tries, for its failure's reason: `http://127.0.0.1:8000/health` (with
+// ` via unix:/run/docker.sock` when it goes through a socket), `tcp 127.0.0.1:6379`,
+// `exec pg_isready`.
+std::string describe_target(const ProbeSpec& probe);
 
 struct ProbesSpec {
     std::optional<ProbeSpec> startup;

@@ -196,6 +196,20 @@ std::optional<Argv> read_command(MapReader& r, std::string_view key, bool shell)
     return read_command_argv(*n, key, shell, r.diags());
 }
 
+// A command string written as for a shell ("migrate | tee log", "a && b") but run without one:
+// each operator is an argument of the program, which is seldom what was meant.
+void warn_shell_words(const Argv& argv, const Mark& at, Diagnostics& diags) {
+    static const std::vector<std::string_view> operators{"|", "||", "&&", "&", ";", ">", ">>", "<", "2>", "2>&1"};
+    for (std::size_t i = 1; i < argv.size(); ++i) {
+        const std::string& w = argv[i];
+        const bool op = std::find(operators.begin(), operators.end(), w) != operators.end() || (w.size() > 1 && w.back() == ';');
+        if (!op) continue;
+        diags.warning(at, "'command' runs without a shell: '" + w + "' is passed to " + argv.front() +
+                              " as an argument (set 'shell: true' to run it as a shell command line)");
+        return;
+    }
+}
+
 // The typed keys of a process, oneshot or external service.
 void read_service_body(MapReader& r, ServiceSpec& s) {
     Diagnostics& diags = r.diags();
@@ -233,6 +247,7 @@ void read_service_body(MapReader& r, ServiceSpec& s) {
     if (const Entry* c = r.entry("command"); c && !c->value.is_null()) {
         s.command_mark = c->value.mark;
         if (auto cmd = read_command(r, "command", s.shell)) s.command = *cmd;
+        if (!s.shell && c->value.is_scalar()) warn_shell_words(s.command, c->value.mark, diags);
     }
     r.optional_path("working_dir", s.working_dir);
     if (const Node* wd = r.get("working_dir")) s.working_dir_mark = wd->mark;

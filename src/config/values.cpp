@@ -333,4 +333,26 @@ std::string_view file_type_name(std::filesystem::file_type type) {
     }
 }
 
+std::string printable(std::string_view text, std::size_t max_bytes) {
+    std::string out;
+    out.reserve(std::min(text.size(), max_bytes));
+    std::size_t i = 0;
+    while (i < text.size()) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        std::size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+        bool valid = len != 0 && i + len <= text.size();
+        for (std::size_t k = 1; valid && k < len; ++k) valid = (static_cast<unsigned char>(text[i + k]) & 0xC0) == 0x80;
+        if (valid && len == 2) valid = c >= 0xC2;  // no overlong forms
+        if (!valid) len = 1;
+        if (out.size() + len > max_bytes) {
+            out += "...";
+            break;
+        }
+        if (!valid || c < 0x20 || c == 0x7F) out += c == '\t' ? ' ' : '?';
+        else out.append(text.substr(i, len));
+        i += len;
+    }
+    return out;
+}
+
 }  // namespace mainstay::config

@@ -39,6 +39,10 @@ std::string signal_name(int signal);
 // A system message as it reads mid-sentence: "Connection refused" -> "connection refused";
 // acronyms ("HTTP") are kept.
 std::string lowercase_first(std::string text);
+// `text` safe to show and to put in JSON: bytes that are not UTF-8 and control characters
+// (escape sequences included) become '?', and it is cut after `max_bytes` (at a character's
+// boundary) with "..." appended.
+std::string printable(std::string_view text, std::size_t max_bytes = static_cast<std::size_t>(-1));
 
 // "a directory", "a FIFO", "a character device", ... for a message about a file that is not a
 // regular one.

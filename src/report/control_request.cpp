@@ -1,5 +1,6 @@
 #include "report/control_request.hpp"
 
+#include <algorithm>
 #include <cstdint>
 
 #include "report/json_read.hpp"
@@ -82,9 +83,20 @@ ControlRequest read_control_request(const json& request) {
     out.watch = read_bool(request, "watch", false, out.error);
     out.follow = read_bool(request, "follow", false, out.error);
     if (auto it = request.find("since_ms"); it != request.end() && it->is_number()) out.since = clamp_ms(*it);
+    if (!out.name.empty()) out.targets.push_back(out.name);
     for (const auto& n : jr::list(request, "names")) {
-        if (n.is_string()) out.names.insert(n.get<std::string>());
+        if (!n.is_string()) continue;
+        const std::string& name = n.get_ref<const std::string&>();
+        out.names.insert(name);
+        if (std::find(out.targets.begin(), out.targets.end(), name) == out.targets.end()) out.targets.push_back(name);
     }
+    out.all = read_bool(request, "all", false, out.error);
+    out.wait = read_bool(request, "wait", false, out.error);
+    if (auto it = request.find("lines"); it != request.end() && it->is_number()) {
+        const auto ms = clamp_ms(*it).count();  // the same clamping, for a count
+        out.lines = static_cast<std::size_t>(std::min<long long>(ms, static_cast<long long>(kMaxLogLines)));
+    }
+    out.signal = jr::text(request, "signal");
     return out;
 }
 

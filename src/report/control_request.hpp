@@ -8,6 +8,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -34,8 +35,16 @@ struct ControlRequest {
     bool follow{false};
     std::optional<std::chrono::milliseconds> since;  // clamped to [0, 100 years]
     std::set<std::string> names;                     // strings of `names`; others are ignored
-    std::string error;                               // empty when the request reads
+    // `name` then the strings of `names`, in the order given, each once (start|stop|...).
+    std::vector<std::string> targets;
+    bool all{false};       // start|stop|restart|resume|signal: every service it applies to
+    bool wait{false};      // ... and answer again as each reaches its target state
+    std::size_t lines{50}; // logs: how many lines, clamped to [0, kMaxLogLines]
+    std::string signal;    // signal: its name or number ("SIGUSR1", "USR1", "10")
+    std::string error;     // empty when the request reads
 };
+
+inline constexpr std::size_t kMaxLogLines = 100'000;
 
 ControlRequest read_control_request(const nlohmann::json& request);
 

@@ -27,6 +27,7 @@ json service(const supervisor::ServiceStatus& s, TimePoint steady_now, WallTime 
     for (const auto& [name, required] : s.depends_on) deps.push_back({{"name", name}, {"required", required}});
     return {
         {"name", s.name},
+        {"description", s.description},
         {"kind", config::to_string(s.kind)},
         {"state", supervisor::to_string(s.state)},
         {"ready", s.ready},
@@ -38,6 +39,7 @@ json service(const supervisor::ServiceStatus& s, TimePoint steady_now, WallTime 
         {"next_attempt_in_ms", ms_or_null(s.next_attempt_in)},
         {"last_exit", last_exit(s.last_exit)},
         {"reason", s.reason},
+        {"last_output", s.last_output},
         {"blocked_by", s.blocked_by},
         {"since", iso_time(wall_time(s.since, steady_now, wall_now))},
         {"probes", std::move(probes)},
@@ -53,6 +55,7 @@ json status_document(const supervisor::StatusModel& model, TimePoint steady_now,
     json capabilities = json::array();
     for (const auto& c : model.capabilities) {
         capabilities.push_back({{"name", c.name},
+                                {"description", c.description},
                                 {"state", resilience::to_string(c.state)},
                                 {"since", iso_time(wall_time(c.since, steady_now, wall_now))},
                                 {"reason", c.reason},

@@ -162,25 +162,32 @@ json why(const json& doc, std::string_view name) {
     Walk walk(doc);
     const std::string wanted(name);
     json tree;
-    if (walk.find(wanted) != nullptr) {
+    std::string description;
+    if (const json* s = walk.find(wanted)) {
         tree = walk.node(wanted);
-    } else if (walk.capability(wanted) != nullptr) {
+        description = jr::text(*s, "description");
+    } else if (const json* c = walk.capability(wanted)) {
         tree = walk.capability_node(wanted);
+        description = jr::text(*c, "description");
     } else {
         return {{"error", "no service or capability named " + wanted}};
     }
     const bool ready = tree["ready"].get<bool>();
-    return {{"service", wanted}, {"ready", ready}, {"tree", std::move(tree)}, {"root_causes", walk.root_causes()}};
+    return {{"service", wanted},   {"description", description},           {"ready", ready},
+            {"tree", std::move(tree)}, {"root_causes", walk.root_causes()}};
 }
 
 std::string render_why(const json& answer) {
     if (const auto* error = jr::field(answer, "error"); error && error->is_string()) return one_line(error->get<std::string>()) + "\n";
     const json* tree = jr::field(answer, "tree");
     if (tree == nullptr) return "no answer\n";
+    // What the file says it is, first: "web: The web front".
+    const std::string description = jr::text(answer, "description");
+    std::string out = description.empty() ? std::string() : one_line(jr::text(answer, "service", "?") + ": " + description) + "\n";
     if (jr::flag(answer, "ready")) {
-        return one_line(jr::text(answer, "service", "?")) + ": " + (jr::text(*tree, "kind") == "capability" ? "full" : "ready") + "\n";
+        return out + one_line(jr::text(answer, "service", "?")) + ": " +
+               (jr::text(*tree, "kind") == "capability" ? "full" : "ready") + "\n";
     }
-    std::string out;
     render_node(*tree, "", "", true, out);
     std::string causes;
     for (const auto& c : jr::list(answer, "root_causes")) {

@@ -9,7 +9,7 @@
 // time (a diamond) is listed as "repeated" and not walked again; this also ends any cycle.
 //
 // The answer:
-//   {"service": "web", "ready": false,
+//   {"service": "web", "description": "The web front", "ready": false,
 //    "tree": {"name": "web", "state": "blocked", "reason": "api is waiting", "ready": false,
 //             "next_attempt_in_ms": null, "next_attempt": null, "root_cause": false,
 //             "waits_on": [{"name": "api", "required": true, ..., "waits_on": [...]}]},
@@ -30,7 +30,8 @@ namespace mainstay::report {
 
 nlohmann::json why(const nlohmann::json& status_document, std::string_view name);
 
-// The answer as an indented tree, ending with the root causes:
+// The answer as an indented tree, ending with the root causes (after a first line "web: DESCRIPTION"
+// when it has one):
 //   web: blocked (api is waiting)
 //     └─ api: waiting (needs db healthy)
 //          └─ db: recovering (exited with code 1); attempt 3 in 4s   <- root cause

@@ -10,7 +10,19 @@
 //                                      -> {"event":EVENT} per entry, oldest first, then
 //                                         {"ok":true,"end":true}; with follow, the entries
 //                                         as they come instead of the end
-//   {"cmd":"start"|"stop"|"restart"|"resume","name":"web"} -> {"ok":true}
+//   {"cmd":"start"|"stop"|"restart"|"resume","names":["web","db"],"all":false,"wait":false}
+//                                      -> {"ok":ALL_OK,"results":[{"name":"web","ok":true},
+//                                         {"name":"db","ok":false,"error":"..."}]} ("name" alone
+//                                         is one name; "error" repeats the first refusal); with
+//                                         wait, then {"done":{"name","reached","state","reason"}}
+//                                         as each accepted one reaches its target state (ready or
+//                                         completed; for stop, not running) or fails on the way
+//                                         (failed, paused, recovering, stopped), then {"ok":true,"end":true}
+//   {"cmd":"signal","signal":"SIGUSR1","names":[...],"all":false} -> as above, without wait
+//   {"cmd":"logs","name":"web","lines":50,"follow":false}
+//                                      -> {"line":"..."} per line, oldest first (as in the
+//                                         service's log file), then {"ok":true,"end":true}; with
+//                                         follow, the lines as they come instead of the end
 //   {"cmd":"analyze"}                  -> {"ok":true,"analyze":TIMELINE} (report/timeline.hpp)
 //   {"cmd":"reload"}                   -> {"ok":true,"diff":DIFF,"summary":"..."}, or
 //                                         {"ok":false,"error":"...","diagnostics":["FILE:LINE:COL: error: ..."]}
@@ -25,6 +37,7 @@
 #include "report/control_request.hpp"
 #include "report/control_server.hpp"
 #include "report/http_server.hpp"
+#include "runtime/output_tail.hpp"
 #include "runtime/publisher.hpp"
 #include "supervisor/supervisor.hpp"
 
@@ -32,7 +45,9 @@ namespace mainstay::runtime {
 
 class ControlApi {
 public:
-    ControlApi(Publisher& publisher, supervisor::Supervisor& supervisor) : publisher_(publisher), supervisor_(supervisor) {}
+    // `main` is what runs now (a reload replaces it in place): the log files, ready_when.
+    ControlApi(Publisher& publisher, supervisor::Supervisor& supervisor, OutputTails& tails, const config::MainConfig& main)
+        : publisher_(publisher), supervisor_(supervisor), tails_(tails), main_(main) {}
 
     void handle(const nlohmann::json& request, const std::shared_ptr<report::ControlSession>& session);
     // What a reload does (run.cpp): its answer for `mainstay reload`.
@@ -42,9 +57,18 @@ public:
 
 private:
     void events(const report::ControlRequest& request, const std::shared_ptr<report::ControlSession>& session);
+    void control(supervisor::Control what, const report::ControlRequest& request,
+                 const std::shared_ptr<report::ControlSession>& session);
+    void signal(const report::ControlRequest& request, const std::shared_ptr<report::ControlSession>& session);
+    void logs(const report::ControlRequest& request, const std::shared_ptr<report::ControlSession>& session);
+    // --wait: answers {"done":...} as each of `names` reaches its target state, then the end.
+    void wait_for(supervisor::Control what, std::vector<std::string> names,
+                  const std::shared_ptr<report::ControlSession>& session);
 
     Publisher& publisher_;
     supervisor::Supervisor& supervisor_;
+    OutputTails& tails_;
+    const config::MainConfig& main_;
     std::function<nlohmann::json()> reload_;
 };
 

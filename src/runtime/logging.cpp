@@ -39,9 +39,9 @@ void Logging::log(config::LogLevel level, std::string_view message) {
 }
 
 void Logging::service_line(std::string_view service, std::string_view line, bool console, bool file,
-                           std::string_view label) {
+                           std::string_view label, std::optional<std::chrono::system_clock::time_point> time) {
     OutputEntry e;
-    e.time = std::chrono::system_clock::now();
+    e.time = time ? *time : std::chrono::system_clock::now();
     e.service = service;
     if (label != service) e.label = label;
     e.text = line;

@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
+#include <optional>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -36,8 +38,10 @@ public:
     void set_level(config::LogLevel level) { level_ = level; }
     // One line of `service`'s output (no newline), to the console as `label | line` (`label`
     // defaults to the service's name) and/or to the service's own file when log.file is set.
+    // `time`: when it was read (default: now).
     void service_line(std::string_view service, std::string_view line, bool console = true, bool file = true,
-                      std::string_view label = {});
+                      std::string_view label = {},
+                      std::optional<std::chrono::system_clock::time_point> time = std::nullopt);
     // Drains what is queued within the writer's deadlines and ends its thread.
     void stop();
 

@@ -2,6 +2,7 @@
 
 #include <boost/asio/post.hpp>
 
+#include "config/values.hpp"
 #include "report/status_json.hpp"
 #include "report/status_table.hpp"
 #include "runtime/doing.hpp"
@@ -92,15 +93,23 @@ std::string Publisher::status_line() const {
     return line;
 }
 
+supervisor::StatusModel Publisher::model(supervisor::TimePoint now) const {
+    supervisor::StatusModel m = supervisor::snapshot(supervisor_, now);
+    if (tails_ != nullptr) {
+        for (auto& s : m.services) s.last_output = config::printable(tails_->last(s.name), 512);
+    }
+    return m;
+}
+
 nlohmann::json Publisher::status_document() const {
     const auto now = std::chrono::steady_clock::now();
-    return report::status_document(supervisor::snapshot(supervisor_, now), now, std::chrono::system_clock::now());
+    return report::status_document(model(now), now, std::chrono::system_clock::now());
 }
 
 nlohmann::json Publisher::timeline_document() const {
     const auto now = std::chrono::steady_clock::now();
     const auto wall = std::chrono::system_clock::now();
-    return report::timeline_json(timeline_, report::status_document(supervisor::snapshot(supervisor_, now), now, wall), now,
+    return report::timeline_json(timeline_, report::status_document(model(now), now, wall), now,
                                  wall);
 }
 

@@ -22,8 +22,10 @@
 #include "report/metrics.hpp"
 #include "report/timeline.hpp"
 #include "runtime/logging.hpp"
+#include "runtime/output_tail.hpp"
 #include "runtime/sd_notify.hpp"
 #include "runtime/status_file.hpp"
+#include "supervisor/status_model.hpp"
 #include "supervisor/supervisor.hpp"
 
 namespace mainstay::runtime {
@@ -61,6 +63,9 @@ public:
     // `mainstay analyze`: the startup phase's timeline (report/timeline.hpp).
     nlohmann::json timeline_document() const;
 
+    // Each service's last line in the status document (`last_output`) comes from `tails`.
+    void show_output(const OutputTails& tails) { tails_ = &tails; }
+
     // Called with every new status document (status --watch); returns an id for unwatch.
     std::uint64_t watch(std::function<void(const nlohmann::json&)> on_change);
     void unwatch(std::uint64_t id);
@@ -69,6 +74,7 @@ public:
     void unfollow(std::uint64_t id);
 
 private:
+    supervisor::StatusModel model(supervisor::TimePoint now) const;
     void watchdog();
     void status_changed();
     // publish() at once, dropping a pending coalesced one (the shutdown's document).
@@ -81,6 +87,7 @@ private:
     Logging& logging_;
     const supervisor::Supervisor& supervisor_;
     const report::MetricsCounters& metrics_;
+    const OutputTails* tails_{nullptr};
     Notifier notifier_;
     report::Journal journal_;
     report::StartupTimeline timeline_;

@@ -34,7 +34,8 @@ SpawnRequest request_for(const config::ServiceSpec& spec, const config::Argv& ar
 
 }  // namespace
 
-RealWorld::RealWorld(boost::asio::io_context& io, Logging& logging) : io_(io), logging_(logging) {}
+RealWorld::RealWorld(boost::asio::io_context& io, Logging& logging, OutputTails& tails)
+    : io_(io), logging_(logging), tails_(tails) {}
 
 RealWorld::~RealWorld() = default;
 
@@ -130,12 +131,17 @@ supervisor::StartResult RealWorld::start(const config::ServiceSpec& spec, const 
     // Handed to the output writer: the console shows the label ("db/stop"), the lines go to
     // the file of the service or capability the command belongs to.
     // A service's `output` applies to its helpers (stop, wake) too.
+    // Each line is also kept in the owner's tail (`mainstay logs`); a service's own lines are
+    // the last word of its run (the reason of a failed exit quotes it).
     std::string owner = spec.name.substr(0, spec.name.find('/'));
     const config::OutputSpec to = spec.output;
+    if (service) tails_.begin_run(owner);
     captures_[outcome.spawned->pid] = std::make_unique<LogCapture>(
-        io_, outcome.spawned->output_fd, [this, owner = std::move(owner), label, to](std::string_view line) {
+        io_, outcome.spawned->output_fd, [this, owner = std::move(owner), label, to, service](std::string_view line) {
             Doing doing("writing a line of", &label);
-            logging_.service_line(owner, line, to.console, to.file, label);
+            const auto now = std::chrono::system_clock::now();
+            tails_.add(owner, line, now, service);
+            logging_.service_line(owner, line, to.console, to.file, label, now);
         });
     return {outcome.spawned->pid, {}};
 }
@@ -295,6 +301,8 @@ void RealWorld::report_to(std::function<void(const supervisor::Transition&)> on_
 }
 
 void RealWorld::log(config::LogLevel level, const std::string& message) { logging_.log(level, message); }
+
+std::string RealWorld::last_output(const std::string& service) const { return tails_.last_of_run(service); }
 
 void RealWorld::process_ended(int pid) {
     auto it = captures_.find(pid);

@@ -23,6 +23,7 @@
 #include "runtime/log_capture.hpp"
 #include "runtime/probe.hpp"
 #include "runtime/logging.hpp"
+#include "runtime/output_tail.hpp"
 #include "runtime/spawner.hpp"
 #include "supervisor/supervisor.hpp"
 #include "supervisor/world.hpp"
@@ -31,7 +32,8 @@ namespace mainstay::runtime {
 
 class RealWorld : public supervisor::World {
 public:
-    RealWorld(boost::asio::io_context& io, Logging& logging);
+    // `tails` keeps the last lines of each service (for `mainstay logs` and exit reasons).
+    RealWorld(boost::asio::io_context& io, Logging& logging, OutputTails& tails);
     ~RealWorld() override;
 
     // The supervisor that timers report to; set once, before anything starts.
@@ -54,6 +56,7 @@ public:
     void shutdown_complete() override;
     void notify_ready(const std::string& status) override;
     void log(config::LogLevel level, const std::string& message) override;
+    std::string last_output(const std::string& service) const override;
     void record(const supervisor::Transition& transition) override;
     void reload() override;
     // What reload() does (run.cpp reads the configuration again); set before start.
@@ -86,6 +89,7 @@ private:
 
     boost::asio::io_context& io_;
     Logging& logging_;
+    OutputTails& tails_;
     supervisor::Supervisor* supervisor_{nullptr};
     std::function<void(const supervisor::Transition&)> on_transition_;
     std::function<void()> on_ready_;

@@ -187,12 +187,14 @@ int run(config::Config config, const config::LoadOptions& reload_from) {
     boost::asio::io_context io(1);
     // Before anything starts: what a killed predecessor left is ended here.
     Containment containment = contain(config, lock_file, io, logging);
-    RealWorld world(io, logging);
+    OutputTails tails(config.main.log.format);  // each service's last lines: `mainstay logs`, exit reasons
+    RealWorld world(io, logging, tails);
     world.contain(containment.tree.get(), containment.records.get(), containment.id);
     report::MetricsCounters metrics;  // fed by the resilience machines' events
     supervisor::Supervisor supervisor(config, world, std::random_device{}(), &metrics);
     world.attach(supervisor);
     Publisher publisher(io, config, logging, supervisor, metrics);
+    publisher.show_output(tails);
     // One copy of each service definition, the one its Service holds: the loaded list goes (a
     // thousand definitions are megabytes), and a reload diffs against the Services' own.
     std::vector<config::ServiceSpec>().swap(config.services);
@@ -215,7 +217,7 @@ int run(config::Config config, const config::LoadOptions& reload_from) {
 
     // The control socket and the HTTP endpoint; one that cannot start is reported, and
     // supervision goes on without it.
-    ControlApi api(publisher, supervisor);
+    ControlApi api(publisher, supervisor, tails, config.main);
     std::string serve_error;
     auto control = report::ControlServer::open(
         io, config.main.status.socket,

@@ -1,6 +1,7 @@
 #include "supervisor/service.hpp"
 
 #include "config/diff.hpp"
+#include "config/values.hpp"
 
 #include <algorithm>
 #include <csignal>
@@ -10,6 +11,19 @@ namespace mainstay::supervisor {
 
 using resilience::add_saturating;
 using resilience::RecoveryState;
+
+namespace {
+
+// `exited with code 1: "OSError: [Errno 98] Address already in use"`; the line made printable
+// and cut at 200 bytes.
+std::string with_last_words(const std::string& what, const std::string& line) {
+    const auto first = line.find_first_not_of(" \t\r");
+    if (first == std::string::npos) return what;
+    const auto last = line.find_last_not_of(" \t\r");
+    return what + ": \"" + config::printable(std::string_view(line).substr(first, last + 1 - first), 200) + "\"";
+}
+
+}  // namespace
 
 Service::Service(const config::ServiceSpec& spec, Id id, resilience::Random& random,
                  resilience::EventSink* events)
@@ -182,10 +196,12 @@ void Service::on_exit(World& world, const ExitStatus& status) {
         become(world, State::stopped, as_asked ? config::signal_name(*status.signal) : what);
         return;
     }
+    // A failure is told in the service's own words too: `exited with code 1: "Address already in use"`.
+    const std::string what_said = status.success() ? what : with_last_words(what, world.last_output(spec_.name));
     const auto& codes = spec_.restart.permanent_exit_codes;
     if (status.code && std::find(codes.begin(), codes.end(), *status.code) != codes.end()) {
         recovery_.stop();
-        become(world, State::failed, what + " (a permanent exit code)");
+        become(world, State::failed, what_said + " (a permanent exit code)");
         return;
     }
     if (spec_.kind == config::Kind::oneshot && status.success()) {
@@ -200,10 +216,10 @@ void Service::on_exit(World& world, const ExitStatus& status) {
     if (spec_.restart.policy == RestartPolicy::never || (spec_.restart.policy == RestartPolicy::on_failure && status.success())) {
         recovery_.stop();
         become(world, status.success() ? State::stopped : State::failed,
-               what + "; restart policy is " + std::string(config::to_string(spec_.restart.policy)));
+               what_said + "; restart policy is " + std::string(config::to_string(spec_.restart.policy)));
         return;
     }
-    failure(world, what);
+    failure(world, what_said);
 }
 
 void Service::on_timer(World& world) {
@@ -250,7 +266,12 @@ void Service::kill(World& world) {
 }
 
 void Service::on_probe_result(World& world, ProbeKind kind, resilience::ProbeStatus status, const std::string& detail) {
-    const std::string what = std::string(to_string(kind)) + " probe failed: " + detail;
+    // "readiness probe http://127.0.0.1:8000/health failed: HTTP 503": what was tried, and how it went.
+    const auto& probe = kind == ProbeKind::startup     ? spec_.probes.startup
+                        : kind == ProbeKind::readiness ? spec_.probes.readiness
+                                                       : spec_.probes.liveness;
+    const std::string what = std::string(to_string(kind)) + " probe " + (probe ? config::describe_target(*probe) + " " : "") +
+                             "failed: " + detail;
     const ProbeChange change = probes_.on_result(world.now(), kind, status, detail);
     // Still down after a wake series ended: another series (the breaker limits how often). After
     // a wake that succeeded, the remote side gets `wake.retry.timeout` to come up first.
@@ -436,6 +457,9 @@ std::string Service::start_by_hand(World& world) {
     }
     world.log(config::LogLevel::info, spec_.name + ": start requested");
     held_ = false;
+    // It ended (completed, failed, stopped by its policy) still wanted: the Supervisor starts
+    // only a service that does not want to run yet, once its dependencies are met.
+    desired_running_ = false;
     recovery_.stop();
     breaker_.reset(world.now());
     report_breaker(world, "started by hand");

@@ -28,6 +28,7 @@ StatusModel snapshot(const Supervisor& supervisor, TimePoint now) {
         }
         st.last_exit = s->last_exit();
         st.reason = s->reason();
+        st.description = s->spec().description;
         if (s->state() == State::blocked || s->state() == State::waiting) {
             for (const auto& dep : s->spec().depends_on) {
                 const Service* d = supervisor.find(dep.name);
@@ -44,7 +45,7 @@ StatusModel snapshot(const Supervisor& supervisor, TimePoint now) {
         m.services.push_back(std::move(st));
     }
     for (const auto& c : supervisor.capabilities()) {
-        CapabilityStatus cs{c->spec().name, c->state(), c->since(), {}, c->spec().requires_services};
+        CapabilityStatus cs{c->spec().name, c->state(), c->since(), {}, c->spec().requires_services, c->spec().description};
         if (cs.state != resilience::CapabilityState::full) {
             cs.reason = supervisor.unmet_requirement(*c);
             if (cs.reason.empty()) cs.reason = c->own_reason();

@@ -20,6 +20,7 @@ struct ProbeStatusEntry {
 
 struct ServiceStatus {
     std::string name;
+    std::string description;
     config::Kind kind{config::Kind::process};
     State state{State::waiting};
     bool ready{false};
@@ -35,6 +36,7 @@ struct ServiceStatus {
     TimePoint since{};
     std::vector<ProbeStatusEntry> probes;  // the probes it has
     std::vector<std::pair<std::string, bool>> depends_on;  // (name, required), as configured
+    std::string last_output;  // its last captured line (filled by the runtime, which reads it)
 };
 
 struct CapabilityStatus {
@@ -43,6 +45,7 @@ struct CapabilityStatus {
     TimePoint since{};
     std::string reason;  // not FULL: the requirement not met, else its failed hook or check
     std::vector<std::string> required;  // its `requires`, in configuration order
+    std::string description;
 };
 
 struct StatusModel {

@@ -244,10 +244,14 @@ void Supervisor::update_mode() {
             world_.log(config::LogLevel::info, "startup finished in " + std::to_string(startup_duration_->count()) + " ms");
             end_startup_phase();
         }
-        next = !startup_done_        ? Mode::starting
-               : critical_failed_ > 0 ? Mode::critical
-               : unavailable_ == 0    ? Mode::full
-                                      : Mode::degraded;
+        // `full` also needs every capability on its best tier (SPEC §5), not on its way there.
+        const bool capabilities_full = std::all_of(capabilities_.begin(), capabilities_.end(), [](const auto& c) {
+            return c->state() == resilience::CapabilityState::full;
+        });
+        next = !startup_done_                             ? Mode::starting
+               : critical_failed_ > 0                      ? Mode::critical
+               : unavailable_ == 0 && capabilities_full    ? Mode::full
+                                                           : Mode::degraded;
     }
     if (next == mode_) return;
     const Mode was = mode_;
@@ -293,6 +297,7 @@ bool Supervisor::on_exit(int pid, const ExitStatus& status) {
         if (c->on_exit(world_, pid, status)) {
             settle_capability(*c);
             summary_dirty_ = true;
+            update_mode();
             report_mode();
             if (shutting_down_) advance_shutdown();  // services may stop once the last hook ended
             return true;
@@ -358,6 +363,7 @@ void Supervisor::on_timer(Id id) {
         c->on_timer(world_);
         settle_capability(*c);
         summary_dirty_ = true;
+        update_mode();
         report_mode();
         return;
     }
@@ -379,6 +385,7 @@ void Supervisor::on_probe_result(Id id, ProbeKind kind, resilience::ProbeStatus 
         c->on_check_result(world_, status == resilience::ProbeStatus::success, detail);
         settle_capability(*c);
         summary_dirty_ = true;
+        update_mode();
         report_mode();
         return;
     }
@@ -447,6 +454,7 @@ void Supervisor::propagate() {
         settle_capability(*c);
         if (c->state() != before) summary_dirty_ = true;
     }
+    update_mode();
     report_mode();
 }
 
@@ -681,6 +689,43 @@ std::string Supervisor::control(Control what, std::string_view name) {
     }
     if (error.empty()) after_event(i, was);
     return error;
+}
+
+std::vector<std::string> Supervisor::all_for(Control what) const {
+    std::vector<std::string> out;
+    for (const auto& s : services_) {
+        if (!s->spec().enabled) continue;
+        const State st = s->state();
+        bool applies = false;
+        switch (what) {
+            case Control::start:
+                applies = (s->held() && !s->active()) || st == State::failed || st == State::paused ||
+                          st == State::recovering || st == State::stopped;
+                break;
+            case Control::stop: applies = !(s->held() && !s->active()); break;
+            case Control::restart: applies = true; break;
+            case Control::resume: applies = st == State::paused || st == State::recovering; break;
+        }
+        if (applies) out.push_back(s->name());
+    }
+    return out;
+}
+
+std::string Supervisor::signal(std::string_view name, int sig) {
+    const Service* s = find(name);
+    if (s == nullptr) return "no service named " + std::string(name);
+    if (!s->pid()) return std::string(name) + " is not running (" + std::string(to_string(s->state())) + ")";
+    world_.log(config::LogLevel::info, std::string(name) + ": " + config::signal_name(sig) + " sent by request");
+    world_.signal_group(*s->pid(), sig);
+    return {};
+}
+
+std::vector<std::string> Supervisor::running_services() const {
+    std::vector<std::string> out;
+    for (const auto& s : services_) {
+        if (s->pid()) out.push_back(s->name());
+    }
+    return out;
 }
 
 const std::vector<int>& Supervisor::handled_signals() {

@@ -52,6 +52,16 @@ public:
     // `mainstay start|stop|restart|resume NAME`: empty when done, else why not ("no service
     // named x", "mainstay is shutting down", "web is running: nothing to resume").
     std::string control(Control what, std::string_view name);
+    // `--all`: the enabled services `what` applies to, in configuration order: start those
+    // stopped by hand, failed, paused or recovering (not a completed oneshot: `start NAME` runs
+    // one again); stop every one not stopped yet; restart every one; resume the paused and
+    // recovering.
+    std::vector<std::string> all_for(Control what) const;
+    // `mainstay signal SIG NAME`: `sig` to the process group of NAME's process; empty when
+    // sent, else why not ("web is not running").
+    std::string signal(std::string_view name, int sig);
+    // `mainstay signal SIG --all`: the services that have a process.
+    std::vector<std::string> running_services() const;
     // A reload (SIGHUP, `mainstay reload`): `next` is the configuration read again, `diff` what
     // changed. Removed and changed services stop (dependents first, with their stop signal and
     // timeout); a changed one starts again under its new definition once its old process is

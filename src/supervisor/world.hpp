@@ -94,6 +94,13 @@ public:
     virtual void log(config::LogLevel level, const std::string& message) = 0;
     // SIGHUP: read the configuration again and apply the difference (Supervisor::apply).
     virtual void reload() {}
+    // The last line the current (or last) process of `service` wrote; empty when none. Read when
+    // its exit is handled, after what was left in its pipe (SPEC §3: a failed exit's reason
+    // quotes it).
+    virtual std::string last_output(const std::string& service) const {
+        (void)service;
+        return {};
+    }
     // For the events journal; nothing by default.
     virtual void record(const Transition& transition) { (void)transition; }
 };

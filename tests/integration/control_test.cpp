@@ -24,6 +24,7 @@
 
 #include "harness.hpp"
 #include "support/free_port.hpp"
+#include "support/http_get.hpp"
 
 using namespace mainstay::testing;
 using namespace std::chrono_literals;
@@ -43,31 +44,6 @@ CliResult cli(Mainstay& m, std::vector<std::string> args) {
     return run_cli(args);
 }
 
-// One HTTP exchange with 127.0.0.1:port: what was sent, the whole answer (Connection: close).
-std::string http(int port, const std::string& request) {
-    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = htons(static_cast<std::uint16_t>(port));
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-        ::close(fd);
-        return {};
-    }
-    (void)!::write(fd, request.data(), request.size());
-    std::string answer;
-    char buf[65536];
-    for (;;) {
-        pollfd p{fd, POLLIN, 0};
-        if (::poll(&p, 1, 10000) != 1) break;
-        const ssize_t n = ::read(fd, buf, sizeof buf);
-        if (n <= 0) break;
-        answer.append(buf, static_cast<std::size_t>(n));
-    }
-    ::close(fd);
-    return answer;
-}
-
 // A connection of the test's own to the instance's control socket; -1 when it cannot connect.
 int connect_control(const Mainstay& m) {
     const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -82,9 +58,6 @@ int connect_control(const Mainstay& m) {
     return fd;
 }
 
-std::string get(int port, const std::string& path) {
-    return http(port, "GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-}
 
 }  // namespace
 

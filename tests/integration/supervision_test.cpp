@@ -370,12 +370,12 @@ TEST_CASE("probes for real: readiness over HTTP marks unhealthy without a restar
     std::ofstream(m.dir() / "healthy") << "";
     REQUIRE(m.wait_for("web: ready"));
     std::filesystem::remove(m.dir() / "healthy");
-    CHECK(m.wait_for("web: unhealthy (readiness probe failed: HTTP 503 (expected 200-399))"));
+    CHECK(m.wait_for("web: unhealthy (readiness probe http://127.0.0.1:" + std::to_string(port) + "/health failed: HTTP 503 (expected 200-399))"));
     std::ofstream(m.dir() / "healthy") << "";
     CHECK(eventually([&] { return m.count("web: ready") == 2; }));
     CHECK(m.count("web: running") == 1);  // never restarted for readiness
     std::filesystem::remove(m.dir() / "alive");
-    CHECK(m.wait_for("web: stopping (liveness probe failed: exited with code 1; restarting)"));
+    CHECK(m.wait_for("web: stopping (liveness probe exec test failed: exited with code 1; restarting)"));
     std::ofstream(m.dir() / "alive") << "";
     CHECK(eventually([&] { return m.count("web: running") == 2; }));
     m.signal(SIGTERM);
@@ -418,7 +418,7 @@ TEST_CASE("a probe against a peer that accepts and never answers delays nothing 
     REQUIRE(m.wait_for("quick: ready"));
     CHECK(Clock::now() - begin < 1500ms);  // well inside stuck's 2 s probe timeout
     CHECK(m.count("stuck: unhealthy") == 0);
-    CHECK(m.wait_for("stuck: unhealthy (readiness probe failed: timed out after 2s)"));
+    CHECK(m.wait_for("stuck: unhealthy (readiness probe http://127.0.0.1:" + std::to_string(hang) + "/ failed: timed out after 2s)"));
     m.signal(SIGTERM);
     CHECK(m.wait_exit() == 0);
 }

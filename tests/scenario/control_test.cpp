@@ -86,3 +86,84 @@ TEST_CASE("control answers why not: an unknown name, resume of a service not wai
     CHECK(t.sup->control(Control::start, "web") == "mainstay is shutting down");
     t.wind_down();
 }
+
+TEST_CASE("start runs a failed oneshot again, and its dependents wait for it to complete again") {
+    auto job = svc("migrate");
+    job.kind = config::Kind::oneshot;
+    job.restart.policy = config::RestartPolicy::never;
+    auto web = svc("web", {dep("migrate")});
+    web.depends_on[0].condition = config::Condition::completed;
+    Story t({job, web});
+    t.exit("migrate", ExitStatus::exited(1));
+    REQUIRE(t.s("migrate").state() == State::failed);
+    CHECK(t.s("web").state() == State::blocked);
+    CHECK(t.sup->control(Control::start, "migrate").empty());
+    CHECK(t.s("migrate").state() == State::running);  // at once: its dependencies are met
+    CHECK(t.world.starts_of("migrate").size() == 2);
+    CHECK(t.s("web").state() == State::waiting);  // gated again by the rerun
+    t.exit("migrate", ExitStatus::exited(0));
+    CHECK(t.s("migrate").state() == State::completed);
+    CHECK(t.s("web").state() == State::running);
+    t.wind_down();
+}
+
+TEST_CASE("start and restart run a completed oneshot again") {
+    auto job = svc("migrate");
+    job.kind = config::Kind::oneshot;
+    Story t({job});
+    t.exit("migrate", ExitStatus::exited(0));
+    REQUIRE(t.s("migrate").state() == State::completed);
+    CHECK(t.sup->control(Control::start, "migrate").empty());
+    CHECK(t.s("migrate").state() == State::running);
+    t.exit("migrate", ExitStatus::exited(0));
+    REQUIRE(t.s("migrate").state() == State::completed);
+    CHECK(t.sup->control(Control::restart, "migrate").empty());
+    CHECK(t.s("migrate").state() == State::running);
+    CHECK(t.world.starts_of("migrate").size() == 3);
+    t.exit("migrate", ExitStatus::exited(0));
+    t.wind_down();
+}
+
+TEST_CASE("start and restart run a process with policy never that exited again, stopped or failed") {
+    auto a = svc("a");
+    a.restart.policy = config::RestartPolicy::never;
+    auto b = svc("b");
+    b.restart.policy = config::RestartPolicy::never;
+    Story t({a, b});
+    t.exit("a", ExitStatus::exited(0));
+    t.exit("b", ExitStatus::exited(2));
+    REQUIRE(t.s("a").state() == State::stopped);
+    REQUIRE(t.s("b").state() == State::failed);
+    CHECK(t.sup->control(Control::start, "a").empty());
+    CHECK(t.sup->control(Control::restart, "b").empty());
+    CHECK(t.s("a").state() == State::running);
+    CHECK(t.s("b").state() == State::running);
+    t.advance(1s);
+    CHECK(t.s("a").state() == State::ready);
+    CHECK(t.s("b").state() == State::ready);
+    t.wind_down();
+}
+
+TEST_CASE("start and restart of a service failed by a permanent exit code run it again") {
+    auto spec = svc("web");
+    spec.restart.permanent_exit_codes = {78};
+    Story t({spec});
+    t.exit("web", ExitStatus::exited(78));
+    REQUIRE(t.s("web").state() == State::failed);
+    CHECK(t.sup->control(Control::restart, "web").empty());
+    CHECK(t.s("web").state() == State::running);
+    t.wind_down();
+}
+
+TEST_CASE("restart of a service stopped by hand starts it, a second start says it is already running") {
+    Story t({svc("web")});
+    t.advance(1s);
+    const int first = *t.s("web").pid();
+    REQUIRE(t.sup->control(Control::stop, "web").empty());
+    t.world.exit(*t.sup, first, ExitStatus::killed(SIGTERM));
+    REQUIRE(t.s("web").state() == State::stopped);
+    CHECK(t.sup->control(Control::restart, "web").empty());
+    CHECK(t.s("web").state() == State::running);
+    CHECK(t.sup->control(Control::start, "web") == "web is already running");
+    t.wind_down();
+}

@@ -412,7 +412,7 @@ TEST_CASE("readiness: running until the probe passes, failing marks it unhealthy
     t.advance(10s);
     t.world.probe(*t.sup, "web", ProbeKind::readiness, false);
     CHECK(t.s("web").state() == State::unhealthy);
-    CHECK(t.s("web").reason() == "readiness probe failed: connect: connection refused");
+    CHECK(t.s("web").reason() == "readiness probe tcp 127.0.0.1:80 failed: connect: connection refused");
     CHECK(t.world.starts_of("web").size() == 1);  // not killed
     CHECK(t.world.signals.empty());
     t.advance(10s);
@@ -447,12 +447,12 @@ TEST_CASE("a liveness failure restarts the service, a readiness failure does not
     t.advance(0ms);
     t.world.probe(*t.sup, "web", ProbeKind::liveness, false);
     CHECK(t.s("web").state() == State::stopping);
-    CHECK(t.s("web").reason() == "liveness probe failed: connect: connection refused; restarting");
+    CHECK(t.s("web").reason() == "liveness probe tcp 127.0.0.1:80 failed: connect: connection refused; restarting");
     CHECK(t.world.signals.back().pgid == pid);
     CHECK(t.world.signals.back().signal == SIGTERM);
     t.exit("web", ExitStatus::killed(SIGTERM));
     CHECK(t.s("web").state() == State::recovering);
-    CHECK(t.s("web").reason() == "liveness probe failed: connect: connection refused");
+    CHECK(t.s("web").reason() == "liveness probe tcp 127.0.0.1:80 failed: connect: connection refused");
     CHECK(t.world.running_probes.empty());
     t.advance(100ms);
     CHECK(t.world.starts_of("web").size() == 2);
@@ -484,7 +484,7 @@ TEST_CASE("a startup probe gates readiness and liveness until it passes, its fai
     u.advance(1s);
     u.world.probe(*u.sup, "slow", ProbeKind::startup, false, "timed out after 1s");
     CHECK(u.s("slow").state() == State::stopping);
-    CHECK(u.s("slow").reason() == "startup probe failed: timed out after 1s; restarting");
+    CHECK(u.s("slow").reason() == "startup probe tcp 127.0.0.1:80 failed: timed out after 1s; restarting");
     u.advance(5s);
     CHECK(u.s("slow").state() == State::stopping);  // no ready_after before the startup probe passed
     t.wind_down();

@@ -53,7 +53,7 @@ TEST_CASE("check finds the file through $MAINSTAY_CONFIG when -c is absent") {
     t.write("conf/svc/web.yaml", "command: [web]\n");
     auto o = run({"check"}, mainstay::config::Environment({{"MAINSTAY_CONFIG", file.string()}, {"PATH", "/nonexistent"}}));
     CHECK(o.code == 0);
-    CHECK(o.out == file.string() + ": ok: 1 services, 0 capabilities\n");
+    CHECK(o.out == file.string() + ": ok: 1 service, 0 capabilities\n");
     CHECK(o.err == (t.root() / "conf/svc/web.yaml").string() + ":1:10: warning: executable not found: web\n");
 }
 

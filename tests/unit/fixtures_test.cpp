@@ -89,7 +89,7 @@ TEST_CASE("the shipped configuration is valid") {
     int code = mainstay::cli::run(4, argv, out, err, mainstay::config::Environment());
     INFO(err.str());
     CHECK(code == 0);
-    CHECK(out.str().find(": ok: 3 services, 1 capabilities") != std::string::npos);
+    CHECK(out.str().find(": ok: 3 services, 1 capability") != std::string::npos);
 }
 
 namespace {

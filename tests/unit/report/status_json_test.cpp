@@ -63,7 +63,7 @@ TEST_CASE("absent values are null: no pid, no next attempt, no breaker trial, a 
 
 TEST_CASE("a capability carries its state, since, reason and what it requires") {
     const json doc = status_document(sample_model(), kSteadyNow, kWallNow);
-    CHECK(doc["capabilities"][0] == json{{"name", "local-llm"},
+    CHECK(doc["capabilities"][0] == json{{"name", "local-llm"}, {"description", ""},
                                          {"state", "degraded"},
                                          {"since", "2026-11-23T08:00:02.123Z"},
                                          {"reason", "docker is recovering"},
