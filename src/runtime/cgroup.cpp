@@ -184,13 +184,16 @@ std::unique_ptr<CgroupTree> CgroupTree::create(const cgroup::Self& self, const s
     // Writable means: a process can be moved in. Checked on the helpers' leaf, made here.
     auto tree = std::unique_ptr<CgroupTree>(new CgroupTree(self.dir, dir));
     std::string error;
-    const int fd = tree->open_procs(std::string(kHelpers), error);
+    const int leaf = tree->open_leaf(std::string(kHelpers), error);
+    const int fd = leaf == -1 ? -1 : ::openat(leaf, "cgroup.procs", O_WRONLY | O_CLOEXEC);
     if (fd == -1) {
-        reason = error;
+        reason = leaf == -1 ? error : "cannot open " + (dir / kHelpers / "cgroup.procs").string() + ": " + std::strerror(errno);
+        if (leaf != -1) ::close(leaf);
         cgroup::remove_tree(dir);
         return nullptr;
     }
     ::close(fd);
+    ::close(leaf);
     return tree;
 }
 
@@ -253,14 +256,14 @@ std::vector<std::string> CgroupTree::enable(const std::vector<std::string>& want
     return out;
 }
 
-int CgroupTree::open_procs(const std::string& leaf, std::string& error) {
+int CgroupTree::open_leaf(const std::string& leaf, std::string& error) {
     auto dir = dir_ / leaf;
     if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
         error = "cannot create cgroup " + dir.string() + ": " + std::strerror(errno);
         return -1;
     }
-    const int fd = ::open((dir / "cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC);
-    if (fd == -1) error = "cannot open " + (dir / "cgroup.procs").string() + ": " + std::strerror(errno);
+    const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd == -1) error = "cannot open cgroup " + dir.string() + ": " + std::strerror(errno);
     return fd;
 }
 
@@ -278,13 +281,19 @@ std::string CgroupTree::apply_limits(const std::string& leaf, const config::Limi
     return errors;
 }
 
-void CgroupTree::signal(const std::string& leaf, int sig) {
+bool CgroupTree::signal(const std::string& leaf, int sig) {
     auto dir = dir_ / leaf;
-    if (sig == SIGKILL) return cgroup::kill_tree(dir);
+    const std::vector<int> pids = cgroup::pids_in(dir);
+    if (pids.empty()) return false;  // nothing to signal (the usual case when a leader exited)
+    if (sig == SIGKILL) {
+        cgroup::kill_tree(dir);
+        return true;
+    }
     const int self = ::getpid();
-    for (int pid : cgroup::pids_in(dir)) {
+    for (int pid : pids) {
         if (pid > 1 && pid != self) ::kill(pid, sig);
     }
+    return false;
 }
 
 bool CgroupTree::remove(const std::string& leaf) { return cgroup::remove_tree(dir_ / leaf); }

@@ -81,12 +81,16 @@ public:
     // Makes `wanted` controllers available to the leaves where possible; returns those that
     // are, and says why the others are not in `why`.
     std::vector<std::string> enable(const std::vector<std::string>& wanted, std::string& why);
-    // Opens the leaf's cgroup.procs for writing (creating the leaf): an fd, or -1 with `error`.
-    int open_procs(const std::string& leaf, std::string& error);
+    // Opens the leaf's directory (creating the leaf), for clone3's CLONE_INTO_CGROUP or an
+    // openat of its cgroup.procs: an fd (O_RDONLY | O_DIRECTORY | O_CLOEXEC), or -1 with `error`.
+    int open_leaf(const std::string& leaf, std::string& error);
     // Writes memory.max, cpu.max, pids.max; an error message, or empty.
     std::string apply_limits(const std::string& leaf, const config::LimitsSpec& limits);
-    // `sig` to every process of the leaf (SIGKILL: through cgroup.kill when present).
-    void signal(const std::string& leaf, int sig);
+    // `sig` to every process of the leaf (SIGKILL: through cgroup.kill when present); nothing
+    // when it has none. True when SIGKILL was sent to the whole leaf: a process later *born* in
+    // it (clone3 CLONE_INTO_CGROUP) is then killed at once by some kernels (6.18 here), so the
+    // caller makes the leaf anew, or moves the next process in instead.
+    bool signal(const std::string& leaf, int sig);
     // rmdir of the leaf; true when it is gone, false while processes remain.
     bool remove(const std::string& leaf);
     // Kills what remains anywhere in the subtree and removes it; true when it is gone.

@@ -50,12 +50,22 @@ void RealWorld::contain(CgroupTree* tree, GroupRecords* records, std::string ins
 SpawnOutcome RealWorld::spawn_contained(SpawnRequest& request, const config::ServiceSpec& spec, bool service) {
     if (!instance_id_.empty()) request.env.emplace_back(kInstanceVariable, instance_id_);
     const std::string leaf = service ? CgroupTree::service_leaf(spec.name) : std::string(CgroupTree::kHelpers);
-    int procs = -1;
+    int cgroup = -1;
     if (cgroups_ != nullptr) {
         std::string error;
+        if (killed_leaves_.count(leaf) != 0) {
+            // Its cgroup was killed whole: made anew (see CgroupTree::signal), or while what was
+            // killed is still dying, the new process is moved in rather than born there.
+            if (cgroups_->remove(leaf)) {
+                leaves_.erase(leaf);
+                killed_leaves_.erase(leaf);
+            } else {
+                request.cgroup_move = true;
+            }
+        }
         const bool made = leaves_.count(leaf) != 0;
-        procs = cgroups_->open_procs(leaf, error);
-        if (procs == -1) return {std::nullopt, error};
+        cgroup = cgroups_->open_leaf(leaf, error);
+        if (cgroup == -1) return {std::nullopt, error};
         ended_leaves_.erase(leaf);
         if (!made && service) {
             leaves_.insert(leaf);
@@ -67,9 +77,9 @@ SpawnOutcome RealWorld::spawn_contained(SpawnRequest& request, const config::Ser
             }
         }
     }
-    request.cgroup_procs_fd = procs;
+    request.cgroup_fd = cgroup;
     SpawnOutcome outcome = spawn(request);
-    if (procs != -1) ::close(procs);
+    if (cgroup != -1) ::close(cgroup);
     if (outcome.spawned && service) {
         leaders_[outcome.spawned->pid] = leaf;
         if (records_ != nullptr && !records_->add(outcome.spawned->pid, spec.name)) {
@@ -82,9 +92,10 @@ SpawnOutcome RealWorld::spawn_contained(SpawnRequest& request, const config::Ser
 void RealWorld::after_exit(int pid) {
     auto it = leaders_.find(pid);
     if (it != leaders_.end()) {
-        // The supervisor has killed the rest of its group (or cgroup) by now.
+        // The supervisor has killed the rest of its group (or cgroup) by now. The cgroup stays
+        // for the next start (made once per service, not at every restart); it goes with the
+        // service (forget) or at the end (release).
         if (records_ != nullptr) records_->remove(pid);
-        ended_leaves_.insert(it->second);
         leaders_.erase(it);
     }
     if (cgroups_ == nullptr) return;
@@ -241,7 +252,7 @@ void RealWorld::signal_group(int pgid, int signal) {
     if (pgid <= 1) return;  // never the whole system or init's group
     if (auto leader = leaders_.find(pgid); leader != leaders_.end() && cgroups_ != nullptr) {
         // A service: every process of its cgroup, daemons that left the group included.
-        cgroups_->signal(leader->second, signal);
+        if (cgroups_->signal(leader->second, signal)) killed_leaves_.insert(leader->second);
         return;
     }
     if (::kill(-pgid, signal) == -1 && errno != ESRCH) {
@@ -274,6 +285,12 @@ void RealWorld::set_timer(supervisor::Id id, std::optional<supervisor::TimePoint
 }
 
 void RealWorld::forget(supervisor::Id id) {
+    // A service a reload removed (or replaced): its cgroup goes once it is empty.
+    if (const supervisor::Service* s = supervisor_ != nullptr ? supervisor_->service(id) : nullptr; s && cgroups_) {
+        const std::string leaf = CgroupTree::service_leaf(s->name());
+        killed_leaves_.erase(leaf);
+        if (leaves_.erase(leaf) != 0 && !cgroups_->remove(leaf)) ended_leaves_.insert(leaf);
+    }
     timers_.erase(id);  // a pending wait ends with operation_aborted
     for (auto kind : {supervisor::ProbeKind::startup, supervisor::ProbeKind::readiness, supervisor::ProbeKind::liveness}) {
         cancel_probe(id, kind);

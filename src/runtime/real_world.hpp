@@ -109,6 +109,7 @@ private:
     std::map<int, std::string> leaders_;        // running service leaders: pid -> cgroup leaf
     std::set<std::string> leaves_;              // service cgroups made (with their limits)
     std::set<std::string> ended_leaves_;        // of services that ended: removed once empty
+    std::set<std::string> killed_leaves_;       // SIGKILLed whole: made anew before the next start
     std::set<std::string> limits_warned_;
 
     // A probe attempt in flight. tcp/http run in `attempt`; an exec probe is a process (`pid`)

@@ -16,12 +16,15 @@
 #include <array>
 #include <cctype>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <string_view>
 #include <map>
 
 #include "config/credentials.hpp"
 #include "config/machine_checks.hpp"
 #include "config/values.hpp"
+#include "runtime/clone3_launcher.hpp"
 #include "runtime/fd_limits.hpp"
 
 extern char** environ;
@@ -189,6 +192,13 @@ using Launcher = bp::posix::default_launcher;
 using Launcher = bp::posix::vfork_launcher;
 #endif
 
+// Whether clone3 with CLONE_INTO_CGROUP works here; false for good after it said it cannot,
+// or from the start with MAINSTAY_NO_CLONE3=1 (to compare the two ways, bench/compare).
+bool clone3_usable = [] {
+    const char* off = std::getenv("MAINSTAY_NO_CLONE3");
+    return off == nullptr || *off == '\0' || std::string_view(off) == "0";
+}();
+
 }  // namespace
 
 SpawnOutcome spawn(const SpawnRequest& request) {
@@ -231,7 +241,6 @@ SpawnOutcome spawn(const SpawnRequest& request) {
         outcome.error = "cannot start " + executable->string() + ": " + lowercase_first(std::strerror(errno));
         return outcome;
     }
-    ChildSetup setup{env.envp(), &*credentials, &child_limits(), request.cgroup_procs_fd};
     bp::error_code ec;
     bp::process_stdio stdio{nullptr, out.write, out.write};
     auto start_dir = bp::process_start_dir(request.working_dir ? request.working_dir->string() : std::string());
@@ -244,34 +253,66 @@ SpawnOutcome spawn(const SpawnRequest& request) {
     sigset_t all, previous;
     sigfillset(&all);
     ::pthread_sigmask(SIG_SETMASK, &all, &previous);
-    Launcher launcher;
-    try {
-        boost::asio::io_context launch_context(1);
-        // Declared after its context: a handle (even the empty one a failed exec returns)
-        // must be destroyed before the context whose descriptor service it refers to.
-        std::optional<bp::process> proc;
-        // The executor overload: in 1.81 the io_context& one with an error_code forwards to the
-        // throwing overload, and a failed exec would throw through the event loop.
-        auto executor = launch_context.get_executor();
-        proc.emplace(request.working_dir ? launcher(executor, ec, executable->string(), args, stdio, setup, start_dir)
-                                         : launcher(executor, ec, executable->string(), args, stdio, setup));
-        if (!ec) {
-            const int pid = proc->id();
-            proc->detach();  // the reaper owns the wait from here on
-            proc.reset();
-            outcome.spawned = Spawned{pid, out.read};
-            out.read = -1;
+    auto launch = [&](auto& launcher, int cgroup_procs_fd) {
+        ChildSetup setup{env.envp(), &*credentials, &child_limits(), cgroup_procs_fd};
+        try {
+            boost::asio::io_context launch_context(1);
+            // Declared after its context: a handle (even the empty one a failed exec returns)
+            // must be destroyed before the context whose descriptor service it refers to.
+            std::optional<bp::process> proc;
+            // The executor overload: in 1.81 the io_context& one with an error_code forwards to
+            // the throwing overload, and a failed exec would throw through the event loop.
+            auto executor = launch_context.get_executor();
+            proc.emplace(request.working_dir ? launcher(executor, ec, executable->string(), args, stdio, setup, start_dir)
+                                             : launcher(executor, ec, executable->string(), args, stdio, setup));
+            if (!ec) {
+                const int pid = proc->id();
+                proc->detach();  // the reaper owns the wait from here on
+                proc.reset();
+                outcome.spawned = Spawned{pid, out.read};
+                out.read = -1;
+            }
+        } catch (const std::exception& e) {
+            // Boost can throw after the vfork (its context or the process handle needs a
+            // descriptor and there is none left: "Too many open files"). The child may exist: it
+            // is ours, not yet reaped, so killing it is safe; the reaper collects it as an
+            // unknown child.
+            if (launcher.pid > 0) ::kill(launcher.pid, SIGKILL);
+            ec.clear();
+            const auto* system = dynamic_cast<const boost::system::system_error*>(&e);
+            outcome.error = "cannot start " + executable->string() + ": " +
+                            lowercase_first(system != nullptr ? system->code().message() : std::string(e.what()));
         }
-    } catch (const std::exception& e) {
-        // Boost can throw after the vfork (its context or the process handle needs a descriptor
-        // and there is none left: "Too many open files"). The child may exist: it is ours, not
-        // yet reaped, so killing it is safe; the reaper collects it as an unknown child.
-        if (launcher.pid > 0) ::kill(launcher.pid, SIGKILL);
-        ec.clear();
-        const auto* system = dynamic_cast<const boost::system::system_error*>(&e);
-        outcome.error = "cannot start " + executable->string() + ": " +
-                        lowercase_first(system != nullptr ? system->code().message() : std::string(e.what()));
+    };
+    bool started_in_cgroup = false;
+    if (request.cgroup_fd != -1 && clone3_usable && !request.cgroup_move) {
+        // Born in its cgroup (clone3 CLONE_INTO_CGROUP): no move of a running process, which
+        // waits for the kernel's RCU grace period (milliseconds for a lone restart).
+        clone3_launcher launcher;
+        launcher.cgroup_fd = request.cgroup_fd;
+        launch(launcher, -1);
+        started_in_cgroup = outcome.spawned.has_value();
+        if (launcher.clone3_error != 0) {
+            // Not there (kernel before 5.3 or 5.7, a seccomp filter): the other way from now on.
+            const int e = launcher.clone3_error;
+            if (e == ENOSYS || e == E2BIG || e == EINVAL || e == EPERM) clone3_usable = false;
+            ec.clear();
+            outcome.error.clear();
+        }
     }
+    if (!outcome.spawned && outcome.error.empty() && !ec) {
+        // Into its cgroup before it can fork, by the child itself: nothing it starts escapes it.
+        const int procs = request.cgroup_fd == -1 ? -1 : ::openat(request.cgroup_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+        if (request.cgroup_fd != -1 && procs == -1) {
+            outcome.error = "cannot start " + executable->string() + ": cannot open its cgroup.procs: " +
+                            lowercase_first(std::strerror(errno));
+        } else {
+            Launcher launcher;
+            launch(launcher, procs);
+        }
+        if (procs != -1) ::close(procs);
+    }
+    if (outcome.spawned) outcome.spawned->born_in_cgroup = started_in_cgroup;
     ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
     if (ec) outcome.error = "cannot start " + executable->string() + ": " + lowercase_first(ec.message());
     return outcome;

@@ -30,14 +30,17 @@ struct SpawnRequest {
     // `user`/`group` as resolved with the configuration; when unset although a name is given,
     // the names are looked up at this start ("unknown user: NAME" if they still do not resolve).
     std::optional<config::Credentials> credentials;
-    // An open `cgroup.procs` (O_WRONLY) of the cgroup the child joins before exec, or -1. The
-    // caller keeps ownership; it is O_CLOEXEC, so the program never sees it.
-    int cgroup_procs_fd{-1};
+    // The cgroup directory (O_RDONLY | O_DIRECTORY) the child is to run in, or -1. It is born
+    // there with clone3(CLONE_INTO_CGROUP) where the kernel has it (clone3_launcher.hpp), else it
+    // joins it through cgroup.procs before exec. The caller keeps ownership; it is O_CLOEXEC.
+    int cgroup_fd{-1};
+    bool cgroup_move{false};  // join it through cgroup.procs even where clone3 could do it
 };
 
 struct Spawned {
     int pid{-1};
     int output_fd{-1};  // the read end of the pipe that is the child's stdout and stderr; the caller owns it
+    bool born_in_cgroup{false};  // started by clone3 in its cgroup (not moved there before exec)
 };
 
 struct SpawnOutcome {

@@ -2,6 +2,8 @@
 // has a writable cgroup v2.
 #include <doctest/doctest.h>
 
+#include <sys/utsname.h>
+
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -104,28 +106,33 @@ TEST_CASE("the instance id depends on the lock file's path only") {
     CHECK(instance_id("/x").size() == 16);
 }
 
-TEST_CASE("for real: a child joins its cgroup before exec, and cgroup kill ends it and what it forked") {
+namespace {
+
+// A subtree of the test's own where cgroup v2 is writable; nullptr (and a message) elsewhere.
+std::unique_ptr<CgroupTree> test_tree(const std::string& name) {
     std::string why;
     auto self = cgroup::find_self(why);
-    if (!self) {
-        MESSAGE("skipped: " << why);
-        return;
-    }
-    auto tree = CgroupTree::create(*self, instance_id("/nonexistent/cgroup_test." + std::to_string(::getpid())), why);
-    if (!tree) {
-        MESSAGE("skipped: " << why);
-        return;
-    }
+    std::unique_ptr<CgroupTree> tree;
+    if (self) tree = CgroupTree::create(*self, instance_id("/nonexistent/" + name + "." + std::to_string(::getpid())), why);
+    if (!tree) MESSAGE("skipped: " << why);
+    return tree;
+}
+
+}  // namespace
+
+TEST_CASE("for real: a child is in its cgroup before exec, and cgroup kill ends it and what it forked") {
+    auto tree = test_tree("cgroup_test");
+    if (!tree) return;
     std::string error;
     const auto before = proc::read_file("/proc/self/cgroup");
-    const int procs = tree->open_procs(CgroupTree::service_leaf("t"), error);
-    REQUIRE(procs != -1);
+    const int leaf_fd = tree->open_leaf(CgroupTree::service_leaf("t"), error);
+    REQUIRE(leaf_fd != -1);
     SpawnRequest request;
     request.name = "t";
     request.argv = {"/bin/sh", "-c", "sleep 600 & sleep 600"};
-    request.cgroup_procs_fd = procs;
+    request.cgroup_fd = leaf_fd;
     auto outcome = spawn(request);
-    ::close(procs);
+    ::close(leaf_fd);
     REQUIRE(outcome.spawned);
     const int pid = outcome.spawned->pid;
     REQUIRE(pid > 1);
@@ -149,4 +156,41 @@ TEST_CASE("for real: a child joins its cgroup before exec, and cgroup kill ends 
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
     CHECK_FALSE(std::filesystem::exists(tree->dir()));
+}
+
+TEST_CASE("for real: a child is born in its cgroup: its first instruction already runs there (clone3 CLONE_INTO_CGROUP)") {
+    auto tree = test_tree("cgroup_birth");
+    if (!tree) return;
+    std::string error;
+    const int leaf_fd = tree->open_leaf(CgroupTree::service_leaf("b"), error);
+    REQUIRE(leaf_fd != -1);
+    SpawnRequest request;
+    request.name = "b";
+    // The program's first act: where does it run?
+    request.argv = {"/bin/cat", "/proc/self/cgroup"};
+    request.cgroup_fd = leaf_fd;
+    auto outcome = spawn(request);
+    ::close(leaf_fd);
+    REQUIRE(outcome.spawned);
+    REQUIRE(outcome.spawned->pid > 1);
+    std::string text;
+    char buf[4096];
+    for (ssize_t n; (n = ::read(outcome.spawned->output_fd, buf, sizeof buf)) > 0;) text.append(buf, static_cast<std::size_t>(n));
+    ::close(outcome.spawned->output_fd);
+    int status = 0;
+    REQUIRE(::waitpid(outcome.spawned->pid, &status, 0) == outcome.spawned->pid);
+    CHECK(text.find("/" + tree->dir().filename().string() + "/service.b\n") != std::string::npos);
+    // Linux 5.7+ (clone3 with CLONE_INTO_CGROUP): born there; before, moved there before exec.
+    struct utsname u {};
+    ::uname(&u);
+    int major = 0, minor = 0;
+    std::sscanf(u.release, "%d.%d", &major, &minor);
+    const bool has_clone_into_cgroup = major > 5 || (major == 5 && minor >= 7);
+#if defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+    if (has_clone_into_cgroup) CHECK(outcome.spawned->born_in_cgroup);
+    else MESSAGE("kernel " << u.release << " has no CLONE_INTO_CGROUP: moved into its cgroup before exec instead");
+#else
+    MESSAGE("this build starts children with vfork (sanitizer or architecture): moved into the cgroup before exec");
+#endif
+    CHECK(tree->clear());
 }
