@@ -1,8 +1,10 @@
 // mainstay beside its peers: one table, every figure measured in the same run for a bare C floor
 // (bench/floor.cpp), mainstay, supervisord and runit (runsvdir + one runsv per service), on the
-// same service program (tests/test-service).
+// same service programs: bench/stamp (a static C program that stamps its start and waits) for
+// the start, restart and scale rows, tests/test-service for the chain and probe rows (they need a
+// port). A heavy service program would hide the supervisor's own cost behind its exec.
 //
-//   compare --mainstay PATH --test-service PATH --floor PATH [options]
+//   compare --mainstay PATH --service PATH --test-service PATH --floor PATH [options]
 //     --rounds N         restart reaction rounds (default 50)
 //     --idle-seconds S   idle CPU window at 1000 services (default 10)
 //     --probe-seconds S  CPU window with 100 probed services (default 20)
@@ -15,7 +17,7 @@
 //
 // How each figure is taken (the same way for every supervisor):
 //   * every service appends "<pid> <CLOCK_MONOTONIC ns>" to a start file when it execs
-//     (test-service --start-file), so a time is read off the service itself, not off a poll;
+//     (stamp --start-file), so a time is read off the service itself, not off a poll;
 //   * a supervisor is started with fork+exec in a process group of its own; its stdout and
 //     stderr are drained by a thread; it is stopped by its own pid at the end (SIGTERM; runsvdir
 //     SIGHUP, which sends SIGTERM to every runsv), then every process left is reaped: this
@@ -187,7 +189,7 @@ enum class Kind { floor, mainstay, supervisord, runit };
 const char* const kNames[] = {"floor", "mainstay", "supervisord", "runit"};
 
 struct Tools {
-    std::string mainstay, service, floor, supervisord, runsvdir;
+    std::string mainstay, stamp, service, floor, supervisord, runsvdir;  // service: test-service
 };
 
 // One service of a run: a command line (argv) for the service program.
@@ -449,7 +451,7 @@ struct Options {
     std::string json, svg, markdown;
 };
 
-Command start_service(const Tools& t, const fs::path& start_file) { return {t.service, "--start-file", start_file.string()}; }
+Command start_service(const Tools& t, const fs::path& start_file) { return {t.stamp, "--start-file", start_file.string()}; }
 
 // Restart reaction: SIGKILL the newest process as soon as it has started; the time to the next
 // start line. Returns the reactions in ms.
@@ -501,21 +503,24 @@ Launch launch_all(Kind kind, const Tools& t, const fs::path& dir, int n, bool id
     sleep_ms(2000);  // settle: logs written, start-up work done
     if (starts.count() != static_cast<std::size_t>(n)) throw std::runtime_error("services restarted while idle");
     const auto parts = sup->parts();
-    long rss = 0, pss = 0, fds = 0;
     long long cpu0 = 0;
-    for (int p : parts) {
-        rss += status_kib(p, "status", "VmRSS:");
-        pss += status_kib(p, "smaps_rollup", "Pss:");
-        fds += descriptors(p);
-        cpu0 += cpu_ns(p);
-    }
+    for (int p : parts) cpu0 += cpu_ns(p);
     const long long w0 = now_ns();
     for (int s = 0; s < o.idle_seconds * 10; ++s) {
         check_interrupt();
         sleep_ms(100);
     }
+    // Memory and descriptors at the end of the idle window, when the start-up's allocations are
+    // given back (mainstay trims its heap a second after its startup phase): 2 s after the last
+    // start, a quick start is measured before that.
+    long rss = 0, pss = 0, fds = 0;
     long long cpu1 = 0;
-    for (int p : parts) cpu1 += cpu_ns(p);
+    for (int p : parts) {
+        rss += status_kib(p, "status", "VmRSS:");
+        pss += status_kib(p, "smaps_rollup", "Pss:");
+        fds += descriptors(p);
+        cpu1 += cpu_ns(p);
+    }
     r.rss_mb = static_cast<double>(rss) / 1024.0;
     r.pss_mb = static_cast<double>(pss) / 1024.0;
     r.fds = static_cast<double>(fds);
@@ -702,7 +707,7 @@ void write_svg(const std::vector<Row>& rows, const std::string& file) {
 
 [[noreturn]] void usage() {
     std::fprintf(stderr,
-                 "usage: compare --mainstay PATH --test-service PATH --floor PATH [--rounds N] [--idle-seconds S]\n"
+                 "usage: compare --mainstay PATH --service PATH --test-service PATH --floor PATH [--rounds N] [--idle-seconds S]\n"
                  "               [--probe-seconds S] [--events N] [--chain-runs N] [--small N] [--big N] [--only floor,mainstay,supervisord,runit]\n"
                  "               [--json FILE] [--svg FILE] [--markdown FILE]\n");
     std::exit(64);
@@ -727,6 +732,7 @@ int main(int argc, char** argv) {
         const std::string v = argv[++i];
         if (a == "--mainstay") t.mainstay = fs::absolute(v).string();
         else if (a == "--test-service") t.service = fs::absolute(v).string();
+        else if (a == "--service") t.stamp = fs::absolute(v).string();
         else if (a == "--floor") t.floor = fs::absolute(v).string();
         else if (a == "--rounds") o.rounds = std::max(1, std::atoi(v.c_str()));
         else if (a == "--idle-seconds") o.idle_seconds = std::max(1, std::atoi(v.c_str()));
@@ -752,7 +758,7 @@ int main(int argc, char** argv) {
             usage();
         }
     }
-    if (t.mainstay.empty() || t.service.empty() || t.floor.empty()) usage();
+    if (t.mainstay.empty() || t.stamp.empty() || t.service.empty() || t.floor.empty()) usage();
     t.supervisord = which("supervisord");
     t.runsvdir = which("runsvdir");
     std::string missing[4];

@@ -34,8 +34,8 @@ for pidfile in /run/supervisord.pid /var/run/supervisord.pid; do
 done
 
 ./packaging/build.sh
-cmake --build build --target compare floor_supervisor >/dev/null
+cmake --build build --target compare floor_supervisor stamp >/dev/null
 mkdir -p build/bench
-exec ./build/bench/compare --mainstay build/mainstay --test-service build/tests/test-service \
+exec ./build/bench/compare --mainstay build/mainstay --service build/bench/stamp --test-service build/tests/test-service \
     --floor build/bench/floor_supervisor --json build/bench/results.json \
     --markdown build/bench/results.md --svg build/bench/benchmarks.svg "$@"
