@@ -34,21 +34,51 @@ namespace {
 
 namespace bp = boost::process::v2;
 
-// Owns a NULL-terminated `KEY=VALUE` array for execve, built before the fork.
+// mainstay's own environment, read once (it does not change while mainstay runs): its
+// `KEY=VALUE` entries, and where each key ends.
+struct BaseEnvironment {
+    std::vector<std::string> entries;
+    std::vector<std::size_t> key_length;
+};
+
+const BaseEnvironment& base_environment() {
+    static const BaseEnvironment base = [] {
+        BaseEnvironment b;
+        for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+            std::string entry(*e);
+            const auto eq = entry.find('=');
+            if (eq == std::string::npos) continue;
+            b.key_length.push_back(eq);
+            b.entries.push_back(std::move(entry));
+        }
+        return b;
+    }();
+    return base;
+}
+
+// Owns a NULL-terminated `KEY=VALUE` array for execve, built before the fork: mainstay's own
+// environment (pointed to, not copied) with `extra` added or overriding (the last of a key
+// wins). A start costs the service's own variables, not a copy of the whole environment.
 class EnvBlock {
 public:
     explicit EnvBlock(const config::EnvVars& extra) {
-        std::map<std::string, std::string> merged;
-        for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
-            std::string entry(*e);
-            auto eq = entry.find('=');
-            if (eq != std::string::npos) merged[entry.substr(0, eq)] = entry.substr(eq + 1);
+        std::map<std::string_view, std::string_view> over;
+        for (const auto& [k, v] : extra) over[k] = v;
+        const BaseEnvironment& base = base_environment();
+        strings_.reserve(over.size());
+        for (const auto& [k, v] : over) strings_.push_back(std::string(k) + "=" + std::string(v));
+        pointers_.reserve(base.entries.size() + strings_.size() + 1);
+        std::optional<std::string> path;
+        for (std::size_t i = 0; i < base.entries.size(); ++i) {
+            const std::string_view key(base.entries[i].data(), base.key_length[i]);
+            if (key == "PATH") path = base.entries[i].substr(base.key_length[i] + 1);
+            if (over.count(key) == 0) pointers_.push_back(base.entries[i].c_str());
         }
-        for (const auto& [k, v] : extra) merged[k] = v;
-        for (const auto& [k, v] : merged) strings_.push_back(k + "=" + v);
         for (const auto& s : strings_) pointers_.push_back(s.c_str());
         pointers_.push_back(nullptr);
-        for (const auto& [k, v] : merged) lookup_.set(k, v);
+        // Only PATH is looked up (the executable): the child's, as it will be.
+        if (auto it = over.find("PATH"); it != over.end()) path = std::string(it->second);
+        if (path) lookup_.set("PATH", *path);
     }
     const char* const* envp() const { return pointers_.data(); }
     const config::Environment& lookup() const { return lookup_; }
