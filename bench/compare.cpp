@@ -1,8 +1,8 @@
 // mainstay beside its peers: one table, every figure measured in the same run for a bare C floor
 // (bench/floor.cpp), mainstay, supervisord and runit (runsvdir + one runsv per service), on the
-// same service programs: bench/stamp (a static C program that stamps its start and waits) for
-// the start, restart and scale rows, tests/test-service for the chain and probe rows (they need a
-// port). A heavy service program would hide the supervisor's own cost behind its exec.
+// same service programs: bench/stamp (a static C program that stamps its start and waits, or
+// listens) for the start, restart, scale and chain rows, tests/test-service for the probe row.
+// A heavy service program would hide the supervisor's own cost behind its exec.
 //
 //   compare --mainstay PATH --service PATH --test-service PATH --floor PATH [options]
 //     --rounds N         restart reaction rounds (default 50)
@@ -550,7 +550,7 @@ std::vector<double> chain(Kind kind, const Tools& t, const fs::path& dir, int ru
         for (int i = 0; i < 10; ++i) ports.push_back(free_port());
         std::unique_ptr<Running> sup;
         if (kind == Kind::floor) {
-            std::vector<std::string> argv{t.floor, "chain", "10", t.service};
+            std::vector<std::string> argv{t.floor, "chain", "10", t.stamp};
             for (int p : ports) argv.push_back(std::to_string(p));
             fs::remove_all(dir / "run");
             fs::create_directories(dir / "run");
@@ -561,7 +561,7 @@ std::vector<double> chain(Kind kind, const Tools& t, const fs::path& dir, int ru
             std::ofstream(dir / "run/mainstay.yaml") << "services_dir: services.d\nstatus: {socket: run/control.sock}\n";
             for (int i = 0; i < 10; ++i) {
                 std::ofstream f(dir / "run/services.d" / ("s" + std::to_string(i) + ".yaml"));
-                f << "command: [\"" << t.service << "\", --listen, \"" << ports[static_cast<std::size_t>(i)] << "\"]\n"
+                f << "command: [\"" << t.stamp << "\", --listen, \"" << ports[static_cast<std::size_t>(i)] << "\"]\n"
                   << "probes: {readiness: {tcp: \"127.0.0.1:" << ports[static_cast<std::size_t>(i)]
                   << "\", startup_interval: 10ms}}\n";
                 if (i > 0) f << "depends_on: [s" << i - 1 << "]\n";
