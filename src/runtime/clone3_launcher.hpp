@@ -84,15 +84,17 @@ struct clone3_launcher : boost::process::v2::posix::default_launcher {
             const bp::filesystem::path* executable;
             const char* const* argv;
             std::tuple<Inits&...> inits;
-            decltype(&ctx) context;
             bp::error_code ec;
         };
-        Child child{this, &executable, argv, std::tie(inits...), &ctx, {}};
-        // The child: what vfork_launcher does after its vfork. Its error is left in `ec`, in the
-        // parent's memory (CLONE_VM); the initializers' on_exec_error leave with _exit.
+        Child child{this, &executable, argv, std::tie(inits...), {}};
+        // The child: what vfork_launcher does after its vfork, but for notify_fork(fork_child):
+        // the child never uses the context (it execs or leaves), and in memory it shares with
+        // the parent the context's re-made descriptors would overwrite the parent's numbers
+        // (six system calls on every start's critical path, for nothing). Its error is left in
+        // `ec`, in the parent's memory (CLONE_VM); the initializers' on_exec_error leave with
+        // _exit.
         int (*run)(void*) = [](void* p) -> int {
             Child& c = *static_cast<Child*>(p);
-            c.context->notify_fork(asio::execution_context::fork_child);
             std::apply(
                 [&](auto&... in) { c.ec = bp::posix::detail::on_exec_setup(*c.self, *c.executable, c.argv, in...); },
                 c.inits);

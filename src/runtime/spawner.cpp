@@ -283,10 +283,15 @@ SpawnOutcome spawn(const SpawnRequest& request) {
     sigset_t all, previous;
     sigfillset(&all);
     ::pthread_sigmask(SIG_SETMASK, &all, &previous);
-    auto launch = [&](auto& launcher, int cgroup_procs_fd) {
+    // `shared`: the launcher leaves the context alone in the child (clone3_launcher), so one
+    // context, never run, serves every start; the vfork launcher gets one made for this start.
+    auto launch = [&](auto& launcher, int cgroup_procs_fd, bool shared) {
         ChildSetup setup{env.envp(), &*credentials, &child_limits(), cgroup_procs_fd};
         try {
-            boost::asio::io_context launch_context(1);
+            static boost::asio::io_context shared_context(1);
+            std::optional<boost::asio::io_context> own_context;
+            if (!shared) own_context.emplace(1);
+            boost::asio::io_context& launch_context = shared ? shared_context : *own_context;
             // Declared after its context: a handle (even the empty one a failed exec returns)
             // must be destroyed before the context whose descriptor service it refers to.
             std::optional<bp::process> proc;
@@ -320,7 +325,7 @@ SpawnOutcome spawn(const SpawnRequest& request) {
         // waits for the kernel's RCU grace period (milliseconds for a lone restart).
         clone3_launcher launcher;
         launcher.cgroup_fd = request.cgroup_fd;
-        launch(launcher, -1);
+        launch(launcher, -1, true);
         started_in_cgroup = outcome.spawned.has_value();
         if (launcher.clone3_error != 0) {
             // Not there (kernel before 5.3 or 5.7, a seccomp filter): the other way from now on.
@@ -338,7 +343,7 @@ SpawnOutcome spawn(const SpawnRequest& request) {
                             lowercase_first(std::strerror(errno));
         } else {
             Launcher launcher;
-            launch(launcher, procs);
+            launch(launcher, procs, false);
         }
         if (procs != -1) ::close(procs);
     }
