@@ -26,6 +26,8 @@ public:
     ProbeSet(const config::ProbesSpec& spec, const std::string& owner, resilience::EventSink* events);
 
     bool has(ProbeKind kind) const { return slot(kind).spec != nullptr; }
+    // The probe `kind` as configured; nullptr when the service has none.
+    const config::ProbeSpec* spec(ProbeKind kind) const { return slot(kind).spec; }
     bool startup_passed() const { return startup_passed_; }
     resilience::HealthState readiness() const { return slot(ProbeKind::readiness).tracker.state(); }
     const resilience::HealthTracker& tracker(ProbeKind kind) const { return slot(kind).tracker; }

@@ -266,12 +266,13 @@ void Service::kill(World& world) {
 }
 
 void Service::on_probe_result(World& world, ProbeKind kind, resilience::ProbeStatus status, const std::string& detail) {
-    // "readiness probe http://127.0.0.1:8000/health failed: HTTP 503": what was tried, and how it went.
-    const auto& probe = kind == ProbeKind::startup     ? spec_.probes.startup
-                        : kind == ProbeKind::readiness ? spec_.probes.readiness
-                                                       : spec_.probes.liveness;
-    const std::string what = std::string(to_string(kind)) + " probe " + (probe ? config::describe_target(*probe) + " " : "") +
-                             "failed: " + detail;
+    // "readiness probe http://127.0.0.1:8000/health failed: HTTP 503": what was tried, and how it
+    // went; made only when a verdict needs it, not for every result.
+    auto what = [&] {
+        const config::ProbeSpec* probe = probes_.spec(kind);
+        return std::string(to_string(kind)) + " probe " + (probe ? config::describe_target(*probe) + " " : "") +
+               "failed: " + detail;
+    };
     const ProbeChange change = probes_.on_result(world.now(), kind, status, detail);
     // Still down after a wake series ended: another series (the breaker limits how often). After
     // a wake that succeeded, the remote side gets `wake.retry.timeout` to come up first.
@@ -291,7 +292,7 @@ void Service::on_probe_result(World& world, ProbeKind kind, resilience::ProbeSta
             }
             break;
         case ProbeChange::startup_failed:
-        case ProbeChange::liveness_failed: restart_for(world, what); break;
+        case ProbeChange::liveness_failed: restart_for(world, what()); break;
         case ProbeChange::ready:
             if (state_ == State::running || state_ == State::unhealthy || state_ == State::starting) on_ready(world);
             break;
@@ -299,7 +300,7 @@ void Service::on_probe_result(World& world, ProbeKind kind, resilience::ProbeSta
             // Ready before, or never yet: either way unavailable, and it has had its chance.
             if (state_ == State::ready || state_ == State::running || state_ == State::starting) {
                 reset_at_.reset();
-                become(world, State::unhealthy, what);
+                become(world, State::unhealthy, what());
             }
             // An external service that does not answer is woken (again) by its wake command.
             if (spec_.wake && desired_running_ && !helper_pid_ &&
