@@ -222,6 +222,13 @@ using Launcher = bp::posix::default_launcher;
 using Launcher = bp::posix::vfork_launcher;
 #endif
 
+// The context the clone3 starts hand to Boost.Process: one for all, made on the first, never
+// run (a generic lambda's static would be one per launcher type, the vfork one's unused).
+boost::asio::io_context& shared_launch_context() {
+    static boost::asio::io_context context(1);
+    return context;
+}
+
 // Whether clone3 with CLONE_INTO_CGROUP works here; false for good after it said it cannot,
 // or from the start with MAINSTAY_NO_CLONE3=1 (to compare the two ways, bench/compare).
 bool clone3_usable = [] {
@@ -288,10 +295,9 @@ SpawnOutcome spawn(const SpawnRequest& request) {
     auto launch = [&](auto& launcher, int cgroup_procs_fd, bool shared) {
         ChildSetup setup{env.envp(), &*credentials, &child_limits(), cgroup_procs_fd};
         try {
-            static boost::asio::io_context shared_context(1);
             std::optional<boost::asio::io_context> own_context;
             if (!shared) own_context.emplace(1);
-            boost::asio::io_context& launch_context = shared ? shared_context : *own_context;
+            boost::asio::io_context& launch_context = shared ? shared_launch_context() : *own_context;
             // Declared after its context: a handle (even the empty one a failed exec returns)
             // must be destroyed before the context whose descriptor service it refers to.
             std::optional<bp::process> proc;
@@ -319,14 +325,13 @@ SpawnOutcome spawn(const SpawnRequest& request) {
                             lowercase_first(system != nullptr ? system->code().message() : std::string(e.what()));
         }
     };
-    bool started_in_cgroup = false;
     if (request.cgroup_fd != -1 && clone3_usable && !request.cgroup_move) {
         // Born in its cgroup (clone3 CLONE_INTO_CGROUP): no move of a running process, which
         // waits for the kernel's RCU grace period (milliseconds for a lone restart).
         clone3_launcher launcher;
         launcher.cgroup_fd = request.cgroup_fd;
         launch(launcher, -1, true);
-        started_in_cgroup = outcome.spawned.has_value();
+        if (outcome.spawned) outcome.spawned->born_in_cgroup = true;
         if (launcher.clone3_error != 0) {
             // Not there (kernel before 5.3 or 5.7, a seccomp filter): the other way from now on.
             const int e = launcher.clone3_error;
@@ -347,7 +352,6 @@ SpawnOutcome spawn(const SpawnRequest& request) {
         }
         if (procs != -1) ::close(procs);
     }
-    if (outcome.spawned) outcome.spawned->born_in_cgroup = started_in_cgroup;
     ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
     if (ec) outcome.error = "cannot start " + executable->string() + ": " + lowercase_first(ec.message());
     return outcome;
