@@ -107,6 +107,7 @@ wait_for() {
 
 # stop_run: SIGTERM to the mainstay of this run; it must exit 0.
 stop_run() {
+    [ -n "$pid" ] && [ "$pid" -gt 1 ] || fail "no mainstay of this run to stop (pid '$pid')"
     kill -TERM "$pid"
     rc=0
     wait "$pid" || rc=$?
