@@ -56,6 +56,11 @@ bool same_optional(const std::optional<T>& a, const std::optional<T>& b) {
     return a.has_value() == b.has_value() && (!a || same(*a, *b));
 }
 
+template <class T>
+bool same_optional(const Boxed<T>& a, const Boxed<T>& b) {
+    return a.has_value() == b.has_value() && (!a || same(*a, *b));
+}
+
 bool same(const ProbesSpec& a, const ProbesSpec& b) {
     [[maybe_unused]] const auto& [startup, readiness, liveness] = a;
     return same_optional(a.startup, b.startup) && same_optional(a.readiness, b.readiness) &&

@@ -15,6 +15,7 @@
 #include <variant>
 #include <vector>
 
+#include "config/boxed.hpp"
 #include "config/diagnostics.hpp"
 #include "config/values.hpp"
 #include "resilience/params.hpp"
@@ -103,10 +104,11 @@ struct ProbeSpec {
 // `exec pg_isready`.
 std::string describe_target(const ProbeSpec& probe);
 
+// Each probe on the heap: a service without probes (most) pays three pointers, not 1.1 KiB.
 struct ProbesSpec {
-    std::optional<ProbeSpec> startup;
-    std::optional<ProbeSpec> readiness;
-    std::optional<ProbeSpec> liveness;
+    Boxed<ProbeSpec> startup;
+    Boxed<ProbeSpec> readiness;
+    Boxed<ProbeSpec> liveness;
 };
 
 struct Dependency {

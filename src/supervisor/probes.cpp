@@ -11,17 +11,27 @@ namespace {
 constexpr Duration kFirstFastInterval{100};
 }
 
-ProbeSet::ProbeSet(const config::ProbesSpec& spec, const std::string& owner, resilience::EventSink* events)
-    : slots_{Slot(spec.startup, owner, "startup", events), Slot(spec.readiness, owner, "readiness", events),
-             Slot(spec.liveness, owner, "liveness", events)} {}
+ProbeSet::ProbeSet(const config::ProbesSpec& spec, const std::string& owner, resilience::EventSink* events) {
+    const std::pair<const config::Boxed<config::ProbeSpec>*, const char*> probes[] = {
+        {&spec.startup, "startup"}, {&spec.readiness, "readiness"}, {&spec.liveness, "liveness"}};
+    for (std::size_t k = 0; k < slots_.size(); ++k) {
+        if (*probes[k].first) slots_[k] = std::make_unique<Slot>(**probes[k].first, owner, probes[k].second, events);
+    }
+}
 
-void ProbeSet::schedule_first(Slot& s, TimePoint now) {
-    if (s.spec == nullptr) return;
-    s.tracker.reset(now);
-    s.succeeded_once = false;
-    s.fast_until.reset();
-    s.fast_interval = s.spec->startup_interval.value_or(kFirstFastInterval);
-    s.next_at = add_saturating(now, s.spec->initial_delay);
+const resilience::HealthTracker& ProbeSet::tracker(ProbeKind kind) const {
+    static const resilience::HealthTracker never_ran(resilience::HealthParams{}, {});
+    const Slot* s = find(kind);
+    return s ? s->tracker : never_ran;
+}
+
+void ProbeSet::schedule_first(Slot* s, TimePoint now) {
+    if (s == nullptr) return;
+    s->tracker.reset(now);
+    s->succeeded_once = false;
+    s->fast_until.reset();
+    s->fast_interval = s->spec->startup_interval.value_or(kFirstFastInterval);
+    s->next_at = add_saturating(now, s->spec->initial_delay);
 }
 
 void ProbeSet::schedule_next(Slot& s, TimePoint now) {
@@ -39,31 +49,34 @@ void ProbeSet::begin(TimePoint now) {
     active_ = true;
     startup_passed_ = !has(ProbeKind::startup);
     for (auto& s : slots_) {
-        s.next_at.reset();
-        s.running = false;
+        if (!s) continue;
+        s->next_at.reset();
+        s->running = false;
     }
     if (has(ProbeKind::startup)) {
-        schedule_first(slot(ProbeKind::startup), now);
+        schedule_first(find(ProbeKind::startup), now);
     } else {
-        schedule_first(slot(ProbeKind::readiness), now);
-        schedule_first(slot(ProbeKind::liveness), now);
+        schedule_first(find(ProbeKind::readiness), now);
+        schedule_first(find(ProbeKind::liveness), now);
     }
 }
 
 void ProbeSet::recheck(TimePoint now, TimePoint fast_until) {
-    Slot& s = slot(ProbeKind::readiness);
-    if (!active_ || s.spec == nullptr) return;
-    if (!s.running) s.next_at = now;
-    s.fast_until = fast_until;
-    s.fast_interval = s.spec->startup_interval.value_or(kFirstFastInterval);
+    Slot* s = find(ProbeKind::readiness);
+    if (!active_ || s == nullptr) return;
+    if (!s->running) s->next_at = now;
+    s->fast_until = fast_until;
+    s->fast_interval = s->spec->startup_interval.value_or(kFirstFastInterval);
 }
 
 void ProbeSet::end(World& world, Id id) {
     active_ = false;
     for (std::size_t k = 0; k < slots_.size(); ++k) {
-        if (slots_[k].running) world.cancel_probe(id, static_cast<ProbeKind>(k));
-        slots_[k].running = false;
-        slots_[k].next_at.reset();
+        Slot* s = slots_[k].get();
+        if (s == nullptr) continue;
+        if (s->running) world.cancel_probe(id, static_cast<ProbeKind>(k));
+        s->running = false;
+        s->next_at.reset();
     }
 }
 
@@ -71,18 +84,19 @@ void ProbeSet::on_timer(World& world, Id id) {
     if (!active_) return;
     const TimePoint now = world.now();
     for (std::size_t k = 0; k < slots_.size(); ++k) {
-        Slot& s = slots_[k];
-        if (s.spec == nullptr || s.running || !s.next_at || now < *s.next_at) continue;
-        s.next_at.reset();
-        s.running = true;
-        s.started_at = now;
-        world.start_probe(id, static_cast<ProbeKind>(k), *s.spec);
+        Slot* s = slots_[k].get();
+        if (s == nullptr || s->running || !s->next_at || now < *s->next_at) continue;
+        s->next_at.reset();
+        s->running = true;
+        s->started_at = now;
+        world.start_probe(id, static_cast<ProbeKind>(k), *s->spec);
     }
 }
 
 ProbeChange ProbeSet::on_result(TimePoint now, ProbeKind kind, resilience::ProbeStatus status, const std::string& detail) {
-    Slot& s = slot(kind);
-    if (!active_ || !s.running) return ProbeChange::none;  // a late result of a cancelled probe
+    Slot* found = find(kind);
+    if (!active_ || found == nullptr || !found->running) return ProbeChange::none;  // a late result of a cancelled probe
+    Slot& s = *found;
     s.running = false;
     s.last_duration = std::chrono::duration_cast<Duration>(now - s.started_at);
     const HealthState before = s.tracker.state();
@@ -95,8 +109,8 @@ ProbeChange ProbeSet::on_result(TimePoint now, ProbeKind kind, resilience::Probe
         case ProbeKind::startup:
             if (after == HealthState::healthy) {
                 startup_passed_ = true;
-                schedule_first(slot(ProbeKind::readiness), now);
-                schedule_first(slot(ProbeKind::liveness), now);
+                schedule_first(find(ProbeKind::readiness), now);
+                schedule_first(find(ProbeKind::liveness), now);
                 return ProbeChange::startup_passed;  // the startup probe is done: not scheduled again
             }
             schedule_next(s, now);
@@ -116,7 +130,7 @@ ProbeChange ProbeSet::on_result(TimePoint now, ProbeKind kind, resilience::Probe
 std::optional<TimePoint> ProbeSet::next_deadline() const {
     std::optional<TimePoint> next;
     for (const auto& s : slots_) {
-        if (s.next_at && (!next || *s.next_at < *next)) next = s.next_at;
+        if (s && s->next_at && (!next || *s->next_at < *next)) next = s->next_at;
     }
     return next;
 }

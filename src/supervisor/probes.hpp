@@ -8,6 +8,7 @@
 #pragma once
 
 #include <array>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -25,14 +26,17 @@ class ProbeSet {
 public:
     ProbeSet(const config::ProbesSpec& spec, const std::string& owner, resilience::EventSink* events);
 
-    bool has(ProbeKind kind) const { return slot(kind).spec != nullptr; }
+    bool has(ProbeKind kind) const { return find(kind) != nullptr; }
     // The probe `kind` as configured; nullptr when the service has none.
-    const config::ProbeSpec* spec(ProbeKind kind) const { return slot(kind).spec; }
+    const config::ProbeSpec* spec(ProbeKind kind) const { return has(kind) ? find(kind)->spec : nullptr; }
     bool startup_passed() const { return startup_passed_; }
-    resilience::HealthState readiness() const { return slot(ProbeKind::readiness).tracker.state(); }
-    const resilience::HealthTracker& tracker(ProbeKind kind) const { return slot(kind).tracker; }
+    resilience::HealthState readiness() const { return tracker(ProbeKind::readiness).state(); }
+    // The health of `kind`; for a probe the service does not have, a tracker that never ran.
+    const resilience::HealthTracker& tracker(ProbeKind kind) const;
     // How long the last finished attempt of `kind` took (start to result).
-    std::optional<Duration> last_duration(ProbeKind kind) const { return slot(kind).last_duration; }
+    std::optional<Duration> last_duration(ProbeKind kind) const {
+        return has(kind) ? find(kind)->last_duration : std::nullopt;
+    }
 
     // The process (or, for an external service, the watch) began: schedule the first probes.
     void begin(TimePoint now);
@@ -48,12 +52,11 @@ public:
 
 private:
     struct Slot {
-        Slot(const std::optional<config::ProbeSpec>& probe, const std::string& owner, const char* operation,
-             resilience::EventSink* events)
-            : spec(probe ? &*probe : nullptr),
-              tracker(probe ? probe->thresholds : resilience::HealthParams{}, {events, owner, operation}),
+        Slot(const config::ProbeSpec& probe, const std::string& owner, const char* operation, resilience::EventSink* events)
+            : spec(&probe),
+              tracker(probe.thresholds, {events, owner, operation}),
               fast_until_success(std::string_view(operation) != "liveness") {}
-        const config::ProbeSpec* spec{nullptr};
+        const config::ProbeSpec* spec;
         resilience::HealthTracker tracker;
         std::optional<TimePoint> next_at;
         bool running{false};
@@ -64,12 +67,15 @@ private:
         TimePoint started_at{};
         std::optional<Duration> last_duration;
     };
-    Slot& slot(ProbeKind kind) { return slots_[static_cast<std::size_t>(kind)]; }
-    const Slot& slot(ProbeKind kind) const { return slots_[static_cast<std::size_t>(kind)]; }
-    void schedule_first(Slot& s, TimePoint now);
+    // nullptr for a probe the service does not have.
+    Slot* find(ProbeKind kind) { return slots_[static_cast<std::size_t>(kind)].get(); }
+    const Slot* find(ProbeKind kind) const { return slots_[static_cast<std::size_t>(kind)].get(); }
+    void schedule_first(Slot* s, TimePoint now);
     void schedule_next(Slot& s, TimePoint now);
 
-    std::array<Slot, 3> slots_;
+    // Only the probes the service has take memory (a Slot is about 250 bytes; most services have
+    // no probe at all).
+    std::array<std::unique_ptr<Slot>, 3> slots_;
     bool startup_passed_{false};
     bool active_{false};
 };
