@@ -1,10 +1,43 @@
 #include "cli/plan.hpp"
 
+#include <cstdio>
+
 #include "config/graph.hpp"
+#include "config/values.hpp"
+#include "resilience/backoff.hpp"
 
 namespace mainstay::cli {
 
 using namespace mainstay::config;
+
+namespace {
+
+// "exponential: 1s, 2s, 4s, 8s, 16s (max 5m; jitter full: each wait random between 0 and it)":
+// the first five waits before jitter, and what jitter does to them.
+std::string describe_backoff(const resilience::BackoffParams& b) {
+    std::string out = std::string(resilience::to_string(b.strategy)) + ":";
+    for (std::uint32_t n = 1; n <= 5; ++n) {
+        out += (n > 1 ? ", " : " ") + format_duration(resilience::Backoff::base_delay(b, n));
+    }
+    out += " (max " + format_duration(b.max) + "; ";
+    switch (b.jitter) {
+        case resilience::Jitter::none: out += "no jitter"; break;
+        case resilience::Jitter::full: out += "jitter full: each wait random between 0 and it"; break;
+        case resilience::Jitter::equal: out += "jitter equal: each wait random between half of it and it"; break;
+        case resilience::Jitter::decorrelated:
+            out += "jitter decorrelated: each wait random between " + format_duration(b.initial) + " and 3x the last";
+            break;
+        case resilience::Jitter::proportional: {
+            char percent[32];
+            std::snprintf(percent, sizeof percent, "%g%%", b.jitter_fraction * 100);
+            out += std::string("jitter ") + percent + ": each wait within " + percent + " of it";
+            break;
+        }
+    }
+    return out + ")";
+}
+
+}  // namespace
 
 std::string describe_plan(const Config& config) {
     DependencyGraph graph(config.services);
@@ -36,6 +69,22 @@ std::string describe_plan(const Config& config) {
         out += "]";
     }
     out += "\n";
+    out += "retry schedules (the first five waits; a circuit breaker can make a wait longer):\n";
+    for (const auto& s : config.services) {
+        if (s.kind != Kind::external) {
+            out += "  " + s.name + ": restart " + describe_backoff(s.restart.backoff) + "\n";
+        }
+        if (s.wake) {
+            out += "  " + s.name + ": wake (at most " + std::to_string(s.wake->retry.max_attempts) + " attempts) " +
+                   describe_backoff(s.wake->retry.backoff) + "\n";
+        }
+    }
+    for (const auto& c : config.capabilities) {
+        if (c.activate || c.deactivate) {
+            out += "  " + c.name + ": hooks (at most " + std::to_string(c.hook_retry.max_attempts) + " attempts) " +
+                   describe_backoff(c.hook_retry.backoff) + "\n";
+        }
+    }
     if (!config.capabilities.empty()) {
         out += "capabilities:\n";
         for (const auto& c : config.capabilities) {

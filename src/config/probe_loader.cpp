@@ -64,6 +64,25 @@ std::optional<HttpProbe> read_http(const Node& node, Diagnostics& diags) {
     }
     r.optional_path("unix_socket", probe.unix_socket);
     r.optional_string("body_contains", probe.body_contains);
+    if (const Node* permanent = r.get("permanent_status")) {
+        if (auto list = read_string_list(*permanent, "permanent_status", diags)) {
+            for (const auto& [text, at] : *list) {
+                auto v = parse_integer(text);
+                if (!v || *v.value < 100 || *v.value > 599) {
+                    diags.error(at, "'permanent_status' lists HTTP status codes (100-599), got '" + text + "'");
+                    ok = false;
+                } else if (*v.value >= probe.status.low && *v.value <= probe.status.high) {
+                    diags.error(at, "HTTP " + text + " is both healthy (in 'status' " + std::to_string(probe.status.low) + "-" +
+                                        std::to_string(probe.status.high) + ") and permanent: take it out of one");
+                    ok = false;
+                } else {
+                    probe.permanent_status.push_back(static_cast<int>(*v.value));
+                }
+            }
+        } else {
+            ok = false;
+        }
+    }
     r.finish();
     if (!ok) return std::nullopt;
     return probe;

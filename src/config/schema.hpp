@@ -86,6 +86,7 @@ struct HttpProbe {
     EnvVars headers;
     std::optional<Path> unix_socket;
     std::optional<std::string> body_contains;
+    std::vector<int> permanent_status{};  // a status retrying cannot fix (401, 403): the service is failed
 };
 using ProbeHandler = std::variant<ExecProbe, TcpProbe, HttpProbe>;
 
@@ -156,6 +157,7 @@ struct LimitsSpec {
 struct WakeSpec {
     Argv command;
     resilience::RetryParams retry{};
+    std::vector<int> permanent_exit_codes{};  // a wake exiting so is not retried: the service is failed
 
     bool operator==(const WakeSpec&) const = default;
 };
@@ -185,6 +187,7 @@ struct ServiceSpec {
     bool critical{false};
     bool enabled{true};
     Duration ready_after{std::chrono::seconds(1)};
+    Duration timeout{std::chrono::minutes(5)};  // oneshot: its longest run, then stopped and failed (0: none)
     std::vector<Dependency> depends_on;
     ProbesSpec probes;
     RestartSpec restart;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdlib>
 #include <set>
 
 #include "config/env_file.hpp"
@@ -16,6 +17,12 @@ using Keys = std::vector<std::string>;
 const Keys kProcessKeys{"name", "description", "kind", "command", "shell", "working_dir", "environment",
                         "env_file", "user", "group", "critical", "enabled", "ready_after", "depends_on",
                         "probes", "restart", "recovery", "stop", "limits", "output"};
+// A oneshot is a process that ends: one key more, its run-time limit.
+const Keys kOneshotKeys = [] {
+    Keys keys = kProcessKeys;
+    keys.emplace_back("timeout");
+    return keys;
+}();
 const Keys kExternalKeys{"name", "description", "kind", "critical", "enabled", "depends_on", "probes", "recovery", "wake",
                          "output"};
 const Keys kCapabilityKeys{"name", "description", "kind", "enabled", "requires", "check", "activate", "deactivate",
@@ -24,8 +31,8 @@ const Keys kNotDefaultable{"name", "kind", "command", "description"};
 
 const Keys& keys_of(Kind kind) {
     switch (kind) {
-        case Kind::process:
-        case Kind::oneshot: return kProcessKeys;
+        case Kind::process: return kProcessKeys;
+        case Kind::oneshot: return kOneshotKeys;
         case Kind::external: return kExternalKeys;
         case Kind::capability: return kCapabilityKeys;
     }
@@ -36,7 +43,7 @@ bool contains(const Keys& keys, std::string_view key) { return std::find(keys.be
 
 Keys all_keys() {
     std::set<std::string> all;
-    for (Kind k : {Kind::process, Kind::external, Kind::capability}) all.insert(keys_of(k).begin(), keys_of(k).end());
+    for (Kind k : {Kind::process, Kind::oneshot, Kind::external, Kind::capability}) all.insert(keys_of(k).begin(), keys_of(k).end());
     return {all.begin(), all.end()};
 }
 
@@ -47,6 +54,10 @@ std::string not_applicable(std::string_view key, Kind kind) {
         return "a capability has no 'command': use 'activate' and 'deactivate'";
     if (key == "probes" && kind == Kind::capability) return "a capability has no 'probes': use 'check'";
     if (key == "wake") return "'wake' is only for external services";
+    if (key == "timeout") {
+        return "'timeout' limits the run of a oneshot (kind: oneshot); a " + std::string(to_string(kind)) +
+               " service runs until it is stopped ('stop.timeout' bounds its stop)";
+    }
     return "'" + std::string(key) + "' does not apply to kind " + std::string(to_string(kind));
 }
 
@@ -60,17 +71,48 @@ Node defaults_for(const Node& defaults, Kind kind) {
 void read_backoff(const Node& node, resilience::BackoffParams& out, Diagnostics& diags) {
     if (!expect_map(node, "backoff", diags)) return;
     MapReader r(node, diags);
+    using S = resilience::BackoffStrategy;
+    static const std::vector<std::pair<std::string_view, S>> kStrategies = [] {
+        std::vector<std::pair<std::string_view, S>> words;
+        for (S s : {S::exponential, S::linear, S::constant}) words.emplace_back(resilience::to_string(s), s);
+        return words;
+    }();
+    r.enumeration("strategy", out.strategy, kStrategies);
     r.duration("initial", out.initial);
     r.duration("max", out.max);
     r.number("multiplier", out.multiplier, 1.0);
+    r.optional_duration("step", out.step);
+    if (const Node* step = r.get("step"); step && out.strategy != S::linear) {
+        diags.error(step->mark, "'step' is for strategy linear (initial, initial + step, ...); this backoff is " +
+                                    std::string(resilience::to_string(out.strategy)));
+    }
+    if (const Node* m = r.get("multiplier"); m && out.strategy != S::exponential) {
+        diags.error(m->mark, "'multiplier' is for strategy exponential; this backoff is " +
+                                 std::string(resilience::to_string(out.strategy)));
+    }
     using J = resilience::Jitter;
-    // SPEC's four words, spelled by the resilience layer's own name table.
+    // SPEC's four words, spelled by the resilience layer's own name table, or a fraction "10%":
+    // each delay times a random factor in [0.9, 1.1].
     static const std::vector<std::pair<std::string_view, J>> kJitters = [] {
         std::vector<std::pair<std::string_view, J>> words;
         for (J j : {J::none, J::full, J::equal, J::decorrelated}) words.emplace_back(resilience::to_string(j), j);
         return words;
     }();
-    r.enumeration("jitter", out.jitter, kJitters);
+    const Node* jitter = r.get("jitter");
+    if (jitter && jitter->is_scalar() && jitter->scalar.ends_with('%')) {
+        const std::string number = jitter->scalar.substr(0, jitter->scalar.size() - 1);
+        char* end = nullptr;
+        const double percent = number.empty() ? -1 : std::strtod(number.c_str(), &end);
+        if (end == nullptr || *end != '\0' || !(percent > 0 && percent <= 100)) {
+            diags.error(jitter->mark, "'jitter' as a fraction must be above 0% and at most 100% (e.g. \"10%\"), got '" +
+                                          jitter->scalar + "'");
+        } else {
+            out.jitter = J::proportional;
+            out.jitter_fraction = percent / 100.0;
+        }
+    } else {
+        r.enumeration("jitter", out.jitter, kJitters);
+    }
     if (out.initial > out.max) {
         const Node* at = r.get("initial") ? r.get("initial") : r.get("max");
         diags.error(at->mark, "backoff 'initial' (" + format_duration(out.initial) + ") must not be above 'max' (" +
@@ -88,22 +130,27 @@ void read_retry(const Node& node, resilience::RetryParams& out, Diagnostics& dia
     r.finish();
 }
 
+// `permanent_exit_codes: [77, 78]`: exits that mean "do not retry".
+void read_exit_codes(MapReader& r, std::string_view key, std::vector<int>& out) {
+    const Node* codes = r.get(key);
+    if (codes == nullptr) return;
+    if (auto list = read_string_list(*codes, key, r.diags())) {
+        out.clear();
+        for (const auto& [text, at] : *list) {
+            auto v = parse_integer(text);
+            if (v && *v.value >= 0 && *v.value <= 255) out.push_back(static_cast<int>(*v.value));
+            else r.diags().error(at, "exit codes must be from 0 to 255, got '" + text + "'");
+        }
+    }
+}
+
 void read_restart(const Node& node, RestartSpec& out, Diagnostics& diags) {
     if (!expect_map(node, "restart", diags)) return;
     MapReader r(node, diags);
     r.enumeration("policy", out.policy, {{"always", RestartPolicy::always}, {"on-failure", RestartPolicy::on_failure}, {"never", RestartPolicy::never}});
     if (const Node* b = r.get("backoff")) read_backoff(*b, out.backoff, diags);
     r.duration("reset_after", out.reset_after);
-    if (const Node* codes = r.get("permanent_exit_codes")) {
-        if (auto list = read_string_list(*codes, "permanent_exit_codes", diags)) {
-            out.permanent_exit_codes.clear();
-            for (const auto& [text, at] : *list) {
-                auto v = parse_integer(text);
-                if (v && *v.value >= 0 && *v.value <= 255) out.permanent_exit_codes.push_back(static_cast<int>(*v.value));
-                else diags.error(at, "exit codes must be from 0 to 255, got '" + text + "'");
-            }
-        }
-    }
+    read_exit_codes(r, "permanent_exit_codes", out.permanent_exit_codes);
     if (const Node* cb = r.get("circuit_breaker"); cb && expect_map(*cb, "circuit_breaker", diags)) {
         MapReader b(*cb, diags);
         b.count("failure_threshold", out.circuit_breaker.failure_threshold, 1);
@@ -237,6 +284,7 @@ void read_service_body(MapReader& r, ServiceSpec& s) {
             if (auto cmd = read_command(v, "command", false)) wake.command = *cmd;
             else if (v.get("command") == nullptr) diags.error(w->mark, "'wake' needs a 'command'");
             if (const Node* retry = v.get("retry")) read_retry(*retry, wake.retry, diags);
+            read_exit_codes(v, "permanent_exit_codes", wake.permanent_exit_codes);
             v.finish();
             if (!wake.command.empty()) s.wake = wake;
         }
@@ -268,6 +316,13 @@ void read_service_body(MapReader& r, ServiceSpec& s) {
     r.optional_string("group", s.group);
     if (const Node* g = r.get("group")) s.group_mark = g->mark;
     r.duration("ready_after", s.ready_after);
+    if (s.kind == Kind::oneshot) {
+        r.duration("timeout", s.timeout);
+        if (const Node* t = r.get("timeout"); t && s.timeout == Duration{0}) {
+            diags.warning(t->mark, "'timeout: 0' lets this oneshot run for ever: a hung run holds its dependents back until "
+                                   "it is stopped by hand");
+        }
+    }
     if (const Node* restart = r.get("restart")) read_restart(*restart, s.restart, diags);
     if (const Node* limits = r.get("limits")) read_limits(*limits, s.limits, diags);
     if (const Node* stop = r.get("stop"); stop && expect_map(*stop, "stop", diags)) {

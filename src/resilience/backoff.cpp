@@ -28,7 +28,10 @@ Duration Backoff::base_delay(const BackoffParams& params, std::uint32_t n) {
     switch (params.strategy) {
         case BackoffStrategy::exponential:
             return capped(initial * std::pow(multiplier, n - 1), params.max);
-        case BackoffStrategy::linear: return capped(initial * n, params.max);
+        case BackoffStrategy::linear: {
+            const double step = params.step ? static_cast<double>(params.step->count()) : initial;
+            return capped(initial + step * (n - 1), params.max);
+        }
         case BackoffStrategy::constant: return capped(initial, params.max);
     }
     return capped(initial, params.max);

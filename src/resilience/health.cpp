@@ -16,6 +16,7 @@ std::string_view to_string(ProbeStatus status) {
         case ProbeStatus::success: return "success";
         case ProbeStatus::failure: return "failure";
         case ProbeStatus::timeout: return "timeout";
+        case ProbeStatus::permanent_failure: return "permanent failure";
     }
     return "?";
 }

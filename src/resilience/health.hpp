@@ -25,7 +25,9 @@ namespace mainstay::resilience {
 enum class HealthState { unknown, healthy, unhealthy };
 std::string_view to_string(HealthState state);
 
-enum class ProbeStatus { success, failure, timeout };
+// permanent_failure: a failure retrying cannot fix (an HTTP status in `permanent_status`); a
+// health tracker counts it as a failure, the service becomes `failed`.
+enum class ProbeStatus { success, failure, timeout, permanent_failure };
 std::string_view to_string(ProbeStatus status);
 
 struct ProbeResult {

@@ -26,6 +26,7 @@ struct BackoffParams {
     Jitter jitter{Jitter::full};
     BackoffStrategy strategy{BackoffStrategy::exponential};
     double jitter_fraction{0.1};  // only for Jitter::proportional
+    std::optional<Duration> step{};  // only for linear: initial, initial + step, ...; unset: initial
 
     bool operator==(const BackoffParams&) const = default;
 };

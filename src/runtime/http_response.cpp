@@ -43,8 +43,11 @@ std::string describe_read_failure(const error_code& ec) {
 }
 
 HttpVerdict judge_http_response(int status, std::string_view body, const config::StatusRange& status_range,
-                                const std::optional<std::string>& body_contains) {
+                                const std::optional<std::string>& body_contains, const std::vector<int>& permanent_status) {
     const std::string seen = "HTTP " + std::to_string(status);
+    if (std::find(permanent_status.begin(), permanent_status.end(), status) != permanent_status.end()) {
+        return {false, seen + " (listed in permanent_status)", true};
+    }
     if (status < status_range.low || status > status_range.high) {
         return {false, seen + " (expected " + expected_status(status_range) + ")"};
     }

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
@@ -33,12 +34,13 @@ std::string describe_read_failure(const boost::system::error_code& ec);
 struct HttpVerdict {
     bool healthy{false};
     std::string detail;  // "HTTP 200" when healthy, else why not
+    bool permanent{false};  // the status is in `permanent_status`
 };
 
 // A complete response: healthy when the status is in `status` and the body contains
 // `body_contains` (if any).
 HttpVerdict judge_http_response(int status, std::string_view body, const config::StatusRange& status_range,
-                                const std::optional<std::string>& body_contains);
+                                const std::optional<std::string>& body_contains, const std::vector<int>& permanent_status = {});
 
 // The probe's verdict when a server sends `bytes`, `chunk` bytes at a time, then closes.
 HttpVerdict check_http_response(std::string_view bytes, bool head, const config::StatusRange& status_range,

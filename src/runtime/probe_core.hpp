@@ -35,6 +35,7 @@ public:
     void arm_deadline();
     void succeed(std::string detail) { finish({true, false, std::move(detail), {}}); }
     void fail(std::string detail) { finish({false, false, std::move(detail), {}}); }
+    void fail_permanently(std::string detail) { finish({false, false, std::move(detail), {}, true}); }
     void cancel() { fail("cancelled"); }
     // The handle is gone: abort, and never report.
     void detach();

@@ -90,7 +90,8 @@ private:
     void judge() {
         const auto& response = parser_.get();
         auto verdict = judge_http_response(static_cast<int>(response.result_int()), response.body(), spec_.status,
-                                           spec_.body_contains);
+                                           spec_.body_contains, spec_.permanent_status);
+        if (verdict.permanent) return fail_permanently(std::move(verdict.detail));
         if (!verdict.healthy) return fail(std::move(verdict.detail));
         succeed(std::move(verdict.detail));
     }

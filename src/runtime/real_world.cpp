@@ -167,7 +167,11 @@ void RealWorld::start_probe(supervisor::Id id, supervisor::ProbeKind kind, const
     const std::uint64_t generation = p.generation;
     auto done = [this, key, generation](const ProbeResult& r) {
         using resilience::ProbeStatus;
-        report_probe(key, generation, r.ok ? ProbeStatus::success : r.timed_out ? ProbeStatus::timeout : ProbeStatus::failure,
+        report_probe(key, generation,
+                     r.ok          ? ProbeStatus::success
+                     : r.timed_out ? ProbeStatus::timeout
+                     : r.permanent ? ProbeStatus::permanent_failure
+                                   : ProbeStatus::failure,
                      r.detail);
     };
     if (const auto* tcp = std::get_if<config::TcpProbe>(&probe.handler)) {

@@ -32,7 +32,8 @@ Service::Service(const config::ServiceSpec& spec, Id id, resilience::Random& ran
       breaker_(spec_.restart.circuit_breaker, {events, spec_.name, "restart"}),
       recovery_(spec_.restart.backoff, spec_.recovery, random, {events, spec_.name, "restart"}),
       probes_(spec_.probes, spec_.name, events),
-      wake_(spec_.wake ? spec_.wake->retry : resilience::RetryParams{}, random, {events, spec_.name, "wake"}) {}
+      wake_(spec_.wake ? spec_.wake->retry : resilience::RetryParams{}, random, {events, spec_.name, "wake"}),
+      events_(events) {}
 
 void Service::become(World& world, State s, std::string reason, bool quiet, bool failed) {
     std::optional<Transition> t;
@@ -104,6 +105,9 @@ void Service::launch(World& world) {
     if (!result.pid) return failure(world, result.error);
     pid_ = result.pid;
     restart_reason_.reset();
+    timed_out_ = false;
+    // A oneshot's run is bounded (SPEC §3 `timeout`): its dependents never wait for ever.
+    if (spec_.kind == config::Kind::oneshot && spec_.timeout > Duration{0}) run_until_ = add_saturating(now, spec_.timeout);
     probes_.begin(now);
     // Without a readiness probe a process is ready once up for ready_after (and past its startup probe).
     if (spec_.kind != config::Kind::oneshot && !probes_.has(ProbeKind::readiness)) {
@@ -172,7 +176,20 @@ void Service::on_exit(World& world, const ExitStatus& status) {
     last_exit_ = status;
     ready_at_.reset();
     reset_at_.reset();
+    run_until_.reset();
     const std::string what = status.describe();
+    if (std::exchange(timed_out_, false) && desired_running_ && !restart_reason_) {
+        // Stopped at its timeout: a failure (transient: retried per its restart policy).
+        kill_at_.reset();
+        const std::string why = "timed out: still running after " + config::format_duration(spec_.timeout) +
+                                " (its timeout), stopped: " + what;
+        if (spec_.restart.policy == config::RestartPolicy::never) {
+            recovery_.stop();
+            become(world, State::failed, why + "; restart policy is never");
+            return;
+        }
+        return failure(world, why);
+    }
     if (restart_reason_ && desired_running_) {  // it was stopped because a probe failed, or by hand
         kill_at_.reset();
         if (helper_pid_) world.signal_group(*helper_pid_, SIGKILL);
@@ -191,6 +208,10 @@ void Service::on_exit(World& world, const ExitStatus& status) {
         recovery_.stop();
         // The stop command's work is done (or moot): it does not outlive the service.
         if (helper_pid_) world.signal_group(*helper_pid_, SIGKILL);
+        if (permanent_reason_) {
+            become(world, State::failed, *std::exchange(permanent_reason_, std::nullopt));
+            return;
+        }
         // Ended by the signal it was asked to stop with: that is what was asked, not a failure.
         const bool as_asked = status.signal && *status.signal == spec_.stop.signal;
         become(world, State::stopped, as_asked ? config::signal_name(*status.signal) : what);
@@ -230,6 +251,19 @@ void Service::on_timer(World& world) {
     }
     probes_.on_timer(world, id_);
     if (spec_.wake) wake_step(world);
+    if (run_until_ && now >= *run_until_ && pid_ && state_ != State::stopping) {
+        run_until_.reset();
+        timed_out_ = true;
+        const std::string why = "timed out after " + config::format_duration(spec_.timeout);
+        if (events_ != nullptr) {
+            events_->on_event(resilience::Event{resilience::EventKind::timeout, spec_.name, "run", {}, {}, why, now});
+        }
+        kill_at_ = add_saturating(now, spec_.stop.timeout);
+        become(world, State::stopping,
+               why + " (its timeout): stop signal " + config::signal_name(spec_.stop.signal) + ", SIGKILL after " +
+                   config::format_duration(spec_.stop.timeout));
+        world.signal_group(*pid_, spec_.stop.signal);
+    }
     if (kill_at_ && now >= *kill_at_ && pid_) {
         kill_at_.reset();
         become(world, State::stopping, "did not stop within " + config::format_duration(spec_.stop.timeout) + ": SIGKILL");
@@ -273,6 +307,10 @@ void Service::on_probe_result(World& world, ProbeKind kind, resilience::ProbeSta
         return std::string(to_string(kind)) + " probe " + (probe ? config::describe_target(*probe) + " " : "") +
                "failed: " + detail;
     };
+    if (status == resilience::ProbeStatus::permanent_failure && probes_.has(kind)) {
+        probes_.on_result(world.now(), kind, status, detail);  // for its figures; what follows ends the probes
+        return fail_permanently(world, what());
+    }
     const ProbeChange change = probes_.on_result(world.now(), kind, status, detail);
     // Still down after a wake series ended: another series (the breaker limits how often). After
     // a wake that succeeded, the remote side gets `wake.retry.timeout` to come up first.
@@ -310,6 +348,31 @@ void Service::on_probe_result(World& world, ProbeKind kind, resilience::ProbeSta
             }
             break;
     }
+}
+
+void Service::fail_permanently(World& world, const std::string& why) {
+    const std::string reason = "permanent: " + why + "; not retried until start, restart or resume";
+    recovery_.stop();
+    probes_.end(world, id_);
+    ready_at_.reset();
+    reset_at_.reset();
+    run_until_.reset();
+    if (spec_.kind == config::Kind::external) {
+        if (helper_pid_) world.signal_group(*helper_pid_, SIGKILL);  // a wake in flight
+        become(world, State::failed, reason);
+        return;
+    }
+    if (!pid_) {
+        desired_running_ = false;
+        become(world, State::failed, reason);
+        return;
+    }
+    // Its process goes (failed means not running), and its exit then makes it failed.
+    permanent_reason_ = reason;
+    desired_running_ = false;
+    kill_at_ = add_saturating(world.now(), spec_.stop.timeout);
+    become(world, State::stopping, why + ": permanent; stop signal " + config::signal_name(spec_.stop.signal));
+    world.signal_group(*pid_, spec_.stop.signal);
 }
 
 void Service::restart_for(World& world, std::string why) {
@@ -398,6 +461,15 @@ void Service::on_wake_exit(World& world, const ExitStatus& status) {
         report_breaker(world, "the wake succeeded");
         // Look again now, then at the fast startup cadence while the remote side comes up.
         probes_.recheck(now, add_saturating(now, spec_.wake->retry.timeout));
+    } else if (const auto& codes = spec_.wake->permanent_exit_codes;
+               status.code && std::find(codes.begin(), codes.end(), *status.code) != codes.end()) {
+        // Retrying cannot fix it (SPEC §3): failed, until start, restart or resume.
+        const std::string why = "wake command " + with_last_words(status.describe(), world.last_output(spec_.name)) +
+                                " (a permanent exit code)";
+        wake_.on_result(now, resilience::Outcome::permanent(why));
+        breaker_.on_failure(now, wake_permit_, why);
+        report_breaker(world);
+        fail_permanently(world, why);
     } else {
         wake_.on_result(now, resilience::Outcome::transient("wake command " + status.describe()));
         breaker_.on_failure(now, wake_permit_, status.describe());
@@ -452,7 +524,9 @@ std::string Service::stop_by_hand(World& world) {
 std::string Service::start_by_hand(World& world) {
     if (state_ == State::recovering || state_ == State::paused) return resume_by_hand(world);
     if (state_ == State::stopping) return spec_.name + " is stopping: start it once it has stopped";
-    if (pid_ || (desired_running_ && spec_.kind == config::Kind::external)) return spec_.name + " is already running";
+    if (pid_ || (desired_running_ && spec_.kind == config::Kind::external && state_ != State::failed)) {
+        return spec_.name + " is already running";
+    }
     if (!held_ && (state_ == State::waiting || state_ == State::blocked)) {
         return spec_.name + " is already " + std::string(to_string(state_)) + (reason_.empty() ? "" : " (" + reason_ + ")");
     }
@@ -479,6 +553,8 @@ std::string Service::restart_by_hand(World& world) {
 }
 
 std::string Service::resume_by_hand(World& world) {
+    // A permanent failure is not retried until asked: resume asks as start does (SPEC §3).
+    if (state_ == State::failed && !held_) return start_by_hand(world);
     if (state_ != State::paused && state_ != State::recovering) {
         return spec_.name + " is " + std::string(to_string(state_)) + ": nothing to resume";
     }
@@ -495,6 +571,7 @@ std::optional<TimePoint> Service::next_deadline() const {
     if (probes_.startup_passed()) consider(ready_at_);  // until then the startup probe's result decides
     consider(kill_at_);
     consider(reset_at_);
+    consider(run_until_);
     consider(probes_.next_deadline());
     if (spec_.wake && desired_running_) {
         if (wake_.state() == resilience::RetryState::attempting) {

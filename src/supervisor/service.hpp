@@ -104,6 +104,9 @@ private:
     // journal even when the state stays the same.
     void become(World& world, State s, std::string reason, bool quiet = false, bool failed = false);
     void on_ready(World& world);
+    // A failure retrying cannot fix (SPEC §3): `failed` (its process stopped first), nothing
+    // retried until start, restart or resume.
+    void fail_permanently(World& world, const std::string& why);
     // The process must go (a failed liveness or startup probe): stop it, then restart per policy.
     void restart_for(World& world, std::string why);
     // External services: run `wake.command` under its retry policy, through the breaker.
@@ -134,6 +137,10 @@ private:
     std::optional<TimePoint> ready_at_;   // running: becomes ready then
     std::optional<TimePoint> kill_at_;    // stopping: SIGKILL then
     std::optional<TimePoint> reset_at_;   // ready: the backoff resets then
+    std::optional<TimePoint> run_until_;  // a running oneshot: its `timeout` ends then
+    resilience::EventSink* events_;       // for a run's timeout (the machines report their own)
+    bool timed_out_{false};               // stopping because its run reached its timeout
+    std::optional<std::string> permanent_reason_;  // stopping after a permanent failure: `failed` then
     TimePoint since_{};
     std::uint32_t starts_{0};
     std::uint32_t restarts_{0};

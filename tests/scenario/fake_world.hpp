@@ -64,6 +64,13 @@ public:
         REQUIRE(running_probes.erase({id, kind}) == 1);
         s.on_probe_result(id, kind, ok ? resilience::ProbeStatus::success : resilience::ProbeStatus::failure, ok ? "" : detail);
     }
+    // The same with any status (a timeout, a permanent failure).
+    void probe_status(supervisor::Supervisor& s, const std::string& name, supervisor::ProbeKind kind,
+                      resilience::ProbeStatus status, const std::string& detail) {
+        const supervisor::Id id = s.id_of(name);
+        REQUIRE(running_probes.erase({id, kind}) == 1);
+        s.on_probe_result(id, kind, status, detail);
+    }
     std::size_t probe_count(supervisor::Id id, supervisor::ProbeKind kind) const {
         return static_cast<std::size_t>(std::count_if(probes_started.begin(), probes_started.end(),
                                                       [&](const auto& p) { return p.id == id && p.kind == kind; }));

@@ -132,6 +132,103 @@ TEST_CASE("a oneshot that succeeds is completed, one that fails is retried") {
     CHECK(t.timers() == 0);
 }
 
+TEST_CASE("a oneshot still running at its timeout is stopped, counts as a failure and is retried, its dependents wait saying on what") {
+    auto job = svc("migrate");
+    job.kind = config::Kind::oneshot;
+    job.timeout = 10s;
+    job.stop.timeout = 2s;
+    job.restart.policy = config::RestartPolicy::on_failure;
+    job.restart.backoff = {1s, 1min, 2.0, resilience::Jitter::none};
+    auto web = svc("web", {dep("migrate", true, config::Condition::completed)});
+    Story t({job, web});
+    const int first = *t.s("migrate").pid();
+    t.advance(9900ms);
+    CHECK(t.s("migrate").state() == State::running);
+    t.advance(100ms);
+    REQUIRE(t.s("migrate").state() == State::stopping);
+    CHECK(t.s("migrate").reason().find("timed out after 10s") != std::string::npos);
+    REQUIRE(!t.world.signals.empty());
+    CHECK(t.world.signals.back().pgid == first);
+    CHECK(t.world.signals.back().signal == SIGTERM);
+    t.advance(2s);  // it ignores SIGTERM: SIGKILL after stop.timeout
+    CHECK(t.world.signals.back().signal == SIGKILL);
+    t.world.exit(*t.sup, first, ExitStatus::killed(SIGKILL));
+    CHECK(t.s("migrate").state() == State::recovering);
+    CHECK(t.s("migrate").reason().find("timed out: still running after 10s (its timeout)") != std::string::npos);
+    CHECK(t.s("web").state() == State::blocked);
+    CHECK(t.s("web").reason() == "migrate is recovering");
+    t.advance(1s);  // the retry: a fresh run, with its own timeout
+    CHECK(t.world.starts_of("migrate").size() == 2);
+    t.advance(5s);
+    t.exit("migrate", ExitStatus::exited(0));
+    CHECK(t.s("migrate").state() == State::completed);
+    CHECK(t.s("web").state() == State::running);
+    t.wind_down();
+}
+
+TEST_CASE("a oneshot at its timeout with restart policy never is failed, and timeout 0 lets it run") {
+    auto job = svc("migrate");
+    job.kind = config::Kind::oneshot;
+    job.timeout = 1s;
+    job.restart.policy = config::RestartPolicy::never;
+    auto forever = svc("backup");
+    forever.kind = config::Kind::oneshot;
+    forever.timeout = 0s;
+    Story t({job, forever});
+    t.advance(1s);
+    REQUIRE(t.s("migrate").state() == State::stopping);
+    t.exit("migrate", ExitStatus::killed(SIGTERM));
+    CHECK(t.s("migrate").state() == State::failed);
+    CHECK(t.s("migrate").reason().find("timed out") != std::string::npos);
+    t.advance(24h);
+    CHECK(t.s("backup").state() == State::running);
+    CHECK(t.world.starts_of("migrate").size() == 1);
+    t.wind_down();
+}
+
+TEST_CASE("a oneshot's timeout counts as a timeout of operation run, for the metrics") {
+    auto job = svc("migrate");
+    job.kind = config::Kind::oneshot;
+    job.timeout = 1s;
+    config::Config c;
+    c.services = {job};
+    FakeWorld world;
+    resilience::EventLog events;
+    Supervisor sup(c, world, 1, &events);
+    sup.start();
+    world.advance(sup, 1s);
+    const auto timeouts = std::count_if(events.events().begin(), events.events().end(), [](const resilience::Event& e) {
+        return e.kind == resilience::EventKind::timeout && e.owner == "migrate" && e.operation == "run";
+    });
+    CHECK(timeouts == 1);
+}
+
+TEST_CASE("a probe failing permanently (an HTTP status in permanent_status) stops the process and makes it failed, probed no more") {
+    auto web = svc("web");
+    web.probes.readiness = tcp_probe(3, 1s);
+    web.stop.timeout = 2s;
+    Story t({web});
+    t.advance(0ms);
+    const int pid = *t.s("web").pid();
+    t.world.probe_status(*t.sup, "web", ProbeKind::readiness, resilience::ProbeStatus::permanent_failure,
+                         "HTTP 403 (listed in permanent_status)");
+    CHECK(t.s("web").state() == State::stopping);  // at once: not after failure_threshold results
+    CHECK(t.world.signals.back().pgid == pid);
+    CHECK(t.world.signals.back().signal == SIGTERM);
+    CHECK(t.world.running_probes.empty());
+    t.world.exit(*t.sup, pid, ExitStatus::killed(SIGTERM));
+    CHECK(t.s("web").state() == State::failed);
+    CHECK(t.s("web").reason().find("permanent") != std::string::npos);
+    CHECK(t.s("web").reason().find("HTTP 403") != std::string::npos);
+    const auto probes = t.world.probe_count(t.id("web"), ProbeKind::readiness);
+    t.advance(1h);
+    CHECK(t.world.starts_of("web").size() == 1);  // nothing retries it
+    CHECK(t.world.probe_count(t.id("web"), ProbeKind::readiness) == probes);
+    CHECK(t.sup->control(Control::resume, "web").empty());  // resume (like start) runs it again
+    CHECK(t.world.starts_of("web").size() == 2);
+    t.wind_down();
+}
+
 TEST_CASE("restart policies: never fails on a crash, on-failure stops on a clean exit") {
     auto a = svc("a");
     a.restart.policy = config::RestartPolicy::never;

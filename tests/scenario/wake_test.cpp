@@ -194,3 +194,40 @@ TEST_CASE("every failed wake is logged with when the next comes, and wake attemp
     t.world.exit(*t.sup, t.world.helpers.at(2).pid, ExitStatus::exited(0));
     t.wind_down();
 }
+
+TEST_CASE("a wake that exits with one of wake.permanent_exit_codes makes the service failed: no wake, no probe until start") {
+    auto gpu = wakeable(100);
+    gpu.wake->permanent_exit_codes = {77};
+    Story t({gpu});
+    t.advance(0ms);
+    t.world.probe(*t.sup, "gpu", ProbeKind::readiness, false);
+    REQUIRE(t.world.helpers.size() == 1);
+    t.world.exit(*t.sup, t.world.helpers.at(0).pid, ExitStatus::exited(77));
+    CHECK(t.s("gpu").state() == State::failed);
+    CHECK(t.s("gpu").reason().find("permanent") != std::string::npos);
+    CHECK(t.s("gpu").reason().find("wake command exited with code 77") != std::string::npos);
+    const auto probes_before = t.world.probe_count(t.id("gpu"), ProbeKind::readiness);
+    t.advance(1h);
+    CHECK(t.world.helpers.size() == 1);  // not retried
+    CHECK(t.world.probe_count(t.id("gpu"), ProbeKind::readiness) == probes_before);  // nor probed
+    CHECK(t.world.running_probes.empty());
+    CHECK(t.sup->control(Control::start, "gpu").empty());
+    t.advance(0ms);
+    CHECK(t.world.probe_count(t.id("gpu"), ProbeKind::readiness) == probes_before + 1);  // watched again
+    t.world.probe(*t.sup, "gpu", ProbeKind::readiness, false);
+    CHECK(t.world.helpers.size() == 2);  // and woken again
+    t.wind_down();
+}
+
+TEST_CASE("a wake exiting with another code is retried as before") {
+    auto gpu = wakeable(100);
+    gpu.wake->permanent_exit_codes = {77};
+    Story t({gpu});
+    t.advance(0ms);
+    t.world.probe(*t.sup, "gpu", ProbeKind::readiness, false);
+    t.world.exit(*t.sup, t.world.helpers.at(0).pid, ExitStatus::exited(1));
+    CHECK(t.s("gpu").state() != State::failed);
+    t.advance(1s);
+    CHECK(t.world.helpers.size() == 2);
+    t.wind_down();
+}

@@ -67,6 +67,16 @@ TEST_CASE("linear delays grow by initial each attempt up to max") {
     CHECK(delays(b, 5) == std::vector<long>{500, 1000, 1500, 1800, 1800});
 }
 
+TEST_CASE("linear delays with a step of their own: initial, initial + step, ...") {
+    SeededRandom rng(1);
+    auto p = params(2s, 10s, Jitter::none, BackoffStrategy::linear);
+    p.step = 3s;
+    Backoff b(p, rng);
+    CHECK(delays(b, 5) == std::vector<long>{2000, 5000, 8000, 10000, 10000});
+    p.step = 0s;  // a step of 0: every wait is initial
+    CHECK(Backoff::base_delay(p, 4) == 2s);
+}
+
 TEST_CASE("constant delays stay at initial") {
     SeededRandom rng(1);
     Backoff b(params(700ms, 5s, Jitter::none, BackoffStrategy::constant), rng);
