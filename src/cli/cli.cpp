@@ -154,6 +154,11 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err,
     status_cmd->add_flag("--watch", options.client.watch, "Print it again at every change, each with the time");
     status_cmd->add_option("names", options.client.names, "Only these services");
 
+    CLI::App* breakers_cmd = client_cmd("breakers", "Every circuit breaker (each service's restarts, each external "
+                                                    "service's wakes) with its figures");
+    breakers_cmd->add_flag("--json", options.client.json, "The breakers as a JSON array");
+    breakers_cmd->add_option("names", options.client.names, "Only these services");
+
     CLI::App* why_cmd = client_cmd("why", "Why a service is not ready, down the dependency chain");
     why_cmd->add_flag("--json", options.client.json, "The answer as JSON");
     why_cmd->add_option("name", options.client.names, "The service")->required()->expected(1);
@@ -224,6 +229,7 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err,
         options.client.width = terminal_width(env);
         if (status_cmd->parsed()) return status_command(*target, options.client, out, err);
         if (why_cmd->parsed()) return why_command(*target, options.client, out, err);
+        if (breakers_cmd->parsed()) return breakers_command(*target, options.client, out, err);
         if (events_cmd->parsed()) return events_command(*target, options.client, out, err);
         if (logs_cmd->parsed()) return logs_command(*target, options.client, out, err);
         if (analyze_cmd->parsed()) return analyze_command(*target, options.client, out, err);

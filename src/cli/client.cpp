@@ -187,6 +187,30 @@ int status_command(const config::ClientTarget& target, const ClientOptions& o, s
     }
 }
 
+int breakers_command(const config::ClientTarget& target, const ClientOptions& o, std::ostream& out, std::ostream& err) {
+    int code = kExitNotRunning;
+    auto client = connect(target, err, code);
+    if (!client) return code;
+    auto answer = ask(*client, {{"cmd", "status"}}, err);
+    if (!answer) return kExitNotRunning;
+    if (refused(*answer, err)) return 1;
+    nlohmann::json doc = (*answer)["status"];
+    if (!select(doc, o.names, err)) return 1;
+    if (o.json) {
+        nlohmann::json list = nlohmann::json::array();
+        for (const auto& s : doc["services"]) {
+            if (!s.contains("breaker") || !s["breaker"].is_object()) continue;
+            nlohmann::json b = s["breaker"];
+            b["service"] = s.value("name", std::string());
+            list.push_back(std::move(b));
+        }
+        out << list.dump() << '\n';
+    } else {
+        out << report::render_breakers(doc, o.width);
+    }
+    return 0;
+}
+
 int why_command(const config::ClientTarget& target, const ClientOptions& o, std::ostream& out, std::ostream& err) {
     int code = kExitNotRunning;
     auto client = connect(target, err, code);

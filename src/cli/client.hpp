@@ -38,6 +38,8 @@ struct ClientOptions {
 };
 
 int status_command(const config::ClientTarget& target, const ClientOptions& o, std::ostream& out, std::ostream& err);
+// `mainstay breakers [--json] [NAME...]`: every circuit breaker with its figures.
+int breakers_command(const config::ClientTarget& target, const ClientOptions& o, std::ostream& out, std::ostream& err);
 int why_command(const config::ClientTarget& target, const ClientOptions& o, std::ostream& out, std::ostream& err);
 int events_command(const config::ClientTarget& target, const ClientOptions& o, std::ostream& out, std::ostream& err);
 // `verb`: start, stop, restart, resume or signal. Prints one line per service ("web: start

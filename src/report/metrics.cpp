@@ -175,6 +175,17 @@ std::string render_prometheus(const supervisor::StatusModel& model, const Metric
         }
     }
     {
+        Family f(out, "mainstay_circuit_breaker_calls_total", "counter",
+                 "Calls through each service's circuit breaker (its restarts, or an external service's wakes): "
+                 "admitted ones by result, and those rejected while it was open.");
+        for (const auto& s : model.services) {
+            const auto& b = s.breaker_figures;
+            f.sample({{"service", s.name}, {"result", "success"}}, std::to_string(b.successes));
+            f.sample({{"service", s.name}, {"result", "failure"}}, std::to_string(b.failures));
+            f.sample({{"service", s.name}, {"result", "rejected"}}, std::to_string(b.rejected));
+        }
+    }
+    {
         Family f(out, "mainstay_circuit_breaker_transitions_total", "counter", "Circuit breaker transitions, by the state entered.");
         std::set<MetricsCounters::Pair> keys;
         for (const auto& s : services) {

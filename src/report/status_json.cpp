@@ -10,6 +10,24 @@ using nlohmann::json;
 
 json ms_or_null(const std::optional<Duration>& d) { return d ? json(d->count()) : json(nullptr); }
 
+json time_or_null(const std::optional<TimePoint>& t, TimePoint steady_now, WallTime wall_now) {
+    return t ? json(iso_time(wall_time(*t, steady_now, wall_now))) : json(nullptr);
+}
+
+json breaker(const supervisor::ServiceStatus& s, TimePoint steady_now, WallTime wall_now) {
+    const auto& b = s.breaker_figures;
+    return {{"state", s.breaker},
+            {"operation", b.operation},
+            {"failures", b.consecutive_failures},
+            {"failure_threshold", b.failure_threshold},
+            {"successes", b.successes},
+            {"failures_total", b.failures},
+            {"rejected", b.rejected},
+            {"last_failure", time_or_null(b.last_failure, steady_now, wall_now)},
+            {"last_success", time_or_null(b.last_success, steady_now, wall_now)},
+            {"next_trial_in_ms", ms_or_null(s.breaker_next_trial_in)}};
+}
+
 json last_exit(const std::optional<supervisor::ExitStatus>& e) {
     if (!e) return nullptr;
     return {{"code", e->code ? json(*e->code) : json(nullptr)}, {"signal", e->signal ? json(*e->signal) : json(nullptr)}};
@@ -34,7 +52,8 @@ json service(const supervisor::ServiceStatus& s, TimePoint steady_now, WallTime 
         {"pid", s.pid ? json(*s.pid) : json(nullptr)},
         {"restarts", s.restarts},
         {"attempts", s.attempts},
-        {"breaker", s.breaker},
+        {"breaker", breaker(s, steady_now, wall_now)},
+        {"breaker_state", s.breaker},
         {"breaker_next_trial_in_ms", ms_or_null(s.breaker_next_trial_in)},
         {"next_attempt_in_ms", ms_or_null(s.next_attempt_in)},
         {"last_exit", last_exit(s.last_exit)},

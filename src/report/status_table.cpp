@@ -82,7 +82,7 @@ std::vector<std::string> service_row(const json& s) {
             or_dash(jr::integer(s, "pid")),
             or_dash(jr::integer(s, "restarts")),
             // Closed is the usual case: only a breaker that holds restarts back stands out.
-            jr::text(s, "breaker", "-") == "closed" ? "-" : one_line(jr::text(s, "breaker", "-")),
+            jr::text(s, "breaker_state", "-") == "closed" ? "-" : one_line(jr::text(s, "breaker_state", "-")),
             next,
             one_line(jr::text(s, "reason"))};
 }
@@ -102,6 +102,31 @@ std::string mode_line(const json& doc) {
 }
 
 }  // namespace
+
+std::string render_breakers(const json& doc, std::size_t width) {
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& s : jr::list(doc, "services")) {
+        const json* b = jr::field(s, "breaker");
+        if (b == nullptr || !b->is_object()) continue;
+        std::string failures = or_dash(jr::integer(*b, "failures"));
+        if (auto threshold = jr::integer(*b, "failure_threshold")) failures += "/" + std::to_string(*threshold);
+        auto when = [&](const char* key) {
+            const std::string iso = jr::text(*b, key);
+            return iso.empty() ? std::string("-") : jr::clock_of(iso);
+        };
+        std::string next = "-";
+        if (auto ms = jr::integer(*b, "next_trial_in_ms")) next = "in " + compact_duration(Duration(*ms));
+        rows.push_back({one_line(jr::text(s, "name", "?")), one_line(jr::text(*b, "operation", "-")),
+                        one_line(jr::text(*b, "state", "-")), failures, or_dash(jr::integer(*b, "successes")),
+                        or_dash(jr::integer(*b, "rejected")), when("last_failure"), when("last_success"), next});
+    }
+    std::string out;
+    for (const auto& l : layout({"SERVICE", "GUARDS", "STATE", "FAILURES", "SUCCESSES", "REJECTED", "LAST FAILURE",
+                                 "LAST SUCCESS", "NEXT TRIAL"},
+                                rows, width, {6, 7}))
+        out += l + "\n";
+    return out;
+}
 
 std::string render_table(const json& doc, std::size_t width) {
     std::vector<std::vector<std::string>> rows;

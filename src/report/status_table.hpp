@@ -27,4 +27,14 @@ namespace mainstay::report {
 
 std::string render_table(const nlohmann::json& status_document, std::size_t width = 80);
 
+// `mainstay breakers`: every service's circuit breaker with its figures, from the same document.
+//
+//   SERVICE  GUARDS   STATE   FAILURES  SUCCESSES  REJECTED  LAST FAILURE  LAST SUCCESS  NEXT TRIAL
+//   docker   restart  open    5/5       12         3         08:00:01      07:59:00      in 21s
+//
+// FAILURES is the run of failures in a row against the threshold that opens it; SUCCESSES and
+// REJECTED count since mainstay started (rejected: calls refused while it was open). Times are
+// UTC. LAST FAILURE and LAST SUCCESS are left out first when the width is short.
+std::string render_breakers(const nlohmann::json& status_document, std::size_t width = 80);
+
 }  // namespace mainstay::report

@@ -34,17 +34,20 @@ BreakerPermit CircuitBreaker::allow_request(TimePoint now) {
 void CircuitBreaker::on_success(TimePoint now, const BreakerPermit& permit) {
     if (!permit.admitted) return;  // nothing was called
     ++stats_.successes;
+    stats_.last_success = now;
     if (permit.generation == generation_) count_success(now);
 }
 
 void CircuitBreaker::on_failure(TimePoint now, const BreakerPermit& permit, std::string_view error) {
     if (!permit.admitted) return;
     ++stats_.failures;
+    stats_.last_failure = now;
     if (permit.generation == generation_) count_failure(now, error);
 }
 
 void CircuitBreaker::on_success(TimePoint now) {
     ++stats_.successes;
+    stats_.last_success = now;
     // HALF_OPEN with no trial in flight: a late result of a call admitted before.
     if (state_ == BreakerState::half_open && half_open_in_flight_ == 0) return;
     count_success(now);
@@ -52,6 +55,7 @@ void CircuitBreaker::on_success(TimePoint now) {
 
 void CircuitBreaker::on_failure(TimePoint now, std::string_view error) {
     ++stats_.failures;
+    stats_.last_failure = now;
     if (state_ == BreakerState::half_open && half_open_in_flight_ == 0) return;
     count_failure(now, error);
 }

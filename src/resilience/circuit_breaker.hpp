@@ -42,6 +42,8 @@ struct BreakerStats {
     std::uint64_t to_open{0};     // transitions, by target state
     std::uint64_t to_half_open{0};
     std::uint64_t to_closed{0};
+    std::optional<TimePoint> last_success;  // of a call it admitted
+    std::optional<TimePoint> last_failure;
 };
 
 // The answer of allow_request(): whether the call may go ahead and, if so, which period of

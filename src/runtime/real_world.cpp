@@ -117,24 +117,26 @@ bool RealWorld::release() {
 supervisor::TimePoint RealWorld::now() const { return std::chrono::steady_clock::now(); }
 
 supervisor::StartResult RealWorld::start_process(const config::ServiceSpec& spec) {
-    return start(spec, spec.command, spec.name, true);
+    return start(spec, spec.command, spec.name, true, true);
 }
 
 supervisor::StartResult RealWorld::start_helper(const config::ServiceSpec& spec, const config::Argv& argv,
                                                 std::string_view purpose) {
     config::ServiceSpec helper = spec;
     helper.shell = false;
-    return start(helper, argv, spec.name + "/" + std::string(purpose), false);
+    // An external service has no process of its own: its wake command's lines are its last words.
+    const bool last_words = spec.kind == config::Kind::external && purpose == "wake";
+    return start(helper, argv, spec.name + "/" + std::string(purpose), false, last_words);
 }
 
 supervisor::StartResult RealWorld::start_command(const std::string& label, const config::Argv& argv) {
     config::ServiceSpec plain;
     plain.name = label;
-    return start(plain, argv, label, false);
+    return start(plain, argv, label, false, false);
 }
 
 supervisor::StartResult RealWorld::start(const config::ServiceSpec& spec, const config::Argv& argv, const std::string& label,
-                                         bool service) {
+                                         bool service, bool last_words) {
     SpawnRequest request = request_for(spec, argv, spec.shell, label);
     SpawnOutcome outcome = spawn_contained(request, spec, service);
     if (!outcome.spawned) return {std::nullopt, outcome.error};
@@ -146,12 +148,12 @@ supervisor::StartResult RealWorld::start(const config::ServiceSpec& spec, const 
     // the last word of its run (the reason of a failed exit quotes it).
     std::string owner = spec.name.substr(0, spec.name.find('/'));
     const config::OutputSpec to = spec.output;
-    if (service) tails_.begin_run(owner);
+    if (last_words) tails_.begin_run(owner);
     captures_[outcome.spawned->pid] = std::make_unique<LogCapture>(
-        io_, outcome.spawned->output_fd, [this, owner = std::move(owner), label, to, service](std::string_view line) {
+        io_, outcome.spawned->output_fd, [this, owner = std::move(owner), label, to, last_words](std::string_view line) {
             Doing doing("writing a line of", &label);
             const auto now = std::chrono::system_clock::now();
-            tails_.add(owner, line, now, service);
+            tails_.add(owner, line, now, last_words);
             logging_.service_line(owner, line, to.console, to.file, label, now);
         });
     return {outcome.spawned->pid, {}};

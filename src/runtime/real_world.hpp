@@ -82,8 +82,10 @@ public:
 private:
     // The name of service or capability `id`, for messages; nullptr for the supervisor's own timers.
     const std::string* name_of(supervisor::Id id) const;
+    // `last_words`: its lines are the owner's last words (a service's own process, an external
+    // service's wake), quoted in the reason of a failed exit.
     supervisor::StartResult start(const config::ServiceSpec& spec, const config::Argv& argv, const std::string& label,
-                                  bool service);
+                                  bool service, bool last_words);
     // spawn() in the right cgroup (a service's own when `service`, else the helpers'), recorded.
     SpawnOutcome spawn_contained(SpawnRequest& request, const config::ServiceSpec& spec, bool service);
 

@@ -556,6 +556,14 @@ std::string Service::resume_by_hand(World& world) {
     // A permanent failure is not retried until asked: resume asks as start does (SPEC §3).
     if (state_ == State::failed && !held_) return start_by_hand(world);
     if (state_ != State::paused && state_ != State::recovering) {
+        if (breaker_.state() != resilience::BreakerState::closed) {
+            // Open (an external service's wakes, say) while the service is not recovering: the
+            // breaker closes, the next call goes through.
+            world.log(config::LogLevel::info, spec_.name + ": resume requested");
+            breaker_.reset(world.now());
+            report_breaker(world, "resumed");
+            return {};
+        }
         return spec_.name + " is " + std::string(to_string(state_)) + ": nothing to resume";
     }
     world.log(config::LogLevel::info, spec_.name + ": resume requested");

@@ -19,6 +19,15 @@ StatusModel snapshot(const Supervisor& supervisor, TimePoint now) {
         st.attempts = s->recovery().attempts();
         st.breaker = std::string(resilience::to_string(s->breaker().state()));
         if (auto trial = s->breaker().next_deadline()) st.breaker_next_trial_in = resilience::remaining(now, *trial);
+        const auto& stats = s->breaker().stats();
+        st.breaker_figures = {s->spec().kind == config::Kind::external ? "wake" : "restart",
+                              s->breaker().consecutive_failures(),
+                              resilience::at_least_one(s->breaker().params().failure_threshold),
+                              stats.successes,
+                              stats.failures,
+                              stats.rejections,
+                              stats.last_success,
+                              stats.last_failure};
         if (s->state() == State::recovering) {
             if (auto next = s->next_deadline(); next && *next > now) {
                 st.next_attempt_in = std::chrono::duration_cast<Duration>(*next - now);

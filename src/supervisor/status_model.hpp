@@ -18,6 +18,19 @@ struct ProbeStatusEntry {
     std::uint64_t failures{0};  // timeouts included
 };
 
+// A service's circuit breaker, with its figures (SPEC §5 "breaker"; `mainstay breakers`). An
+// external service's breaker guards its wake command, a process's its restarts.
+struct BreakerFigures {
+    std::string operation;  // "restart" or "wake"
+    std::uint32_t consecutive_failures{0};
+    std::uint32_t failure_threshold{0};
+    std::uint64_t successes{0};
+    std::uint64_t failures{0};
+    std::uint64_t rejected{0};  // calls refused while it was open
+    std::optional<TimePoint> last_success;
+    std::optional<TimePoint> last_failure;
+};
+
 struct ServiceStatus {
     std::string name;
     std::string description;
@@ -29,6 +42,7 @@ struct ServiceStatus {
     std::uint32_t attempts{0};
     std::string breaker;  // closed | half-open | open
     std::optional<Duration> breaker_next_trial_in;  // open: time until it lets a trial through
+    BreakerFigures breaker_figures;
     std::optional<Duration> next_attempt_in;
     std::optional<ExitStatus> last_exit;
     std::string reason;

@@ -704,7 +704,10 @@ std::vector<std::string> Supervisor::all_for(Control what) const {
                 break;
             case Control::stop: applies = !(s->held() && !s->active()); break;
             case Control::restart: applies = true; break;
-            case Control::resume: applies = st == State::paused || st == State::recovering; break;
+            case Control::resume:
+                applies = st == State::paused || st == State::recovering ||
+                          s->breaker().state() != resilience::BreakerState::closed;
+                break;
         }
         if (applies) out.push_back(s->name());
     }

@@ -38,12 +38,6 @@ std::string main_with(const std::string& status_extra) {
            "shutdown: {timeout: 20s}\n";
 }
 
-CliResult cli(Mainstay& m, std::vector<std::string> args) {
-    args.push_back("-c");
-    args.push_back((m.dir() / "mainstay.yaml").string());
-    return run_cli(args);
-}
-
 // A connection of the test's own to the instance's control socket; -1 when it cannot connect.
 int connect_control(const Mainstay& m) {
     const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);

@@ -25,28 +25,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-CliResult cli(Mainstay& m, std::vector<std::string> args) {
-    args.push_back("-c");
-    args.push_back((m.dir() / "mainstay.yaml").string());
-    return run_cli(args);
-}
-
-nlohmann::json service_of(Mainstay& m, const std::string& name) {
-    auto r = cli(m, {"status", "--json", name});
-    auto doc = nlohmann::json::parse(r.out, nullptr, false);
-    if (doc.is_discarded() || !doc.contains("services") || doc["services"].empty()) return {};
-    return doc["services"][0];
-}
-
-std::string state_of(Mainstay& m, const std::string& name) {
-    auto s = service_of(m, name);
-    return s.is_object() ? s.value("state", std::string()) : std::string();
-}
-
-bool contains(const std::string& text, const std::string& part) {
-    return text.find(part) != std::string::npos;
-}
-
 // A command line that goes on printing (`mainstay logs -f`): its stdout is read by a thread.
 class Streaming {
 public:

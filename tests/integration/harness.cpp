@@ -94,6 +94,24 @@ void Mainstay::launch(std::vector<std::string> args, bool read_output, std::chro
     });
 }
 
+CliResult cli(Mainstay& m, std::vector<std::string> args) {
+    args.push_back("-c");
+    args.push_back((m.dir() / "mainstay.yaml").string());
+    return run_cli(args);
+}
+
+nlohmann::json service_of(Mainstay& m, const std::string& name) {
+    auto r = cli(m, {"status", "--json", name});
+    auto doc = nlohmann::json::parse(r.out, nullptr, false);
+    if (doc.is_discarded() || !doc.contains("services") || doc["services"].empty()) return {};
+    return doc["services"][0];
+}
+
+std::string state_of(Mainstay& m, const std::string& name) {
+    auto s = service_of(m, name);
+    return s.is_object() ? s.value("state", std::string()) : std::string();
+}
+
 CliResult run_cli(const std::vector<std::string>& args, std::chrono::milliseconds deadline) {
     std::vector<std::string> all{MAINSTAY_BINARY};
     all.insert(all.end(), args.begin(), args.end());

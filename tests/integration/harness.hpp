@@ -17,6 +17,8 @@
 #include <thread>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 namespace mainstay::testing {
 
 using Clock = std::chrono::steady_clock;
@@ -105,6 +107,13 @@ struct CliResult {
 CliResult run_cli(const std::vector<std::string>& args, std::chrono::milliseconds deadline = kDeadline);
 // The same for any program: `argv_words[0]` is its path (not looked up in PATH).
 CliResult run_command(std::vector<std::string> argv_words, std::chrono::milliseconds deadline = kDeadline);
+
+// `mainstay ARGS... -c <m's main file>`, as a person types it against the running instance.
+CliResult cli(Mainstay& m, std::vector<std::string> args);
+// One service's object of `mainstay status --json NAME` (null when there is none), and its state.
+nlohmann::json service_of(Mainstay& m, const std::string& name);
+std::string state_of(Mainstay& m, const std::string& name);
+inline bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 // The pids of mainstay's children that are zombies, from /proc.
 std::vector<int> zombie_children(int parent);

@@ -148,6 +148,7 @@ const std::vector<std::string> kFamilies = {
     "mainstay_probe_failures_total",
     "mainstay_probe_duration_seconds",
     "mainstay_circuit_breaker_state",
+    "mainstay_circuit_breaker_calls_total",
     "mainstay_circuit_breaker_transitions_total",
     "mainstay_retry_attempts_total",
     "mainstay_retry_exhausted_total",
@@ -250,6 +251,9 @@ TEST_CASE("the exposition has the values of the model, the counters and the drop
     CHECK(x.value("mainstay_probe_failures_total", {{"service", "docker"}, {"probe", "readiness"}}) == 3);
     CHECK(x.value("mainstay_probe_duration_seconds", {{"service", "docker"}, {"probe", "readiness"}}) == doctest::Approx(0.25));
     CHECK(x.value("mainstay_circuit_breaker_state", {{"service", "docker"}}) == 2);
+    CHECK(x.value("mainstay_circuit_breaker_calls_total", {{"service", "docker"}, {"result", "success"}}) == 12);
+    CHECK(x.value("mainstay_circuit_breaker_calls_total", {{"service", "docker"}, {"result", "failure"}}) == 9);
+    CHECK(x.value("mainstay_circuit_breaker_calls_total", {{"service", "docker"}, {"result", "rejected"}}) == 3);
     CHECK(x.value("mainstay_circuit_breaker_state", {{"service", "web"}}) == 0);
     CHECK(x.value("mainstay_circuit_breaker_transitions_total", {{"service", "web"}, {"to", "open"}}) == 1);
     CHECK(x.value("mainstay_circuit_breaker_transitions_total", {{"service", "web"}, {"to", "half-open"}}) == 1);

@@ -32,6 +32,7 @@ inline supervisor::StatusModel sample_model() {
     docker.attempts = 4;
     docker.breaker = "open";
     docker.breaker_next_trial_in = 20s;
+    docker.breaker_figures = {"restart", 5, 5, 12, 9, 3, kSteadyNow - 63s, kSteadyNow - 2023ms};
     docker.next_attempt_in = 8s;
     docker.last_exit = ExitStatus::exited(1);
     docker.reason = "readiness probe failed: connect: connection refused";

@@ -29,7 +29,17 @@ TEST_CASE("a recovering service reads as in SPEC's example, with the extra probe
     CHECK(d["pid"].is_null());
     CHECK(d["restarts"] == 3);
     CHECK(d["attempts"] == 4);
-    CHECK(d["breaker"] == "open");
+    CHECK(d["breaker_state"] == "open");
+    CHECK(d["breaker"] == json{{"state", "open"},
+                               {"operation", "restart"},
+                               {"failures", 5},
+                               {"failure_threshold", 5},
+                               {"successes", 12},
+                               {"failures_total", 9},
+                               {"rejected", 3},
+                               {"last_failure", "2026-11-23T08:00:01.100Z"},
+                               {"last_success", "2026-11-23T07:59:00.123Z"},
+                               {"next_trial_in_ms", 20000}});
     CHECK(d["breaker_next_trial_in_ms"] == 20000);
     CHECK(d["next_attempt_in_ms"] == 8000);
     CHECK(d["last_exit"] == json{{"code", 1}, {"signal", nullptr}});
@@ -51,6 +61,9 @@ TEST_CASE("absent values are null: no pid, no next attempt, no breaker trial, a 
     CHECK(app["pid"].is_null());
     CHECK(app["next_attempt_in_ms"].is_null());
     CHECK(app["breaker_next_trial_in_ms"].is_null());
+    CHECK(app["breaker"]["last_failure"].is_null());
+    CHECK(app["breaker"]["last_success"].is_null());
+    CHECK(app["breaker"]["next_trial_in_ms"].is_null());
     CHECK(app["last_exit"].is_null());
     CHECK(app["blocked_by"] == json::array({"docker"}));
     CHECK(app["depends_on"] ==

@@ -127,3 +127,12 @@ TEST_CASE("at 80 columns KIND and READY give way before a name is cut") {
     CHECK(wide[0].find("KIND") != std::string::npos);  // room enough: every column
     CHECK(wide[0].find("READY") != std::string::npos);
 }
+
+TEST_CASE("mainstay breakers: one row per service with its breaker's figures, times in UTC") {
+    const auto lines = lines_of(render_breakers(sample_doc(), 120));
+    REQUIRE(lines.size() == 4);
+    CHECK(starts_with(lines[0], "SERVICE  GUARDS   STATE   FAILURES  SUCCESSES  REJECTED  LAST FAILURE  LAST SUCCESS  NEXT TRIAL"));
+    CHECK(starts_with(lines[1], "docker   restart  open    5/5       12         3         08:00:01      07:59:00      in 20s"));
+    CHECK(lines[2].find("closed") != std::string::npos);
+    for (const auto& l : lines_of(render_breakers(sample_doc(), 60))) CHECK(columns(l) <= 60);
+}
