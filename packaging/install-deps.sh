@@ -19,6 +19,8 @@ libyaml-cpp-dev
 doctest-dev
 nlohmann-json3-dev
 libcli11-dev
+libspdlog-dev
+libfmt-dev
 procps
 util-linux
 "
@@ -30,6 +32,7 @@ for group in "$@"; do
         image) PACKAGES="$PACKAGES debootstrap docker.io" ;;
         bench) PACKAGES="$PACKAGES supervisor runit" ;;
         fuzz) PACKAGES="$PACKAGES clang libclang-rt-14-dev" ;;
+        coverage) PACKAGES="$PACKAGES gcovr" ;;
         *) echo "install-deps.sh: unknown group '$group'" >&2; exit 64 ;;
     esac
 done

@@ -104,7 +104,7 @@ std::map<std::string, std::string> effective_environment(const ServiceSpec& s) {
 void compare_main(const MainConfig& a, const MainConfig& b, ConfigDiff& d) {
     [[maybe_unused]] const auto& [file, services_dir, log, status, startup_timeout, on_critical_failure,
                                   shutdown_timeout] = a;
-    [[maybe_unused]] const auto& [level, log_file, max_size, max_files, format] = a.log;
+    [[maybe_unused]] const auto& [level, forward, log_file, max_size, max_files, format] = a.log;
     [[maybe_unused]] const auto& [status_file, socket, http, print_interval, ready_when] = a.status;
     // `file` is the one the reload read again, the same by definition.
     d.log_level_changed = a.log.level != b.log.level;
@@ -119,6 +119,7 @@ void compare_main(const MainConfig& a, const MainConfig& b, ConfigDiff& d) {
     restart_if(a.log.max_size != b.log.max_size, "log.max_size");
     restart_if(a.log.max_files != b.log.max_files, "log.max_files");
     restart_if(a.log.format != b.log.format, "log.format");
+    restart_if(a.log.forward != b.log.forward, "log.forward");
     restart_if(!same_path(a.status.file, b.status.file), "status.file");
     restart_if(!same_path(a.status.socket, b.status.socket), "status.socket");
     restart_if(a.startup_timeout != b.startup_timeout, "startup.timeout");

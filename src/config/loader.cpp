@@ -33,6 +33,8 @@ void read_main(const Node& root, MainConfig& main, const Node*& defaults, Diagno
         if (main.log.max_size == 0) diags.error(v.get("max_size")->mark, "'max_size' must be more than 0 bytes");
         v.count("max_files", main.log.max_files, 1);
         v.enumeration("format", main.log.format, {{"text", LogFormat::text}, {"json", LogFormat::json}});
+        v.enumeration("forward", main.log.forward,
+                      {{"none", LogForward::none}, {"syslog", LogForward::syslog}, {"journald", LogForward::journald}});
         v.finish();
     }
     if (const Node* status = r.get("status"); status && expect_map(*status, "status", diags)) {

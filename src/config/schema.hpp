@@ -45,8 +45,13 @@ std::string_view to_string(Kind v);
 std::string_view to_string(RestartPolicy v);
 std::string_view to_string(Condition v);
 
+// Where mainstay's own lines and its services' lines also go: the system log through syslog(3),
+// or the systemd journal (each service's lines under its own SYSLOG_IDENTIFIER).
+enum class LogForward { none, syslog, journald };
+
 struct LogSpec {
     LogLevel level{LogLevel::info};
+    LogForward forward{LogForward::none};
     std::optional<Path> file;
     std::uint64_t max_size{10 * 1024 * 1024};
     std::uint32_t max_files{5};

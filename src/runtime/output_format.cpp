@@ -10,22 +10,14 @@ namespace {
 void append_json(std::string& out, const OutputLine& line) {
     nlohmann::ordered_json object;
     object["time"] = iso_time(line.time);
-    if (line.level) {
-        object["level"] = level_word(*line.level);
-        object["message"] = line.text;
-    } else {
-        object["service"] = line.label.empty() ? line.service : line.label;
-        object["line"] = line.text;
-    }
+    object["service"] = line.label.empty() ? line.service : line.label;
+    object["line"] = line.text;
     out += object.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     out += '\n';
 }
 
-void append_own_text(std::string& out, const OutputLine& line) {
-    out += iso_time(line.time);
-    out += ' ';
-    out += level_word(*line.level);
-    out += ": ";
+// One of mainstay's own lines: spdlog formatted it (runtime/logging.cpp).
+void append_own(std::string& out, const OutputLine& line) {
     out += line.text;
     out += '\n';
 }
@@ -54,25 +46,17 @@ std::string iso_time(std::chrono::system_clock::time_point time) {
     return out;
 }
 
-std::string_view level_word(config::LogLevel level) {
-    switch (level) {
-        case config::LogLevel::trace:
-            return "trace";
-        case config::LogLevel::debug:
-            return "debug";
-        case config::LogLevel::info:
-            return "info";
-        case config::LogLevel::warn:
-            return "warning";
-        case config::LogLevel::error:
-            return "error";
-    }
-    return "info";
+std::string own_json(std::chrono::system_clock::time_point time, std::string_view level, std::string_view message) {
+    nlohmann::ordered_json object;
+    object["time"] = iso_time(time);
+    object["level"] = level;
+    object["message"] = message;
+    return object.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 void append_console(std::string& out, const OutputLine& line, config::LogFormat format) {
+    if (line.level) return append_own(out, line);
     if (format == config::LogFormat::json) return append_json(out, line);
-    if (line.level) return append_own_text(out, line);
     out += line.label.empty() ? line.service : line.label;
     out += " | ";
     out += line.text;
@@ -80,8 +64,8 @@ void append_console(std::string& out, const OutputLine& line, config::LogFormat 
 }
 
 void append_file(std::string& out, const OutputLine& line, config::LogFormat format) {
+    if (line.level) return append_own(out, line);
     if (format == config::LogFormat::json) return append_json(out, line);
-    if (line.level) return append_own_text(out, line);
     out += iso_time(line.time);
     out += ' ';
     out += line.text;

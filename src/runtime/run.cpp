@@ -341,8 +341,9 @@ int run(config::Config config, const config::LoadOptions& reload_from) {
     };
     wait_signal();
 
-    logging.log(config::LogLevel::info, "mainstay starting " + std::to_string(supervisor.services().size()) + " services (pid " +
-                                            std::to_string(::getpid()) + (pid1 ? ", PID 1)" : ", subreaper)"));
+    const std::size_t count = supervisor.services().size();
+    logging.log(config::LogLevel::info, "mainstay starting " + std::to_string(count) + (count == 1 ? " service" : " services") +
+                                            " (pid " + std::to_string(::getpid()) + (pid1 ? ", PID 1)" : ", subreaper)"));
     // The one exception boundary: whatever a handler throws is logged with what was being done,
     // and supervision goes on.
     auto contained = [&](auto&& step) {
