@@ -93,6 +93,27 @@ TEST_CASE("check --plan prints the first five waits of each retry schedule") {
     CHECK(e.out.find("s: restart exponential: 1s, 2s, 4s, 8s, 16s (max 5m; jitter full") != std::string::npos);
 }
 
+TEST_CASE("check --plan prints the wake schedule of an external service and the hook schedule of a capability") {
+    TempTree t;
+    const auto main = t.write("mainstay.yaml", "{}\n");
+    t.write("services.d/gpu.yaml", "kind: external\nprobes: {readiness: {tcp: \"127.0.0.1:9\"}}\n"
+                                   "wake: {command: [wake], retry: {max_attempts: 4, backoff: {initial: 5s, jitter: equal}}}\n");
+    t.write("services.d/llm.yaml", "kind: capability\nrequires: [gpu]\nactivate: [on]\n"
+                                   "retry: {backoff: {initial: 2s, max: 1m, jitter: decorrelated}}\n");
+    std::vector<std::string> args{"mainstay", "check", "--plan", "-c", main.string()};
+    std::vector<const char*> argv;
+    for (const auto& a : args) argv.push_back(a.c_str());
+    std::ostringstream out, err;
+    REQUIRE(mainstay::cli::run(static_cast<int>(argv.size()), argv.data(), out, err, Environment{}) == 0);
+    const std::string plan = out.str();
+    INFO(plan);
+    CHECK(plan.find("  gpu: wake (at most 4 attempts) exponential: 5s, 10s, 20s, 40s, 1m20s (max 5m; jitter equal: each "
+                    "wait random between half of it and it)") != std::string::npos);
+    CHECK(plan.find("gpu: restart") == std::string::npos);  // an external service has nothing to restart
+    CHECK(plan.find("  llm: hooks (at most 3 attempts) exponential: 2s, 4s, 8s, 16s, 32s (max 1m; jitter decorrelated: "
+                    "each wait random between 2s and 3x the last)") != std::string::npos);
+}
+
 TEST_CASE("a oneshot's timeout: 5m by default, set, 0 warned about, on a process an error") {
     CHECK(load_one("kind: oneshot\ncommand: [a]\n").timeout == 5min);
     CHECK(load_one("kind: oneshot\ncommand: [a]\ntimeout: 30s\n").timeout == 30s);
