@@ -217,11 +217,12 @@ bool same(const ServiceSpec& a, const ServiceSpec& b) {
 
 bool same(const CapabilitySpec& a, const CapabilitySpec& b) {
     [[maybe_unused]] const auto& [name, description, enabled, requires_services, requires_marks, check, activate,
-                                  deactivate, hook_retry, monitor_interval, source, name_mark] = a;
+                                  deactivate, hook_retry, permanent_exit_codes, monitor_interval, source, name_mark] = a;
     // Not compared: `description`, `source` and the marks, as for services.
     return a.name == b.name && a.enabled == b.enabled && as_set(a.requires_services) == as_set(b.requires_services) &&
            same_optional(a.check, b.check) && a.activate == b.activate && a.deactivate == b.deactivate &&
-           a.hook_retry == b.hook_retry && a.monitor_interval == b.monitor_interval;
+           a.hook_retry == b.hook_retry && as_set(a.permanent_exit_codes) == as_set(b.permanent_exit_codes) &&
+           a.monitor_interval == b.monitor_interval;
 }
 
 ConfigDiff diff(const Config& before, const Config& after) {

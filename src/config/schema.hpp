@@ -219,6 +219,7 @@ struct CapabilitySpec {
     std::optional<Argv> activate;
     std::optional<Argv> deactivate;
     resilience::RetryParams hook_retry{3, std::chrono::seconds(30), {}};  // for activate/deactivate
+    std::vector<int> permanent_exit_codes{};  // a hook exiting so is not retried (activate: held until resume)
     Duration monitor_interval{std::chrono::seconds(10)};
     Path source;
     Mark name_mark;

@@ -26,7 +26,7 @@ const Keys kOneshotKeys = [] {
 const Keys kExternalKeys{"name", "description", "kind", "critical", "enabled", "depends_on", "probes", "recovery", "wake",
                          "output"};
 const Keys kCapabilityKeys{"name", "description", "kind", "enabled", "requires", "check", "activate", "deactivate",
-                           "monitor_interval", "retry"};
+                           "monitor_interval", "retry", "permanent_exit_codes"};
 const Keys kNotDefaultable{"name", "kind", "command", "description"};
 
 const Keys& keys_of(Kind kind) {
@@ -351,6 +351,7 @@ void read_capability_body(MapReader& r, CapabilitySpec& c) {
     c.deactivate = read_command(r, "deactivate", false);
     r.positive_duration("monitor_interval", c.monitor_interval);
     if (const Node* retry = r.get("retry")) read_retry(*retry, c.hook_retry, diags);
+    read_exit_codes(r, "permanent_exit_codes", c.permanent_exit_codes);
 }
 
 }  // namespace

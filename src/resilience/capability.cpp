@@ -56,7 +56,7 @@ bool CapabilityUpgrade::react(TimePoint now, bool available, std::string_view de
         schedule(CapabilityAction::deactivate, now);
         return true;
     }
-    if (state_ == CapabilityState::degraded && available) {
+    if (state_ == CapabilityState::degraded && available && !held_) {
         transition(CapabilityState::upgrading, now, detail);
         schedule(CapabilityAction::activate, now);
         return true;
@@ -94,7 +94,15 @@ void CapabilityUpgrade::report_availability(TimePoint now, bool available, std::
     react(now, available, detail);
 }
 
-void CapabilityUpgrade::on_activate_result(TimePoint now, bool ok, std::string error) {
+void CapabilityUpgrade::release(TimePoint now) {
+    if (!held_) return;
+    held_ = false;
+    if (running_ == CapabilityAction::none && pending_ != CapabilityAction::deactivate) {
+        schedule(CapabilityAction::check_availability, now);
+    }
+}
+
+void CapabilityUpgrade::on_activate_result(TimePoint now, bool ok, std::string error, bool permanent) {
     if (running_ != CapabilityAction::activate) return;
     running_ = CapabilityAction::none;
     const std::optional<bool> reported = std::exchange(unacted_, std::nullopt);
@@ -112,6 +120,7 @@ void CapabilityUpgrade::on_activate_result(TimePoint now, bool ok, std::string e
     last_error_ = std::move(error);
     source_.emit(EventKind::capability_hook_failed, now, {}, {}, "activate: " + last_error_);
     transition(CapabilityState::degraded, now, last_error_);
+    if (permanent) held_ = true;  // schedule() now keeps checks and activations away
     schedule(CapabilityAction::check_availability, add_saturating(now, backoff_.next()));
     clear_if_due(now);
 }
@@ -172,6 +181,11 @@ void CapabilityUpgrade::transition(CapabilityState to, TimePoint now, std::strin
 }
 
 void CapabilityUpgrade::schedule(CapabilityAction action, TimePoint at) {
+    // Held after a permanent failure: only a `deactivate` (clearing the outside) may still run.
+    if (held_ && action != CapabilityAction::deactivate) {
+        if (pending_ != CapabilityAction::deactivate) pending_ = CapabilityAction::none;
+        return;
+    }
     pending_ = action;
     due_at_ = at;
 }

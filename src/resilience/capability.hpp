@@ -60,7 +60,12 @@ public:
     // `deactivate`, availability while DEGRADED queues `activate`; otherwise a pending check
     // keeps its time and a running check is still awaited. Remembered if a hook is queued.
     void report_availability(TimePoint now, bool available, std::string detail = {});
-    void on_activate_result(TimePoint now, bool ok, std::string error = {});
+    // `permanent`: `activate` failed in a way retrying cannot fix (a permanent exit code): DEGRADED
+    // and held there, neither checked nor activated again until release().
+    void on_activate_result(TimePoint now, bool ok, std::string error = {}, bool permanent = false);
+    // Ends a hold: the next check is due now (`mainstay resume`).
+    void release(TimePoint now);
+    bool held() const { return held_; }
     void on_deactivate_result(TimePoint now, bool ok, std::string error = {});
     // A requirement changed: a pending availability check becomes due at once.
     void conditions_changed(TimePoint now);
@@ -98,6 +103,7 @@ private:
     CapabilityAction running_{CapabilityAction::none};
     TimePoint due_at_{};
     bool started_{false};
+    bool held_{false};
     std::optional<bool> unacted_;  // the last availability reported while a hook was queued
     bool clear_due_{false};        // clear_outside() asked for a `deactivate` not yet queued
     std::optional<TimePoint> check_after_clear_;  // when the check put off by that deactivate was due

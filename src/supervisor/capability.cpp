@@ -1,5 +1,6 @@
 #include "supervisor/capability.hpp"
 
+#include <algorithm>
 #include <csignal>
 
 #include "config/values.hpp"
@@ -99,9 +100,9 @@ std::string Capability::own_reason() const {
     return check_error_;
 }
 
-void Capability::hook_done(World& world, bool ok, const std::string& error) {
+void Capability::hook_done(World& world, bool ok, const std::string& error, bool permanent) {
     if (!ok) failed_hook_ = hook_;
-    if (hook_ == CapabilityAction::activate) machine_.on_activate_result(world.now(), ok, error);
+    if (hook_ == CapabilityAction::activate) machine_.on_activate_result(world.now(), ok, error, permanent);
     else machine_.on_deactivate_result(world.now(), ok, error);
     hook_ = CapabilityAction::none;
 }
@@ -127,10 +128,13 @@ bool Capability::on_exit(World& world, int pid, const ExitStatus& status) {
     hook_pid_.reset();
     const bool timed_out = !hook_deadline_.has_value() && !status.success();
     hook_deadline_.reset();
-    const std::string what =
-        timed_out ? "timed out after " + config::format_duration(spec_.hook_retry.timeout) : status.describe();
+    const auto& codes = spec_.permanent_exit_codes;
+    const bool permanent = !timed_out && status.code && std::find(codes.begin(), codes.end(), *status.code) != codes.end();
+    std::string what = timed_out ? "timed out after " + config::format_duration(spec_.hook_retry.timeout) : status.describe();
+    if (permanent) what += " (a permanent exit code)";
+    if (permanent && hook_ == CapabilityAction::activate) what += ": not tried again until mainstay resume " + spec_.name;
     if (!halted_) {
-        hook_done(world, status.success(), what);
+        hook_done(world, status.success(), what, permanent);
         act(world);
     } else if (deactivate_after_kill_) {
         deactivate_after_kill_ = false;
@@ -139,6 +143,16 @@ bool Capability::on_exit(World& world, int pid, const ExitStatus& status) {
         world.log(config::LogLevel::warn, "capability " + spec_.name + ": deactivate at shutdown: " + what);
     }
     return true;
+}
+
+std::string Capability::resume_by_hand(World& world) {
+    if (!machine_.held()) {
+        return "capability " + spec_.name + " is " + std::string(resilience::to_string(machine_.state())) + ": nothing to resume";
+    }
+    world.log(config::LogLevel::info, "capability " + spec_.name + ": resume requested");
+    machine_.release(world.now());
+    act(world);
+    return {};
 }
 
 void Capability::startup_ended(World& world) {

@@ -37,6 +37,11 @@ public:
     void startup_ended(World& world);
     // Shutdown: the last `deactivate` when it is or was on its way to FULL; nothing else runs.
     void shut_down(World& world);
+    // `mainstay resume NAME`: held after `activate` exited with a permanent exit code, it is
+    // checked again now. Empty when done, else why not.
+    std::string resume_by_hand(World& world);
+    // Held after a permanent `activate` failure, until resume_by_hand.
+    bool held() const { return machine_.held(); }
     // A second stop signal or shutdown.timeout: SIGKILL to a running hook, nothing more runs.
     void kill(World& world);
     // After shut_down: a hook still runs (or is still to run); services wait for it.
@@ -62,7 +67,7 @@ private:
     std::string check_error_;  // the last check's failure ("check failed: ..."), empty after a pass
     resilience::CapabilityAction failed_hook_{resilience::CapabilityAction::none};  // the hook of the last failure
     void act(World& world);  // runs whatever the machine says is due now
-    void hook_done(World& world, bool ok, const std::string& error);
+    void hook_done(World& world, bool ok, const std::string& error, bool permanent = false);
     // Shutdown's last `deactivate`.
     void run_last_deactivate(World& world);
 

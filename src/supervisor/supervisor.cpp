@@ -675,7 +675,17 @@ bool Supervisor::resume(std::string_view name) {
 std::string Supervisor::control(Control what, std::string_view name) {
     if (shutting_down_) return "mainstay is shutting down";
     auto it = position_.find(std::string(name));
-    if (it == position_.end()) return "no service named " + std::string(name);
+    if (it == position_.end()) {
+        for (auto& c : capabilities_) {
+            if (c->spec().name != name) continue;
+            if (what != Control::resume) return std::string(name) + " is a capability: only resume applies to it";
+            std::string error = c->resume_by_hand(world_);
+            settle_capability(*c);
+            propagate();
+            return error;
+        }
+        return "no service named " + std::string(name);
+    }
     const std::size_t i = it->second;
     Service& s = *services_[i];
     if (!s.spec().enabled) return std::string(name) + " is disabled";
@@ -710,6 +720,11 @@ std::vector<std::string> Supervisor::all_for(Control what) const {
                 break;
         }
         if (applies) out.push_back(s->name());
+    }
+    if (what == Control::resume) {
+        for (const auto& c : capabilities_) {
+            if (c->held()) out.push_back(c->spec().name);
+        }
     }
     return out;
 }

@@ -273,3 +273,39 @@ TEST_CASE("a capability whose activate fails reads degraded with the hook's erro
     CHECK(m.capabilities[0].reason == "activate: exited with code 3");
     t.wind_down();
 }
+
+TEST_CASE("activate exiting with a permanent exit code leaves the capability degraded, untried until resume") {
+    auto cap = llm();
+    cap.permanent_exit_codes = {77};
+    Story t({svc("ollama")}, {cap});
+    t.advance(1s);  // ollama ready: activate
+    REQUIRE(hooks_named(t.world, "local-llm/activate") == 1);
+    t.world.exit(*t.sup, t.world.helpers.back().pid, ExitStatus::exited(77));
+    const Capability& c = *t.sup->capabilities()[0];
+    CHECK(c.state() == CapabilityState::degraded);
+    CHECK(c.reason().find("exited with code 77 (a permanent exit code): not tried again until mainstay resume local-llm") !=
+          std::string::npos);
+    t.advance(1h);  // no check, no activate: retrying cannot fix it
+    CHECK(hooks_named(t.world, "local-llm/activate") == 1);
+    CHECK(t.sup->control(Control::restart, "local-llm") == "local-llm is a capability: only resume applies to it");
+    CHECK(t.sup->all_for(Control::resume) == std::vector<std::string>{"local-llm"});  // resume --all takes it
+    CHECK(t.sup->control(Control::resume, "local-llm").empty());
+    CHECK(hooks_named(t.world, "local-llm/activate") == 2);  // checked and activated again at once
+    t.world.exit(*t.sup, t.world.helpers.back().pid, ExitStatus::exited(0));
+    CHECK(c.state() == CapabilityState::full);
+    CHECK(t.sup->control(Control::resume, "local-llm") == "capability local-llm is full: nothing to resume");
+    t.wind_down();
+}
+
+TEST_CASE("activate exiting with another code is retried with backoff as before") {
+    auto cap = llm();
+    cap.permanent_exit_codes = {77};
+    cap.hook_retry.backoff = {1s, 1s, 1.0, resilience::Jitter::none};
+    Story t({svc("ollama")}, {cap});
+    t.advance(1s);
+    t.world.exit(*t.sup, t.world.helpers.back().pid, ExitStatus::exited(1));
+    t.advance(2s);
+    CHECK(hooks_named(t.world, "local-llm/activate") == 2);
+    t.world.exit(*t.sup, t.world.helpers.back().pid, ExitStatus::exited(0));
+    t.wind_down();
+}

@@ -359,3 +359,23 @@ TEST_CASE("an unasked report before start is ignored") {
     CHECK(c.state() == CapabilityState::degraded);
     CHECK(c.pending() == CapabilityAction::none);
 }
+
+TEST_CASE("a permanent activate failure holds the machine degraded: no check, no activate, until release") {
+    FakeClock clock;
+    SeededRandom rng(1);
+    CapabilityUpgrade m(cap_params(), rng);
+    m.start(clock.now());
+    REQUIRE(m.take_action(clock.now()) == CapabilityAction::check_availability);
+    m.on_availability(clock.now(), true);
+    REQUIRE(m.take_action(clock.now()) == CapabilityAction::activate);
+    m.on_activate_result(clock.now(), false, "exited with code 77", true);
+    CHECK(m.state() == CapabilityState::degraded);
+    CHECK(m.held());
+    CHECK_FALSE(m.next_deadline().has_value());
+    m.report_availability(clock.now(), true);  // still available: held all the same
+    CHECK(m.state() == CapabilityState::degraded);
+    CHECK(m.take_action(clock.now() + 1h) == CapabilityAction::none);
+    m.release(clock.now());
+    CHECK_FALSE(m.held());
+    CHECK(m.take_action(clock.now()) == CapabilityAction::check_availability);
+}
