@@ -28,8 +28,15 @@ bool is_name_char(char c, bool first) {
     return alpha || (!first && c >= '0' && c <= '9');
 }
 
+// Defaults nested deeper than this are refused: each level is a recursion (and a scan of the
+// rest of the value), and a file of 20,000 nested `${A:-...}` must get an error, not a stack
+// overflow.
+constexpr int kMaxNesting = 32;
+
+Interpolated interpolate_at(std::string_view text, const Environment& env, int nesting);
+
 // Expands the inside of one `${...}`.
-void expand(std::string_view inner, const Environment& env, Interpolated& out) {
+void expand(std::string_view inner, const Environment& env, Interpolated& out, int nesting) {
     std::size_t n = 0;
     while (n < inner.size() && is_name_char(inner[n], n == 0)) ++n;
     std::string_view name = inner.substr(0, n);
@@ -50,7 +57,7 @@ void expand(std::string_view inner, const Environment& env, Interpolated& out) {
             out.text += *value;
             return;
         }
-        Interpolated fallback = interpolate(rest.substr(1), env);  // defaults may nest ${...}
+        Interpolated fallback = interpolate_at(rest.substr(1), env, nesting + 1);  // defaults may nest ${...}
         out.text += fallback.text;
         out.warnings.insert(out.warnings.end(), fallback.warnings.begin(), fallback.warnings.end());
         out.errors.insert(out.errors.end(), fallback.errors.begin(), fallback.errors.end());
@@ -68,10 +75,12 @@ void expand(std::string_view inner, const Environment& env, Interpolated& out) {
     }
 }
 
-}  // namespace
-
-Interpolated interpolate(std::string_view text, const Environment& env) {
+Interpolated interpolate_at(std::string_view text, const Environment& env, int nesting) {
     Interpolated out;
+    if (nesting > kMaxNesting) {
+        out.errors.push_back("interpolation nested more than " + std::to_string(kMaxNesting) + " levels deep");
+        return out;
+    }
     for (std::size_t i = 0; i < text.size(); ++i) {
         char c = text[i];
         if (c != '$' || i + 1 >= text.size()) {
@@ -90,7 +99,7 @@ Interpolated interpolate(std::string_view text, const Environment& env) {
                 out.errors.push_back("unterminated '${' in '" + std::string(text) + "'");
                 return out;
             }
-            expand(text.substr(i + 2, j - i - 3), env, out);
+            expand(text.substr(i + 2, j - i - 3), env, out, nesting);
             i = j - 1;
         } else {
             out.text += c;
@@ -98,5 +107,9 @@ Interpolated interpolate(std::string_view text, const Environment& env) {
     }
     return out;
 }
+
+}  // namespace
+
+Interpolated interpolate(std::string_view text, const Environment& env) { return interpolate_at(text, env, 0); }
 
 }  // namespace mainstay::config

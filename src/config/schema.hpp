@@ -193,6 +193,7 @@ struct ServiceSpec {
     bool enabled{true};
     Duration ready_after{std::chrono::seconds(1)};
     Duration timeout{std::chrono::minutes(5)};  // oneshot: its longest run, then stopped and failed (0: none)
+    std::vector<int> forward_signals{};  // SIGUSR1, SIGUSR2, SIGWINCH sent to mainstay that it also gets
     std::vector<Dependency> depends_on;
     ProbesSpec probes;
     RestartSpec restart;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <csignal>
 #include <cstdlib>
 #include <set>
 
@@ -16,7 +17,7 @@ using Keys = std::vector<std::string>;
 
 const Keys kProcessKeys{"name", "description", "kind", "command", "shell", "working_dir", "environment",
                         "env_file", "user", "group", "critical", "enabled", "ready_after", "depends_on",
-                        "probes", "restart", "recovery", "stop", "limits", "output"};
+                        "probes", "restart", "recovery", "stop", "limits", "output", "forward_signals"};
 // A oneshot is a process that ends: one key more, its run-time limit.
 const Keys kOneshotKeys = [] {
     Keys keys = kProcessKeys;
@@ -321,6 +322,22 @@ void read_service_body(MapReader& r, ServiceSpec& s) {
         if (const Node* t = r.get("timeout"); t && s.timeout == Duration{0}) {
             diags.warning(t->mark, "'timeout: 0' lets this oneshot run for ever: a hung run holds its dependents back until "
                                    "it is stopped by hand");
+        }
+    }
+    if (const Node* forward = r.get("forward_signals")) {
+        if (auto list = read_string_list(*forward, "forward_signals", diags)) {
+            for (const auto& [text, at] : *list) {
+                auto sig = parse_signal(text);
+                if (!sig) {
+                    diags.error(at, "'forward_signals' lists signals such as SIGUSR1, got '" + text + "'");
+                } else if (*sig.value != SIGUSR1 && *sig.value != SIGUSR2 && *sig.value != SIGWINCH) {
+                    diags.error(at, "mainstay passes on SIGUSR1, SIGUSR2 and SIGWINCH; " + signal_name(*sig.value) +
+                                        " means something to mainstay itself (use `mainstay signal " +
+                                        signal_name(*sig.value) + " " + s.name + "` to send it to this service)");
+                } else {
+                    s.forward_signals.push_back(*sig.value);
+                }
+            }
         }
     }
     if (const Node* restart = r.get("restart")) read_restart(*restart, s.restart, diags);

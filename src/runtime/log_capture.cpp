@@ -11,6 +11,7 @@
 #include <unordered_map>
 
 #include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 namespace mainstay::runtime {
 namespace {
@@ -85,7 +86,7 @@ public:
     static inline asio::execution_context::id id;
 
     explicit CaptureSet(asio::execution_context& context)
-        : service(context), watch_(static_cast<asio::io_context&>(context)) {
+        : service(context), watch_(static_cast<asio::io_context&>(context)), pause_(static_cast<asio::io_context&>(context)) {
         epoll_ = ::epoll_create1(EPOLL_CLOEXEC);
         if (epoll_ == -1) return;
         boost::system::error_code ec;
@@ -96,7 +97,10 @@ public:
         }
     }
 
+    void set_hold(std::function<bool()> hold) { hold_ = std::move(hold); }
+
     void shutdown() override {
+        pause_.cancel();
         boost::system::error_code ignored;
         watch_.close(ignored);  // closes epoll_
         epoll_ = -1;
@@ -127,7 +131,20 @@ private:
             armed_ = false;
             if (ec) return;  // closed: the loop is ending
             turn();
-            if (!streams_.empty() && epoll_ != -1) arm();
+            if (streams_.empty() || epoll_ == -1) return;
+            if (hold_ && hold_()) return wait_then_arm();
+            arm();
+        });
+    }
+    // The writer is behind: look again in a moment, reading nothing meanwhile.
+    void wait_then_arm() {
+        armed_ = true;
+        pause_.expires_after(std::chrono::milliseconds(2));
+        pause_.async_wait([this](const boost::system::error_code& ec) {
+            armed_ = false;
+            if (ec || streams_.empty() || epoll_ == -1) return;
+            if (hold_ && hold_()) return wait_then_arm();
+            arm();
         });
     }
 
@@ -159,6 +176,8 @@ public:
 
 private:
     asio::posix::stream_descriptor watch_;
+    asio::steady_timer pause_;
+    std::function<bool()> hold_;
     int epoll_{-1};
     bool armed_{false};
     std::uint64_t next_id_{0};
@@ -196,5 +215,9 @@ void LogCapture::finish() {
 bool LogCapture::finished() const { return !stream_ || stream_->done; }
 
 std::size_t LogCapture::live() { return live_captures; }
+
+void LogCapture::hold_reading_while(asio::io_context& io, std::function<bool()> hold) {
+    asio::use_service<CaptureSet>(io).set_hold(std::move(hold));
+}
 
 }  // namespace mainstay::runtime

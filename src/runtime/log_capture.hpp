@@ -40,6 +40,10 @@ public:
     bool finished() const;  // end of file, or finish()ed
     // Captures alive (in every event loop of the process).
     static std::size_t live();
+    // While `hold()` says so, the captures of `io` read nothing (checked every 2 ms): the pipes
+    // fill and a flooding service waits on its own writes, as it would on a slow terminal,
+    // instead of its lines being dropped. Set once by the runtime (Logging::file_backlog).
+    static void hold_reading_while(boost::asio::io_context& io, std::function<bool()> hold);
 
     struct Stream;
 

@@ -72,6 +72,8 @@ public:
     std::uint64_t dropped(std::string_view service, Sink sink) const { return queue_->dropped(service, sink); }
     std::uint64_t dropped_own(Sink sink) const { return queue_->dropped_own(sink); }
     std::vector<DropCount> drops() const { return queue_->drops(); }
+    // Services' lines wait for their files: reading their pipes should pause (OutputQueue::file_backlog).
+    bool file_backlog() const { return queue_->file_backlog(); }
     // Log files that cannot be written right now (disk full, directory gone).
     std::vector<std::string> failing_files() const { return queue_->failing_files(); }
     // Lines log.forward did not deliver: dropped rather than waited for (its queue was full), or

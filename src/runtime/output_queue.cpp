@@ -74,6 +74,14 @@ void OutputQueue::release(bool own, Sink sink, std::size_t cost) {
     std::lock_guard lock(mutex_);
     std::size_t& u = used(own, sink);
     u -= std::min(u, cost);
+    if (!own && sink == Sink::file) last_file_release_ = std::chrono::steady_clock::now();
+}
+
+bool OutputQueue::file_backlog() const {
+    std::lock_guard lock(mutex_);
+    if (used_[0][static_cast<std::size_t>(Sink::file)] * 2 <= limits_.service_file) return false;
+    // Only while the writer is writing them: a hung disk must not stall the services too.
+    return std::chrono::steady_clock::now() - last_file_release_ < std::chrono::milliseconds(500);
 }
 
 bool OutputQueue::recharge(bool own, Sink sink, std::size_t old_cost, std::size_t new_cost) {

@@ -75,6 +75,11 @@ public:
     std::vector<DropCount> drops() const;
     std::vector<std::string> failing_files() const;
     std::size_t charged() const;  // bytes charged to every budget now (0 when all is written)
+    // The services' file lines fill more than half their budget while the writer is writing
+    // them (it finished some within the last half second): reading the services' pipes should
+    // wait, so that a flood reaches its file whole instead of being dropped. False while the
+    // writer is stuck (a hung disk): then lines are dropped and counted, and nothing waits.
+    bool file_backlog() const;
 
     // --- the writer ---
     int wake_fd() const { return wake_fd_; }
@@ -107,6 +112,7 @@ private:
     std::map<std::string, Counts, std::less<>> dropped_;
     std::map<std::string, Counts, std::less<>> unreported_;
     std::set<std::string> failing_;
+    std::chrono::steady_clock::time_point last_file_release_{};
 };
 
 }  // namespace mainstay::runtime

@@ -35,7 +35,10 @@ SpawnRequest request_for(const config::ServiceSpec& spec, const config::Argv& ar
 }  // namespace
 
 RealWorld::RealWorld(boost::asio::io_context& io, Logging& logging, OutputTails& tails)
-    : io_(io), logging_(logging), tails_(tails) {}
+    : io_(io), logging_(logging), tails_(tails) {
+    // A flood waits for its file rather than losing lines, while the disk keeps up.
+    LogCapture::hold_reading_while(io_, [this] { return logging_.file_backlog(); });
+}
 
 RealWorld::~RealWorld() = default;
 

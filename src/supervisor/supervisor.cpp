@@ -763,10 +763,16 @@ void Supervisor::on_signal(int sig) {
     } else if (sig == SIGHUP) {
         world_.log(config::LogLevel::info, "received SIGHUP: reloading the configuration");
         if (!shutting_down_) world_.reload();
-    } else {  // passed on to every running service
+    } else {  // passed on to the running services that ask for it (`forward_signals`), and no other
+        std::size_t sent = 0;
         for (const auto& s : services_) {
-            if (s->pid()) world_.signal_group(*s->pid(), sig);
+            const auto& wanted = s->spec().forward_signals;
+            if (!s->pid() || std::find(wanted.begin(), wanted.end(), sig) == wanted.end()) continue;
+            world_.signal_group(*s->pid(), sig);
+            ++sent;
         }
+        world_.log(config::LogLevel::info, "received " + config::signal_name(sig) + ": passed on to " + std::to_string(sent) +
+                                               (sent == 1 ? " service" : " services") + " (forward_signals)");
     }
 }
 

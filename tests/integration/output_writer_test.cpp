@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <thread>
 
 #include "harness.hpp"
 #include "runtime/logging.hpp"
@@ -151,6 +152,27 @@ TEST_CASE(
     auto lines = console.lines();
     CHECK(count_with(lines, "web | hello from web") == 1);
     CHECK(count_with(lines, "info: hello from mainstay") == 1);
+}
+
+TEST_CASE("file backlog: reading waits while the services' file lines fill half their budget and the writer writes them") {
+    OutputLimits limits{1'000'000, 20'000, 5'000, 5'000};
+    OutputQueue q(limits);
+    const std::size_t cost = service_entry("web", 1000).cost();
+    int pushed = 0;
+    while ((pushed + 1) * cost * 2 <= limits.service_file) {
+        q.push(service_entry("web", 1000));
+        ++pushed;
+    }
+    CHECK_FALSE(q.file_backlog());  // half full: no backlog yet
+    q.push(service_entry("web", 1000));
+    q.push(service_entry("web", 1000));
+    CHECK_FALSE(q.file_backlog());  // over half, but the writer has written nothing yet: it may be stuck
+    q.release(false, Sink::file, cost);  // the writer wrote one
+    CHECK(q.file_backlog());
+    std::this_thread::sleep_for(600ms);  // and then nothing for longer than half a second: a hung disk
+    CHECK_FALSE(q.file_backlog());       // lines are dropped and counted again, nobody waits
+    q.release(false, Sink::file, cost * static_cast<std::size_t>(pushed + 1));
+    CHECK_FALSE(q.file_backlog());  // drained
 }
 
 TEST_CASE("a full disk (/dev/full) is reported once, flagged and counted, no banner per line") {

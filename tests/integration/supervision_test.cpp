@@ -325,14 +325,18 @@ TEST_CASE("an exec that fails (missing interpreter) is a reason to retry, not th
     std::filesystem::remove_all(work, ec);
 }
 
-TEST_CASE("SIGUSR1 is passed on to every running service, a second SIGTERM kills at once") {
+TEST_CASE("SIGUSR1 is passed on to the services that list it in forward_signals and no other, a second SIGTERM kills at once") {
     Mainstay m(main_yaml(), {{"stubborn", ts("--ignore-sigterm --pid-file s.pid") + "working_dir: ..\n"
-                                              "stop: {timeout: 1h}\n"}});
+                                              "stop: {timeout: 1h}\nforward_signals: [SIGUSR1]\n"},
+                             {"bystander", ts("") + "ready_after: 50ms\n"}});
     REQUIRE(m.wait_for("stubborn: ready"));
+    REQUIRE(m.wait_for("bystander: ready"));
     REQUIRE(eventually([&] { return read_pid(m.dir() / "s.pid") > 0; }));
     const int first = read_pid(m.dir() / "s.pid");
     m.signal(SIGUSR1);  // test-service does not handle SIGUSR1: it dies of it
     CHECK(m.wait_for("stubborn: recovering (killed by SIGUSR1)"));
+    CHECK(m.wait_for("received SIGUSR1: passed on to 1 service (forward_signals)"));
+    CHECK(m.count("bystander: recovering") == 0);  // it did not ask for SIGUSR1: it was not sent
     REQUIRE(m.wait_for("stubborn: running", 10s));
     // The new process writes its pid once it ignores SIGTERM (the old file holds the old pid).
     REQUIRE(eventually([&] {

@@ -735,16 +735,22 @@ TEST_CASE("the end of the startup phase is notified once, on_critical_failure: e
     t.wind_down();
 }
 
-TEST_CASE("signals: the first stop signal shuts down, a second kills at once, USR1/USR2/WINCH reach every service, HUP asks for a reload") {
-    Story st({svc("a"), svc("b")});
+TEST_CASE("signals: the first stop signal shuts down, a second kills at once, USR1/USR2/WINCH reach the services that ask, HUP asks for a reload") {
+    auto a_spec = svc("a");
+    a_spec.forward_signals = {SIGUSR1, SIGWINCH};
+    Story st({a_spec, svc("b")});
     const int a = *st.s("a").pid(), b = *st.s("b").pid();
     st.sup->on_signal(SIGUSR1);
+    st.sup->on_signal(SIGUSR2);
     auto sent = [&](int pgid, int sig) {
         return std::count_if(st.world.signals.begin(), st.world.signals.end(),
                              [&](const auto& s) { return s.pgid == pgid && s.signal == sig; });
     };
     CHECK(sent(a, SIGUSR1) == 1);
-    CHECK(sent(b, SIGUSR1) == 1);
+    CHECK(sent(b, SIGUSR1) == 0);  // b did not ask: a logrotate postrotate kill -USR1 must not kill it
+    CHECK(sent(a, SIGUSR2) + sent(b, SIGUSR2) == 0);
+    CHECK(logged(st.world, "received SIGUSR1: passed on to 1 service (forward_signals)"));
+    CHECK(logged(st.world, "received SIGUSR2: passed on to 0 services (forward_signals)"));
     st.sup->on_signal(SIGHUP);
     CHECK(st.world.reloads == 1);  // the runtime reads the configuration again
     CHECK(st.s("a").state() == State::running);

@@ -49,3 +49,22 @@ TEST_CASE("an unterminated ${ and a malformed expression are errors") {
     CHECK(interpolate("${}", env()).errors.at(0) == "invalid interpolation '${}': expected a variable name");
     CHECK(interpolate("${HOST:+x}", env()).errors.size() == 1);
 }
+
+TEST_CASE("defaults nest 32 levels deep, deeper is an error and not a stack overflow (20,000 levels)") {
+    auto nested = [](int n) {
+        std::string s;
+        for (int i = 0; i < n; ++i) s += "${UNSET_" + std::to_string(i) + ":-";
+        s += "x";
+        s += std::string(static_cast<std::size_t>(n), '}');
+        return s;
+    };
+    auto ok = interpolate(nested(32), env());
+    CHECK(ok.errors.empty());
+    CHECK(ok.text == "x");
+    auto deep = interpolate(nested(33), env());
+    REQUIRE(deep.errors.size() == 1);
+    CHECK(deep.errors[0] == "interpolation nested more than 32 levels deep");
+    auto hostile = interpolate(nested(20000), env());
+    REQUIRE(hostile.errors.size() == 1);
+    CHECK(hostile.errors[0] == "interpolation nested more than 32 levels deep");
+}

@@ -3,6 +3,7 @@
 // permanent HTTP statuses; `check --plan` printing the schedules they make.
 #include <doctest/doctest.h>
 
+#include <csignal>
 #include <sstream>
 #include <vector>
 
@@ -142,4 +143,14 @@ TEST_CASE("permanent exit codes of a wake and permanent HTTP statuses of a probe
     auto bad =
         check("command: [a]\nprobes: {readiness: {http: {url: \"http://127.0.0.1:9/\", permanent_status: [42]}}}\n");
     CHECK(bad.err.find("'permanent_status' lists HTTP status codes (100-599), got '42'") != std::string::npos);
+}
+
+TEST_CASE("forward_signals: SIGUSR1, SIGUSR2 and SIGWINCH by any spelling, another signal is an error saying why") {
+    CHECK(load_one("command: [a]\nforward_signals: [SIGUSR1, USR2, 28]\n").forward_signals == std::vector<int>{SIGUSR1, SIGUSR2, SIGWINCH});
+    auto hup = check("command: [a]\nforward_signals: [SIGHUP]\n");
+    CHECK(hup.code == 2);
+    CHECK(hup.err.find("s.yaml:2:19: error: mainstay passes on SIGUSR1, SIGUSR2 and SIGWINCH; SIGHUP means something to "
+                       "mainstay itself (use `mainstay signal SIGHUP s` to send it to this service)") != std::string::npos);
+    auto bad = check("command: [a]\nforward_signals: [SIGNOPE]\n");
+    CHECK(bad.err.find("'forward_signals' lists signals such as SIGUSR1, got 'SIGNOPE'") != std::string::npos);
 }
