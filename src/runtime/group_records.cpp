@@ -13,7 +13,7 @@ namespace mainstay::runtime {
 namespace {
 
 bool write_file(const std::filesystem::path& path, const std::string& text) {
-    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd == -1) return false;
     ssize_t n;
     while ((n = ::write(fd, text.data(), text.size())) < 0 && errno == EINTR) {

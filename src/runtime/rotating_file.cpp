@@ -20,7 +20,9 @@ void RotatingFile::open() {
     next_open_ = std::chrono::steady_clock::now() + std::chrono::seconds(1);
     std::error_code ec;
     if (path_.has_parent_path()) std::filesystem::create_directories(path_.parent_path(), ec);
-    fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    // O_NOFOLLOW: a link planted at a log's name is refused (ELOOP, reported as a failing
+    // file), never written through.
+    fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0640);
     if (fd_ == -1) {
         error_ = errno;
         size_ = 0;

@@ -1,10 +1,12 @@
 #include "runtime/status_file.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 
 namespace mainstay::runtime {
@@ -23,9 +25,13 @@ struct StatusFile::Shared {
 std::string write_atomically(const std::filesystem::path& path, const std::string& text) {
     std::error_code ec;
     if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
-    const std::string tmp = path.string() + ".tmp";
-    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd == -1) return "cannot open " + tmp + ": " + std::strerror(errno);
+    // A temporary of a random name, made with O_EXCL (mkostemp): a link planted at a name we
+    // would use cannot make us write through it, and rename() replaces `path` itself, never
+    // what a link there points to.
+    std::string tmp = path.string() + ".tmp.XXXXXX";
+    const int fd = ::mkostemp(tmp.data(), O_CLOEXEC);
+    if (fd == -1) return "cannot create a temporary beside " + path.string() + ": " + std::strerror(errno);
+    ::fchmod(fd, 0644);
     std::size_t done = 0;
     while (done < text.size()) {
         const ssize_t n = ::write(fd, text.data() + done, text.size() - done);

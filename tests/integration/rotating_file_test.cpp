@@ -7,6 +7,7 @@
 #include <string>
 
 #include "harness.hpp"
+#include "runtime/instance_lock.hpp"
 #include "runtime/rotating_file.hpp"
 
 using mainstay::runtime::RotatingFile;
@@ -67,6 +68,28 @@ TEST_CASE("a write cut short by a full disk leaves no torn line in the file") {
     std::ifstream in(dir / "svc.log");
     const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     CHECK(text == std::string(99, 'a') + "\n" + std::string(99, 'b') + "\nd\n");
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+}
+
+TEST_CASE("links planted at a log's name or at the lock file are refused, never written through") {
+    std::string tmpl = (fs::temp_directory_path() / "mainstay-link-XXXXXX").string();
+    fs::path dir = ::mkdtemp(tmpl.data());
+    std::ofstream(dir / "precious") << "keep me\n";
+    fs::create_symlink(dir / "precious", dir / "svc.log");
+    {
+        RotatingFile f(dir / "svc.log", 1 << 20, 2);
+        f.write("a line\n");
+        CHECK(f.dropped_writes() == 1);  // refused: the file cannot be opened
+    }
+    CHECK(mainstay::testing::read_lines(dir / "precious") == std::vector<std::string>{"keep me"});
+    fs::create_symlink(dir / "precious", dir / "mainstay.lock");
+    std::string error;
+    bool held = false;
+    CHECK_FALSE(mainstay::runtime::InstanceLock::acquire(dir / "mainstay.lock", error, held).has_value());
+    CHECK_FALSE(held);
+    CHECK(error == "lock file " + (dir / "mainstay.lock").string() + " is a symbolic link: refused (remove it if it is yours)");
+    CHECK(mainstay::testing::read_lines(dir / "precious") == std::vector<std::string>{"keep me"});  // not truncated
     std::error_code ec;
     fs::remove_all(dir, ec);
 }

@@ -51,7 +51,8 @@ TEST_CASE("status file: 1000 documents put at once end with the last on disk, co
         CHECK(eventually([&] { return file.written() >= 1; }));
         CHECK(file.written() < 1000);  // coalesced: fsync is far slower than put
     }
-    CHECK(!std::filesystem::exists(path.string() + ".tmp"));
+    // No temporary left beside it.
+    for (const auto& e : std::filesystem::directory_iterator(path.parent_path())) CHECK(e.path() == path);
     std::filesystem::remove_all(dir);
 }
 
@@ -89,6 +90,30 @@ TEST_CASE("status file: a path that cannot be written is reported once, not per 
     }
     std::lock_guard lock(m);
     REQUIRE(reports.size() == 1);
-    CHECK(reports[0].find("status file: cannot open " + path.string() + ".tmp") == 0);
+    CHECK(reports[0].find("status file: cannot create a temporary beside " + path.string()) == 0);
+    std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("status file: links planted where it writes are never followed, their targets stay untouched") {
+    const auto dir = temp_dir();
+    const auto path = dir / "status.json";
+    std::ofstream(dir / "precious") << "keep me\n";
+    // The names a writer might use for its temporary, and the file itself.
+    std::filesystem::create_symlink(dir / "precious", path.string() + ".tmp");
+    {
+        StatusFile file(path, nullptr);
+        file.put("{}\n");
+    }
+    CHECK(slurp(dir / "precious") == "keep me\n");
+    CHECK(slurp(path) == "{}\n");
+    std::filesystem::remove(path);
+    std::filesystem::create_symlink(dir / "precious", path);  // a link at the status file's own name
+    {
+        StatusFile file(path, nullptr);
+        file.put("{\"n\": 2}\n");
+    }
+    CHECK(slurp(dir / "precious") == "keep me\n");  // the link was replaced, not written through
+    CHECK(!std::filesystem::is_symlink(path));
+    CHECK(slurp(path) == "{\"n\": 2}\n");
     std::filesystem::remove_all(dir);
 }
