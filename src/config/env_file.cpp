@@ -63,6 +63,16 @@ void parse_env_text(const std::string& text, const std::string& file_name, EnvVa
         while (!raw.empty() && (raw.front() == ' ' || raw.front() == '\t')) raw.remove_prefix(1);
         while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\t')) raw.remove_suffix(1);
         std::string value;
+        if (raw.find('\0') != std::string_view::npos) {
+            diags.error({file_name, number, static_cast<int>(start) + 1}, "a NUL byte in the value of " + name);
+            continue;
+        }
+        const bool opens = !raw.empty() && (raw.front() == '\'' || raw.front() == '"');
+        if (opens && (raw.size() < 2 || raw.back() != raw.front())) {
+            diags.error({file_name, number, static_cast<int>(start) + 1},
+                        "unterminated quote in the value of " + name + " (values span one line)");
+            continue;
+        }
         if (raw.size() >= 2 && raw.front() == '\'' && raw.back() == '\'') {
             value = raw.substr(1, raw.size() - 2);
         } else if (raw.size() >= 2 && raw.front() == '"' && raw.back() == '"') {

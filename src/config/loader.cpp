@@ -48,6 +48,11 @@ void read_main(const Node& root, MainConfig& main, const Node*& defaults, Diagno
             auto hp = http->is_scalar() ? parse_host_port(http->scalar) : Parsed<HostPort>::fail("host:port, got " + describe(*http));
             if (hp) main.status.http = *hp.value;
             else diags.error(http->mark, "'http' must be " + hp.error);
+            if (hp && (hp.value->host == "0.0.0.0" || hp.value->host == "::")) {
+                diags.warning(http->mark, "status over HTTP on every interface (" + hp.value->host +
+                                              "): anyone who can reach this machine can read /status, /events and "
+                                              "/metrics (127.0.0.1 keeps it to this machine)");
+            }
         }
         v.duration("print_interval", main.status.print_interval);
         v.enumeration("ready_when", main.status.ready_when, {{"degraded", ReadyWhen::degraded}, {"full", ReadyWhen::full}});

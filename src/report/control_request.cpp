@@ -82,7 +82,10 @@ ControlRequest read_control_request(const json& request) {
     out.name = jr::text(request, "name");
     out.watch = read_bool(request, "watch", false, out.error);
     out.follow = read_bool(request, "follow", false, out.error);
-    if (auto it = request.find("since_ms"); it != request.end() && it->is_number()) out.since = clamp_ms(*it);
+    if (auto it = request.find("since_ms"); it != request.end()) {
+        if (it->is_number()) out.since = clamp_ms(*it);
+        else if (out.error.empty()) out.error = "malformed request: since_ms must be a number of milliseconds";
+    }
     if (!out.name.empty()) out.targets.push_back(out.name);
     for (const auto& n : jr::list(request, "names")) {
         if (!n.is_string()) continue;

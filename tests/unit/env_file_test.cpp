@@ -15,6 +15,18 @@ TEST_CASE("env files: KEY=VALUE lines, comments, export, quotes") {
     CHECK(vars == EnvVars{{"A", "1"}, {"B", "2"}, {"C", "$x # kept"}, {"D", "line\nnext \"q\""}, {"E", "v"}, {"F", "a#b"}, {"G", ""}});
 }
 
+TEST_CASE("env files: an unterminated quote or a NUL byte is an error at its line, never taken silently") {
+    EnvVars vars;
+    Diagnostics d;
+    parse_env_text(std::string("A='open\nB=\"also\nC=x\0y\nD='\nE=ok\n", 31), "x.env", vars, d);
+    REQUIRE(d.all().size() == 4);
+    CHECK(format(d.sorted()[0]) == "x.env:1:1: error: unterminated quote in the value of A (values span one line)");
+    CHECK(format(d.sorted()[1]) == "x.env:2:1: error: unterminated quote in the value of B (values span one line)");
+    CHECK(format(d.sorted()[2]) == "x.env:3:1: error: a NUL byte in the value of C");
+    CHECK(format(d.sorted()[3]) == "x.env:4:1: error: unterminated quote in the value of D (values span one line)");
+    CHECK(vars == EnvVars{{"E", "ok"}});
+}
+
 TEST_CASE("env files: a bad line is reported at its own line and column, the rest still read") {
     EnvVars vars;
     Diagnostics d;

@@ -66,6 +66,9 @@ TEST_CASE("control request: since_ms is clamped to 0 .. 100 years whatever numbe
     CHECK(since(R"({"since_ms":-1e300})") == std::chrono::milliseconds(0));
     CHECK(since(R"({"since_ms":2.9})") == std::chrono::milliseconds(2));
     CHECK_FALSE(since(R"({"since_ms":"60000"})").has_value());
+    // Not a number: refused, not taken as "from the start".
+    CHECK(read_control_request(json::parse(R"({"cmd":"events","since_ms":"5m"})")).error ==
+          "malformed request: since_ms must be a number of milliseconds");
     // What the handler does with it must not overflow.
     const auto t = std::chrono::steady_clock::now() - kMaxSince;
     CHECK(t < std::chrono::steady_clock::now());
