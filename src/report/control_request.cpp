@@ -53,8 +53,25 @@ ControlLine parse_control_line(std::string_view line) {
     while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) line.remove_suffix(1);
     if (line.find_first_not_of(" \t") == std::string_view::npos) return {};
     ControlLine out;
+    // A key twice in one object is refused: `{"cmd":"status","cmd":"stop"}` must not stop
+    // anything because the last one wins. One set of keys per object being read.
+    std::vector<std::vector<std::string>> keys;
+    std::string duplicate;
+    const json::parser_callback_t watch = [&](int depth, json::parse_event_t event, json& parsed) {
+        const auto level = static_cast<std::size_t>(depth);
+        if (event == json::parse_event_t::object_start) {
+            if (keys.size() <= level) keys.resize(level + 1);
+            keys[level].clear();
+        } else if (event == json::parse_event_t::key && level > 0 && level <= keys.size()) {
+            auto& seen = keys[level - 1];
+            const std::string& key = parsed.get_ref<const std::string&>();
+            if (std::find(seen.begin(), seen.end(), key) != seen.end() && duplicate.empty()) duplicate = key;
+            seen.push_back(key);
+        }
+        return true;
+    };
     try {
-        out.request = json::parse(line.begin(), line.end());
+        out.request = json::parse(line.begin(), line.end(), watch);
     } catch (const json::exception& e) {
         out.kind = ControlLine::Kind::malformed;
         out.error = "malformed request: " + parse_message(e.what());
@@ -64,6 +81,12 @@ ControlLine parse_control_line(std::string_view line) {
     if (!out.request.is_object()) {
         out.kind = ControlLine::Kind::malformed;
         out.error = "malformed request: not a JSON object";
+        out.request = nullptr;
+        return out;
+    }
+    if (!duplicate.empty()) {
+        out.kind = ControlLine::Kind::malformed;
+        out.error = "malformed request: the key \"" + duplicate + "\" is given twice";
         out.request = nullptr;
         return out;
     }

@@ -73,3 +73,14 @@ TEST_CASE("control request: since_ms is clamped to 0 .. 100 years whatever numbe
     const auto t = std::chrono::steady_clock::now() - kMaxSince;
     CHECK(t < std::chrono::steady_clock::now());
 }
+
+TEST_CASE("control request: a key given twice is refused, at any depth, not read as its last value") {
+    const auto twice = parse_control_line(R"({"cmd":"status","cmd":"stop","name":"web"})");
+    CHECK(twice.kind == ControlLine::Kind::malformed);
+    CHECK(twice.error == "malformed request: the key \"cmd\" is given twice");
+    const auto nested = parse_control_line(R"({"cmd":"status","x":{"a":1,"a":2}})");
+    CHECK(nested.kind == ControlLine::Kind::malformed);
+    // The same key in two objects is fine.
+    const auto apart = parse_control_line(R"({"cmd":"status","x":{"cmd":1},"y":{"cmd":2}})");
+    CHECK(apart.kind == ControlLine::Kind::request);
+}
