@@ -4,6 +4,8 @@
 #include <map>
 #include <tuple>
 
+#include "config/values.hpp"
+
 namespace mainstay::config {
 
 std::string format(const Diagnostic& d) {
@@ -13,7 +15,9 @@ std::string format(const Diagnostic& d) {
     }
     out += d.severity == Severity::error ? ": error: " : ": warning: ";
     out += d.message;
-    return out;
+    // File names and the text a message quotes come from the user's files: an escape sequence
+    // in them must not reach the terminal (it would recolour it, move the cursor, set a title).
+    return printable(out);
 }
 
 void Diagnostics::error(const Mark& at, std::string message) {

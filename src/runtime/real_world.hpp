@@ -42,6 +42,8 @@ public:
     // its helpers' cgroup), or, with no tree, each service's group recorded in `records`. All
     // get `instance_id` as MAINSTAY_INSTANCE. Set once, before anything starts; either may be null.
     void contain(CgroupTree* tree, GroupRecords* records, std::string instance_id);
+    // Its limits were said not to apply already (at start): its first spawn does not say it again.
+    void limits_told(const std::string& service) { limits_warned_.insert(service); }
 
     supervisor::TimePoint now() const override;
     supervisor::StartResult start_process(const config::ServiceSpec& spec) override;

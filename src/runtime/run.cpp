@@ -81,6 +81,7 @@ struct Containment {
     std::unique_ptr<CgroupTree> tree;
     std::unique_ptr<GroupRecords> records;
     std::string id;
+    std::vector<std::string> limits_told;  // services whose limits were said not to apply, once
 };
 
 Containment contain(const config::Config& config, const std::filesystem::path& lock_file, boost::asio::io_context& io,
@@ -124,7 +125,9 @@ Containment contain(const config::Config& config, const std::filesystem::path& l
         for (const auto& w : cgroup::controllers_for(*s.limits)) {
             if (std::find(enabled.begin(), enabled.end(), w) == enabled.end()) missing += (missing.empty() ? "" : ", ") + w;
         }
-        if (!missing.empty()) logging.log(config::LogLevel::warn, s.name + ": limits (" + missing + ") not applied: " + why);
+        if (missing.empty()) continue;
+        logging.log(config::LogLevel::warn, s.name + ": limits (" + missing + ") not applied: " + why);
+        c.limits_told.push_back(s.name);
     }
     if (c.tree) {
         logging.log(config::LogLevel::debug, "services run in cgroups under " + c.tree->dir().string());
@@ -190,6 +193,7 @@ int run(config::Config config, const config::LoadOptions& reload_from) {
     OutputTails tails(config.main.log.format);  // each service's last lines: `mainstay logs`, exit reasons
     RealWorld world(io, logging, tails);
     world.contain(containment.tree.get(), containment.records.get(), containment.id);
+    for (const auto& name : containment.limits_told) world.limits_told(name);
     report::MetricsCounters metrics;  // fed by the resilience machines' events
     supervisor::Supervisor supervisor(config, world, std::random_device{}(), &metrics);
     world.attach(supervisor);

@@ -103,6 +103,7 @@ TEST_CASE("limits that cannot be applied are a warning with the reason, once per
     CHECK(m.wait_for("capped: running"));
     CHECK(m.wait_for("free: running"));
     CHECK(m.count("limits (") == 1);
+    CHECK(m.count("not applied") == 1);  // once, at start: not again at the first spawn
     m.signal(SIGTERM);
     CHECK(m.wait_exit() == 0);
 }
@@ -114,6 +115,7 @@ TEST_CASE("with cgroup v2, limits land in the service's cgroup, or a warning say
     REQUIRE(eventually([&] { return (pid = pid_in(m.dir() / "capped.pid")) > 1; }));
     if (m.count("capped: limits (") == 1) {
         MESSAGE("limits not applied here: " << *m.wait_for("capped: limits ("));
+        CHECK(m.count("not applied") == 1);  // the start's warning is not repeated by the first spawn
     } else if (m.count("no cgroup for services") == 0) {
         // Where is it? /proc/PID/cgroup's 0:: line, under the cgroup2 mount.
         auto cg = read_lines("/proc/" + std::to_string(pid) + "/cgroup");

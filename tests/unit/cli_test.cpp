@@ -101,3 +101,14 @@ TEST_CASE("an unknown --log-level is a usage error") {
     auto invalid = t.write("invalid.yaml", "services_dir: missing\n");
     CHECK(run({"run", "-c", invalid.string(), "--log-level", "debug"}).code == 2);  // parsed, then refused
 }
+
+TEST_CASE("check never echoes an escape sequence from a file's name or contents to the terminal") {
+    TempTree t;
+    auto file = t.write("mainstay.yaml", "{}\n");
+    t.write("services.d/evil\x1b]0;owned\x07.yaml", "command: [/bin/true]\n\x1b[2Jbad: 1\n");
+    auto o = run({"check", "-c", file.string()});
+    CHECK(o.code == 2);
+    CHECK(o.err.find('\x1b') == std::string::npos);
+    CHECK(o.err.find('\x07') == std::string::npos);
+    CHECK(o.err.find("evil?]0;owned?.yaml") != std::string::npos);  // the name, its control bytes as '?'
+}
