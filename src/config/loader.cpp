@@ -1,5 +1,7 @@
 #include "config/loader.hpp"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <system_error>
 
@@ -11,6 +13,18 @@
 #include "config/values.hpp"
 
 namespace mainstay::config {
+
+namespace {
+
+bool is_ip_or_localhost(const std::string& host) {
+    std::string literal = host;
+    if (literal.size() >= 2 && literal.front() == '[' && literal.back() == ']') literal = literal.substr(1, literal.size() - 2);
+    unsigned char buf[sizeof(in6_addr)];
+    return host == "localhost" || ::inet_pton(AF_INET, literal.c_str(), buf) == 1 ||
+           ::inet_pton(AF_INET6, literal.c_str(), buf) == 1;
+}
+
+}  // namespace
 namespace {
 
 namespace fs = std::filesystem;
@@ -46,8 +60,14 @@ void read_main(const Node& root, MainConfig& main, const Node*& defaults, Diagno
         if (socket) main.status.socket = *socket;
         if (const Node* http = v.get("http")) {
             auto hp = http->is_scalar() ? parse_host_port(http->scalar) : Parsed<HostPort>::fail("host:port, got " + describe(*http));
-            if (hp) main.status.http = *hp.value;
-            else diags.error(http->mark, "'http' must be " + hp.error);
+            if (hp && !is_ip_or_localhost(hp.value->host)) {
+                // What `run` can listen on (report/http_server): an address, not a name to resolve.
+                diags.error(http->mark, "'http' must name an IP address or localhost to listen on, got '" + hp.value->host + "'");
+            } else if (hp) {
+                main.status.http = *hp.value;
+            } else {
+                diags.error(http->mark, "'http' must be " + hp.error);
+            }
             if (hp && (hp.value->host == "0.0.0.0" || hp.value->host == "::")) {
                 diags.warning(http->mark, "status over HTTP on every interface (" + hp.value->host +
                                               "): anyone who can reach this machine can read /status, /events and "

@@ -112,3 +112,17 @@ TEST_CASE("check never echoes an escape sequence from a file's name or contents 
     CHECK(o.err.find('\x07') == std::string::npos);
     CHECK(o.err.find("evil?]0;owned?.yaml") != std::string::npos);  // the name, its control bytes as '?'
 }
+
+TEST_CASE("check refuses a status.http host that run could not listen on: a name other than localhost") {
+    TempTree t;
+    t.write("services.d/a.yaml", "command: [/bin/true]\n");
+    auto named = run({"check", "-c", t.write("named.yaml", "status: {http: \"example.invalid:80\"}\n").string()});
+    CHECK(named.code == 2);
+    CHECK(named.err.find("error: 'http' must name an IP address or localhost to listen on, got 'example.invalid'") !=
+          std::string::npos);
+    for (const char* ok : {"localhost:9077", "127.0.0.1:9077", "\"[::1]:9077\""}) {
+        INFO(ok);
+        auto r = run({"check", "-c", t.write("ok.yaml", std::string("status: {http: ") + ok + "}\n").string()});
+        CHECK(r.code == 0);
+    }
+}
