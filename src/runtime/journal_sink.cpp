@@ -13,6 +13,8 @@
 namespace mainstay::runtime {
 
 JournalSink::JournalSink(std::string socket_path) : path_(std::move(socket_path)) {
+    addr_.sun_family = AF_UNIX;
+    if (path_.size() < sizeof addr_.sun_path) std::memcpy(addr_.sun_path, path_.c_str(), path_.size() + 1);
     fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 }
 
@@ -60,12 +62,9 @@ void JournalSink::sink_it_(const spdlog::details::log_msg& msg) {
     append_field(datagram, "MESSAGE", std::string_view(text.data(), text.size()));
     append_field(datagram, "PRIORITY", std::to_string(priority(msg.level)));
     append_field(datagram, "SYSLOG_IDENTIFIER", std::string_view(msg.logger_name.data(), msg.logger_name.size()));
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    if (fd_ < 0 || path_.size() >= sizeof addr.sun_path) throw spdlog::spdlog_ex("journal: no socket");
-    std::memcpy(addr.sun_path, path_.c_str(), path_.size() + 1);
-    if (::sendto(fd_, datagram.data(), datagram.size(), MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&addr), sizeof addr) <
-        0) {
+    if (fd_ < 0 || addr_.sun_path[0] == '\0') throw spdlog::spdlog_ex("journal: no socket");
+    if (::sendto(fd_, datagram.data(), datagram.size(), MSG_NOSIGNAL, reinterpret_cast<const sockaddr*>(&addr_),
+                 sizeof addr_) < 0) {
         throw spdlog::spdlog_ex("journal: " + path_ + ": " + std::strerror(errno));
     }
 }

@@ -9,6 +9,8 @@
 
 #include <spdlog/sinks/base_sink.h>
 
+#include <sys/un.h>
+
 #include <mutex>
 #include <string>
 
@@ -33,6 +35,7 @@ protected:
 
 private:
     std::string path_;
+    sockaddr_un addr_{};  // path_ as an address, made once (sun_path empty: too long)
     int fd_{-1};
 };
 

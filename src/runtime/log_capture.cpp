@@ -131,10 +131,14 @@ private:
             armed_ = false;
             if (ec) return;  // closed: the loop is ending
             turn();
-            if (streams_.empty() || epoll_ == -1) return;
-            if (hold_ && hold_()) return wait_then_arm();
-            arm();
+            next();
         });
+    }
+    // After a turn or a pause: watch the pipes again, or, while the writer is behind, pause.
+    void next() {
+        if (streams_.empty() || epoll_ == -1) return;
+        if (hold_ && hold_()) return wait_then_arm();
+        arm();
     }
     // The writer is behind: look again in a moment, reading nothing meanwhile.
     void wait_then_arm() {
@@ -142,9 +146,7 @@ private:
         pause_.expires_after(std::chrono::milliseconds(2));
         pause_.async_wait([this](const boost::system::error_code& ec) {
             armed_ = false;
-            if (ec || streams_.empty() || epoll_ == -1) return;
-            if (hold_ && hold_()) return wait_then_arm();
-            arm();
+            if (!ec) next();
         });
     }
 

@@ -106,8 +106,7 @@ Logging::Logging(const config::LogSpec& spec, int console_fd, OutputLimits limit
 
 Logging::Logging(const config::LogSpec& spec, int console_fd, OutputLimits limits,
                  std::shared_ptr<spdlog::sinks::sink> forward_sink)
-    : level_(spec.level),
-      files_(spec.file.has_value()),
+    : files_(spec.file.has_value()),
       forward_(spec.forward),
       queue_(std::make_shared<OutputQueue>(limits)) {
     OutputOptions options;
@@ -145,7 +144,6 @@ void Logging::stop() {
 }
 
 void Logging::set_level(config::LogLevel level) {
-    level_ = level;
     own_->set_level(to_spdlog(level));
 }
 
@@ -166,8 +164,8 @@ std::uint64_t Logging::forward_dropped() const {
 }
 
 void Logging::log(config::LogLevel level, std::string_view message) {
-    if (level < level_) return;
     const auto lvl = to_spdlog(level);
+    if (!own_->should_log(lvl)) return;  // the one level: own_'s (the forward loggers pass all)
     own_->log(lvl, spdlog::string_view_t(message.data(), message.size()));
     if (forward_own_) forward_own_->log(lvl, spdlog::string_view_t(message.data(), message.size()));
 }

@@ -83,7 +83,6 @@ public:
 private:
     std::shared_ptr<spdlog::logger> forward_for(std::string_view service);
 
-    std::atomic<config::LogLevel> level_;
     const bool files_;
     const config::LogForward forward_;
     std::shared_ptr<OutputQueue> queue_;
