@@ -8,7 +8,6 @@
 #pragma once
 
 #include <spdlog/sinks/base_sink.h>
-
 #include <sys/un.h>
 
 #include <mutex>
