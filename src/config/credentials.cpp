@@ -4,6 +4,7 @@
 #include <pwd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <vector>
 
 namespace mainstay::config {
@@ -24,6 +25,20 @@ std::vector<gid_t> groups_of(const std::string& user, gid_t gid) {
     return {gid};
 }
 
+// getpwnam_r and getgrnam_r (the configuration is read again off the loop thread, at a reload,
+// while the loop may look a name up for a spawn): the entry in `buffer`, null when none.
+template <class Entry, class Lookup>
+const Entry* lookup_name(Lookup lookup, const std::string& name, Entry& entry, std::vector<char>& buffer) {
+    buffer.resize(16384);
+    for (int tries = 0; tries < 4; ++tries) {
+        Entry* found = nullptr;
+        const int rc = lookup(name.c_str(), &entry, buffer.data(), buffer.size(), &found);
+        if (rc != ERANGE) return rc == 0 ? found : nullptr;
+        buffer.resize(buffer.size() * 4);
+    }
+    return nullptr;
+}
+
 }  // namespace
 
 std::string CredentialsLookup::reason() const {
@@ -37,7 +52,9 @@ CredentialsLookup resolve_credentials(const std::optional<std::string>& user, co
     if (!user && !group) return out;
     Credentials c;
     if (user) {
-        if (const passwd* pw = ::getpwnam(user->c_str())) {
+        passwd entry{};
+        std::vector<char> buffer;
+        if (const passwd* pw = lookup_name(::getpwnam_r, *user, entry, buffer)) {
             c.uid = pw->pw_uid;
             c.gid = pw->pw_gid;
         } else {
@@ -45,7 +62,9 @@ CredentialsLookup resolve_credentials(const std::optional<std::string>& user, co
         }
     }
     if (group) {
-        if (const struct group* gr = ::getgrnam(group->c_str())) c.gid = gr->gr_gid;
+        struct group entry {};
+        std::vector<char> buffer;
+        if (const struct group* gr = lookup_name(::getgrnam_r, *group, entry, buffer)) c.gid = gr->gr_gid;
         else out.unknown_group = *group;
     }
     if (out.unknown_user || out.unknown_group) return out;

@@ -53,7 +53,10 @@ void ControlApi::handle(const nlohmann::json& json_request, const std::shared_pt
     if (auto control = control_of(cmd)) return this->control(*control, request, session);
     if (cmd == "signal") return signal(request, session);
     if (cmd == "logs") return logs(request, session);
-    if (cmd == "reload") return (void)session->send(reload());
+    if (cmd == "reload") {
+        if (!reload_) return (void)session->send(fail("reload is not available"));
+        return reload_([session](const nlohmann::json& answer) { session->send(answer); });
+    }
     session->send(fail(cmd.empty() ? "a request needs \"cmd\"" : "unknown command: " + cmd));
 }
 

@@ -50,9 +50,10 @@ public:
         : publisher_(publisher), supervisor_(supervisor), tails_(tails), main_(main) {}
 
     void handle(const nlohmann::json& request, const std::shared_ptr<report::ControlSession>& session);
-    // What a reload does (run.cpp): its answer for `mainstay reload`.
-    void reload_with(std::function<nlohmann::json()> reload) { reload_ = std::move(reload); }
-    nlohmann::json reload() { return reload_ ? reload_() : nlohmann::json{{"ok", false}, {"error", "reload is not available"}}; }
+    // What a reload does (run.cpp): reads the files again and gives `mainstay reload` its
+    // answer when that is done (later, on the loop).
+    using ReloadAnswer = std::function<void(const nlohmann::json&)>;
+    void reload_with(std::function<void(ReloadAnswer)> reload) { reload_ = std::move(reload); }
     report::HttpResponse http(const report::HttpRequest& request);
 
 private:
@@ -69,7 +70,7 @@ private:
     supervisor::Supervisor& supervisor_;
     OutputTails& tails_;
     const config::MainConfig& main_;
-    std::function<nlohmann::json()> reload_;
+    std::function<void(ReloadAnswer)> reload_;
 };
 
 }  // namespace mainstay::runtime

@@ -37,6 +37,7 @@
 #include "runtime/proc.hpp"
 #include "runtime/publisher.hpp"
 #include "runtime/real_world.hpp"
+#include "runtime/reloader.hpp"
 #include "runtime/reaper.hpp"
 #include "supervisor/supervisor.hpp"
 
@@ -259,9 +260,13 @@ int run(config::Config config, const config::LoadOptions& reload_from) {
     // From here on `config` is what runs now, for the next reload's diff: the main file and the
     // capabilities; the services are the supervisor's (their definitions, held once), listed
     // into it for the diff only.
-    api.reload_with([&]() -> nlohmann::json {
-        Doing doing("reloading the configuration");
-        config::LoadResult result = config::load(reload_from);
+    // The files are read off the loop (reloader.hpp); only the difference is applied here.
+    Reloader reloader(io, [from = reload_from] { return config::load(from); }, [&](config::LoadResult result) -> nlohmann::json {
+        Doing doing("applying the reloaded configuration");
+        if (supervisor.shutting_down()) {
+            logging.log(config::LogLevel::info, "reload: mainstay is shutting down: the configuration read is not applied");
+            return {{"ok", false}, {"error", "mainstay is shutting down: the configuration read was not applied"}};
+        }
         if (!result.config) {
             nlohmann::json diagnostics = nlohmann::json::array();
             for (const auto& d : result.diagnostics.sorted()) {
@@ -292,7 +297,11 @@ int run(config::Config config, const config::LoadOptions& reload_from) {
         release_soon();
         return {{"ok", true}, {"diff", config::to_json(d)}, {"summary", summary}};
     });
-    world.reload_with([&] { api.reload(); });
+    api.reload_with([&](ControlApi::ReloadAnswer answer) { reloader.request(std::move(answer)); });
+    world.reload_with([&] {
+        if (reloader.reading()) logging.log(config::LogLevel::info, "reload: a read is under way: one more read follows it");
+        reloader.request(nullptr);
+    });
 
     bool finishing = false;
     Reaper reaper(io, [&](int pid, const supervisor::ExitStatus& status) {

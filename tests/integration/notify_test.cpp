@@ -10,6 +10,8 @@
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <optional>
 
 #include "harness.hpp"
 #include "support/signal_guard.hpp"
@@ -122,3 +124,50 @@ TEST_CASE("a NOTIFY_SOCKET nobody listens on is reported, and supervision goes o
     std::filesystem::remove_all(work, ec);
 }
 
+
+TEST_CASE("a reload of a file with 80,000 keys keeps the watchdog pings and a crashing service's 1 s restarts") {
+    NotifySocket notify;
+    ::setenv("NOTIFY_SOCKET", notify.path.c_str(), 1);
+    ::setenv("WATCHDOG_USEC", "1000000", 1);
+    Mainstay m(main_yaml(), {{"crash", ts("--exit-after 100 --exit-code 1") +
+                                           "restart: {backoff: {initial: 1s, max: 1s, jitter: none}, "
+                                           "circuit_breaker: {failure_threshold: 1000}}\n"}});
+    ::unsetenv("NOTIFY_SOCKET");
+    ::unsetenv("WATCHDOG_USEC");
+    REQUIRE(m.wait_for("systemd watchdog: WATCHDOG=1 every 500 ms"));
+    REQUIRE(m.wait_for("crash: recovering (exited with code 1)"));
+    {
+        std::ofstream big(m.dir() / "services.d" / "big.yaml");
+        big << "name: big\nenabled: false\ncommand: [/bin/true]\nenvironment:\n";
+        for (int i = 0; i < 80000; ++i) big << "  KEY_" << i << ": value-" << i << "\n";
+    }
+    // From the SIGHUP until 3 s after the reload was applied: the pings and the crashes, timed.
+    REQUIRE(m.signal(SIGHUP));
+    auto last_ping = Clock::now();
+    auto last_crash = Clock::now();
+    std::size_t crashes = m.count("crash: recovering");
+    std::chrono::milliseconds ping_gap{0}, crash_gap{0};
+    std::optional<Clock::time_point> applied;
+    const auto end = Clock::now() + 90s;
+    while (Clock::now() < end && (!applied || Clock::now() < *applied + 3s)) {
+        const std::string d = notify.next(50ms);
+        const auto now = Clock::now();
+        if (d == "WATCHDOG=1\n") {
+            ping_gap = std::max(ping_gap, std::chrono::duration_cast<std::chrono::milliseconds>(now - last_ping));
+            last_ping = now;
+        }
+        if (const std::size_t c = m.count("crash: recovering"); c != crashes) {
+            crash_gap = std::max(crash_gap, std::chrono::duration_cast<std::chrono::milliseconds>(now - last_crash));
+            crashes = c;
+            last_crash = now;
+        }
+        if (!applied && m.count("reload: 1 added")) applied = now;
+    }
+    REQUIRE(applied);
+    INFO("longest time between two watchdog pings: ", ping_gap.count(), " ms (every 500 ms expected)");
+    INFO("longest time between two crashes: ", crash_gap.count(), " ms (every 1.1 s expected)");
+    CHECK(ping_gap < 2s);
+    CHECK(crash_gap < 3s);
+    m.signal(SIGTERM);
+    CHECK(m.wait_exit() == 0);
+}
