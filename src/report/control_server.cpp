@@ -148,6 +148,7 @@ struct ControlServer::Core : std::enable_shared_from_this<ControlServer::Core> {
     std::unordered_set<Session*> sessions;
     dev_t device{};
     ino_t inode{};
+    std::size_t subscribers{0};  // sessions that follow (events --follow, status --watch, logs -f)
     bool closed{false};
 };
 
@@ -187,9 +188,18 @@ public:
     bool open() const override { return state_ == State::open; }
 
     void subscribe(std::function<void()> on_close) override {
-        subscribed_ = true;
         on_close_ = std::move(on_close);
-        if (state_ == State::ended) notify_closed();  // too late to subscribe: say so at once
+        if (state_ == State::ended) return notify_closed();  // too late to subscribe: say so at once
+        if (subscribed_) return;
+        if (core_->subscribers >= core_->limits.max_subscribers) {
+            // The rest of the slots are kept for the one-time requests (`status`, `stop`).
+            send(failure("too many followers (" + std::to_string(core_->limits.max_subscribers) +
+                         "): --follow and --watch are refused until one ends; status and the other "
+                         "one-time requests still work"));
+            return close();
+        }
+        subscribed_ = true;
+        ++core_->subscribers;
     }
 
     // Ends the session now, whatever is still queued. `notify`: run on_close (not when the
@@ -202,6 +212,8 @@ public:
         idle_.cancel();
         write_deadline_.cancel();
         core_->sessions.erase(this);
+        if (subscribed_) --core_->subscribers;
+        subscribed_ = false;
         if (notify) notify_closed();
         on_close_ = nullptr;
     }

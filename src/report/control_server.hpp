@@ -15,6 +15,9 @@
 //   - output is written asynchronously; a session whose queued output would pass
 //     `output_budget` (a client that does not read) is disconnected at once, and so is one whose
 //     pending write makes no progress for `write_timeout`;
+//   - at most `max_subscribers` sessions follow at once (events --follow, status --watch, logs
+//     --follow, --wait); one more gets `{"ok":false,"error":"too many followers (N): ..."}` and
+//     is closed, so followers never take the slots that `status` and `stop` need;
 //   - a session that is not subscribed and sends no request for `idle_timeout` is closed;
 //   - the client's end of file ends the session once what is queued for it has been written.
 //
@@ -43,6 +46,7 @@ namespace mainstay::report {
 
 struct ControlLimits {
     std::size_t max_connections = 64;
+    std::size_t max_subscribers = 48;  // the other 16 slots stay for one-time requests
     std::size_t max_line = 64 * 1024;         // bytes of one request line, without its '\n'
     std::size_t output_budget = 1024 * 1024;  // bytes queued for one client, not yet written
     std::chrono::milliseconds idle_timeout{60'000};

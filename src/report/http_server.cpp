@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <optional>
 #include <string_view>
 #include <unordered_set>
@@ -73,6 +74,7 @@ struct HttpServer::Core : std::enable_shared_from_this<HttpServer::Core> {
     tcp::acceptor acceptor;
     asio::steady_timer pause;
     std::unordered_set<Connection*> connections;
+    std::uint64_t accepted{0};  // numbers the connections in the order they came
     std::uint16_t port{0};
     bool closed{false};
 };
@@ -81,8 +83,10 @@ namespace {
 
 class Connection final : public std::enable_shared_from_this<Connection> {
 public:
-    Connection(std::shared_ptr<HttpServer::Core> core, tcp::socket socket)
+    Connection(std::shared_ptr<HttpServer::Core> core, tcp::socket socket, asio::ip::address peer)
         : core_(std::move(core)),
+          order_(++core_->accepted),
+          peer_(std::move(peer)),
           socket_(std::move(socket)),
           timer_(core_->io),
           // Room for one request at its limits, and a little of a pipelined next one.
@@ -92,6 +96,12 @@ public:
     ~Connection() { core_->connections.erase(this); }
 
     void start() { read_request(); }
+
+    // Still waiting for (the rest of) a request: what a slow client holds a slot with. A
+    // connection whose request arrived is answered, never dropped for a newcomer.
+    bool waiting() const { return waiting_ && !ended_; }
+    std::uint64_t order() const { return order_; }
+    const asio::ip::address& peer() const { return peer_; }
 
     void end() {
         if (ended_) return;
@@ -118,11 +128,13 @@ private:
         parser_->header_limit(static_cast<std::uint32_t>(core_->limits.header_limit));
         parser_->body_limit(core_->limits.body_limit);
         arm(core_->limits.request_timeout);
+        waiting_ = true;
         http::async_read(socket_, buffer_, *parser_,
                          [self = self()](const error_code& ec, std::size_t) { self->on_request(ec); });
     }
 
     void on_request(const error_code& ec) {
+        waiting_ = false;
         if (ended_) return;
         if (ec) {
             if (ec == http::error::body_limit) return fail(413, "request body too large");
@@ -194,6 +206,8 @@ private:
     }
 
     std::shared_ptr<HttpServer::Core> core_;
+    std::uint64_t order_;
+    asio::ip::address peer_;
     tcp::socket socket_;
     asio::steady_timer timer_;
     boost::beast::flat_buffer buffer_;
@@ -202,7 +216,18 @@ private:
     unsigned version_{11};
     unsigned served_{0};
     bool ended_{false};
+    bool waiting_{false};
 };
+
+// The connection that has waited longest for its request among those `counts`, or null.
+template <class Counts>
+Connection* oldest_waiting(const std::unordered_set<Connection*>& connections, Counts counts) {
+    Connection* oldest = nullptr;
+    for (Connection* c : connections) {
+        if (c->waiting() && counts(*c) && (!oldest || c->order() < oldest->order())) oldest = c;
+    }
+    return oldest;
+}
 
 }  // namespace
 
@@ -210,10 +235,26 @@ void HttpServer::Core::accept() { accept_next(shared_from_this()); }
 
 void HttpServer::Core::admit(tcp::socket socket) {
     set_cloexec(socket.native_handle());
-    if (connections.size() >= limits.max_connections) return refuse(socket, limits.max_connections);
-    error_code ignored;
-    socket.set_option(tcp::no_delay(true), ignored);
-    std::make_shared<Connection>(shared_from_this(), std::move(socket))->start();
+    error_code ec;
+    const asio::ip::address peer = socket.remote_endpoint(ec).address();
+    if (ec) return;  // gone already
+    // Full (for this peer, or in all): the newcomer takes the slot of the connection that has
+    // waited longest for its request, so slow clients can never keep a liveness check out.
+    // Only when every connection is busy answering is the newcomer refused.
+    const std::size_t from_peer = static_cast<std::size_t>(
+        std::count_if(connections.begin(), connections.end(), [&](Connection* c) { return c->peer() == peer; }));
+    if (from_peer >= limits.max_connections_per_peer) {
+        Connection* evicted = oldest_waiting(connections, [&](const Connection& c) { return c.peer() == peer; });
+        if (!evicted) return refuse(socket, limits.max_connections_per_peer);
+        evicted->shared_from_this()->end();
+    }
+    if (connections.size() >= limits.max_connections) {
+        Connection* evicted = oldest_waiting(connections, [](const Connection&) { return true; });
+        if (!evicted) return refuse(socket, limits.max_connections);
+        evicted->shared_from_this()->end();
+    }
+    socket.set_option(tcp::no_delay(true), ec);
+    std::make_shared<Connection>(shared_from_this(), std::move(socket), peer)->start();
 }
 
 void HttpServer::Core::close() {

@@ -9,12 +9,16 @@
 //     called); a request that does not parse gets 400, headers over `header_limit` 431, a body
 //     over `body_limit` 413, and the connection is closed after each of these;
 //   - the whole request (from the moment the server waits for it, so the idle time between
-//     keep-alive requests too) must arrive within `request_timeout`, and each response must be
-//     written within `write_timeout`, or the connection is closed;
+//     keep-alive requests too) must arrive within `request_timeout` (5 s), and each response
+//     must be written within `write_timeout`, or the connection is closed;
 //   - keep-alive is honoured for up to `max_requests_per_connection` requests, the last one is
 //     answered with `Connection: close`;
-//   - at most `max_connections` connections; one more gets a 503 written without waiting and is
-//     closed at once.
+//   - at most `max_connections` connections, and `max_connections_per_peer` from one address.
+//     A newcomer past either limit takes the slot of the connection (of that peer, or of all)
+//     that has waited longest for its request: slow or idle clients can hold slots only until
+//     someone else needs one, so a liveness check (`/healthz`) is always served. Only when
+//     every such connection is busy being answered does the newcomer get a 503, written
+//     without waiting, and is closed at once.
 // A HEAD response carries the Content-Length the GET body would have, and no body.
 //
 // A Handler's exception: the client gets 500 and the connection is closed, and the exception
@@ -46,10 +50,11 @@ struct HttpResponse {
 
 struct HttpLimits {
     std::size_t max_connections = 32;
+    std::size_t max_connections_per_peer = 16;
     std::size_t header_limit = 8 * 1024;  // bytes of the request line and headers
     std::size_t body_limit = 1024;        // bytes of a request body (GET and HEAD should have none)
     unsigned max_requests_per_connection = 100;
-    std::chrono::milliseconds request_timeout{10'000};
+    std::chrono::milliseconds request_timeout{5'000};
     std::chrono::milliseconds write_timeout{10'000};
 };
 

@@ -13,8 +13,8 @@
 
 namespace mainstay::testing {
 
-// One HTTP exchange with 127.0.0.1:port: what was sent, the whole answer (Connection: close).
-inline std::string http(int port, const std::string& request) {
+// A TCP connection to 127.0.0.1:port, or -1.
+inline int connect_loopback(int port) {
     int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in a{};
     a.sin_family = AF_INET;
@@ -22,8 +22,15 @@ inline std::string http(int port, const std::string& request) {
     a.sin_port = htons(static_cast<std::uint16_t>(port));
     if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
         ::close(fd);
-        return {};
+        return -1;
     }
+    return fd;
+}
+
+// One HTTP exchange with 127.0.0.1:port: what was sent, the whole answer (Connection: close).
+inline std::string http(int port, const std::string& request) {
+    const int fd = connect_loopback(port);
+    if (fd < 0) return {};
     (void)!::write(fd, request.data(), request.size());
     std::string answer;
     char buf[65536];
