@@ -53,7 +53,9 @@ std::optional<ControlClient> connect(const config::ClientTarget& target, std::os
     ConnectFailure failure = ConnectFailure::other;
     auto client = ControlClient::connect(target.socket, error, &failure);
     if (client) return client;
-    code = failure == ConnectFailure::permission_denied ? kExitNoPermission : kExitNotRunning;
+    code = failure == ConnectFailure::permission_denied ? kExitNoPermission
+           : failure == ConnectFailure::no_instance     ? kExitNotRunning
+                                                        : kExitNoAnswer;
     if (!(quiet_if_absent && failure == ConnectFailure::no_instance)) err << "mainstay: " << error << '\n';
     return std::nullopt;
 }
@@ -83,14 +85,14 @@ int stream(ControlClient& client, const nlohmann::json& request, bool follow, co
            const std::function<void(const nlohmann::json&)>& print, std::ostream& out, std::ostream& err) {
     if (!client.send(request)) {
         err << "mainstay: " << client.error() << '\n';
-        return kExitNotRunning;
+        return kExitNoAnswer;
     }
     for (;;) {
         std::string error;
         auto line = client.receive(follow ? kForever : kAnswerTimeout, error);
         if (!line) {
             err << "mainstay: " << error << '\n';
-            return follow ? 0 : kExitNotRunning;
+            return follow ? 0 : kExitNoAnswer;
         }
         if (line->contains(key)) {
             print((*line)[key]);
@@ -169,7 +171,7 @@ int status_command(const config::ClientTarget& target, const ClientOptions& o, s
     auto client = connect(target, err, code, true);
     if (!client) return code == kExitNotRunning ? from_status_file(target, o, out, err) : code;
     auto answer = ask(*client, {{"cmd", "status"}, {"watch", o.watch}}, err);
-    if (!answer) return kExitNotRunning;
+    if (!answer) return kExitNoAnswer;
     if (refused(*answer, err)) return 1;
     for (;;) {
         nlohmann::json doc = (*answer)["status"];
@@ -192,7 +194,7 @@ int breakers_command(const config::ClientTarget& target, const ClientOptions& o,
     auto client = connect(target, err, code);
     if (!client) return code;
     auto answer = ask(*client, {{"cmd", "status"}}, err);
-    if (!answer) return kExitNotRunning;
+    if (!answer) return kExitNoAnswer;
     if (refused(*answer, err)) return 1;
     nlohmann::json doc = (*answer)["status"];
     if (!select(doc, o.names, err)) return 1;
@@ -216,7 +218,7 @@ int why_command(const config::ClientTarget& target, const ClientOptions& o, std:
     auto client = connect(target, err, code);
     if (!client) return code;
     auto answer = ask(*client, {{"cmd", "why"}, {"name", o.names.empty() ? std::string() : o.names.front()}}, err);
-    if (!answer) return kExitNotRunning;
+    if (!answer) return kExitNoAnswer;
     if (refused(*answer, err)) return 1;
     const nlohmann::json& why = (*answer)["why"];
     if (o.json) out << why.dump() << '\n';
@@ -291,7 +293,7 @@ int control_command(const config::ClientTarget& target, const std::string& verb,
     if (verb == "signal") request["signal"] = o.signal;
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     auto answer = ask(*client, request, err);
-    if (!answer) return kExitNotRunning;
+    if (!answer) return kExitNoAnswer;
     bool all_ok = true;
     std::vector<std::string> waiting;
     const auto results = answer->find("results");
@@ -363,7 +365,7 @@ int analyze_command(const config::ClientTarget& target, const ClientOptions& o, 
     auto client = connect(target, err, code);
     if (!client) return code;
     auto answer = ask(*client, {{"cmd", "analyze"}}, err);
-    if (!answer) return kExitNotRunning;
+    if (!answer) return kExitNoAnswer;
     if (refused(*answer, err)) return 1;
     const nlohmann::json& timeline = (*answer)["analyze"];
     if (o.json) out << timeline.dump() << '\n';
@@ -386,7 +388,7 @@ int reload_command(const config::ClientTarget& target, std::ostream& out, std::o
     auto client = connect(target, err, code);
     if (!client) return code;
     auto answer = ask(*client, {{"cmd", "reload"}}, err, kReloadTimeout);
-    if (!answer) return kExitNotRunning;
+    if (!answer) return kExitNoAnswer;
     const auto diagnostics = answer->find("diagnostics");
     const bool has_diagnostics = diagnostics != answer->end() && diagnostics->is_array();
     if (has_diagnostics) {

@@ -4,10 +4,12 @@
 // the main file's status.socket).
 //
 // status: 0 when the mode is full, 1 when degraded or starting (or stopping), 2 when critical,
-// 3 when no instance answers (then the status file, when there is one, is shown with "not
-// running"). why: 0 when the service is ready, 1 when not. Every command: 3 when no instance
-// runs, 77 when its socket refuses us (permission), 1 when the instance says no. analyze: 0,
-// or 73 when the SVG file cannot be written.
+// 3 when nothing listens on the socket (then the status file, when there is one, is shown with
+// "not running"). why: 0 when the service is ready, 1 when not. Every command: 3 when nothing
+// listens, 77 when its socket refuses us (permission), 1 when the instance says no (a refusal
+// such as "too many connections" included, even when it came before the request was sent), 69
+// when an instance listens but gives no answer (it closed the connection, or the deadline
+// passed). analyze: 0, or 73 when the SVG file cannot be written.
 #pragma once
 
 #include <ostream>
@@ -19,7 +21,8 @@
 
 namespace mainstay::cli {
 
-inline constexpr int kExitNotRunning = 3;
+inline constexpr int kExitNotRunning = 3;    // nothing listens on the control socket
+inline constexpr int kExitNoAnswer = 69;     // EX_UNAVAILABLE: an instance listens but gave no answer
 inline constexpr int kExitNoPermission = 77;  // EX_NOPERM
 
 struct ClientOptions {

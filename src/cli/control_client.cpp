@@ -135,11 +135,32 @@ bool ControlClient::send(const nlohmann::json& request, std::chrono::millisecond
                          : "poll: " + describe_errno(errno);
             return false;
         }
-        error_ = n < 0 && (errno == EPIPE || errno == ECONNRESET) ? "the instance closed the connection"
-                                                                  : "send: " + describe_errno(errno);
+        if (n < 0 && (errno == EPIPE || errno == ECONNRESET)) {
+            // The instance may have refused us before we sent (too many connections, permission
+            // denied) and closed: its line is waiting to be read, and it is the real answer.
+            if (take_waiting_input()) return true;
+            error_ = "the instance closed the connection without an answer";
+            return false;
+        }
+        error_ = "send: " + describe_errno(errno);
         return false;
     }
     return true;
+}
+
+bool ControlClient::take_waiting_input() {
+    std::array<char, 4096> chunk{};
+    for (;;) {
+        const ssize_t n = ::recv(fd_, chunk.data(), chunk.size(), MSG_DONTWAIT);
+        if (n > 0) {
+            input_.append(chunk.data(), static_cast<std::size_t>(n));
+            if (input_.size() > kMaxLine) break;
+            continue;
+        }
+        if (n < 0 && errno == EINTR) continue;
+        break;
+    }
+    return input_.find('\n') != std::string::npos;
 }
 
 std::optional<nlohmann::json> ControlClient::receive(std::chrono::milliseconds timeout, std::string& error) {

@@ -58,6 +58,8 @@ public:
 private:
     explicit ControlClient(int fd) : fd_(fd) {}
     void close();
+    // Reads what the instance already sent, without waiting: true when a whole line is there.
+    bool take_waiting_input();
 
     int fd_{-1};
     std::string input_;  // received, after the last whole line

@@ -453,6 +453,30 @@ TEST_CASE("connections over the limit get an error line and are closed") {
           std::vector<json>{{{"ok", true}, {"echo", {{"cmd", "ping"}}}}});
 }
 
+TEST_CASE("a refusal is read and reported even when sending the request failed") {
+    TempDir dir;
+    asio::io_context io;
+    const auto path = dir.path / "control.sock";
+    ControlLimits limits;
+    limits.max_connections = 1;
+    std::string error;
+    auto server = ControlServer::open(io, path, echo, error, limits);
+    REQUIRE_MESSAGE(server, error);
+    auto first = ControlClient::connect(path, error);
+    REQUIRE(first);
+    REQUIRE(pump(io, [&] { return server->sessions() == 1; }));
+
+    auto refused = ControlClient::connect(path, error);
+    REQUIRE(refused);
+    // The server refuses and closes before the client sends anything.
+    pump_for(io, 200ms);
+    CHECK(refused->send({{"cmd", "status"}}));
+    auto answer = refused->receive(10s, error);
+    INFO(error);
+    REQUIRE(answer);
+    CHECK(*answer == json{{"ok", false}, {"error", "too many connections (1)"}});
+}
+
 TEST_CASE("closing the control server ends its sessions and removes the socket file") {
     TempDir dir;
     asio::io_context io;

@@ -112,9 +112,8 @@ TEST_CASE("/healthz answers 200 under 40 slow connections") {
 
 namespace {
 
-// A control-socket connection that asked for `events --follow` (and keeps it); -1 when the
-// connect failed.
-int follower(const std::filesystem::path& socket) {
+// A connection to the control socket, or -1.
+int connect_control(const std::filesystem::path& socket) {
     const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_un a{};
     a.sun_family = AF_UNIX;
@@ -123,6 +122,14 @@ int follower(const std::filesystem::path& socket) {
         ::close(fd);
         return -1;
     }
+    return fd;
+}
+
+// A control-socket connection that asked for `events --follow` (and keeps it); -1 when the
+// connect failed.
+int follower(const std::filesystem::path& socket) {
+    const int fd = connect_control(socket);
+    if (fd < 0) return -1;
     const std::string request = "{\"cmd\":\"events\",\"follow\":true}\n";
     (void)!::write(fd, request.data(), request.size());
     return fd;
@@ -148,6 +155,29 @@ TEST_CASE("70 events --follow clients leave room for mainstay status") {
     CHECK(status.code == 0);
     CHECK(contains(status.out, "web"));
     for (int fd : fds) ::close(fd);
+    m.signal(SIGTERM);
+    CHECK(m.wait_exit() == 0);
+}
+
+TEST_CASE("with every control slot held, status says too many connections (exit 1), never not running") {
+    Mainstay m(main_yaml(), {{"web", ts("") + "ready_after: 100ms\n"}});
+    REQUIRE(m.wait_for("mode: full"));
+    // 64 clients that connect and say nothing (each may hold its slot for the idle minute).
+    std::vector<int> fds;
+    for (int i = 0; i < 64; ++i) {
+        const int fd = connect_control(m.dir() / "run" / "control.sock");
+        REQUIRE(fd >= 0);
+        fds.push_back(fd);
+    }
+    for (int i = 0; i < 5; ++i) {
+        const CliResult status = cli(m, {"status"});
+        INFO(status.err);
+        CHECK(status.code == 1);
+        CHECK(contains(status.err, "too many connections (64)"));
+        CHECK_FALSE(contains(status.err, "not running"));
+    }
+    for (int fd : fds) ::close(fd);
+    CHECK(cli(m, {"status"}).code == 0);
     m.signal(SIGTERM);
     CHECK(m.wait_exit() == 0);
 }
