@@ -18,6 +18,7 @@
 
 #include "harness.hpp"
 #include "support/free_port.hpp"
+#include "support/signal_guard.hpp"
 #include "support/http_get.hpp"
 
 using namespace mainstay::testing;
@@ -64,7 +65,7 @@ public:
                     char c = 'X';
                     char sink[256];
                     const ssize_t got = ::read(*it, sink, sizeof sink);  // a 503, or the end
-                    if (got >= 0 || ::write(*it, &c, 1) != 1) {
+                    if (got >= 0 || ::send(*it, &c, 1, MSG_NOSIGNAL) != 1) {
                         ::close(*it);
                         it = fds.erase(it);
                     } else {
@@ -180,4 +181,35 @@ TEST_CASE("with every control slot held, status says too many connections (exit 
     CHECK(cli(m, {"status"}).code == 0);
     m.signal(SIGTERM);
     CHECK(m.wait_exit() == 0);
+}
+
+TEST_CASE("1000 services under an open-files limit of 1024 keep status and /healthz answering and restart a killed one") {
+    const int port = free_port();
+    std::vector<std::pair<std::string, std::string>> services;
+    for (int i = 0; i < 1000; ++i) {
+        services.emplace_back("s" + std::to_string(i), ts("--print-lines 1 --line-length 20 --stay") +
+                                                            "ready_after: 100ms\noutput: {console: false}\n"
+                                                            "restart: {backoff: {initial: 100ms, max: 1s}}\n");
+    }
+    Mainstay m(main_with_http(port), services, {}, {}, true, {}, std::make_pair(1024ul, 1024ul));
+    CHECK(m.wait_for("open files: the limit of 1024 cannot cover 1000 services", 60s));
+    REQUIRE(m.wait_for("status over HTTP on 127.0.0.1:" + std::to_string(port), 60s));
+    // Every service printed its line (so each has written its log file) and the start is over.
+    REQUIRE(m.wait_for("mode: ", 120s));
+    REQUIRE(eventually([&] { return service_of(m, "s0")["state"] == "ready"; }, 60s));
+    const int old_pid = service_of(m, "s0")["pid"].get<int>();
+    REQUIRE(old_pid > 1);
+    REQUIRE(signal_process(old_pid, SIGKILL));
+    REQUIRE(eventually(
+        [&] {
+            const auto s = service_of(m, "s0");
+            return s["state"] == "ready" && s["pid"].is_number() && s["pid"].get<int>() != old_pid;
+        },
+        60s));
+    const CliResult status = cli(m, {"status", "s0"});
+    CHECK(status.code != 3);
+    CHECK(contains(status.out, "s0"));
+    CHECK(get(port, "/healthz").rfind("HTTP/1.1 200", 0) == 0);
+    m.signal(SIGTERM);
+    CHECK(m.wait_exit(120s) == 0);
 }
