@@ -15,6 +15,7 @@
 #include <mutex>
 #include <thread>
 
+#include "runtime/fd_limits.hpp"
 #include "runtime/output_format.hpp"
 #include "runtime/rotating_file.hpp"
 
@@ -53,7 +54,14 @@ struct OutputWriter::State {
 
     // Only the writer's thread touches the rest.
     std::unique_ptr<RotatingFile> own_file;
-    std::map<std::string, std::unique_ptr<RotatingFile>, std::less<>> service_files;
+    // The services' open log files, at most kMaxOpenLogFiles (fd_limits.hpp): the least
+    // recently used is closed for a newcomer and opened again (appending) when it has lines.
+    struct OpenLog {
+        std::unique_ptr<RotatingFile> file;
+        std::uint64_t used{0};
+    };
+    std::map<std::string, OpenLog, std::less<>> service_files;
+    std::uint64_t uses{0};
     std::deque<ConsoleLine> console;
     std::size_t console_offset{0};  // bytes of console.front() already written
     bool console_failing{false};
@@ -67,6 +75,7 @@ struct OutputWriter::State {
     void run();
     void handle(std::vector<OutputEntry>& entries, bool files_allowed);
     void to_file(const OutputEntry& e);
+    RotatingFile* service_file(const std::string& service);
     void flush_batch();
     void to_console(OutputEntry& e);
     void write_console();
@@ -125,15 +134,7 @@ void OutputWriter::State::to_file(const OutputEntry& e) {
         file = own_file.get();
     } else {
         if (!options.service_files || !options.own_file) return;
-        auto it = service_files.find(e.service);
-        if (it == service_files.end()) {
-            config::LogSpec where;
-            where.file = options.own_file;
-            auto f = std::make_unique<RotatingFile>(*config::service_log_file(where, e.service), options.max_size,
-                                                    options.max_files);
-            it = service_files.emplace(e.service, std::move(f)).first;
-        }
-        file = it->second.get();
+        file = service_file(e.service);
     }
     line.clear();
     append_file(line, {e.time, e.level, e.service, e.label, e.text}, options.format);
@@ -144,6 +145,34 @@ void OutputWriter::State::to_file(const OutputEntry& e) {
         batch_service = e.own() ? std::string() : e.service;
     }
     batch += line;
+}
+
+RotatingFile* OutputWriter::State::service_file(const std::string& service) {
+    auto it = service_files.find(service);
+    if (it == service_files.end()) {
+        if (service_files.size() >= kMaxOpenLogFiles) {
+            // The least recently used goes; a failing one only when all are (it keeps its
+            // episode: reported once, not again at each reopening).
+            auto oldest = service_files.end();
+            for (auto at = service_files.begin(); at != service_files.end(); ++at) {
+                const bool better = oldest == service_files.end() ||
+                                    (oldest->second.file->failing() && !at->second.file->failing()) ||
+                                    (oldest->second.file->failing() == at->second.file->failing() &&
+                                     at->second.used < oldest->second.used);
+                if (better) oldest = at;
+            }
+            if (oldest->second.file.get() == batch_file) flush_batch();
+            if (oldest->second.file->failing()) queue->set_failing(oldest->second.file->path().string(), false);
+            service_files.erase(oldest);
+        }
+        config::LogSpec where;
+        where.file = options.own_file;
+        auto f = std::make_unique<RotatingFile>(*config::service_log_file(where, service), options.max_size,
+                                                options.max_files);
+        it = service_files.emplace(service, OpenLog{std::move(f), 0}).first;
+    }
+    it->second.used = ++uses;
+    return it->second.file.get();
 }
 
 void OutputWriter::State::flush_batch() {

@@ -16,6 +16,7 @@
 
 #include "config/values.hpp"
 #include "runtime/doing.hpp"
+#include "runtime/fd_limits.hpp"
 #include "runtime/leftovers.hpp"
 #include "runtime/probe_http.hpp"
 #include "runtime/probe_tcp.hpp"
@@ -120,7 +121,17 @@ bool RealWorld::release() {
 supervisor::TimePoint RealWorld::now() const { return std::chrono::steady_clock::now(); }
 
 supervisor::StartResult RealWorld::start_process(const config::ServiceSpec& spec) {
-    return start(spec, spec.command, spec.name, true, true);
+    const bool holds = slot_holders_.contains(spec.name);
+    if (!holds && slot_holders_.size() >= service_descriptor_slots()) {
+        return {std::nullopt, "cannot start " + (spec.command.empty() ? spec.name : spec.command.front()) +
+                                  ": too many open files: all " +
+                                  std::to_string(slot_holders_.size()) +
+                                  " descriptor slots are held by services that run (raise the open-files limit; "
+                                  "it starts once one of them stops)"};
+    }
+    supervisor::StartResult result = start(spec, spec.command, spec.name, true, true);
+    if (result.pid && !holds) slot_holders_.insert(spec.name);
+    return result;
 }
 
 supervisor::StartResult RealWorld::start_helper(const config::ServiceSpec& spec, const config::Argv& argv,
@@ -318,6 +329,10 @@ void RealWorld::reload() {
 }
 
 void RealWorld::record(const supervisor::Transition& transition) {
+    if (transition.subject == supervisor::Transition::Subject::service &&
+        (transition.to == "stopped" || transition.to == "failed" || transition.to == "completed")) {
+        slot_holders_.erase(transition.name);
+    }
     if (on_transition_) on_transition_(transition);
 }
 

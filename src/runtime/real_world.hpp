@@ -8,6 +8,7 @@
 #pragma once
 
 #include <unordered_map>
+#include <unordered_set>
 #include <functional>
 #include <map>
 #include <memory>
@@ -105,6 +106,10 @@ private:
     };
     std::unordered_map<supervisor::Id, std::unique_ptr<Timer>> timers_;
     std::unordered_map<int, std::unique_ptr<LogCapture>> captures_;  // by pid
+    // The services holding a descriptor slot (fd_limits.hpp): from their first start until they
+    // stop for good. A crash keeps it, so a killed service finds its descriptor again however
+    // many others wait for one.
+    std::unordered_set<std::string> slot_holders_;
     bool complete_{false};
 
     CgroupTree* cgroups_{nullptr};

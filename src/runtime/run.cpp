@@ -182,6 +182,12 @@ int run(config::Config config, const config::LoadOptions& reload_from) {
     ::signal(SIGPIPE, SIG_IGN);
     Logging logging(config.main.log);
     logging.log(config::LogLevel::info, raise_nofile_limit());
+    const auto with_process = static_cast<std::size_t>(std::count_if(
+        config.services.begin(), config.services.end(),
+        [](const config::ServiceSpec& s) { return s.kind == config::Kind::process || s.kind == config::Kind::oneshot; }));
+    if (std::string shortfall = descriptor_shortfall(with_process); !shortfall.empty()) {
+        logging.log(config::LogLevel::warn, shortfall);
+    }
     const bool pid1 = ::getpid() == 1;
     if (!pid1 && ::prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) {
         logging.log(config::LogLevel::warn, std::string("cannot become a subreaper (") + std::strerror(errno) +

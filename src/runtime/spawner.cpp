@@ -272,6 +272,14 @@ SpawnOutcome spawn(const SpawnRequest& request) {
         outcome.error = "cannot create a pipe: " + lowercase_first(std::strerror(errno));
         return outcome;
     }
+    // The top of the limit is mainstay's own (fd_limits.hpp): the endpoints keep answering.
+    if (in_descriptor_reserve(out.write + static_cast<int>(kLaunchDescriptors))) {
+        outcome.error = "cannot start " + executable->string() + ": too many open files (the last " +
+                        std::to_string(descriptor_reserve() / 2) + " of the limit of " +
+                        std::to_string(child_limits().fd_ceiling) +
+                        " are kept for the control socket, HTTP and probes)";
+        return outcome;
+    }
     // Short of descriptors, the start fails here, before the vfork: Boost would otherwise throw
     // after it, with a child already running that must then be killed.
     if (!launch_descriptors_available(out.read)) {

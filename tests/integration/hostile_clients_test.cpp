@@ -18,8 +18,8 @@
 
 #include "harness.hpp"
 #include "support/free_port.hpp"
-#include "support/signal_guard.hpp"
 #include "support/http_get.hpp"
+#include "support/signal_guard.hpp"
 
 using namespace mainstay::testing;
 using namespace std::chrono_literals;
@@ -183,13 +183,14 @@ TEST_CASE("with every control slot held, status says too many connections (exit 
     CHECK(m.wait_exit() == 0);
 }
 
-TEST_CASE("1000 services under an open-files limit of 1024 keep status and /healthz answering and restart a killed one") {
+TEST_CASE(
+    "1000 services under an open-files limit of 1024 keep status and /healthz answering and restart a killed one") {
     const int port = free_port();
     std::vector<std::pair<std::string, std::string>> services;
     for (int i = 0; i < 1000; ++i) {
         services.emplace_back("s" + std::to_string(i), ts("--print-lines 1 --line-length 20 --stay") +
-                                                            "ready_after: 100ms\noutput: {console: false}\n"
-                                                            "restart: {backoff: {initial: 100ms, max: 1s}}\n");
+                                                           "ready_after: 100ms\noutput: {console: false}\n"
+                                                           "restart: {backoff: {initial: 100ms, max: 1s}}\n");
     }
     Mainstay m(main_with_http(port), services, {}, {}, true, {}, std::make_pair(1024ul, 1024ul));
     CHECK(m.wait_for("open files: the limit of 1024 cannot cover 1000 services", 60s));

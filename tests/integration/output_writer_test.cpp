@@ -154,6 +154,41 @@ TEST_CASE(
     CHECK(count_with(lines, "info: hello from mainstay") == 1);
 }
 
+// The log files under `dir` this process has open now.
+std::size_t open_files_under(const fs::path& dir) {
+    std::size_t n = 0;
+    for (const auto& fd : fs::directory_iterator("/proc/self/fd")) {
+        std::error_code ec;
+        const fs::path target = fs::read_symlink(fd.path(), ec);
+        if (!ec && target.string().rfind(dir.string(), 0) == 0) ++n;
+    }
+    return n;
+}
+
+TEST_CASE("at most 32 services' log files are open at once, the others are opened again when they have lines") {
+    TempDir dir;
+    Console console;
+    Logging logging(spec_with(dir.path / "logs/mainstay.log"), console.write_fd);
+    std::size_t most_open = 0;
+    for (int round = 0; round < 3; ++round) {
+        for (int i = 0; i < 100; ++i) logging.service_line("s" + std::to_string(i), "round " + std::to_string(round));
+        for (int i = 0; i < 100; ++i) {
+            const auto file = dir.path / "logs" / ("s" + std::to_string(i) + ".log");
+            REQUIRE(eventually([&] {
+                most_open = std::max(most_open, open_files_under(dir.path));
+                return read_lines(file).size() == static_cast<std::size_t>(round + 1);
+            }, 5000ms));
+        }
+        (void)console.lines();
+    }
+    CHECK(most_open <= 33);  // 32 services' files and mainstay's own
+    // A file closed and opened again is appended to, in order.
+    const auto s0 = read_lines(dir.path / "logs/s0.log");
+    REQUIRE(s0.size() == 3);
+    for (std::size_t i = 0; i < 3; ++i) CHECK(s0[i].find("round " + std::to_string(i)) != std::string::npos);
+    logging.stop();
+}
+
 TEST_CASE("file backlog: reading waits while the services' file lines fill half their budget and the writer writes them") {
     OutputLimits limits{1'000'000, 20'000, 5'000, 5'000};
     OutputQueue q(limits);
