@@ -15,19 +15,6 @@
 namespace mainstay::runtime {
 namespace {
 
-bool environ_has(int pid, const std::string& entry) {
-    auto text = proc::read_file("/proc/" + std::to_string(pid) + "/environ", 1 << 20);
-    if (!text) return false;
-    std::string_view env(*text);
-    while (!env.empty()) {
-        const auto end = env.find('\0');
-        if (env.substr(0, end) == entry) return true;
-        if (end == std::string_view::npos) break;
-        env.remove_prefix(end + 1);
-    }
-    return false;
-}
-
 // True when cgroup `own` is `dir` or inside it.
 bool contains(const std::filesystem::path& dir, const std::filesystem::path& own) {
     auto d = dir.begin();
@@ -101,7 +88,7 @@ Leftovers::Leftovers(const std::optional<cgroup::Self>& self, const std::filesys
         if (found.instance && found.instance->boot_id == boot) {
             const std::string entry = std::string(kInstanceVariable) + "=" + id;
             for (const auto& st : all) {
-                if (st.start_time >= found.instance->start_time && environ_has(st.pid, entry)) {
+                if (st.start_time >= found.instance->start_time && proc::environ_has(st.pid, entry)) {
                     add(st.pid, kInstanceVariable, found.instance->start_time);
                 }
             }
@@ -112,6 +99,31 @@ Leftovers::Leftovers(const std::optional<cgroup::Self>& self, const std::filesys
         if (t.pidfd != -1) ::syscall(SYS_pidfd_send_signal, t.pidfd, SIGKILL, nullptr, 0);
         else ::kill(t.pid, SIGKILL);  // no pidfd (old kernel, seccomp): checked just before
     }
+}
+
+std::vector<std::string> end_escaped(const std::string& service, const std::string& instance_id,
+                                     const std::set<int>& leaders) {
+    std::vector<std::string> ended;
+    if (instance_id.empty()) return ended;
+    const std::string ours = std::string(kInstanceVariable) + "=" + instance_id;
+    const std::string its = std::string(kServiceVariable) + "=" + service;
+    for (int pid : proc::own_children()) {
+        if (pid <= 1 || leaders.contains(pid)) continue;
+        if (!proc::environ_has(pid, its) || !proc::environ_has(pid, ours)) continue;
+        // Checked again through a pidfd, so the signal cannot reach a process that took the
+        // number since.
+        const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+        auto st = proc::stat(pid);
+        if (st && st->ppid == ::getpid() && st->state != 'Z' && st->state != 'X') {
+            if (pidfd != -1) ::syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, nullptr, 0);
+            else ::kill(pid, SIGKILL);
+            // A daemon leads its own group after setsid: what it started there goes too.
+            if (st->pgid == pid) ::kill(-pid, SIGKILL);
+            ended.push_back(std::to_string(pid) + " " + st->comm);
+        }
+        if (pidfd != -1) ::close(pidfd);
+    }
+    return ended;
 }
 
 Leftovers::~Leftovers() {

@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <filesystem>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -24,8 +25,19 @@ namespace mainstay::runtime {
 // The environment variable each child gets, naming the instance that started it.
 inline constexpr const char* kInstanceVariable = "MAINSTAY_INSTANCE";
 
+// And the one a service's own process gets, naming the service (not its helpers').
+inline constexpr const char* kServiceVariable = "MAINSTAY_SERVICE";
+
 // The instance's name: a hash of its lock file's absolute path (16 hex digits).
 std::string instance_id(const std::filesystem::path& lock_file);
+
+// Without cgroups, when a service's leader has exited: the processes it left outside its
+// process group (daemons that called setsid), found among mainstay's own children (orphans
+// come to it as subreaper or PID 1) by this instance's and the service's names in their
+// environment, are sent SIGKILL, with their own groups. `leaders`: the services' running
+// leaders (a restarted one carries the same names). Returns "PID COMM" of each one ended.
+std::vector<std::string> end_escaped(const std::string& service, const std::string& instance_id,
+                                     const std::set<int>& leaders);
 
 class Leftovers {
 public:

@@ -67,6 +67,44 @@ std::vector<int> all_pids() {
     return out;
 }
 
+std::vector<int> own_children() {
+    std::vector<int> out;
+    bool listed = false;
+    std::error_code ec;
+    for (const auto& task : std::filesystem::directory_iterator("/proc/self/task", ec)) {
+        auto text = read_file(task.path() / "children", 1 << 20);
+        if (!text) continue;
+        listed = true;
+        std::string_view rest(*text);
+        while (!rest.empty()) {
+            const auto space = rest.find(' ');
+            int pid = 0;
+            if (number(rest.substr(0, space), pid) && pid > 1) out.push_back(pid);
+            if (space == std::string_view::npos) break;
+            rest.remove_prefix(space + 1);
+        }
+    }
+    if (listed) return out;
+    const int self = ::getpid();
+    for (int pid : all_pids()) {
+        if (auto st = stat(pid); st && st->ppid == self && pid > 1) out.push_back(pid);
+    }
+    return out;
+}
+
+bool environ_has(int pid, const std::string& entry) {
+    auto text = read_file("/proc/" + std::to_string(pid) + "/environ", 1 << 20);
+    if (!text) return false;
+    std::string_view env(*text);
+    while (!env.empty()) {
+        const auto end = env.find('\0');
+        if (env.substr(0, end) == entry) return true;
+        if (end == std::string_view::npos) break;
+        env.remove_prefix(end + 1);
+    }
+    return false;
+}
+
 std::optional<std::string> read_file(const std::filesystem::path& path, std::size_t limit) {
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd == -1) return std::nullopt;

@@ -31,6 +31,12 @@ std::optional<Stat> stat(int pid);
 
 // Every numeric entry of /proc.
 std::vector<int> all_pids();
+// This process's children (those of every thread: orphans reparented to a subreaper may go to
+// any), from /proc/self/task/*/children, or by the parent field of every process where the
+// kernel has no such file.
+std::vector<int> own_children();
+// Whether the environment process `pid` started with holds `entry` ("NAME=value").
+bool environ_has(int pid, const std::string& entry);
 
 // The whole file (at most `limit` bytes), or nullopt with errno set.
 std::optional<std::string> read_file(const std::filesystem::path& path, std::size_t limit = 1 << 20);

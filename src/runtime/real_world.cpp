@@ -53,6 +53,7 @@ void RealWorld::contain(CgroupTree* tree, GroupRecords* records, std::string ins
 
 SpawnOutcome RealWorld::spawn_contained(SpawnRequest& request, const config::ServiceSpec& spec, bool service) {
     if (!instance_id_.empty()) request.env.emplace_back(kInstanceVariable, instance_id_);
+    if (service) request.env.emplace_back(kServiceVariable, spec.name);
     const std::string leaf = service ? CgroupTree::service_leaf(spec.name) : std::string(CgroupTree::kHelpers);
     int cgroup = -1;
     if (cgroups_ != nullptr) {
@@ -85,7 +86,7 @@ SpawnOutcome RealWorld::spawn_contained(SpawnRequest& request, const config::Ser
     SpawnOutcome outcome = spawn(request);
     if (cgroup != -1) ::close(cgroup);
     if (outcome.spawned && service) {
-        leaders_[outcome.spawned->pid] = leaf;
+        leaders_[outcome.spawned->pid] = Leader{leaf, spec.name};
         if (records_ != nullptr && !records_->add(outcome.spawned->pid, spec.name)) {
             log(config::LogLevel::warn, spec.name + ": cannot record its process group in " + records_->dir().string());
         }
@@ -100,7 +101,20 @@ void RealWorld::after_exit(int pid) {
         // for the next start (made once per service, not at every restart); it goes with the
         // service (forget) or at the end (release).
         if (records_ != nullptr) records_->remove(pid);
+        const std::string service = std::move(it->second.service);
         leaders_.erase(it);
+        // Without a cgroup, the daemons it left outside its group are found by name.
+        if (cgroups_ == nullptr) {
+            std::set<int> running;
+            for (const auto& [leader, _] : leaders_) running.insert(leader);
+            if (auto ended = end_escaped(service, instance_id_, running); !ended.empty()) {
+                std::string list;
+                for (const auto& e : ended) list += (list.empty() ? "" : ", ") + e;
+                log(config::LogLevel::info, service + ": ended " + std::to_string(ended.size()) +
+                                                (ended.size() == 1 ? " process" : " processes") +
+                                                " it left outside its group (no cgroup): " + list);
+            }
+        }
     }
     if (cgroups_ == nullptr) return;
     for (auto leaf = ended_leaves_.begin(); leaf != ended_leaves_.end();) {
@@ -272,7 +286,7 @@ void RealWorld::signal_group(int pgid, int signal) {
     if (pgid <= 1) return;  // never the whole system or init's group
     if (auto leader = leaders_.find(pgid); leader != leaders_.end() && cgroups_ != nullptr) {
         // A service: every process of its cgroup, daemons that left the group included.
-        if (cgroups_->signal(leader->second, signal)) killed_leaves_.insert(leader->second);
+        if (cgroups_->signal(leader->second.leaf, signal)) killed_leaves_.insert(leader->second.leaf);
         return;
     }
     if (::kill(-pgid, signal) == -1 && errno != ESRCH) {

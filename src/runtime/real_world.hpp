@@ -115,7 +115,11 @@ private:
     CgroupTree* cgroups_{nullptr};
     GroupRecords* records_{nullptr};
     std::string instance_id_;
-    std::map<int, std::string> leaders_;        // running service leaders: pid -> cgroup leaf
+    struct Leader {
+        std::string leaf;     // its cgroup leaf
+        std::string service;  // its name
+    };
+    std::map<int, Leader> leaders_;  // running service leaders, by pid
     std::set<std::string> leaves_;              // service cgroups made (with their limits)
     std::set<std::string> ended_leaves_;        // of services that ended: removed once empty
     std::set<std::string> killed_leaves_;       // SIGKILLed whole: made anew before the next start

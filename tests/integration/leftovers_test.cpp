@@ -143,3 +143,20 @@ TEST_CASE("with cgroup v2, a daemon that left its service's group goes when the 
     CHECK(m.wait_exit() == 0);
     CHECK(eventually([&] { return !alive(gc); }, 10s));
 }
+
+TEST_CASE("without cgroups, a daemon that left its service's group goes when the service's leader exits") {
+    ScopedEnv env("MAINSTAY_NO_CGROUP", "1");
+    Mainstay m(main_yaml(), {{"forking", ts("--grandchild-new-session --grandchild-pid-file d.gc --orphan-grandchild") +
+                                             "working_dir: ..\nrestart: {policy: never}\n"},
+                             {"other", ts("--grandchild-new-session --grandchild-pid-file o.gc") + "working_dir: ..\n"}});
+    REQUIRE(m.wait_for("no cgroup for services (MAINSTAY_NO_CGROUP is set)"));
+    int gc = -1, other = -1;
+    REQUIRE(eventually([&] { return (gc = pid_in(m.dir() / "d.gc")) > 1 && (other = pid_in(m.dir() / "o.gc")) > 1; }));
+    REQUIRE(m.wait_for("forking: stopped (exited with code 0"));
+    CHECK(eventually([&] { return !alive(gc); }, 10s));
+    CHECK(m.wait_for("forking: ended 1 process it left outside its group"));
+    CHECK(alive(other));  // another service's daemon is not touched
+    m.signal(SIGTERM);
+    CHECK(m.wait_exit() == 0);
+    CHECK(eventually([&] { return !alive(other); }, 10s));
+}
