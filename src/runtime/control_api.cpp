@@ -163,6 +163,10 @@ void ControlApi::logs(const report::ControlRequest& request, const std::shared_p
     if (name.empty()) return (void)session->send(fail("logs: a service name is required"));
     const supervisor::Service* s = supervisor_.find(name);
     if (s == nullptr) return (void)session->send(fail("no service named " + name));
+    if (!s->spec().output.console && !s->spec().output.file) {
+        return (void)session->send(fail(name + ": its output goes nowhere (output: {console: false, file: false}): "
+                                               "it is not read, so there are no lines to show"));
+    }
     // Its log file when it has one (whole lines, what came before this instance too), with the
     // lines still queued for it from memory; else the memory alone.
     std::optional<std::vector<std::string>> from_file;

@@ -209,7 +209,12 @@ void OutputWriter::State::to_console(OutputEntry& e) {
         }
         c.cost = held;
     }
-    console.push_back(std::move(c));
+    if (!c.own) return console.push_back(std::move(c));
+    // mainstay's own lines go ahead of the services' (after the line being written, and after
+    // the own lines already waiting): a flood never hides a state change or the shutdown.
+    std::size_t at = std::min<std::size_t>(console_offset > 0 ? 1 : 0, console.size());
+    while (at < console.size() && console[at].own) ++at;
+    console.insert(console.begin() + static_cast<std::ptrdiff_t>(at), std::move(c));
 }
 
 void OutputWriter::State::drop_console() {

@@ -166,12 +166,14 @@ supervisor::StartResult RealWorld::start_command(const std::string& label, const
 supervisor::StartResult RealWorld::start(const config::ServiceSpec& spec, const config::Argv& argv, const std::string& label,
                                          bool service, bool last_words) {
     SpawnRequest request = request_for(spec, argv, spec.shell, label);
+    // A service's `output` applies to its helpers (stop, wake) too; going nowhere, it is not read.
+    request.discard_output = !spec.output.console && !spec.output.file;
     SpawnOutcome outcome = spawn_contained(request, spec, service);
     if (!outcome.spawned) return {std::nullopt, outcome.error};
+    if (outcome.spawned->output_fd == -1) return {outcome.spawned->pid, {}};
 
     // Handed to the output writer: the console shows the label ("db/stop"), the lines go to
     // the file of the service or capability the command belongs to.
-    // A service's `output` applies to its helpers (stop, wake) too.
     // Each line is also kept in the owner's tail (`mainstay logs`); a service's own lines are
     // the last word of its run (the reason of a failed exit quotes it).
     std::string owner = spec.name.substr(0, spec.name.find('/'));

@@ -13,6 +13,7 @@
 #include <boost/process/v2/process.hpp>
 #include <boost/process/v2/start_dir.hpp>
 #include <boost/process/v2/stdio.hpp>
+#include <algorithm>
 #include <array>
 #include <cctype>
 #include <cerrno>
@@ -267,13 +268,14 @@ SpawnOutcome spawn(const SpawnRequest& request) {
 
     // One pipe for stdout and stderr: their lines stay in the order the service wrote them,
     // and a service costs one descriptor and one reader, not two.
+    // Output that goes nowhere is not read at all: /dev/null, no pipe.
     Pipe out;
-    if (!out.open()) {
+    if (request.discard_output ? (out.read = ::open("/dev/null", O_RDONLY | O_CLOEXEC)) == -1 : !out.open()) {
         outcome.error = "cannot create a pipe: " + lowercase_first(std::strerror(errno));
         return outcome;
     }
     // The top of the limit is mainstay's own (fd_limits.hpp): the endpoints keep answering.
-    if (in_descriptor_reserve(out.write + static_cast<int>(kLaunchDescriptors))) {
+    if (in_descriptor_reserve(std::max(out.read, out.write) + static_cast<int>(kLaunchDescriptors))) {
         outcome.error = "cannot start " + executable->string() + ": too many open files (the last " +
                         std::to_string(descriptor_reserve() / 2) + " of the limit of " +
                         std::to_string(child_limits().fd_ceiling) +
@@ -287,7 +289,8 @@ SpawnOutcome spawn(const SpawnRequest& request) {
         return outcome;
     }
     bp::error_code ec;
-    bp::process_stdio stdio{nullptr, out.write, out.write};
+    bp::process_stdio stdio = request.discard_output ? bp::process_stdio{nullptr, nullptr, nullptr}
+                                                     : bp::process_stdio{nullptr, out.write, out.write};
     auto start_dir = bp::process_start_dir(request.working_dir ? request.working_dir->string() : std::string());
     // vfork, not fork: the child borrows mainstay's memory until it execs instead of copying
     // its page tables, which is most of the cost of a restart. The launcher calls notify_fork
@@ -318,8 +321,12 @@ SpawnOutcome spawn(const SpawnRequest& request) {
                 const int pid = proc->id();
                 proc->detach();  // the reaper owns the wait from here on
                 proc.reset();
-                outcome.spawned = Spawned{pid, out.read};
-                out.read = -1;
+                if (request.discard_output) {
+                    outcome.spawned = Spawned{pid, -1};
+                } else {
+                    outcome.spawned = Spawned{pid, out.read};
+                    out.read = -1;
+                }
             }
         } catch (const std::exception& e) {
             // Boost can throw after the vfork (its context or the process handle needs a

@@ -35,11 +35,15 @@ struct SpawnRequest {
     // joins it through cgroup.procs before exec. The caller keeps ownership; it is O_CLOEXEC.
     int cgroup_fd{-1};
     bool cgroup_move{false};  // join it through cgroup.procs even where clone3 could do it
+    // Its output goes nowhere (`output: {console: false, file: false}`): stdout and stderr are
+    // /dev/null, and there is no pipe for mainstay to read.
+    bool discard_output{false};
 };
 
 struct Spawned {
     int pid{-1};
-    int output_fd{-1};  // the read end of the pipe that is the child's stdout and stderr; the caller owns it
+    int output_fd{-1};  // the read end of the pipe that is the child's stdout and stderr (the caller owns
+                        // it); -1 with discard_output
     bool born_in_cgroup{false};  // started by clone3 in its cgroup (not moved there before exec)
 };
 

@@ -188,7 +188,9 @@ TEST_CASE("day two: mainstay signal reaches the named services' processes, and o
 TEST_CASE("day two: logs NAME -n N prints its last lines, -f follows, from its file or from memory") {
     const std::string ticker =
         "command: [sh, -c, 'i=0; while :; do i=$$((i+1)); echo \"tick $$i\"; sleep 0.05; done']\nready_after: 50ms\n";
-    Mainstay m(main_yaml(), {{"ticker", ticker}, {"quiet", ticker + "output: {console: false, file: false}\n"}});
+    Mainstay m(main_yaml(), {{"ticker", ticker},
+                             {"quiet", ticker + "output: {file: false}\n"},
+                             {"nowhere", ticker + "output: {console: false, file: false}\n"}});
     REQUIRE(m.wait_for("ticker | tick 30"));
     for (const std::string name : {"ticker", "quiet"}) {
         INFO(name);
@@ -207,6 +209,10 @@ TEST_CASE("day two: logs NAME -n N prints its last lines, -f follows, from its f
     CHECK(!std::filesystem::exists(m.dir() / "logs" / "quiet.log"));
     auto all = cli(m, {"logs", "quiet", "-n", "1000"});
     CHECK(std::count(all.out.begin(), all.out.end(), '\n') >= 30);  // memory keeps 100 lines
+    // Output that goes nowhere is not read at all: nothing to show, and it says why.
+    auto nowhere = cli(m, {"logs", "nowhere"});
+    CHECK(nowhere.code == 1);
+    CHECK(contains(nowhere.err, "nowhere: its output goes nowhere (output: {console: false, file: false})"));
 
     Streaming follow({MAINSTAY_BINARY, "logs", "ticker", "-n", "1", "-f", "-c", (m.dir() / "mainstay.yaml").string()});
     std::string first_text;

@@ -87,6 +87,9 @@ TEST_CASE("SIGTERM with a slow console while a service floods: mainstay exits wi
     MESSAGE("exit took " << took.count() << " ms");
     CHECK(took < 8s);  // the console gets about a second to drain, then the rest is dropped
     CHECK(count_in(m.dir() / "logs/mainstay.log", "mainstay stopped") == 1);
+    // mainstay's own lines go ahead of the flood on the console: the shutdown is seen there too.
+    CHECK(m.count("received SIGTERM") == 1);
+    CHECK(m.count("all services stopped") == 1);
 }
 
 TEST_CASE("log.format json: bytes that are not UTF-8 still make valid JSON lines everywhere") {
@@ -143,4 +146,29 @@ TEST_CASE("a log directory that cannot be written is reported once per file, sup
     CHECK(m.count("writing again") == 2);
     std::error_code ec;
     std::filesystem::remove_all(outside, ec);
+}
+
+TEST_CASE("output that goes nowhere is not read: the service writes to /dev/null, mainstay holds no pipe of it") {
+    Mainstay m(main_yaml(), {{"quiet", ts("--pid-file quiet.pid --print-lines 1000000000 --line-length 100") +
+                                           "working_dir: ..\noutput: {console: false, file: false}\n"},
+                             {"loud", ts("--pid-file loud.pid --stay") + "working_dir: ..\n"}});
+    int quiet = -1, loud = -1;
+    REQUIRE(eventually([&] {
+        const auto q = read_lines(m.dir() / "quiet.pid");
+        const auto l = read_lines(m.dir() / "loud.pid");
+        if (q.size() != 1 || l.size() != 1) return false;
+        quiet = std::stoi(q[0]);
+        loud = std::stoi(l[0]);
+        return quiet > 1 && loud > 1;
+    }));
+    auto target = [](int pid, int fd) {
+        std::error_code ec;
+        return std::filesystem::read_symlink("/proc/" + std::to_string(pid) + "/fd/" + std::to_string(fd), ec).string();
+    };
+    CHECK(target(quiet, 1) == "/dev/null");
+    CHECK(target(quiet, 2) == "/dev/null");
+    CHECK(target(loud, 1).rfind("pipe:", 0) == 0);  // one whose output goes somewhere is read as before
+    CHECK_FALSE(std::filesystem::exists(m.dir() / "logs/quiet.log"));
+    m.signal(SIGTERM);
+    CHECK(m.wait_exit() == 0);
 }
