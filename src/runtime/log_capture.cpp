@@ -39,6 +39,7 @@ struct LogCapture::Stream {
     std::string partial;
     bool done{false};
     std::uint64_t id{0};
+    Delivery delivery{Delivery::lines};
 
     // Reads up to `budget` bytes. False once the stream is over (end of file or an error).
     bool read(std::size_t budget) {
@@ -55,6 +56,27 @@ struct LogCapture::Stream {
     }
 
     void split(std::string_view data) {
+        if (delivery == Delivery::blocks) {
+            // The line begun before, completed; then every whole line of this read at once.
+            const auto last = data.rfind('\n');
+            if (last != std::string_view::npos) {
+                auto first = data.find('\n');
+                if (!partial.empty()) {
+                    partial.append(data.substr(0, first));
+                    sink(partial);
+                    partial.clear();
+                    data.remove_prefix(first + 1);
+                } else if (first == 0) {
+                    sink(std::string_view());  // an empty line
+                    data.remove_prefix(1);
+                }
+                const auto end = data.rfind('\n');
+                if (end != std::string_view::npos) {
+                    sink(data.substr(0, end));
+                    data.remove_prefix(end + 1);
+                }
+            }
+        }
         while (!data.empty()) {
             auto nl = data.find('\n');
             if (nl == std::string_view::npos) {
@@ -188,11 +210,11 @@ private:
 
 }  // namespace
 
-LogCapture::LogCapture(asio::io_context& io, int fd, LineSink sink) {
+LogCapture::LogCapture(asio::io_context& io, int fd, LineSink sink, Delivery delivery) {
     if (fd == -1) return;
     const int flags = ::fcntl(fd, F_GETFL);
     if (flags != -1) ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);  // a read never waits
-    stream_ = std::make_unique<Stream>(Stream{fd, std::move(sink), {}, false, 0});
+    stream_ = std::make_unique<Stream>(Stream{fd, std::move(sink), {}, false, 0, delivery});
     ++live_captures;
     auto& set = asio::use_service<CaptureSet>(io);
     set_ = &set;

@@ -24,13 +24,18 @@
 
 namespace mainstay::runtime {
 
-// `line` has no trailing newline; it is only valid during the call.
+// `line` has no trailing newline; it is only valid during the call. With Delivery::blocks it
+// may hold several whole lines, separated by '\n' (no trailing one): what one read brought.
 using LineSink = std::function<void(std::string_view line)>;
+
+// One line per call, or a block of the lines of one read per call: a flood of short lines
+// then costs one call, one allocation and one queue entry per 64 KiB, not per line.
+enum class Delivery { lines, blocks };
 
 class LogCapture {
 public:
     // Takes ownership of the read end `fd`.
-    LogCapture(boost::asio::io_context& io, int fd, LineSink sink);
+    LogCapture(boost::asio::io_context& io, int fd, LineSink sink, Delivery delivery = Delivery::lines);
     ~LogCapture();
     LogCapture(const LogCapture&) = delete;
     LogCapture& operator=(const LogCapture&) = delete;

@@ -3,6 +3,7 @@
 #include <syslog.h>
 
 #include <chrono>
+#include <cstring>
 #include <mutex>
 
 #include <spdlog/async.h>
@@ -174,11 +175,17 @@ void Logging::service_line(std::string_view service, std::string_view line, bool
                            std::string_view label, std::optional<std::chrono::system_clock::time_point> time) {
     if (forward_pool_) {
         // On the journal, its name is the identifier; syslog has mainstay's, so the line says whose.
-        if (forward_ == config::LogForward::journald) {
-            forward_for(service)->log(spdlog::level::info, spdlog::string_view_t(line.data(), line.size()));
-        } else {
-            const std::string said = std::string(label.empty() ? service : label) + " | " + std::string(line);
-            forward_own_->log(spdlog::level::info, spdlog::string_view_t(said));
+        for (std::string_view rest = line;;) {
+            const auto nl = rest.find('\n');
+            const std::string_view one = rest.substr(0, nl);
+            if (forward_ == config::LogForward::journald) {
+                forward_for(service)->log(spdlog::level::info, spdlog::string_view_t(one.data(), one.size()));
+            } else {
+                const std::string said = std::string(label.empty() ? service : label) + " | " + std::string(one);
+                forward_own_->log(spdlog::level::info, spdlog::string_view_t(said));
+            }
+            if (nl == std::string_view::npos) break;
+            rest.remove_prefix(nl + 1);
         }
     }
     OutputEntry e;
@@ -186,6 +193,11 @@ void Logging::service_line(std::string_view service, std::string_view line, bool
     e.service = service;
     if (label != service) e.label = label;
     e.text = line;
+    e.lines = 1;
+    for (const char* at = line.data(), *end = at + line.size();
+         (at = static_cast<const char*>(std::memchr(at, '\n', static_cast<std::size_t>(end - at)))) != nullptr; ++at) {
+        ++e.lines;
+    }
     e.console = console;
     e.file = file && files_;
     if (!e.console && !e.file) return;

@@ -25,6 +25,12 @@ void append_own(std::string& out, const OutputLine& line) {
 }  // namespace
 
 std::string iso_time(std::chrono::system_clock::time_point time) {
+    std::string out;
+    append_iso_time(out, time);
+    return out;
+}
+
+void append_iso_time(std::string& out, std::chrono::system_clock::time_point time) {
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()).count();
     const std::time_t seconds = static_cast<std::time_t>(ms / 1000);
     // A flood of lines shares a few seconds: format each second once per thread.
@@ -38,12 +44,11 @@ std::string iso_time(std::chrono::system_clock::time_point time) {
         cached_seconds = seconds;
     }
     const int millis = static_cast<int>(ms % 1000);
-    std::string out = cached;
+    out += cached;
     out += static_cast<char>('0' + millis / 100);
     out += static_cast<char>('0' + millis / 10 % 10);
     out += static_cast<char>('0' + millis % 10);
     out += 'Z';
-    return out;
 }
 
 std::string own_json(std::chrono::system_clock::time_point time, std::string_view level, std::string_view message) {
@@ -66,7 +71,7 @@ void append_console(std::string& out, const OutputLine& line, config::LogFormat 
 void append_file(std::string& out, const OutputLine& line, config::LogFormat format) {
     if (line.level) return append_own(out, line);
     if (format == config::LogFormat::json) return append_json(out, line);
-    out += iso_time(line.time);
+    append_iso_time(out, line.time);
     out += ' ';
     out += line.text;
     out += '\n';

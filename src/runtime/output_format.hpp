@@ -29,6 +29,8 @@ struct OutputLine {
 
 // `2026-11-28T06:53:06.123Z` (UTC, milliseconds).
 std::string iso_time(std::chrono::system_clock::time_point time);
+// The same, appended to `out` (no allocation of its own: a flood formats a stamp per line).
+void append_iso_time(std::string& out, std::chrono::system_clock::time_point time);
 // `{"time":...,"level":...,"message":...}`: one of mainstay's own lines in json, for the spdlog
 // formatter of log.format json.
 std::string own_json(std::chrono::system_clock::time_point time, std::string_view level, std::string_view message);

@@ -48,7 +48,7 @@ void OutputQueue::push(OutputEntry entry) {
         bool& wanted = sink == Sink::console ? entry.console : entry.file;
         if (wanted && !charge(own, sink, cost)) {
             wanted = false;
-            count(entry.service, sink, 1, true);
+            count(entry.service, sink, entry.lines, true);
         }
     }
     if (!entry.console && !entry.file) return;

@@ -14,15 +14,37 @@ namespace mainstay::runtime {
 void OutputTails::add(const std::string& service, std::string_view text, std::chrono::system_clock::time_point time,
                       bool own_run) {
     Tail& tail = tails_[service];
-    Line line{time, std::string(text.substr(0, kLineBytes)), text.size() > kLineBytes};
-    if (own_run) tail.last_of_run = line.text;
-    tail.lines.push(std::move(line));
-    if (followers_.empty()) return;
-    std::string rendered;
-    for (const auto& [id, f] : followers_) {
-        if (f.first != service) continue;
-        if (rendered.empty()) rendered = render(service, tail.lines.back());
-        f.second(rendered);
+    // A block of lines (several, '\n' between them): only its last kLines can stay, unless
+    // someone follows the service and must see every one.
+    const bool followed = std::any_of(followers_.begin(), followers_.end(),
+                                      [&](const auto& f) { return f.second.first == service; });
+    if (!followed) {
+        std::size_t start = 0;
+        std::size_t kept = 0;
+        for (std::size_t at = text.size(); at-- > 0;) {
+            if (text[at] == '\n' && ++kept == kLines) {
+                start = at + 1;
+                break;
+            }
+        }
+        text.remove_prefix(start);
+    }
+    for (;;) {
+        const auto nl = text.find('\n');
+        const std::string_view one = text.substr(0, nl);
+        Line line{time, std::string(one.substr(0, kLineBytes)), one.size() > kLineBytes};
+        if (own_run && nl == std::string_view::npos) tail.last_of_run = line.text;
+        tail.lines.push(std::move(line));
+        if (followed) {
+            std::string rendered;
+            for (const auto& [id, f] : followers_) {
+                if (f.first != service) continue;
+                if (rendered.empty()) rendered = render(service, tail.lines.back());
+                f.second(rendered);
+            }
+        }
+        if (nl == std::string_view::npos) return;
+        text.remove_prefix(nl + 1);
     }
 }
 

@@ -27,12 +27,28 @@ constexpr std::size_t kConsoleChunk = 4096;    // POLLOUT on a pipe promises roo
 constexpr std::size_t kFileBatch = 64 * 1024;  // bytes gathered per write(2) to a file
 
 // A line waiting for the console, formatted.
+// One entry's console text: one line, or a service's block of lines.
 struct ConsoleLine {
     std::string text;
     std::string service;
     bool own;
     std::size_t cost;
+    std::uint32_t lines;
 };
+
+// Calls `each` with every line of a service's entry (lines separated by '\n'); mainstay's own
+// entry is one line, formatted already.
+template <class Each>
+void for_each_line(const OutputEntry& e, Each each) {
+    std::string_view text = e.text;
+    if (e.own()) return each(text);
+    for (;;) {
+        const auto nl = text.find('\n');
+        each(text.substr(0, nl));
+        if (nl == std::string_view::npos) return;
+        text.remove_prefix(nl + 1);
+    }
+}
 
 int millis_until(SteadyClock::time_point when) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(when - SteadyClock::now()).count();
@@ -106,7 +122,7 @@ void OutputWriter::State::handle(std::vector<OutputEntry>& entries, bool files_a
             if (files_allowed)
                 to_file(e);
             else
-                queue->count_drop(e.service, Sink::file, 1);
+                queue->count_drop(e.service, Sink::file, e.lines);
             release(e.own(), Sink::file, e.cost());
         }
         if (e.console) to_console(e);
@@ -136,15 +152,17 @@ void OutputWriter::State::to_file(const OutputEntry& e) {
         if (!options.service_files || !options.own_file) return;
         file = service_file(e.service);
     }
-    line.clear();
-    append_file(line, {e.time, e.level, e.service, e.label, e.text}, options.format);
-    // One write(2) per run of lines to the same file, cut where a rotation falls between lines.
-    if (file != batch_file || !file->fits(batch.size() + line.size()) || batch.size() >= kFileBatch) {
-        flush_batch();
-        batch_file = file;
-        batch_service = e.own() ? std::string() : e.service;
-    }
-    batch += line;
+    for_each_line(e, [&](std::string_view text) {
+        line.clear();
+        append_file(line, {e.time, e.level, e.service, e.label, text}, options.format);
+        // One write(2) per run of lines to the same file, cut where a rotation falls between lines.
+        if (file != batch_file || !file->fits(batch.size() + line.size()) || batch.size() >= kFileBatch) {
+            flush_batch();
+            batch_file = file;
+            batch_service = e.own() ? std::string() : e.service;
+        }
+        batch += line;
+    });
 }
 
 RotatingFile* OutputWriter::State::service_file(const std::string& service) {
@@ -198,13 +216,15 @@ void OutputWriter::State::flush_batch() {
 
 void OutputWriter::State::to_console(OutputEntry& e) {
     const std::size_t cost = e.cost();  // before the service's name is moved out
-    ConsoleLine c{{}, std::move(e.service), e.own(), cost};
-    append_console(c.text, {e.time, e.level, c.service, e.label, e.text}, options.format);
+    ConsoleLine c{{}, std::move(e.service), e.own(), cost, e.lines};
+    for_each_line(e, [&](std::string_view text) {
+        append_console(c.text, {e.time, e.level, c.service, e.label, text}, options.format);
+    });
     // JSON escapes can make a line grow: charge what it holds now, if that still fits.
     const std::size_t held = sizeof(ConsoleLine) + c.text.size() + c.service.size();
     if (held > c.cost) {
         if (!queue->recharge(c.own, Sink::console, c.cost, held)) {
-            queue->count_drop(c.service, Sink::console, 1);
+            queue->count_drop(c.service, Sink::console, c.lines);
             return;
         }
         c.cost = held;
@@ -219,7 +239,7 @@ void OutputWriter::State::to_console(OutputEntry& e) {
 
 void OutputWriter::State::drop_console() {
     for (const ConsoleLine& c : console) {
-        queue->count_drop(c.service, Sink::console, 1, !console_failing);
+        queue->count_drop(c.service, Sink::console, c.lines, !console_failing);
         release(c.own, Sink::console, c.cost);
     }
     console.clear();

@@ -185,7 +185,8 @@ supervisor::StartResult RealWorld::start(const config::ServiceSpec& spec, const 
             const auto now = std::chrono::system_clock::now();
             tails_.add(owner, line, now, last_words);
             logging_.service_line(owner, line, to.console, to.file, label, now);
-        });
+        },
+        Delivery::blocks);
     return {outcome.spawned->pid, {}};
 }
 

@@ -1,17 +1,17 @@
 // The output reader of one process: lines, end of file, finish(), and nothing kept afterwards.
-#include <doctest/doctest.h>
+#include "runtime/log_capture.hpp"
 
+#include <doctest/doctest.h>
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <functional>
 #include <string>
 #include <vector>
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/post.hpp>
-
-#include "runtime/log_capture.hpp"
-
+using mainstay::runtime::Delivery;
 using mainstay::runtime::LogCapture;
 
 namespace {
@@ -33,6 +33,17 @@ struct Pipe {
         if (write != -1) ::close(write);
     }
 };
+
+// Runs `io` in short turns until `done` holds (true) or 10 s pass (false).
+bool pump_until(boost::asio::io_context& io, const std::function<bool()>& done) {
+    const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!done()) {
+        if (std::chrono::steady_clock::now() >= end) return false;
+        io.restart();
+        io.run_for(std::chrono::milliseconds(5));
+    }
+    return true;
+}
 
 }  // namespace
 
@@ -102,4 +113,21 @@ TEST_CASE("a capture finished from inside a handler, while its wait is pending, 
     io.restart();
     for (int i = 0; i < 200 && LogCapture::live() != before; ++i) io.run_one_for(std::chrono::milliseconds(10));
     CHECK(LogCapture::live() == before);
+}
+
+TEST_CASE("in blocks, the whole lines of one read come in one call, and the lines are the same") {
+    boost::asio::io_context io;
+    std::vector<std::string> calls;
+    Pipe p;
+    auto capture = std::make_unique<LogCapture>(
+        io, p.read, [&](std::string_view block) { calls.emplace_back(block); }, Delivery::blocks);
+    p.put("one\ntwo\nthr");
+    REQUIRE(pump_until(io, [&] { return calls.size() == 1; }));
+    CHECK(calls == std::vector<std::string>{"one\ntwo"});
+    p.put("ee\n\nfour\n");  // the line begun before, an empty one, then one more
+    REQUIRE(pump_until(io, [&] { return calls.size() == 3; }));
+    CHECK(calls == std::vector<std::string>{"one\ntwo", "three", "\nfour"});
+    p.put("\nfive");
+    capture->finish();
+    CHECK(calls == std::vector<std::string>{"one\ntwo", "three", "\nfour", "", "five"});
 }

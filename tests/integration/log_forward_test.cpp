@@ -205,9 +205,11 @@ TEST_CASE("log.forward journald: one datagram per line in the journal's native p
     {
         Logging logging(spec, console, kOutputLimits, std::make_shared<JournalSink>(path));
         logging.log(LogLevel::error, "db: failed (exited with code 78)");
-        logging.service_line("web", "two\nlines");
+        logging.log(LogLevel::info, "two\nlines");
+        // A service's lines come as a block (one read's whole lines): one datagram per line.
+        logging.service_line("web", "hello\nagain");
         char buf[4096];
-        for (int i = 0; i < 2; ++i) {
+        for (int i = 0; i < 4; ++i) {
             const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
             REQUIRE(n > 0);
             got.emplace_back(buf, static_cast<std::size_t>(n));
@@ -216,8 +218,10 @@ TEST_CASE("log.forward journald: one datagram per line in the journal's native p
     std::sort(got.begin(), got.end());  // the two loggers may send in either order
     // A value with a newline: the key, a newline, its length as 64 bits little-endian, the value.
     const std::string length{'\x09', '\0', '\0', '\0', '\0', '\0', '\0', '\0'};
-    CHECK(got[0] == "MESSAGE\n" + length + "two\nlines\nPRIORITY=6\nSYSLOG_IDENTIFIER=web\n");
-    CHECK(got[1] == "MESSAGE=db: failed (exited with code 78)\nPRIORITY=3\nSYSLOG_IDENTIFIER=mainstay\n");
+    CHECK(got[0] == "MESSAGE\n" + length + "two\nlines\nPRIORITY=6\nSYSLOG_IDENTIFIER=mainstay\n");
+    CHECK(got[1] == "MESSAGE=again\nPRIORITY=6\nSYSLOG_IDENTIFIER=web\n");
+    CHECK(got[2] == "MESSAGE=db: failed (exited with code 78)\nPRIORITY=3\nSYSLOG_IDENTIFIER=mainstay\n");
+    CHECK(got[3] == "MESSAGE=hello\nPRIORITY=6\nSYSLOG_IDENTIFIER=web\n");
     ::close(fd);
     ::close(console);
     std::filesystem::remove_all(dir_template);
