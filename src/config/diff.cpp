@@ -215,12 +215,23 @@ bool same(const ServiceSpec& a, const ServiceSpec& b) {
            a.output == b.output && a.wake == b.wake;
 }
 
+bool same(const TierSpec& a, const TierSpec& b) {
+    [[maybe_unused]] const auto& [name, name_mark, requires_services, requires_marks, check, activate, deactivate] = a;
+    return a.name == b.name && as_set(a.requires_services) == as_set(b.requires_services) &&
+           same_optional(a.check, b.check) && a.activate == b.activate && a.deactivate == b.deactivate;
+}
+
 bool same(const CapabilitySpec& a, const CapabilitySpec& b) {
     [[maybe_unused]] const auto& [name, description, enabled, requires_services, requires_marks, check, activate,
-                                  deactivate, hook_retry, permanent_exit_codes, monitor_interval, source, name_mark] = a;
-    // Not compared: `description`, `source` and the marks, as for services.
-    return a.name == b.name && a.enabled == b.enabled && as_set(a.requires_services) == as_set(b.requires_services) &&
-           same_optional(a.check, b.check) && a.activate == b.activate && a.deactivate == b.deactivate &&
+                                  deactivate, tiers, hook_retry, permanent_exit_codes, monitor_interval, source,
+                                  name_mark] = a;
+    // Not compared: `description`, `source` and the marks, as for services. The order of the
+    // tiers is what they mean: compared in order.
+    const auto ca = a.chain();
+    const auto cb = b.chain();
+    return a.name == b.name && a.enabled == b.enabled &&
+           std::equal(ca.begin(), ca.end(), cb.begin(), cb.end(),
+                      [](const TierSpec& x, const TierSpec& y) { return same(x, y); }) &&
            a.hook_retry == b.hook_retry && as_set(a.permanent_exit_codes) == as_set(b.permanent_exit_codes) &&
            a.monitor_interval == b.monitor_interval;
 }

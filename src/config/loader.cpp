@@ -170,10 +170,14 @@ void check_across_files(Config& config, const std::vector<std::string>& unreadab
         }
     }
     for (const auto& c : config.capabilities) {
-        for (std::size_t i = 0; i < c.requires_services.size(); ++i) {
-            if (config.find_service(c.requires_services[i]) == nullptr) {
-                unknown(c.requires_services[i], c.name, c.requires_marks[i],
-                        "capability '" + c.name + "' requires unknown service '" + c.requires_services[i] + "'");
+        for (const auto& tier : c.chain()) {
+            const std::string whose = c.tiers.empty() ? "capability '" + c.name + "'"
+                                                      : "tier '" + tier.name + "' of capability '" + c.name + "'";
+            for (std::size_t i = 0; i < tier.requires_services.size(); ++i) {
+                if (config.find_service(tier.requires_services[i]) == nullptr) {
+                    unknown(tier.requires_services[i], c.name, tier.requires_marks[i],
+                            whose + " requires unknown service '" + tier.requires_services[i] + "'");
+                }
             }
         }
     }

@@ -63,4 +63,9 @@ std::string describe_target(const ProbeSpec& probe) {
     return "exec " + (argv.empty() ? std::string() : argv.front());
 }
 
+std::vector<TierSpec> CapabilitySpec::chain() const {
+    if (!tiers.empty()) return tiers;
+    return {TierSpec{kPlainTier, name_mark, requires_services, requires_marks, check, activate, deactivate}};
+}
+
 }  // namespace mainstay::config

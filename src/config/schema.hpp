@@ -210,21 +210,40 @@ struct ServiceSpec {
     Mark group_mark;
 };
 
-struct CapabilitySpec {
+// One step of a capability's fallback chain (SPEC §3 `tiers`), best first: active while its
+// `requires` are ready and its `check` passes, unless a better one is.
+struct TierSpec {
     std::string name;
-    std::string description;
-    bool enabled{true};
+    Mark name_mark;
     std::vector<std::string> requires_services;
     std::vector<Mark> requires_marks;
     std::optional<ProbeSpec> check;
     std::optional<Argv> activate;
     std::optional<Argv> deactivate;
+};
+
+struct CapabilitySpec {
+    std::string name;
+    std::string description;
+    bool enabled{true};
+    // The plain form (no `tiers`): one tier, FULL when on it, DEGRADED when not.
+    std::vector<std::string> requires_services;
+    std::vector<Mark> requires_marks;
+    std::optional<ProbeSpec> check;
+    std::optional<Argv> activate;
+    std::optional<Argv> deactivate;
+    std::vector<TierSpec> tiers{};  // the tiered form, best first; empty in the plain form
     resilience::RetryParams hook_retry{3, std::chrono::seconds(30), {}};  // for activate/deactivate
     std::vector<int> permanent_exit_codes{};  // a hook exiting so is not retried (activate: held until resume)
     Duration monitor_interval{std::chrono::seconds(10)};
     Path source;
     Mark name_mark;
+
+    // The tiers it moves between, best first: `tiers`, or the plain form as one tier named
+    // kPlainTier.
+    std::vector<TierSpec> chain() const;
 };
+inline constexpr const char* kPlainTier = "full";
 
 struct MainConfig {
     Path file;  // the main configuration file

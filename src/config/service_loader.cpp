@@ -27,7 +27,8 @@ const Keys kOneshotKeys = [] {
 const Keys kExternalKeys{"name", "description", "kind", "critical", "enabled", "depends_on", "probes", "recovery", "wake",
                          "output"};
 const Keys kCapabilityKeys{"name", "description", "kind", "enabled", "requires", "check", "activate", "deactivate",
-                           "monitor_interval", "retry", "permanent_exit_codes"};
+                           "tiers", "monitor_interval", "retry", "permanent_exit_codes"};
+const Keys kTierKeys{"name", "requires", "check", "activate", "deactivate"};
 const Keys kNotDefaultable{"name", "kind", "command", "description"};
 
 const Keys& keys_of(Kind kind) {
@@ -351,21 +352,87 @@ void read_service_body(MapReader& r, ServiceSpec& s) {
     }
 }
 
+// `requires`, `check`, `activate`, `deactivate`: of the plain form, or of one tier.
+template <class Step>
+void read_step(MapReader& r, Step& step) {
+    Diagnostics& diags = r.diags();
+    if (const Node* req = r.get("requires")) {
+        if (auto list = read_string_list(*req, "requires", diags)) {
+            for (const auto& [name, at] : *list) {
+                step.requires_services.push_back(name);
+                step.requires_marks.push_back(at);
+            }
+        }
+    }
+    if (const Node* check = r.get("check")) step.check = read_probe(*check, "check", diags);
+    step.activate = read_command(r, "activate", false);
+    step.deactivate = read_command(r, "deactivate", false);
+}
+
+// `tiers:`, best first: each a map with a unique `name`; a tier that requires nothing and has
+// no check is always available, so none may follow it.
+void read_tiers(const Node& node, CapabilitySpec& c, Diagnostics& diags) {
+    if (!node.is_sequence() || node.items.empty()) {
+        diags.error(node.mark, "'tiers' must be a non-empty list of tiers, best first, got " + describe(node));
+        return;
+    }
+    for (const Node& item : node.items) {
+        if (!item.is_map()) {
+            diags.error(item.mark, "a tier must be a map with 'name' and 'requires', 'check', 'activate', 'deactivate', got " +
+                                       describe(item));
+            continue;
+        }
+        for (const auto& e : item.entries) {
+            if (contains(kTierKeys, e.key)) continue;
+            std::string message = "unknown key '" + e.key + "' in a tier";
+            if (auto near = nearest(e.key, kTierKeys)) message += " (did you mean '" + *near + "'?)";
+            diags.error(e.key_mark, std::move(message));
+        }
+        MapReader t(item, diags);
+        TierSpec tier;
+        tier.name_mark = item.mark;
+        if (const Entry* n = item.entry("name")) tier.name_mark = n->value.mark;
+        t.string("name", tier.name);
+        if (tier.name.empty()) {
+            diags.error(item.mark, "a tier needs a 'name'");
+        } else if (!is_valid_name(tier.name)) {
+            diags.error(tier.name_mark, "invalid tier name '" + tier.name + "': names match [a-z0-9][a-z0-9_.-]*");
+        } else {
+            for (const auto& before : c.tiers) {
+                if (before.name == tier.name) {
+                    diags.error(tier.name_mark, "tier '" + tier.name + "' twice (first at line " +
+                                                    std::to_string(before.name_mark.line) + ")");
+                }
+            }
+        }
+        read_step(t, tier);
+        for (const auto& e : item.entries) t.get(e.key);  // unknown ones were reported above
+        t.finish();
+        if (!c.tiers.empty()) {
+            const TierSpec& last = c.tiers.back();
+            if (last.requires_services.empty() && !last.check) {
+                diags.error(tier.name_mark, "tier '" + tier.name + "' can never be active: tier '" + last.name +
+                                                "' before it requires nothing and has no check");
+            }
+        }
+        c.tiers.push_back(std::move(tier));
+    }
+}
+
 void read_capability_body(MapReader& r, CapabilitySpec& c) {
     Diagnostics& diags = r.diags();
     r.string("description", c.description);
     r.boolean("enabled", c.enabled);
-    if (const Node* req = r.get("requires")) {
-        if (auto list = read_string_list(*req, "requires", diags)) {
-            for (const auto& [name, at] : *list) {
-                c.requires_services.push_back(name);
-                c.requires_marks.push_back(at);
+    if (const Node* tiers = r.get("tiers")) {
+        for (const char* plain : {"requires", "check", "activate", "deactivate"}) {
+            if (const Entry* e = r.entry(plain)) {
+                diags.error(e->key_mark, std::string("with 'tiers', '") + plain + "' belongs to each tier");
             }
         }
+        read_tiers(*tiers, c, diags);
+    } else {
+        read_step(r, c);
     }
-    if (const Node* check = r.get("check")) c.check = read_probe(*check, "check", diags);
-    c.activate = read_command(r, "activate", false);
-    c.deactivate = read_command(r, "deactivate", false);
     r.positive_duration("monitor_interval", c.monitor_interval);
     if (const Node* retry = r.get("retry")) read_retry(*retry, c.hook_retry, diags);
     read_exit_codes(r, "permanent_exit_codes", c.permanent_exit_codes);
@@ -433,8 +500,8 @@ void read_service_file(const Node& tree, const std::filesystem::path& file, cons
         c.source = file;
         read_capability_body(r, c);
         r.finish();
-        if (c.requires_services.empty() && !c.check) {
-            diags.error(tree.mark, "a capability needs 'requires' (a non-empty list of services) or 'check'");
+        if (c.tiers.empty() && c.requires_services.empty() && !c.check && !tree.entry("tiers")) {
+            diags.error(tree.mark, "a capability needs 'requires' (a non-empty list of services) or 'check', or 'tiers'");
         }
         out.capabilities.push_back(std::move(c));
         return;

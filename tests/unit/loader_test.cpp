@@ -27,6 +27,8 @@ LoadResult load_dir(const std::filesystem::path& dir, Environment env = {}) {
     return load({dir / "mainstay.yaml", std::nullopt, std::nullopt, std::move(env)});
 }
 
+bool contains_text(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
 std::string all_messages(const Diagnostics& d) {
     std::string out;
     for (const auto& x : d.sorted()) out += format(x) + "\n";
@@ -573,4 +575,66 @@ TEST_CASE("main_only reads the main file and nothing of services_dir, so a broke
     REQUIRE(r.config);
     CHECK(r.config->main.status.socket == t.root() / "run/ctl.sock");
     CHECK(r.config->services.empty());
+}
+
+TEST_CASE("a capability's tiers: best first, each with its requires, check and hooks") {
+    TempTree t;
+    t.write("mainstay.yaml", "{}\n");
+    t.write("services.d/ollama.yaml", "command: [ollama, serve]\n");
+    t.write("services.d/node.yaml", "kind: external\nprobes: {readiness: {tcp: \"127.0.0.1:9\"}}\n");
+    t.write("services.d/llm.yaml",
+            "kind: capability\n"
+            "tiers:\n"
+            "  - {name: local, requires: [ollama], check: {http: {url: \"http://127.0.0.1:11434/api/tags\"}},\n"
+            "     activate: [llm-mode, local]}\n"
+            "  - {name: node, requires: [node], activate: [llm-mode, node], deactivate: [llm-mode, off]}\n"
+            "  - {name: cloud, activate: [llm-mode, cloud]}\n");
+    auto r = load_dir(t.root());
+    INFO(all_messages(r.diagnostics));
+    REQUIRE(r.config);
+    const CapabilitySpec& c = r.config->capabilities.at(0);
+    REQUIRE(c.tiers.size() == 3);
+    CHECK(c.tiers[0].name == "local");
+    CHECK(c.tiers[0].requires_services == std::vector<std::string>{"ollama"});
+    CHECK(c.tiers[0].check);
+    CHECK(c.tiers[0].activate == Argv{"llm-mode", "local"});
+    CHECK(c.tiers[1].deactivate == Argv{"llm-mode", "off"});
+    CHECK(c.tiers[2].requires_services.empty());
+    CHECK_FALSE(c.tiers[2].check);
+    CHECK(c.chain().size() == 3);
+}
+
+TEST_CASE("the plain form is one tier, named full") {
+    auto r = load_dir(kComplete);
+    REQUIRE(r.config);
+    const auto chain = r.config->capabilities.at(0).chain();
+    REQUIRE(chain.size() == 1);
+    CHECK(chain[0].name == "full");
+    CHECK(chain[0].requires_services == std::vector<std::string>{"app", "gpu"});
+    CHECK(chain[0].activate == Argv{"mode", "local"});
+}
+
+TEST_CASE("tiers: mistakes are errors at their line") {
+    TempTree t;
+    t.write("mainstay.yaml", "{}\n");
+    t.write("services.d/web.yaml", "command: [web]\n");
+    t.write("services.d/llm.yaml",
+            "kind: capability\n"
+            "requires: [web]\n"
+            "tiers:\n"
+            "  - {name: local, requires: [web], activat: [x]}\n"
+            "  - {name: local, requires: [ghost]}\n"
+            "  - {name: cloud}\n"
+            "  - {name: never}\n"
+            "  - plain\n");
+    auto r = load_dir(t.root());
+    CHECK_FALSE(r.config);
+    const std::string all = all_messages(r.diagnostics);
+    INFO(all);
+    CHECK(contains_text(all, "llm.yaml:2:1: error: with 'tiers', 'requires' belongs to each tier"));
+    CHECK(contains_text(all, "llm.yaml:4:36: error: unknown key 'activat' in a tier (did you mean 'activate'?)"));
+    CHECK(contains_text(all, "llm.yaml:5:12: error: tier 'local' twice (first at line 4)"));
+    CHECK(contains_text(all, "tier 'local' of capability 'llm' requires unknown service 'ghost'"));
+    CHECK(contains_text(all, "llm.yaml:7:12: error: tier 'never' can never be active: tier 'cloud' before it requires nothing and has no check"));
+    CHECK(contains_text(all, "llm.yaml:8:5: error: a tier must be a map"));
 }
