@@ -56,9 +56,18 @@ StatusModel snapshot(const Supervisor& supervisor, TimePoint now) {
     for (const auto& c : supervisor.capabilities()) {
         CapabilityStatus cs{c->spec().name, c->state(), c->since(), {}, c->spec().requires_services, c->spec().description};
         if (cs.state != resilience::CapabilityState::full) {
-            cs.reason = supervisor.unmet_requirement(*c);
-            if (cs.reason.empty()) cs.reason = c->own_reason();
+            if (c->tiered() || c->held_at()) {
+                cs.reason = c->reason();
+            } else {
+                cs.reason = supervisor.unmet_requirement(c->spec().requires_services);
+                if (cs.reason.empty()) cs.reason = c->own_reason();
+            }
         }
+        cs.tier = c->tier();
+        cs.tiers = c->tiers();
+        cs.held = c->held();
+        cs.held_at = c->held_at();
+        cs.better = c->better_tiers();
         m.capabilities.push_back(std::move(cs));
     }
     return m;

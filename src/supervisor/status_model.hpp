@@ -60,6 +60,11 @@ struct CapabilityStatus {
     std::string reason;  // not FULL: the requirement not met, else its failed hook or check
     std::vector<std::string> required;  // its `requires`, in configuration order
     std::string description;
+    std::optional<std::string> tier{};   // the active tier (the plain form's: "full"), none on no tier
+    std::vector<std::string> tiers{};    // every tier, best first
+    bool held{false};                    // by mainstay downgrade, or after a permanent activate failure
+    std::optional<std::string> held_at{};  // the tier mainstay downgrade holds it at ("": none)
+    std::vector<std::pair<std::string, std::string>> better{};  // tiers better than the active one, and why not
 };
 
 struct StatusModel {

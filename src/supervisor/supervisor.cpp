@@ -72,8 +72,8 @@ const std::string* Supervisor::name_of(Id id) const {
     return nullptr;
 }
 
-std::string Supervisor::unmet_requirement(const Capability& c) const {
-    for (const auto& name : c.spec().requires_services) {
+std::string Supervisor::unmet_requirement(const std::vector<std::string>& names) const {
+    for (const auto& name : names) {
         const Service* s = find(name);
         if (s == nullptr) return name + " is not defined";
         if (!s->available()) {
@@ -83,7 +83,9 @@ std::string Supervisor::unmet_requirement(const Capability& c) const {
     return {};
 }
 
-bool Supervisor::requirements_met(const Capability& c) const { return unmet_requirement(c).empty(); }
+Capability::Unmet Supervisor::unmet() const {
+    return [this](const std::vector<std::string>& names) { return unmet_requirement(names); };
+}
 
 void Supervisor::settle_capability(Capability& c) { world_.set_timer(c.id(), c.next_deadline()); }
 
@@ -95,7 +97,7 @@ void Supervisor::start() {
     for (std::size_t i = 0; i < services_.size(); ++i) enqueue(i);
     propagate();
     for (auto& c : capabilities_) {
-        c->start(world_, requirements_met(*c));
+        c->start(world_, unmet());
         settle_capability(*c);
     }
     if (startup_done_) end_startup_phase();  // it ended at once: nothing could start
@@ -104,7 +106,7 @@ void Supervisor::start() {
 void Supervisor::end_startup_phase() {
     for (auto& c : capabilities_) {
         // Told first, so one whose requirements just came is on its way up, not cleared.
-        c->requirements_changed(world_, unmet_requirement(*c));
+        c->requirements_changed(world_, unmet());
         c->startup_ended(world_);
         settle_capability(*c);
     }
@@ -450,7 +452,7 @@ void Supervisor::propagate() {
     update_mode();
     for (auto& c : capabilities_) {
         const auto before = c->state();
-        c->requirements_changed(world_, unmet_requirement(*c));
+        c->requirements_changed(world_, unmet());
         settle_capability(*c);
         if (c->state() != before) summary_dirty_ = true;
     }
@@ -591,7 +593,7 @@ std::string Supervisor::apply(const config::Config& next, const config::ConfigDi
         if (listed(diff.added_capabilities, c.name)) {
             auto made = std::make_unique<Capability>(c, next_id_++, random_, events_);
             capability_ids_[made->id()] = made.get();
-            made->start(world_, requirements_met(*made));
+            made->start(world_, unmet());
             settle_capability(*made);
             capabilities_.push_back(std::move(made));
         }
@@ -655,7 +657,7 @@ void Supervisor::retire_capabilities_done() {
             if (p->name != name) continue;
             auto made = std::make_unique<Capability>(*p, next_id_++, random_, events_);
             capability_ids_[made->id()] = made.get();
-            made->start(world_, requirements_met(*made));
+            made->start(world_, unmet());
             settle_capability(*made);
             capabilities_.push_back(std::move(made));
             pending_caps_.erase(p);

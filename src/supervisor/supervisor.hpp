@@ -105,7 +105,8 @@ public:
     std::size_t enabled_count() const { return enabled_; }
     std::size_t available_count() const { return enabled_ - unavailable_; }
     // Why `c`'s requirements are not met ("ollama is recovering: killed by SIGKILL"); empty when they are.
-    std::string unmet_requirement(const Capability& c) const;
+    // Why services `names` are not all available ("ollama is recovering: ..."); empty when they are.
+    std::string unmet_requirement(const std::vector<std::string>& names) const;
     // The mode line is printed at once when the mode changes; when only its reasons change,
     // at most once per this interval.
     static constexpr Duration kModeLineInterval{std::chrono::seconds(5)};
@@ -145,7 +146,7 @@ private:
     void end_startup_phase();
     // At shutdown: a capability's last deactivate still runs; no service stops meanwhile.
     bool capabilities_winding_down() const;
-    bool requirements_met(const Capability& c) const;
+    Capability::Unmet unmet() const;
     void settle_capability(Capability& c);
     void propagate();
     // False with `why` when a dependency is not there yet; `blocked` when a required one is down.

@@ -309,3 +309,107 @@ TEST_CASE("activate exiting with another code is retried with backoff as before"
     t.world.exit(*t.sup, t.world.helpers.back().pid, ExitStatus::exited(0));
     t.wind_down();
 }
+
+namespace {
+
+// local (ollama) -> node (the GPU node) -> cloud (the floor).
+config::CapabilitySpec tiered_llm() {
+    config::CapabilitySpec c;
+    c.name = "llm";
+    auto tier = [](std::string name, std::vector<std::string> requires_services) {
+        config::TierSpec t;
+        t.name = name;
+        t.requires_services = std::move(requires_services);
+        t.activate = config::Argv{"llm-mode", name};
+        return t;
+    };
+    c.tiers = {tier("local", {"ollama"}), tier("node", {"node"}), tier("cloud", {})};
+    c.monitor_interval = 10s;
+    return c;
+}
+
+// The last hook started, which must be `name`; it exits with `code`.
+void finish_hook(Story& t, const std::string& name, int code = 0) {
+    REQUIRE_FALSE(t.world.helpers.empty());
+    REQUIRE(t.world.helpers.back().name == name);
+    t.world.exit(*t.sup, t.world.helpers.back().pid, ExitStatus::exited(code));
+}
+
+}  // namespace
+
+TEST_CASE("tiers: the best available tier is active, moving up and down as services come and go") {
+    Story t({svc("ollama"), svc("node")}, {tiered_llm()});
+    const Capability& cap = *t.sup->capabilities()[0];
+    // Nothing is ready yet: the floor.
+    finish_hook(t, "llm/cloud/activate");
+    CHECK(cap.tier() == "cloud");
+    CHECK(cap.state() == CapabilityState::degraded);
+    CHECK(logged(t.world, "capability llm: degraded, tier cloud; local: ollama is"));
+    t.advance(1s);  // both ready: straight to the best
+    finish_hook(t, "llm/local/activate");
+    CHECK(cap.tier() == "local");
+    CHECK(cap.state() == CapabilityState::full);
+    CHECK(logged(t.world, "capability llm: full, tier local"));
+    CHECK(hooks_named(t.world, "llm/node/activate") == 0);  // never needed
+    // ollama crashes: down one step, to node.
+    t.exit("ollama", ExitStatus::killed(SIGKILL));
+    finish_hook(t, "llm/node/activate");
+    CHECK(cap.tier() == "node");
+    CHECK(cap.state() == CapabilityState::degraded);
+    const auto better = cap.better_tiers();
+    REQUIRE(better.size() == 1);
+    CHECK(better[0].first == "local");
+    CHECK(better[0].second.rfind("ollama is", 0) == 0);
+    // ollama back: up again.
+    t.advance(2s);
+    finish_hook(t, "llm/local/activate");
+    CHECK(cap.tier() == "local");
+    CHECK(hooks_named(t.world, "llm/local/activate") == 2);
+    t.wind_down();
+}
+
+TEST_CASE("tiers: a failed activate skips that tier until its next check") {
+    Story t({svc("ollama"), svc("node")}, {tiered_llm()});
+    const Capability& cap = *t.sup->capabilities()[0];
+    finish_hook(t, "llm/cloud/activate");
+    t.advance(1s);
+    finish_hook(t, "llm/local/activate", 3);  // local fails to activate
+    // node is next: it activates, cloud steps aside.
+    finish_hook(t, "llm/node/activate");
+    CHECK(cap.tier() == "node");
+    CHECK(cap.better_tiers().at(0).second == "activate: exited with code 3");
+    // At local's next check it is tried again, and wins.
+    t.advance(30s);
+    finish_hook(t, "llm/local/activate");
+    CHECK(cap.tier() == "local");
+    t.wind_down();
+}
+
+TEST_CASE("tiers: downgrade holds a tier until upgrade, in status and the events") {
+    Story t({svc("ollama"), svc("node")}, {tiered_llm()});
+    Capability& cap = *t.sup->capabilities()[0];
+    finish_hook(t, "llm/cloud/activate");
+    t.advance(1s);
+    finish_hook(t, "llm/local/activate");
+    REQUIRE(cap.tier() == "local");
+    CHECK(cap.downgrade(t.world, std::string("nowhere")) ==
+          "capability llm has no tier 'nowhere' (its tiers: local, node, cloud)");
+    CHECK(cap.downgrade(t.world, std::string("cloud")).empty());
+    finish_hook(t, "llm/cloud/activate");
+    CHECK(cap.tier() == "cloud");
+    CHECK(cap.held());
+    CHECK(cap.held_at() == "cloud");
+    CHECK(cap.reason() == "tier cloud; local: held at tier cloud by mainstay downgrade");
+    CHECK(logged(t.world, "capability llm: held at tier cloud by mainstay downgrade (until mainstay upgrade)"));
+    t.advance(1min);  // held: the better tiers are not tried
+    CHECK(cap.tier() == "cloud");
+    CHECK(cap.upgrade(t.world).empty());
+    finish_hook(t, "llm/local/activate");
+    CHECK(cap.tier() == "local");
+    CHECK_FALSE(cap.held());
+    // Without --to: one step down from the active tier.
+    CHECK(cap.downgrade(t.world, std::nullopt).empty());
+    finish_hook(t, "llm/node/activate");
+    CHECK(cap.tier() == "node");
+    t.wind_down();
+}
