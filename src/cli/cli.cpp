@@ -196,6 +196,14 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err,
         control_cmds.emplace_back(verb, c);
     }
 
+    CLI::App* upgrade_cmd = client_cmd("upgrade", "Check a capability's tiers now and move to the best available "
+                                                  "one, ending a hold");
+    upgrade_cmd->add_option("name", options.client.names, "The capability")->required()->expected(1);
+    CLI::App* downgrade_cmd = client_cmd("downgrade", "Move a capability to a lower tier and hold it there until "
+                                                      "upgrade");
+    downgrade_cmd->add_option("name", options.client.names, "The capability")->required()->expected(1);
+    downgrade_cmd->add_option("--to", options.client.tier, "The tier (default: the next lower one than the active one)");
+
     CLI::App* analyze_cmd = client_cmd("analyze", "The startup timeline of the running instance: per service "
                                                   "launch, running and ready times, the critical chain");
     analyze_cmd->add_flag("--json", options.client.json, "The timeline as JSON");
@@ -234,6 +242,8 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err,
         if (logs_cmd->parsed()) return logs_command(*target, options.client, out, err);
         if (analyze_cmd->parsed()) return analyze_command(*target, options.client, out, err);
         if (reload_cmd->parsed()) return reload_command(*target, out, err);
+        if (upgrade_cmd->parsed()) return tier_command(*target, "upgrade", options.client, out, err);
+        if (downgrade_cmd->parsed()) return tier_command(*target, "downgrade", options.client, out, err);
         for (const auto& [verb, c] : control_cmds) {
             if (c->parsed()) return control_command(*target, verb, options.client, out, err);
         }

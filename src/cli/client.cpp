@@ -383,6 +383,31 @@ int analyze_command(const config::ClientTarget& target, const ClientOptions& o, 
     return 0;
 }
 
+int tier_command(const config::ClientTarget& target, const std::string& verb, const ClientOptions& o, std::ostream& out,
+                 std::ostream& err) {
+    int code = kExitNotRunning;
+    auto client = connect(target, err, code);
+    if (!client) return code;
+    nlohmann::json request{{"cmd", verb}, {"name", o.names.empty() ? std::string() : o.names.front()}};
+    if (o.tier) request["to"] = *o.tier;
+    auto answer = ask(*client, request, err);
+    if (!answer) return kExitNoAnswer;
+    if (refused(*answer, err)) return 1;
+    const std::string name = answer->value("capability", std::string());
+    const auto text = [&](const char* key) {
+        const auto it = answer->find(key);
+        return it != answer->end() && it->is_string() ? std::optional<std::string>(it->get<std::string>()) : std::nullopt;
+    };
+    const auto tier = text("tier");
+    const auto held = text("held_at");
+    out << name << ": ";
+    if (held) out << "held at " << (held->empty() ? "no tier" : "tier " + *held) << " until mainstay upgrade";
+    else out << "every tier is checked now";
+    out << "; " << answer->value("state", std::string()) << (tier ? ", on tier " + *tier : std::string(", on no tier yet"))
+        << '\n';
+    return 0;
+}
+
 int reload_command(const config::ClientTarget& target, std::ostream& out, std::ostream& err) {
     int code = kExitNotRunning;
     auto client = connect(target, err, code);

@@ -30,6 +30,7 @@ struct ClientOptions {
     bool watch{false};
     bool follow{false};
     std::string since;               // events: "5m"
+    std::optional<std::string> tier;  // downgrade --to
     std::vector<std::string> names;  // status, events: only these; why and control: the one
     std::size_t width{80};           // of the terminal, for the table
     std::string svg;                 // analyze: also write the chart there
@@ -64,6 +65,12 @@ int analyze_command(const config::ClientTarget& target, const ClientOptions& o, 
 // runs keeps its definition); {"ok":false,"error":"..."}: exit 1. Diagnostics that come with an
 // answer that is ok (warnings) are printed too.
 int reload_command(const config::ClientTarget& target, std::ostream& out, std::ostream& err);
+
+// upgrade|downgrade CAPABILITY [--to TIER]: prints where the capability is now ("llm: held at
+// tier cloud until mainstay upgrade", "llm: every tier is checked now; on tier node"), exit 0;
+// a refusal (no such capability or tier) exit 1.
+int tier_command(const config::ClientTarget& target, const std::string& verb, const ClientOptions& o, std::ostream& out,
+                 std::ostream& err);
 
 // The terminal's width: stdout's when it is one, else $COLUMNS, else 80.
 std::size_t terminal_width(const config::Environment& env);

@@ -123,6 +123,10 @@ ControlRequest read_control_request(const json& request) {
         out.lines = static_cast<std::size_t>(std::min<long long>(ms, static_cast<long long>(kMaxLogLines)));
     }
     out.signal = jr::text(request, "signal");
+    if (auto it = request.find("to"); it != request.end()) {
+        if (!it->is_string()) out.error = "to: must be a tier's name";
+        else out.to = it->get<std::string>();
+    }
     return out;
 }
 

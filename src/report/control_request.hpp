@@ -41,6 +41,7 @@ struct ControlRequest {
     bool wait{false};      // ... and answer again as each reaches its target state
     std::size_t lines{50}; // logs: how many lines, clamped to [0, kMaxLogLines]
     std::string signal;    // signal: its name or number ("SIGUSR1", "USR1", "10")
+    std::optional<std::string> to;  // downgrade: the tier to hold (absent: the next lower one)
     std::string error;     // empty when the request reads
 };
 

@@ -225,6 +225,12 @@ std::string render_prometheus(const supervisor::StatusModel& model, const Metric
         }
     }
     {
+        Family f(out, "mainstay_capability_tier", "gauge", "The tier of each capability: 1 for the active one, 0 for the others.");
+        for (const auto& c : model.capabilities) {
+            for (const auto& t : c.tiers) f.sample({{"capability", c.name}, {"tier", t}}, c.tier == t ? 1 : 0);
+        }
+    }
+    {
         Family f(out, "mainstay_service_next_attempt_seconds", "gauge", "Time until the next recovery attempt, 0 when none is pending.");
         for (const auto& s : model.services) f.sample({{"service", s.name}}, seconds(s.next_attempt_in.value_or(Duration{0})));
     }

@@ -68,6 +68,17 @@ json service(const supervisor::ServiceStatus& s, TimePoint steady_now, WallTime 
 
 }  // namespace
 
+namespace {
+
+// The tiers better than the active one: [{"tier":"local","why":"ollama is recovering","requires":["ollama"]}].
+json better_tiers(const supervisor::CapabilityStatus& c) {
+    json out = json::array();
+    for (const auto& b : c.better) out.push_back({{"tier", b.name}, {"why", b.why}, {"requires", b.required}});
+    return out;
+}
+
+}  // namespace
+
 json status_document(const supervisor::StatusModel& model, TimePoint steady_now, WallTime wall_now) {
     json services = json::array();
     for (const auto& s : model.services) services.push_back(service(s, steady_now, wall_now));
@@ -78,7 +89,12 @@ json status_document(const supervisor::StatusModel& model, TimePoint steady_now,
                                 {"state", resilience::to_string(c.state)},
                                 {"since", iso_time(wall_time(c.since, steady_now, wall_now))},
                                 {"reason", c.reason},
-                                {"requires", c.required}});
+                                {"requires", c.required},
+                                {"tier", c.tier ? json(*c.tier) : json()},
+                                {"tiers", c.tiers},
+                                {"held", c.held},
+                                {"held_at", c.held_at ? json(*c.held_at) : json()},
+                                {"better_tiers", better_tiers(c)}});
     }
     return {
         {"mode", supervisor::to_string(model.mode)},

@@ -138,11 +138,13 @@ std::string render_table(const json& doc, std::size_t width) {
     if (!caps.empty()) {
         std::vector<std::vector<std::string>> cap_rows;
         for (const auto& c : caps) {
-            cap_rows.push_back({one_line(jr::text(c, "name", "?")), one_line(jr::text(c, "state", "-")),
+            std::string tier = one_line(jr::text(c, "tier", "-"));
+            if (c.contains("held_at") && c["held_at"].is_string()) tier += " (held)";
+            cap_rows.push_back({one_line(jr::text(c, "name", "?")), one_line(jr::text(c, "state", "-")), tier,
                                 one_line(jr::text(c, "reason"))});
         }
         lines.emplace_back();
-        for (auto& l : layout({"CAPABILITY", "STATE", "REASON"}, cap_rows, width)) lines.push_back(std::move(l));
+        for (auto& l : layout({"CAPABILITY", "STATE", "TIER", "REASON"}, cap_rows, width)) lines.push_back(std::move(l));
     }
     lines.emplace_back();
     lines.push_back(fit(mode_line(doc), width));

@@ -1,5 +1,6 @@
 #include "report/why.hpp"
 
+#include <algorithm>
 #include <map>
 #include <set>
 #include <vector>
@@ -59,10 +60,26 @@ public:
                   {"reason", jr::text(c, "reason")}, {"ready", full}, {"next_attempt_in_ms", nullptr},
                   {"next_attempt", nullptr}};
         if (full) return n;
+        // With tiers, what each better tier than the active one waits on; else its `requires`.
+        std::vector<std::string> required;
+        const bool tiered = jr::list(c, "tiers").size() > 1;
+        if (tiered) {
+            n["tier"] = c.contains("tier") ? c["tier"] : json();
+            n["better_tiers"] = jr::list(c, "better_tiers");
+            for (const auto& b : jr::list(c, "better_tiers")) {
+                for (const auto& r : jr::list(b, "requires")) {
+                    if (r.is_string() && std::find(required.begin(), required.end(), r.get<std::string>()) == required.end()) {
+                        required.push_back(r.get<std::string>());
+                    }
+                }
+            }
+        } else {
+            for (const auto& r : jr::list(c, "requires")) {
+                if (r.is_string()) required.push_back(r.get<std::string>());
+            }
+        }
         json waits = json::array();
-        for (const auto& r : jr::list(c, "requires")) {
-            if (!r.is_string()) continue;
-            const std::string dep = r.get<std::string>();
+        for (const auto& dep : required) {
             const json* d = find(dep);
             if (d != nullptr && jr::flag(*d, "ready")) continue;
             json child = node(dep);
@@ -189,6 +206,12 @@ std::string render_why(const json& answer) {
                (jr::text(*tree, "kind") == "capability" ? "full" : "ready") + "\n";
     }
     render_node(*tree, "", "", true, out);
+    // A capability on a lower tier: why each better one is not active.
+    const std::string tier = jr::text(*tree, "tier");
+    for (const auto& b : jr::list(*tree, "better_tiers")) {
+        out += one_line("  tier " + jr::text(b, "tier", "?") + " is not active: " + jr::text(b, "why")) + "\n";
+    }
+    if (tree->contains("better_tiers")) out += one_line("  active tier: " + (tier.empty() ? std::string("none") : tier)) + "\n";
     std::string causes;
     for (const auto& c : jr::list(answer, "root_causes")) {
         if (!c.is_string()) continue;

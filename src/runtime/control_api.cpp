@@ -53,6 +53,20 @@ void ControlApi::handle(const nlohmann::json& json_request, const std::shared_pt
     if (auto control = control_of(cmd)) return this->control(*control, request, session);
     if (cmd == "signal") return signal(request, session);
     if (cmd == "logs") return logs(request, session);
+    if (cmd == "upgrade" || cmd == "downgrade") {
+        const std::string& name = request.name;
+        if (name.empty()) return (void)session->send(fail(cmd + ": a capability name is required"));
+        const std::string error = cmd == "upgrade" ? supervisor_.upgrade(name) : supervisor_.downgrade(name, request.to);
+        if (!error.empty()) return (void)session->send(fail(error));
+        nlohmann::json answer{{"ok", true}, {"capability", name}};
+        for (const auto& c : supervisor_.capabilities()) {
+            if (c->spec().name != name) continue;
+            answer["state"] = std::string(resilience::to_string(c->state()));
+            answer["tier"] = c->tier() ? nlohmann::json(*c->tier()) : nlohmann::json();
+            answer["held_at"] = c->held_at() ? nlohmann::json(*c->held_at()) : nlohmann::json();
+        }
+        return (void)session->send(answer);
+    }
     if (cmd == "reload") {
         if (!reload_) return (void)session->send(fail("reload is not available"));
         return reload_([session](const nlohmann::json& answer) { session->send(answer); });

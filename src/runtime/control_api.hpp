@@ -24,6 +24,10 @@
 //                                         service's log file), then {"ok":true,"end":true}; with
 //                                         follow, the lines as they come instead of the end
 //   {"cmd":"analyze"}                  -> {"ok":true,"analyze":TIMELINE} (report/timeline.hpp)
+//   {"cmd":"upgrade","name":"llm"}     -> {"ok":true,"capability":"llm","state":"...","tier":"local"|null,
+//                                         "held_at":null}: every tier checked now, a hold ended
+//   {"cmd":"downgrade","name":"llm","to":"cloud"} -> the same, "held_at":"cloud" (no "to": the
+//                                         next lower tier than the active one)
 //   {"cmd":"reload"}                   -> {"ok":true,"diff":DIFF,"summary":"..."}, or
 //                                         {"ok":false,"error":"...","diagnostics":["FILE:LINE:COL: error: ..."]}
 // Anything wrong: {"ok":false,"error":"..."}.

@@ -67,7 +67,13 @@ StatusModel snapshot(const Supervisor& supervisor, TimePoint now) {
         cs.tiers = c->tiers();
         cs.held = c->held();
         cs.held_at = c->held_at();
-        cs.better = c->better_tiers();
+        for (auto& [tier, why] : c->better_tiers()) {
+            std::vector<std::string> required;
+            for (const auto& t : c->spec().chain()) {
+                if (t.name == tier) required = t.requires_services;
+            }
+            cs.better.push_back({tier, why, std::move(required)});
+        }
         m.capabilities.push_back(std::move(cs));
     }
     return m;

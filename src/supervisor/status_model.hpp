@@ -53,6 +53,13 @@ struct ServiceStatus {
     std::string last_output;  // its last captured line (filled by the runtime, which reads it)
 };
 
+// A capability's tier that is better than its active one, and why it is not active.
+struct BetterTier {
+    std::string name;
+    std::string why;
+    std::vector<std::string> required;  // its `requires`
+};
+
 struct CapabilityStatus {
     std::string name;
     resilience::CapabilityState state{resilience::CapabilityState::degraded};
@@ -64,7 +71,7 @@ struct CapabilityStatus {
     std::vector<std::string> tiers{};    // every tier, best first
     bool held{false};                    // by mainstay downgrade, or after a permanent activate failure
     std::optional<std::string> held_at{};  // the tier mainstay downgrade holds it at ("": none)
-    std::vector<std::pair<std::string, std::string>> better{};  // tiers better than the active one, and why not
+    std::vector<BetterTier> better{};  // the tiers better than the active one, best first
 };
 
 struct StatusModel {

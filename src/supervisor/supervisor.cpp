@@ -674,6 +674,28 @@ bool Supervisor::resume(std::string_view name) {
     return true;
 }
 
+std::string Supervisor::upgrade(std::string_view capability) {
+    return on_capability(capability, [&](Capability& c) { return c.upgrade(world_); });
+}
+
+std::string Supervisor::downgrade(std::string_view capability, const std::optional<std::string>& to) {
+    return on_capability(capability, [&](Capability& c) { return c.downgrade(world_, to); });
+}
+
+std::string Supervisor::on_capability(std::string_view name, const std::function<std::string(Capability&)>& what) {
+    if (shutting_down_) return "mainstay is shutting down";
+    for (auto& c : capabilities_) {
+        if (c->spec().name != name) continue;
+        std::string error = what(*c);
+        settle_capability(*c);
+        summary_dirty_ = true;
+        propagate();
+        return error;
+    }
+    if (position_.count(std::string(name)) != 0) return std::string(name) + " is a service, not a capability";
+    return "no capability named " + std::string(name);
+}
+
 std::string Supervisor::control(Control what, std::string_view name) {
     if (shutting_down_) return "mainstay is shutting down";
     auto it = position_.find(std::string(name));

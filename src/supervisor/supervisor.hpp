@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -52,6 +53,10 @@ public:
     // `mainstay start|stop|restart|resume NAME`: empty when done, else why not ("no service
     // named x", "mainstay is shutting down", "web is running: nothing to resume").
     std::string control(Control what, std::string_view name);
+    // `mainstay upgrade NAME` / `mainstay downgrade NAME [--to TIER]` (Capability::upgrade,
+    // downgrade): empty when done, else why not.
+    std::string upgrade(std::string_view capability);
+    std::string downgrade(std::string_view capability, const std::optional<std::string>& to);
     // `--all`: the enabled services `what` applies to, in configuration order: start those
     // stopped by hand, failed, paused or recovering (not a completed oneshot: `start NAME` runs
     // one again); stop every one not stopped yet; restart every one; resume the paused and
@@ -147,6 +152,8 @@ private:
     // At shutdown: a capability's last deactivate still runs; no service stops meanwhile.
     bool capabilities_winding_down() const;
     Capability::Unmet unmet() const;
+    // Runs `what` on capability `name`, then settles it and what follows from it.
+    std::string on_capability(std::string_view name, const std::function<std::string(Capability&)>& what);
     void settle_capability(Capability& c);
     void propagate();
     // False with `why` when a dependency is not there yet; `blocked` when a required one is down.

@@ -155,6 +155,7 @@ const std::vector<std::string> kFamilies = {
     "mainstay_timeouts_total",
     "mainstay_health_transitions_total",
     "mainstay_capability_state",
+    "mainstay_capability_tier",
     "mainstay_service_next_attempt_seconds",
     "mainstay_output_dropped_lines_total",
     "mainstay_events_total",
@@ -270,6 +271,7 @@ TEST_CASE("the exposition has the values of the model, the counters and the drop
     CHECK(x.value("mainstay_health_transitions_total", {{"service", "docker"}, {"to", "healthy"}}) == 0);
     CHECK(x.value("mainstay_capability_state", {{"capability", "local-llm"}, {"state", "degraded"}}) == 1);
     CHECK(x.value("mainstay_capability_state", {{"capability", "local-llm"}, {"state", "full"}}) == 0);
+    CHECK(x.value("mainstay_capability_tier", {{"capability", "local-llm"}, {"tier", "full"}}) == 0);
     CHECK(x.value("mainstay_service_next_attempt_seconds", {{"service", "docker"}}) == 8);
     CHECK(x.value("mainstay_service_next_attempt_seconds", {{"service", "web"}}) == 0);
     CHECK(x.value("mainstay_output_dropped_lines_total", {{"service", "web"}, {"sink", "console"}}) == 5);

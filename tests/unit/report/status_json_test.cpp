@@ -74,13 +74,30 @@ TEST_CASE("absent values are null: no pid, no next attempt, no breaker trial, a 
     CHECK(web["last_exit"] == json{{"code", nullptr}, {"signal", 9}});
 }
 
-TEST_CASE("a capability carries its state, since, reason and what it requires") {
-    const json doc = status_document(sample_model(), kSteadyNow, kWallNow);
+TEST_CASE("a capability carries its state, since, reason, what it requires and its tiers") {
+    auto model = sample_model();
+    const json doc = status_document(model, kSteadyNow, kWallNow);
     CHECK(doc["capabilities"][0] == json{{"name", "local-llm"}, {"description", ""},
                                          {"state", "degraded"},
                                          {"since", "2026-11-23T08:00:02.123Z"},
                                          {"reason", "docker is recovering"},
-                                         {"requires", json::array({"docker"})}});
+                                         {"requires", json::array({"docker"})},
+                                         {"tier", nullptr},
+                                         {"tiers", json::array({"full"})},
+                                         {"held", false},
+                                         {"held_at", nullptr},
+                                         {"better_tiers", json::array({{{"tier", "full"}, {"why", "docker is recovering"},
+                                                                        {"requires", json::array({"docker"})}}})}});
+    auto& c = model.capabilities[0];
+    c.tiers = {"local", "node", "cloud"};
+    c.tier = "cloud";
+    c.held = true;
+    c.held_at = "cloud";
+    const json held = status_document(model, kSteadyNow, kWallNow)["capabilities"][0];
+    CHECK(held["tier"] == "cloud");
+    CHECK(held["tiers"] == json::array({"local", "node", "cloud"}));
+    CHECK(held["held"] == true);
+    CHECK(held["held_at"] == "cloud");
 }
 
 TEST_CASE("while starting, startup is not done and its duration is null") {

@@ -39,8 +39,8 @@ TEST_CASE("the table has a header, one row per service in order, the capabilitie
     CHECK(lines[2] == "app     process  blocked     no     -     0    -        -      docker is recove\u2026");
     CHECK(lines[3] == "web     process  ready       yes    4242  1    -        -");  // a closed breaker: "-"
     CHECK(lines[4].empty());
-    CHECK(lines[5] == "CAPABILITY  STATE     REASON");
-    CHECK(lines[6] == "local-llm   degraded  docker is recovering");
+    CHECK(lines[5] == "CAPABILITY  STATE     TIER  REASON");
+    CHECK(lines[6] == "local-llm   degraded  -     docker is recovering");
     CHECK(lines[7].empty());
     CHECK(lines[8] == "mode: degraded (since 08:00:01 UTC, startup 812 ms)");
 }

@@ -181,3 +181,26 @@ TEST_CASE("the status document lists what each capability requires") {
     REQUIRE(a["tree"]["waits_on"].size() == 1);  // web is ready
     CHECK(a["tree"]["waits_on"][0]["name"] == "docker");
 }
+
+TEST_CASE("why of a capability on a lower tier says why each better tier is not active") {
+    json d = chain();
+    d["capabilities"] = json::array(
+        {{{"name", "llm"},
+          {"state", "degraded"},
+          {"reason", "tier cloud; local: api is waiting"},
+          {"requires", json::array()},
+          {"tier", "cloud"},
+          {"tiers", json::array({"local", "node", "cloud"})},
+          {"better_tiers", json::array({{{"tier", "local"}, {"why", "api is waiting"}, {"requires", json::array({"api"})}},
+                                        {{"tier", "node"}, {"why", "db is recovering"}, {"requires", json::array({"db"})}}})}}});
+    const json a = why(d, "llm");
+    CHECK(a["ready"] == false);
+    REQUIRE(a["tree"]["waits_on"].size() == 2);
+    CHECK(a["tree"]["waits_on"][0]["name"] == "api");
+    CHECK(a["tree"]["waits_on"][1]["name"] == "db");
+    CHECK(a["root_causes"] == json::array({"db"}));
+    const std::string text = render_why(a);
+    CHECK(text.find("  tier local is not active: api is waiting\n") != std::string::npos);
+    CHECK(text.find("  tier node is not active: db is recovering\n") != std::string::npos);
+    CHECK(text.find("  active tier: cloud\n") != std::string::npos);
+}
