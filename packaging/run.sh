@@ -4,7 +4,7 @@
 #   ./packaging/run.sh --demo      the one-minute demo instead (packaging/demo/run-demo.sh)
 # Needs no root once the build packages are installed: the status file, control socket and
 # logs go to run/ of the repository (or $MAINSTAY_RUN_DIR), not /run and /var/log; the
-# llm-mode hook of local-llm is taken from services.d/hooks and writes run/llm-mode.
+# llm-mode hook of llm is taken from services.d/hooks and writes run/llm-mode.
 # Without Docker or Ollama installed mainstay starts degraded and keeps retrying; the remote
 # node (invincible-node) is woken only when INVINCIBLE_NODE_WAKE holds the command that starts
 # it, so nothing outside this machine is called by default. Ctrl-C stops it cleanly.

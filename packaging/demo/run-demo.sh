@@ -4,8 +4,8 @@
 # It starts the "remote node" stand-in and mainstay, shows `mainstay status` and `mainstay why`
 # at the interesting moments, stops mainstay with SIGTERM once the story is told (or after
 # MAINSTAY_DEMO_TIMEOUT seconds, default 75), then prints a summary. Exit 0 only when every
-# step happened: degraded start, the stand-ins coming up, local-llm FULL, the crash recovered
-# and a clean exit. Ctrl-C stops mainstay cleanly at any time (exit 130).
+# step happened: degraded start, the stand-ins coming up, llm moving cloud -> node -> local, the
+# crash (llm back to node) recovered, a downgrade to cloud and an upgrade by hand, and a clean exit. Ctrl-C stops mainstay cleanly at any time (exit 130).
 #
 # Environment (defaults for a build tree of this repository):
 #   MAINSTAY          the mainstay program                     (build/mainstay)
@@ -35,7 +35,7 @@ run=$MAINSTAY_RUN_DIR
 log=$run/log/mainstay.log
 mkdir -p "$run/log"
 # Only the demo's own files: a fresh schedule (start counters), a sleeping node, fresh logs.
-rm -f "$run/docker.starts" "$run/ollama.starts" "$run/node.awake" "$run/llm-mode" \
+rm -f "$run/docker.starts" "$run/ollama.starts" "$run/node.awake" "$run/llm-mode" "$run/llm-mode.history" \
       "$run"/log/*.log "$run"/log/*.log.[0-9]*
 
 ms() { "$MAINSTAY" "$@" -c "$config" || true; }   # status exits 1 while degraded: fine here
@@ -76,14 +76,17 @@ trap cleanup EXIT
 
 cat <<EOF
 
-mainstay demo: the shipped services (docker, ollama, invincible-node, local-llm) played by
-stand-ins on a schedule, in about a minute. Watch for:
-  - a degraded start: docker and ollama fail their first starts, the remote node sleeps (503)
-  - the node woken by its wake command, ollama coming up, local-llm FULL ("mode: local")
+mainstay demo: the shipped services (docker, ollama, invincible-node, llm) played by stand-ins
+on a schedule, in about a minute. Watch for:
+  - a degraded start: docker and ollama fail their first starts, the remote node sleeps (503);
+    llm on its floor tier, the cloud ("mode: cloud")
+  - the node woken by its wake command: llm moves to the node tier ("mode: node")
+  - ollama coming up: llm on its best tier, local ("mode: local")
   - docker coming up after 3 failures and a growing backoff (3 s, 6 s, 12 s)
-  - ollama crashing (SIGSEGV), local-llm back to cloud, ollama restarted, local-llm FULL again
+  - ollama crashing (SIGSEGV): llm back to the node; ollama restarted: local again
+  - by hand: mainstay downgrade llm --to cloud, then mainstay upgrade llm
   - a clean shutdown
-Run directory: $run (logs in log/, the active LLM mode in llm-mode)
+Run directory: $run (logs in log/, the active LLM tier in llm-mode, every move in llm-mode.history)
 From another terminal: MAINSTAY_RUN_DIR=$run $MAINSTAY status -c $config
 EOF
 
@@ -109,7 +112,7 @@ has() { [ -f "$log" ] && grep -q -- "$1" "$log"; }
 count() { if [ -f "$log" ]; then grep -c -- "$1" "$log" || true; else echo 0; fi; }
 line_of() { if [ -f "$log" ]; then grep -n -- "$1" "$log" | tail -n 1 | cut -d: -f1; fi; }
 
-shown_start=0 shown_full=0 shown_crash=0 shown_back=0 done_at=""
+shown_start=0 shown_node=0 shown_full=0 shown_crash=0 shown_back=0 shown_down=0 shown_up=0 done_at=""
 start=$(date +%s)
 while [ "$interrupted" -eq 0 ] && running; do
     now=$(date +%s)
@@ -125,22 +128,40 @@ while [ "$interrupted" -eq 0 ] && running; do
         say "mainstay why ollama:"
         ms why ollama
     fi
-    if [ "$shown_full" -eq 0 ] && has 'capability local-llm: full'; then
+    if [ "$shown_node" -eq 0 ] && has 'capability llm: degraded, tier node'; then
+        shown_node=1
+        say "the node is awake: llm moved to its node tier. cat $run/llm-mode: $(cat "$run/llm-mode" 2>/dev/null)"
+    fi
+    if [ "$shown_full" -eq 0 ] && has 'capability llm: full, tier local'; then
         shown_full=1
-        say "local-llm is FULL: answers come from the local model. cat $run/llm-mode: $(cat "$run/llm-mode" 2>/dev/null)"
+        say "llm is FULL, on its best tier: answers come from the local model. cat $run/llm-mode: $(cat "$run/llm-mode" 2>/dev/null)"
     fi
     if [ "$shown_crash" -eq 0 ] && has 'ollama: recovering (killed by SIG'; then
         shown_crash=1
         sleep 0.3 || :
         say "ollama crashed. mainstay why ollama:"
         ms why ollama
-        say "local-llm went back to the cloud: $(cat "$run/llm-mode" 2>/dev/null)"
+        say "llm went back one tier: $(cat "$run/llm-mode" 2>/dev/null)"
     fi
-    if [ "$shown_crash" -eq 1 ] && [ "$shown_back" -eq 0 ] && [ "$(count 'capability local-llm: full')" -ge 2 ] &&
-       [ "$(line_of 'capability local-llm: full')" -gt "$(line_of 'ollama: recovering (killed by SIG')" ]; then
+    if [ "$shown_crash" -eq 1 ] && [ "$shown_back" -eq 0 ] && [ "$(count 'capability llm: full, tier local')" -ge 2 ] &&
+       [ "$(line_of 'capability llm: full, tier local')" -gt "$(line_of 'ollama: recovering (killed by SIG')" ]; then
         shown_back=1
+        say "ollama restarted, llm on local again: $(cat "$run/llm-mode" 2>/dev/null)"
+        say "by hand: mainstay downgrade llm --to cloud (a model being replaced, say)"
+        ms downgrade llm --to cloud
+    fi
+    if [ "$shown_back" -eq 1 ] && [ "$shown_down" -eq 0 ] && has 'capability llm: held at tier cloud' &&
+       [ "$(line_of 'capability llm: degraded, tier cloud')" -gt "$(line_of 'capability llm: held at tier cloud')" ]; then
+        shown_down=1
+        say "held on the cloud tier: $(cat "$run/llm-mode" 2>/dev/null). mainstay why llm:"
+        ms why llm
+        say "by hand: mainstay upgrade llm"
+        ms upgrade llm
+    fi
+    if [ "$shown_down" -eq 1 ] && [ "$shown_up" -eq 0 ] && [ "$(count 'capability llm: full, tier local')" -ge 3 ]; then
+        shown_up=1
         done_at=$now
-        say "ollama restarted, local-llm FULL again: $(cat "$run/llm-mode" 2>/dev/null)"
+        say "upgraded: llm on local again: $(cat "$run/llm-mode" 2>/dev/null)"
     fi
     if [ -n "$done_at" ] && [ $((now - done_at)) -ge 3 ] && has 'docker: ready'; then
         say "everything recovered. mainstay status:"
@@ -170,9 +191,15 @@ check() {   # check DESCRIPTION CONDITION...
 first_mode_degraded() { grep -m 1 ' mode: ' "$log" | grep -q 'mode: degraded'; }
 after() { a=$(line_of "$1"); b=$(line_of "$2"); [ -n "$a" ] && [ -n "$b" ] && [ "$b" -gt "$a" ]; }
 crash_recovered() {
+    after 'ollama: recovering (killed by SIG' 'capability llm: degraded, tier node' &&
     after 'ollama: recovering (killed by SIG' 'ollama: ready' &&
-    after 'ollama: recovering (killed by SIG' 'capability local-llm: full'
+    after 'ollama: recovering (killed by SIG' 'capability llm: full, tier local'
 }
+held_and_released() {
+    after 'capability llm: held at tier cloud' 'capability llm: degraded, tier cloud' &&
+    after 'the hold at tier cloud ends' 'capability llm: full, tier local'
+}
+history() { [ "$(tr '\n' ' ' < "$run/llm-mode.history" 2>/dev/null)" = "cloud node local node local cloud local " ]; }
 clean_exit() { [ "$rc" -eq 0 ] && has 'mainstay stopped'; }
 
 say "summary"
@@ -180,9 +207,13 @@ say "summary"
 check "degraded start (the first mode line)" first_mode_degraded
 check "the remote node woken and ready" after 'invincible-node: waking' 'invincible-node: ready'
 check "ollama came up after a failed start" after 'ollama: recovering (exited' 'ollama: ready'
-check "local-llm reached FULL (hook: mode: local)" has 'capability local-llm: full'
+check "llm started on its floor tier, the cloud" has 'capability llm: degraded, tier cloud'
+check "llm moved to the node tier when the node was woken" after 'invincible-node: ready' 'capability llm: degraded, tier node'
+check "llm reached its best tier, local (hook: mode: local)" has 'capability llm: full, tier local'
 check "docker came up after its failures" after 'docker: recovering' 'docker: ready'
-check "ollama's crash recovered, local-llm FULL again" crash_recovered
+check "ollama's crash: llm back to node, then local again" crash_recovered
+check "downgrade --to cloud held it there, upgrade let go" held_and_released
+check "llm-mode.history: cloud node local node local cloud local" history
 check "mainstay exited cleanly (exit code $rc)" clean_exit
 echo "  logs: $run/log/ (mainstay.log, and one file per service)"
 

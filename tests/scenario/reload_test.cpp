@@ -178,3 +178,59 @@ TEST_CASE("reload and capabilities: a removed FULL one runs deactivate, a change
     CHECK(t.sup->capabilities()[0]->state() == resilience::CapabilityState::full);
     t.wind_down();
 }
+
+TEST_CASE("reload and tiers: a plain capability becomes a chain, a tier removed, the chain back to plain") {
+    config::CapabilitySpec plain;
+    plain.name = "llm";
+    plain.requires_services = {"ollama"};
+    plain.activate = config::Argv{"llm-mode", "local"};
+    plain.deactivate = config::Argv{"llm-mode", "cloud"};
+    Story t({svc("ollama"), svc("node")}, {plain});
+    t.advance(1s);
+    REQUIRE(t.world.helpers.back().name == "llm/activate");
+    t.world.exit(*t.sup, t.world.helpers.back().pid, ExitStatus::exited(0));
+    REQUIRE(t.sup->capabilities()[0]->tier() == "full");
+    auto apply = [&](const config::CapabilitySpec& c) {
+        config::Config next = with({svc("ollama"), svc("node")});
+        next.capabilities = {c};
+        config::ConfigDiff d;
+        d.unchanged_services = {"ollama", "node"};
+        d.changed_capabilities = {"llm"};
+        CHECK(t.sup->apply(next, d).empty());
+    };
+    // Plain -> three tiers: the old one's deactivate, then the chain starts on its best tier.
+    config::CapabilitySpec chain;
+    chain.name = "llm";
+    for (const char* name : {"local", "node", "cloud"}) {
+        config::TierSpec tier;
+        tier.name = name;
+        if (std::string(name) == "local") tier.requires_services = {"ollama"};
+        if (std::string(name) == "node") tier.requires_services = {"node"};
+        tier.activate = config::Argv{"llm-mode", name};
+        chain.tiers.push_back(tier);
+    }
+    apply(chain);
+    REQUIRE(t.world.helpers.back().name == "llm/deactivate");
+    t.world.exit(*t.sup, t.world.helpers.back().pid, ExitStatus::exited(0));
+    t.advance(0ms);
+    REQUIRE(t.world.helpers.back().name == "llm/local/activate");
+    t.world.exit(*t.sup, t.world.helpers.back().pid, ExitStatus::exited(0));
+    CHECK(t.sup->capabilities()[0]->tier() == "local");
+    CHECK(t.sup->capabilities()[0]->tiers() == std::vector<std::string>{"local", "node", "cloud"});
+    // The local tier removed: the chain starts again, on node now.
+    auto shorter = chain;
+    shorter.tiers.erase(shorter.tiers.begin());
+    apply(shorter);
+    t.advance(0ms);
+    REQUIRE(t.world.helpers.back().name == "llm/node/activate");
+    t.world.exit(*t.sup, t.world.helpers.back().pid, ExitStatus::exited(0));
+    CHECK(t.sup->capabilities()[0]->tier() == "node");
+    CHECK(t.sup->capabilities()[0]->state() == resilience::CapabilityState::full);  // node is its best now
+    // Back to the plain form.
+    apply(plain);
+    t.advance(0ms);
+    REQUIRE(t.world.helpers.back().name == "llm/activate");
+    t.world.exit(*t.sup, t.world.helpers.back().pid, ExitStatus::exited(0));
+    CHECK(t.sup->capabilities()[0]->tier() == "full");
+    t.wind_down();
+}

@@ -127,7 +127,7 @@ TEST_CASE("the packaged configuration uses /run and /var/log and is valid on the
     CHECK(r.config->main.status.socket == "/run/mainstay/control.sock");
     CHECK(r.config->main.status.file == "/run/mainstay/status.json");
     CHECK(r.config->main.log.file == fs::path("/var/log/mainstay/mainstay.log"));
-    CHECK(names_of(*r.config) == std::vector<std::string>{"docker", "invincible-node", "ollama", "local-llm"});
+    CHECK(names_of(*r.config) == std::vector<std::string>{"docker", "invincible-node", "ollama", "llm"});
 }
 
 TEST_CASE("the repository's configuration keeps every path in its run directory: run/ or MAINSTAY_RUN_DIR") {
@@ -145,17 +145,24 @@ TEST_CASE("the repository's configuration keeps every path in its run directory:
     CHECK(elsewhere.config->main.log.file == fs::path("/tmp/somewhere/log/mainstay.log"));
 }
 
-TEST_CASE("the shipped local-llm runs the llm-mode hook from MAINSTAY_HOOKS, else /etc/mainstay/services.d/hooks") {
+TEST_CASE("the shipped llm has the tiers local, node, cloud, each running the llm-mode hook from MAINSTAY_HOOKS") {
     CHECK(fs::exists(fs::path(MAINSTAY_SOURCE_DIR) / "services.d" / "hooks" / "llm-mode"));
     const auto with_var = load_shipped("config/mainstay.yaml", {{"MAINSTAY_HOOKS", "/h"}});
     REQUIRE(with_var.config.has_value());
     REQUIRE(with_var.config->capabilities.size() == 1);
     const auto& cap = with_var.config->capabilities.front();
-    CHECK(cap.activate == std::optional<config::Argv>(config::Argv{"sh", "/h/llm-mode", "local"}));
-    CHECK(cap.deactivate == std::optional<config::Argv>(config::Argv{"sh", "/h/llm-mode", "cloud"}));
+    REQUIRE(cap.tiers.size() == 3);
+    const std::vector<std::pair<std::string, std::vector<std::string>>> expected{
+        {"local", {"ollama"}}, {"node", {"invincible-node"}}, {"cloud", {}}};
+    for (std::size_t i = 0; i < 3; ++i) {
+        CHECK(cap.tiers[i].name == expected[i].first);
+        CHECK(cap.tiers[i].requires_services == expected[i].second);
+        CHECK(cap.tiers[i].activate == std::optional<config::Argv>(config::Argv{"sh", "/h/llm-mode", expected[i].first}));
+    }
+    CHECK(cap.tiers[0].check.has_value());
     const auto packaged = load_shipped("config/mainstay.yaml", {});
     REQUIRE(packaged.config.has_value());
-    CHECK(packaged.config->capabilities.front().activate ==
+    CHECK(packaged.config->capabilities.front().tiers.at(0).activate ==
           std::optional<config::Argv>(config::Argv{"sh", "/etc/mainstay/services.d/hooks/llm-mode", "local"}));
 }
 
@@ -165,7 +172,7 @@ TEST_CASE("the demo configuration plays the shipped services, and says which var
                                                                  {"MAINSTAY_HOOKS", "/h"}});
     INFO(errors_of(r));
     REQUIRE(r.config.has_value());
-    CHECK(names_of(*r.config) == std::vector<std::string>{"docker", "invincible-node", "ollama", "local-llm"});
+    CHECK(names_of(*r.config) == std::vector<std::string>{"docker", "invincible-node", "ollama", "llm"});
     CHECK(r.config->main.status.socket == "/tmp/demo/control.sock");
     CHECK_FALSE(r.config->main.status.http.has_value());  // no TCP port: nothing to collide with
 
