@@ -11,6 +11,7 @@
 
 #include "cli/client.hpp"
 #include "cli/plan.hpp"
+#include "cli/wait.hpp"
 #include "cli/version.hpp"
 #include "config/client_target.hpp"
 #include "config/loader.hpp"
@@ -204,6 +205,15 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err,
     downgrade_cmd->add_option("name", options.client.names, "The capability")->required()->expected(1);
     downgrade_cmd->add_option("--to", options.client.tier, "The tier (default: the next lower one than the active one)");
 
+    // Not a client command: only service: targets need the running instance.
+    CLI::App* wait_cmd = app.add_subcommand("wait", "Wait until every target answers: tcp://HOST:PORT, "
+                                                    "http://HOST[:PORT][/PATH], unix:PATH, service:NAME (exit 1 at "
+                                                    "--timeout)");
+    add_client_options(*wait_cmd);
+    std::vector<std::string> wait_targets;
+    wait_cmd->add_option("targets", wait_targets, "What must answer")->required();
+    wait_cmd->add_option("--timeout", options.client.timeout, "Give up after this long (default 60s)");
+
     CLI::App* analyze_cmd = client_cmd("analyze", "The startup timeline of the running instance: per service "
                                                   "launch, running and ready times, the critical chain");
     analyze_cmd->add_flag("--json", options.client.json, "The timeline as JSON");
@@ -218,6 +228,27 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err,
         return code == 0 ? kExitOk : kExitUsage;
     }
     if (check_cmd->parsed()) return check(options, env, out, err);
+    if (wait_cmd->parsed()) {
+        WaitOptions w;
+        w.targets = wait_targets;
+        for (const auto& t : w.targets) {
+            if (auto why = wait_target_error(t)) {
+                err << "mainstay wait: " << t << ": " << *why << '\n';
+                return kExitUsage;
+            }
+        }
+        auto timeout = config::parse_duration(options.client.timeout);
+        if (!timeout) {
+            err << "mainstay wait: --timeout " << options.client.timeout << ": " << timeout.error << '\n';
+            return kExitUsage;
+        }
+        w.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(*timeout.value);
+        if (wants_instance(w.targets)) {
+            w.instance = client_target(options, env, err);
+            if (!w.instance) return kExitInvalidConfig;
+        }
+        return wait_command(w, out, err);
+    }
     const bool client = std::any_of(client_cmds.begin(), client_cmds.end(), [](const CLI::App* c) { return c->parsed(); });
     if (client) {
         for (const auto& [verb, c] : control_cmds) {
