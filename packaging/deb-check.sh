@@ -51,9 +51,15 @@ step "dpkg -L mainstay"
 dpkg -L mainstay
 for f in /usr/bin/mainstay /etc/mainstay/mainstay.yaml /etc/mainstay/services.d \
          /lib/systemd/system/mainstay.service /usr/share/man/man1/mainstay.1.gz \
-         /usr/share/doc/mainstay/README.md; do
+         /usr/share/doc/mainstay/README.md /usr/share/doc/mainstay/copyright; do
     [ -e "$f" ] || fail "not installed: $f"
 done
+step "copyright: machine-readable, Apache-2.0"
+head -n 1 /usr/share/doc/mainstay/copyright | grep -q '^Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/' ||
+    fail "copyright: not in the machine-readable format"
+grep -q '^License: Apache-2.0' /usr/share/doc/mainstay/copyright || fail "copyright: no Apache-2.0 licence"
+echo ok
+
 step "conffiles: /etc/mainstay/mainstay.yaml only"
 conffiles=$(dpkg-query -W -f='${Conffiles}\n' mainstay | sed '/^$/d')
 echo "$conffiles"

@@ -8,7 +8,7 @@
 #                                           nothing the administrator did not put there)
 #   /lib/systemd/system/mainstay.service   (not enabled, not started by the package)
 #   /usr/share/man/man1/mainstay.1.gz
-#   /usr/share/doc/mainstay/README.md
+#   /usr/share/doc/mainstay/README.md and copyright (Apache-2.0)
 #   /usr/share/doc/mainstay/examples/services.d/   (the shipped services.d/, hooks/ executable:
 #                                           copy what you want into /etc/mainstay/services.d)
 #   /var/log/mainstay/                     (empty; the unit's LogsDirectory)
@@ -39,6 +39,8 @@ foreach(f IN LISTS MAINSTAY_SHIPPED_SERVICES)
   endif()
 endforeach()
 install(FILES ${PROJECT_SOURCE_DIR}/README.md DESTINATION share/doc/mainstay)
+# The licence as Debian wants it (machine-readable, pointing at common-licenses/Apache-2.0).
+install(FILES ${PROJECT_SOURCE_DIR}/packaging/copyright DESTINATION share/doc/mainstay)
 install(FILES ${PROJECT_SOURCE_DIR}/packaging/mainstay.service DESTINATION /lib/systemd/system)
 install(DIRECTORY DESTINATION /var/log/mainstay)
 

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "cli/client.hpp"
+#include "cli/export_k8s.hpp"
 #include "cli/plan.hpp"
 #include "cli/wait.hpp"
 #include "cli/version.hpp"
@@ -205,6 +206,15 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err,
     downgrade_cmd->add_option("name", options.client.names, "The capability")->required()->expected(1);
     downgrade_cmd->add_option("--to", options.client.tier, "The tier (default: the next lower one than the active one)");
 
+    CLI::App* export_cmd = app.add_subcommand("export", "Write the configuration for another system");
+    CLI::App* k8s_cmd = export_cmd->add_subcommand("k8s", "Kubernetes manifests on stdout: one pod running mainstay "
+                                                          "(default), or --split: one object per service");
+    add_config_option(*k8s_cmd, options);
+    ExportOptions export_options;
+    k8s_cmd->add_flag("--split", export_options.split, "One Deployment or Job per service, without mainstay");
+    k8s_cmd->add_option("--image", export_options.image, "The container image (default mainstay:latest)");
+    export_cmd->require_subcommand(1);
+
     // Not a client command: only service: targets need the running instance.
     CLI::App* wait_cmd = app.add_subcommand("wait", "Wait until every target answers: tcp://HOST:PORT, "
                                                     "http://HOST[:PORT][/PATH], unix:PATH, service:NAME (exit 1 at "
@@ -228,6 +238,12 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err,
         return code == 0 ? kExitOk : kExitUsage;
     }
     if (check_cmd->parsed()) return check(options, env, out, err);
+    if (k8s_cmd->parsed()) {
+        auto config = load(options, env, false, err);
+        if (!config) return kExitInvalidConfig;
+        out << export_k8s(*config, export_options);
+        return kExitOk;
+    }
     if (wait_cmd->parsed()) {
         WaitOptions w;
         w.targets = wait_targets;
