@@ -13,7 +13,7 @@
 #      when the mirror or the dependencies change;
 #   3. that root imported as mainstay-base:local (`docker import`; skipped when the image
 #      already carries the same key);
-#   4. `docker build` of packaging/Dockerfile on top, with no network, as mainstay:local.
+#   4. `docker build` of packaging/demo/Dockerfile on top, with no network, as mainstay:local.
 # MAINSTAY_MIRROR overrides the Debian mirror (default: the one apt uses here).
 set -eu
 cd "$(dirname "$0")/.."
@@ -81,5 +81,5 @@ cp build/tests/test-service "$ctx/mainstay-standin"
 mkdir -p "$ctx/demo/services.d"
 # the demo (packaging/demo), with the remote node's stand-in as a service of its own
 cp packaging/demo/services.d/*.yaml packaging/image-node.yaml "$ctx/demo/services.d/"
-docker build --network=none -t mainstay:local -f packaging/Dockerfile "$ctx"
+docker build --network=none -t mainstay:local -f packaging/demo/Dockerfile "$ctx"
 docker image ls mainstay:local

@@ -30,6 +30,7 @@ for group in "$@"; do
         # one line per optional group: NAME) PACKAGES="$PACKAGES pkg1 pkg2" ;;
         deb) PACKAGES="$PACKAGES dpkg-dev file man-db gzip" ;;
         image) PACKAGES="$PACKAGES debootstrap docker.io" ;;
+        dist) PACKAGES="$PACKAGES debootstrap" ;;
         bench) PACKAGES="$PACKAGES supervisor runit" ;;
         fuzz) PACKAGES="$PACKAGES clang libclang-rt-14-dev" ;;
         coverage) PACKAGES="$PACKAGES gcovr" ;;
