@@ -63,6 +63,22 @@ std::string describe_target(const ProbeSpec& probe) {
     return "exec " + (argv.empty() ? std::string() : argv.front());
 }
 
+std::string_view to_string(ExitAction v) {
+    switch (v) {
+        case ExitAction::restart: return "restart";
+        case ExitAction::ignore: return "ignore";
+        case ExitAction::shutdown: return "shutdown";
+    }
+    return "?";
+}
+
+ExitAction effective_exit_action(const ServiceSpec& s, bool success) {
+    if (success && s.on_success) return *s.on_success;
+    if (!success && s.on_failure) return *s.on_failure;
+    if (success) return s.restart.policy == RestartPolicy::always ? ExitAction::restart : ExitAction::ignore;
+    return s.restart.policy == RestartPolicy::never ? ExitAction::ignore : ExitAction::restart;
+}
+
 std::vector<TierSpec> CapabilitySpec::chain() const {
     if (!tiers.empty()) return tiers;
     return {TierSpec{kPlainTier, name_mark, requires_services, requires_marks, check, activate, deactivate}};

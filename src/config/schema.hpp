@@ -31,6 +31,9 @@ enum class LogFormat { text, json };
 enum class CriticalFailure { degrade, exit };
 enum class Kind { process, oneshot, external, capability };
 enum class RestartPolicy { always, on_failure, never };
+// What a service's exit leads to (SPEC §3 `on_exit`).
+enum class ExitAction { restart, ignore, shutdown };
+std::string_view to_string(ExitAction action);
 enum class Condition { started, healthy, completed };
 
 // The words of each enumeration, in the order they are listed in messages.
@@ -174,6 +177,10 @@ struct Credentials {
     std::vector<gid_t> groups;  // supplementary: the user's (getgrouplist), or only `gid`
 };
 
+struct ServiceSpec;
+// What an exit of `s` leads to: on_exit's word, else what its restart policy means.
+ExitAction effective_exit_action(const ServiceSpec& s, bool success);
+
 struct ServiceSpec {
     std::string name;
     std::string description;
@@ -194,6 +201,11 @@ struct ServiceSpec {
     Duration ready_after{std::chrono::seconds(1)};
     Duration timeout{std::chrono::minutes(5)};  // oneshot: its longest run, then stopped and failed (0: none)
     std::vector<int> forward_signals{};  // SIGUSR1, SIGUSR2, SIGWINCH sent to mainstay that it also gets
+    std::vector<int> success_exit_codes{};  // exits that count as a clean stop, besides 0
+    // on_exit: {success, failure}; unset: from restart.policy (success: restart under `always`,
+    // else ignore; failure: restart unless `never`). See effective_exit_action.
+    std::optional<ExitAction> on_success{};
+    std::optional<ExitAction> on_failure{};
     std::vector<Dependency> depends_on;
     ProbesSpec probes;
     RestartSpec restart;

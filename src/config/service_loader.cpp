@@ -17,7 +17,8 @@ using Keys = std::vector<std::string>;
 
 const Keys kProcessKeys{"name", "description", "kind", "command", "shell", "working_dir", "environment",
                         "env_file", "user", "group", "critical", "enabled", "ready_after", "depends_on",
-                        "probes", "restart", "recovery", "stop", "limits", "output", "forward_signals"};
+                        "probes", "restart", "recovery", "stop", "limits", "output", "forward_signals",
+                        "success_exit_codes", "on_exit"};
 // A oneshot is a process that ends: one key more, its run-time limit.
 const Keys kOneshotKeys = [] {
     Keys keys = kProcessKeys;
@@ -342,6 +343,22 @@ void read_service_body(MapReader& r, ServiceSpec& s) {
         }
     }
     if (const Node* restart = r.get("restart")) read_restart(*restart, s.restart, diags);
+    read_exit_codes(r, "success_exit_codes", s.success_exit_codes);
+    if (const Node* on_exit = r.get("on_exit"); on_exit && expect_map(*on_exit, "on_exit", diags)) {
+        MapReader v(*on_exit, diags);
+        const std::vector<std::pair<std::string_view, ExitAction>> words{
+            {"restart", ExitAction::restart}, {"ignore", ExitAction::ignore}, {"shutdown", ExitAction::shutdown}};
+        ExitAction action{};
+        if (v.get("success")) {
+            v.enumeration("success", action, words);
+            s.on_success = action;
+        }
+        if (v.get("failure")) {
+            v.enumeration("failure", action, words);
+            s.on_failure = action;
+        }
+        v.finish();
+    }
     if (const Node* limits = r.get("limits")) read_limits(*limits, s.limits, diags);
     if (const Node* stop = r.get("stop"); stop && expect_map(*stop, "stop", diags)) {
         MapReader v(*stop, diags);

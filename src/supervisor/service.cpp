@@ -217,27 +217,46 @@ void Service::on_exit(World& world, const ExitStatus& status) {
         become(world, State::stopped, as_asked ? config::signal_name(*status.signal) : what);
         return;
     }
+    // `success_exit_codes` count as a clean stop, like 0 (143 from a JVM after SIGTERM).
+    const auto& ok_codes = spec_.success_exit_codes;
+    const bool success =
+        status.success() || (status.code && std::find(ok_codes.begin(), ok_codes.end(), *status.code) != ok_codes.end());
     // A failure is told in the service's own words too: `exited with code 1: "Address already in use"`.
-    const std::string what_said = status.success() ? what : with_last_words(what, world.last_output(spec_.name));
+    const std::string what_said = status.success() ? what
+                                  : success        ? what + " (a success exit code)"
+                                                   : with_last_words(what, world.last_output(spec_.name));
     const auto& codes = spec_.restart.permanent_exit_codes;
-    if (status.code && std::find(codes.begin(), codes.end(), *status.code) != codes.end()) {
+    if (!success && status.code && std::find(codes.begin(), codes.end(), *status.code) != codes.end()) {
         recovery_.stop();
         become(world, State::failed, what_said + " (a permanent exit code)");
         return;
     }
-    if (spec_.kind == config::Kind::oneshot && status.success()) {
+    const config::ExitAction action = config::effective_exit_action(spec_, success);
+    if (action == config::ExitAction::shutdown) {
+        // `on_exit: shutdown` (a container that ends with its service): everything stops in
+        // order and mainstay exits with this service's code (128 + the signal that killed it).
+        recovery_.stop();
+        shutdown_code_ = status.code ? *status.code : 128 + status.signal.value_or(0);
+        become(world, spec_.kind == config::Kind::oneshot && success ? State::completed
+                      : success                                      ? State::stopped
+                                                                     : State::failed,
+               what_said + "; on_exit: shutdown");
+        return;
+    }
+    if (spec_.kind == config::Kind::oneshot && success) {
         breaker_.on_success(world.now(), permit_);
         report_breaker(world);
         if (recovery_.attempt_running()) recovery_.on_attempt_result(world.now(), true);
         recovery_.stop();
-        become(world, State::completed, what);
+        become(world, State::completed, what_said);
         return;
     }
-    using config::RestartPolicy;
-    if (spec_.restart.policy == RestartPolicy::never || (spec_.restart.policy == RestartPolicy::on_failure && status.success())) {
+    if (action == config::ExitAction::ignore) {
         recovery_.stop();
-        become(world, status.success() ? State::stopped : State::failed,
-               what_said + "; restart policy is " + std::string(config::to_string(spec_.restart.policy)));
+        const std::string why = (success ? spec_.on_success : spec_.on_failure)
+                                    ? "; on_exit: ignore"
+                                    : "; restart policy is " + std::string(config::to_string(spec_.restart.policy));
+        become(world, success ? State::stopped : State::failed, what_said + why);
         return;
     }
     failure(world, what_said);

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "config/schema.hpp"
 #include "resilience/circuit_breaker.hpp"
@@ -96,6 +97,9 @@ public:
     };
     Indexed indexed;
 
+    // Set by an exit whose on_exit is `shutdown`: the code mainstay is to exit with (taken once).
+    std::optional<int> take_shutdown_code() { return std::exchange(shutdown_code_, std::nullopt); }
+
 private:
     void launch(World& world);
     void attempt(World& world);
@@ -147,6 +151,7 @@ private:
     bool attempted_{false};
     bool held_{false};         // stopped by hand
     bool restart_now_{false};  // restart by hand: once stopped, started again without the backoff
+    std::optional<int> shutdown_code_{};
 };
 
 }  // namespace mainstay::supervisor

@@ -332,6 +332,12 @@ bool Supervisor::on_exit(int pid, const ExitStatus& status) {
         const bool was = s.available();
         s.on_exit(world_, status);
         after_event(i, was);
+        if (auto code = s.take_shutdown_code(); code && !shutting_down_) {
+            world_.log(config::LogLevel::warn, s.name() + ": on_exit: shutdown: stopping everything; mainstay exits with " +
+                                                   std::to_string(*code));
+            exit_code_ = *code;
+            shutdown();
+        }
         return true;
     }
     return false;

@@ -634,3 +634,16 @@ TEST_CASE("a wake command's output is labelled NAME/wake and goes to the service
     m.signal(SIGTERM);
     CHECK(m.wait_exit() == 0);
 }
+
+TEST_CASE("exit codes: 143 with success_exit_codes is stopped, and on_exit failure shutdown ends mainstay with the code") {
+    Mainstay m(main_yaml(), {{"jvm", "command: [sh, -c, 'sleep 0.2; exit 143']\nsuccess_exit_codes: [143]\n"
+                                     "restart: {policy: on-failure}\n"},
+                             {"db", ts("") + "ready_after: 100ms\n"},
+                             {"app", "command: [sh, -c, 'sleep 1; echo giving up; exit 7']\n"
+                                     "depends_on: [db]\non_exit: {failure: shutdown}\n"}});
+    CHECK(m.wait_for("jvm: stopped (exited with code 143 (a success exit code); restart policy is on-failure)"));
+    CHECK(m.wait_for("app: on_exit: shutdown: stopping everything; mainstay exits with 7"));
+    CHECK(m.wait_for("db: stopped"));
+    CHECK(m.wait_exit() == 7);
+    CHECK(m.count("jvm: recovering") == 0);
+}

@@ -974,3 +974,52 @@ TEST_CASE("the status model lists each service's dependencies with required, and
     CHECK_FALSE(m.services[0].breaker_next_trial_in);
     t.wind_down();
 }
+
+TEST_CASE("success_exit_codes: 143 after SIGTERM is a clean stop, not a failure") {
+    auto jvm = svc("jvm");
+    jvm.restart.policy = config::RestartPolicy::on_failure;
+    jvm.success_exit_codes = {143};
+    auto plain = svc("plain");
+    plain.restart.policy = config::RestartPolicy::on_failure;
+    Story t({jvm, plain});
+    t.advance(2s);
+    t.exit("jvm", ExitStatus::exited(143));
+    CHECK(t.s("jvm").state() == State::stopped);
+    CHECK(t.s("jvm").reason() == "exited with code 143 (a success exit code); restart policy is on-failure");
+    t.exit("plain", ExitStatus::exited(143));
+    CHECK(t.s("plain").state() == State::recovering);  // without it, 143 is a failure, retried
+    t.wind_down();
+}
+
+TEST_CASE("on_exit: ignore and restart override the restart policy, success and failure apart") {
+    auto once = svc("once");
+    once.on_failure = config::ExitAction::ignore;  // policy always, but a failure is left alone
+    auto again = svc("again");
+    again.restart.policy = config::RestartPolicy::never;
+    again.on_success = config::ExitAction::restart;  // a clean exit runs it again
+    Story t({once, again});
+    t.advance(2s);
+    t.exit("once", ExitStatus::exited(1));
+    CHECK(t.s("once").state() == State::failed);
+    CHECK(t.s("once").reason().find("; on_exit: ignore") != std::string::npos);
+    t.exit("again", ExitStatus::exited(0));
+    CHECK(t.s("again").state() == State::recovering);
+    t.advance(1s);
+    CHECK(t.s("again").pid().has_value());
+    t.wind_down();
+}
+
+TEST_CASE("on_exit: shutdown stops everything in order and mainstay exits with the service's code") {
+    auto app = svc("app", {dep("db")});
+    app.on_failure = config::ExitAction::shutdown;
+    Story t({svc("db"), app});
+    t.advance(3s);
+    REQUIRE(t.s("app").state() == State::ready);
+    t.exit("app", ExitStatus::exited(7));
+    CHECK(t.s("app").state() == State::failed);
+    CHECK(t.sup->shutting_down());
+    CHECK(logged(t.world, "app: on_exit: shutdown: stopping everything; mainstay exits with 7"));
+    CHECK(t.sup->exit_code() == 7);
+    t.wind_down();
+    CHECK(t.sup->exit_code() == 7);
+}

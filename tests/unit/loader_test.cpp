@@ -638,3 +638,30 @@ TEST_CASE("tiers: mistakes are errors at their line") {
     CHECK(contains_text(all, "llm.yaml:7:12: error: tier 'never' can never be active: tier 'cloud' before it requires nothing and has no check"));
     CHECK(contains_text(all, "llm.yaml:8:5: error: a tier must be a map"));
 }
+
+TEST_CASE("success_exit_codes and on_exit are read, a wrong action is an error") {
+    TempTree t;
+    t.write("mainstay.yaml", "{}\n");
+    t.write("services.d/jvm.yaml", "command: [java]\nsuccess_exit_codes: [143]\non_exit: {success: ignore, failure: shutdown}\n");
+    auto r = load_dir(t.root());
+    INFO(all_messages(r.diagnostics));
+    REQUIRE(r.config);
+    const ServiceSpec& s = service(*r.config, "jvm");
+    CHECK(s.success_exit_codes == std::vector<int>{143});
+    CHECK(s.on_success == ExitAction::ignore);
+    CHECK(s.on_failure == ExitAction::shutdown);
+    CHECK(effective_exit_action(s, true) == ExitAction::ignore);
+    ServiceSpec plain;
+    CHECK(effective_exit_action(plain, true) == ExitAction::restart);  // policy always
+    plain.restart.policy = RestartPolicy::on_failure;
+    CHECK(effective_exit_action(plain, true) == ExitAction::ignore);
+    CHECK(effective_exit_action(plain, false) == ExitAction::restart);
+    plain.restart.policy = RestartPolicy::never;
+    CHECK(effective_exit_action(plain, false) == ExitAction::ignore);
+
+    t.write("services.d/jvm.yaml", "command: [java]\non_exit: {failure: explode}\n");
+    auto bad = load_dir(t.root());
+    CHECK_FALSE(bad.config);
+    CHECK(contains_text(all_messages(bad.diagnostics), "jvm.yaml:2:20: error:"));
+    CHECK(contains_text(all_messages(bad.diagnostics), "restart, ignore, shutdown"));
+}
