@@ -202,7 +202,8 @@ ServiceSpec without_positions(ServiceSpec spec) {
 bool same(const ServiceSpec& a, const ServiceSpec& b) {
     [[maybe_unused]] const auto& [name, description, kind, command, shell, working_dir, env_files, env_file_vars,
                                   environment, user, group, credentials, critical, enabled, ready_after, timeout,
-                                  forward_signals, success_exit_codes, on_success, on_failure, depends_on, probes,
+                                  forward_signals, success_exit_codes, ready_log_line, on_success, on_failure,
+                                  depends_on, probes,
                                   restart, recovery, stop, limits, output, wake, source, name_mark,
                                   command_mark, working_dir_mark, user_mark, group_mark] = a;
     // Not compared: `description` (changes no process); `env_files` (read at load time: their
@@ -212,7 +213,8 @@ bool same(const ServiceSpec& a, const ServiceSpec& b) {
            same_path(a.working_dir, b.working_dir) && effective_environment(a) == effective_environment(b) &&
            a.user == b.user && a.group == b.group && a.critical == b.critical && a.enabled == b.enabled &&
            a.ready_after == b.ready_after && a.timeout == b.timeout && as_set(a.forward_signals) == as_set(b.forward_signals) &&
-           as_set(a.success_exit_codes) == as_set(b.success_exit_codes) && a.on_success == b.on_success &&
+           as_set(a.success_exit_codes) == as_set(b.success_exit_codes) && a.ready_log_line == b.ready_log_line &&
+           a.on_success == b.on_success &&
            a.on_failure == b.on_failure && edges(a.depends_on) == edges(b.depends_on) && same(a.probes, b.probes) &&
            same(a.restart, b.restart) && a.recovery == b.recovery && a.stop == b.stop && same(a.limits, b.limits) &&
            a.output == b.output && a.wake == b.wake;

@@ -202,6 +202,9 @@ struct ServiceSpec {
     Duration timeout{std::chrono::minutes(5)};  // oneshot: its longest run, then stopped and failed (0: none)
     std::vector<int> forward_signals{};  // SIGUSR1, SIGUSR2, SIGWINCH sent to mainstay that it also gets
     std::vector<int> success_exit_codes{};  // exits that count as a clean stop, besides 0
+    // ready: {log_line: REGEX}: ready at the first output line that matches (ECMAScript
+    // syntax, searched anywhere in the line), instead of ready_after.
+    std::optional<std::string> ready_log_line{};
     // on_exit: {success, failure}; unset: from restart.policy (success: restart under `always`,
     // else ignore; failure: restart unless `never`). See effective_exit_action.
     std::optional<ExitAction> on_success{};

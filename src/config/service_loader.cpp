@@ -4,6 +4,7 @@
 #include <array>
 #include <csignal>
 #include <cstdlib>
+#include <regex>
 #include <set>
 
 #include "config/env_file.hpp"
@@ -18,7 +19,7 @@ using Keys = std::vector<std::string>;
 const Keys kProcessKeys{"name", "description", "kind", "command", "shell", "working_dir", "environment",
                         "env_file", "user", "group", "critical", "enabled", "ready_after", "depends_on",
                         "probes", "restart", "recovery", "stop", "limits", "output", "forward_signals",
-                        "success_exit_codes", "on_exit"};
+                        "success_exit_codes", "on_exit", "ready"};
 // A oneshot is a process that ends: one key more, its run-time limit.
 const Keys kOneshotKeys = [] {
     Keys keys = kProcessKeys;
@@ -344,6 +345,25 @@ void read_service_body(MapReader& r, ServiceSpec& s) {
     }
     if (const Node* restart = r.get("restart")) read_restart(*restart, s.restart, diags);
     read_exit_codes(r, "success_exit_codes", s.success_exit_codes);
+    if (const Node* ready = r.get("ready"); ready && expect_map(*ready, "ready", diags)) {
+        MapReader v(*ready, diags);
+        for (const char* later : {"notify", "fd"}) {
+            if (const Entry* e = v.entry(later)) {
+                diags.error(e->key_mark, std::string("ready: '") + later +
+                                             "' is not supported yet: use log_line, a readiness probe or ready_after");
+            }
+        }
+        v.optional_string("log_line", s.ready_log_line);
+        if (s.ready_log_line) {
+            try {
+                std::regex check(*s.ready_log_line);
+            } catch (const std::regex_error& e) {
+                const Node* at = v.get("log_line");
+                diags.error(at ? at->mark : ready->mark, "ready.log_line is not a valid regular expression: " + std::string(e.what()));
+            }
+        }
+        v.finish();
+    }
     if (const Node* on_exit = r.get("on_exit"); on_exit && expect_map(*on_exit, "on_exit", diags)) {
         MapReader v(*on_exit, diags);
         const std::vector<std::pair<std::string_view, ExitAction>> words{

@@ -11,6 +11,8 @@
 
 #include <cerrno>
 #include <chrono>
+#include <memory>
+#include <regex>
 
 #include <boost/asio/post.hpp>
 
@@ -167,7 +169,7 @@ supervisor::StartResult RealWorld::start(const config::ServiceSpec& spec, const 
                                          bool service, bool last_words) {
     SpawnRequest request = request_for(spec, argv, spec.shell, label);
     // A service's `output` applies to its helpers (stop, wake) too; going nowhere, it is not read.
-    request.discard_output = !spec.output.console && !spec.output.file;
+    request.discard_output = !spec.output.console && !spec.output.file && !(service && spec.ready_log_line);
     SpawnOutcome outcome = spawn_contained(request, spec, service);
     if (!outcome.spawned) return {std::nullopt, outcome.error};
     if (outcome.spawned->output_fd == -1) return {outcome.spawned->pid, {}};
@@ -179,12 +181,34 @@ supervisor::StartResult RealWorld::start(const config::ServiceSpec& spec, const 
     std::string owner = spec.name.substr(0, spec.name.find('/'));
     const config::OutputSpec to = spec.output;
     if (last_words) tails_.begin_run(owner);
-    captures_[outcome.spawned->pid] = std::make_unique<LogCapture>(
-        io_, outcome.spawned->output_fd, [this, owner = std::move(owner), label, to, last_words](std::string_view line) {
+    // `ready: {log_line}`: the first matching line makes the service ready (told once, posted).
+    std::shared_ptr<std::regex> ready_line;
+    if (service && spec.ready_log_line) ready_line = std::make_shared<std::regex>(*spec.ready_log_line);
+    const int pid = outcome.spawned->pid;
+    const bool keep = to.console || to.file;
+    captures_[pid] = std::make_unique<LogCapture>(
+        io_, outcome.spawned->output_fd,
+        [this, owner = std::move(owner), label, to, last_words, ready_line, pid, keep](std::string_view block) mutable {
             Doing doing("writing a line of", &label);
             const auto now = std::chrono::system_clock::now();
-            tails_.add(owner, line, now, last_words);
-            logging_.service_line(owner, line, to.console, to.file, label, now);
+            if (ready_line) {
+                for (std::string_view rest = block;;) {
+                    const auto nl = rest.find('\n');
+                    const std::string_view line = rest.substr(0, nl);
+                    if (std::regex_search(line.begin(), line.end(), *ready_line)) {
+                        ready_line.reset();
+                        boost::asio::post(io_, [this, pid] {
+                            if (supervisor_ != nullptr) supervisor_->on_log_ready(pid);
+                        });
+                        break;
+                    }
+                    if (nl == std::string_view::npos) break;
+                    rest.remove_prefix(nl + 1);
+                }
+            }
+            if (!keep) return;  // read only for its ready line
+            tails_.add(owner, block, now, last_words);
+            logging_.service_line(owner, block, to.console, to.file, label, now);
         },
         Delivery::blocks);
     return {outcome.spawned->pid, {}};

@@ -110,7 +110,8 @@ void Service::launch(World& world) {
     if (spec_.kind == config::Kind::oneshot && spec_.timeout > Duration{0}) run_until_ = add_saturating(now, spec_.timeout);
     probes_.begin(now);
     // Without a readiness probe a process is ready once up for ready_after (and past its startup probe).
-    if (spec_.kind != config::Kind::oneshot && !probes_.has(ProbeKind::readiness)) {
+    log_matched_ = false;
+    if (spec_.kind != config::Kind::oneshot && !probes_.has(ProbeKind::readiness) && !spec_.ready_log_line) {
         ready_at_ = add_saturating(now, spec_.ready_after);
     }
     become(world, State::running, "pid " + std::to_string(*pid_));
@@ -262,8 +263,15 @@ void Service::on_exit(World& world, const ExitStatus& status) {
     failure(world, what_said);
 }
 
+void Service::on_log_ready(World& world) {
+    if (!pid_ || !spec_.ready_log_line) return;
+    log_matched_ = true;
+    if (state_ == State::running && probes_.startup_passed()) on_ready(world);
+}
+
 void Service::on_timer(World& world) {
     const TimePoint now = world.now();
+    if (log_matched_ && state_ == State::running && probes_.startup_passed()) on_ready(world);
     if (ready_at_ && now >= *ready_at_ && state_ == State::running && probes_.startup_passed()) {
         ready_at_.reset();
         on_ready(world);

@@ -97,6 +97,9 @@ public:
     };
     Indexed indexed;
 
+    // `ready: {log_line}`: its output had a matching line (the first one counts). Ready now, or
+    // once its startup probe passed.
+    void on_log_ready(World& world);
     // Set by an exit whose on_exit is `shutdown`: the code mainstay is to exit with (taken once).
     std::optional<int> take_shutdown_code() { return std::exchange(shutdown_code_, std::nullopt); }
 
@@ -152,6 +155,7 @@ private:
     bool held_{false};         // stopped by hand
     bool restart_now_{false};  // restart by hand: once stopped, started again without the backoff
     std::optional<int> shutdown_code_{};
+    bool log_matched_{false};
 };
 
 }  // namespace mainstay::supervisor

@@ -343,6 +343,17 @@ bool Supervisor::on_exit(int pid, const ExitStatus& status) {
     return false;
 }
 
+void Supervisor::on_log_ready(int pid) {
+    auto it = pids_.find(pid);
+    if (it == pids_.end() || is_retiring(it->second)) return;
+    Service& s = *it->second;
+    if (s.pid() != pid) return;
+    const std::size_t i = position_.at(s.name());
+    const bool was = s.available();
+    s.on_log_ready(world_);
+    after_event(i, was);
+}
+
 void Supervisor::on_timer(Id id) {
     if (id == kShutdownTimer) {
         // shutdown.timeout: whatever still runs is killed now, and later waves without waiting.

@@ -52,6 +52,8 @@ public:
     bool resume(std::string_view name);
     // `mainstay start|stop|restart|resume NAME`: empty when done, else why not ("no service
     // named x", "mainstay is shutting down", "web is running: nothing to resume").
+    // A service's output matched its `ready.log_line` (process `pid`).
+    void on_log_ready(int pid);
     std::string control(Control what, std::string_view name);
     // `mainstay upgrade NAME` / `mainstay downgrade NAME [--to TIER]` (Capability::upgrade,
     // downgrade): empty when done, else why not.

@@ -647,3 +647,31 @@ TEST_CASE("exit codes: 143 with success_exit_codes is stopped, and on_exit failu
     CHECK(m.wait_exit() == 7);
     CHECK(m.count("jvm: recovering") == 0);
 }
+
+TEST_CASE("ready: log_line: ready at the first matching line, even when the output goes nowhere") {
+    const std::string script =
+        "command: [sh, -c, 'echo starting; sleep 1; echo \"Listening on 8080\"; exec sleep 1000']\n"
+        "ready: {log_line: \"Listening on [0-9]+\"}\nready_after: 100ms\n";
+    Mainstay m(main_yaml(), {{"web", script}, {"quiet", script + "output: {console: false, file: false}\n"}});
+    REQUIRE(m.wait_for("web: running"));
+    CHECK(m.wait_for("web | Listening on 8080"));
+    CHECK(m.wait_for("web: ready"));
+    CHECK(m.wait_for("quiet: ready"));
+    // Not before the line (ready_after, 100 ms, does not apply): the time stamps of the two log
+    // files, the service's line and mainstay's "ready", say which came first.
+    const auto stamp = [](const std::filesystem::path& file, const std::string& text) {
+        for (const auto& l : read_lines(file)) {
+            if (contains(l, text)) return l.substr(0, 24);
+        }
+        return std::string("?");
+    };
+    const std::string line_at = stamp(m.dir() / "logs/web.log", "Listening on 8080");
+    const std::string ready_at = stamp(m.dir() / "logs/mainstay.log", "web: ready");
+    INFO(line_at << " " << ready_at);
+    REQUIRE(line_at != "?");
+    REQUIRE(ready_at != "?");
+    CHECK(line_at <= ready_at);
+    CHECK(stamp(m.dir() / "logs/web.log", "starting") < line_at);
+    m.signal(SIGTERM);
+    CHECK(m.wait_exit() == 0);
+}

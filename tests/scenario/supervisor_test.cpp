@@ -1023,3 +1023,17 @@ TEST_CASE("on_exit: shutdown stops everything in order and mainstay exits with t
     t.wind_down();
     CHECK(t.sup->exit_code() == 7);
 }
+
+TEST_CASE("ready: log_line: running until the line comes, whatever ready_after says, then ready") {
+    auto web = svc("web");
+    web.ready_log_line = "Listening on";
+    Story t({web, svc("app", {dep("web")})});
+    t.advance(10s);
+    CHECK(t.s("web").state() == State::running);  // ready_after (1s) does not apply
+    CHECK(t.s("app").state() == State::waiting);
+    t.sup->on_log_ready(*t.s("web").pid());
+    CHECK(t.s("web").state() == State::ready);
+    t.advance(2s);
+    CHECK(t.s("app").state() == State::ready);
+    t.wind_down();
+}

@@ -665,3 +665,20 @@ TEST_CASE("success_exit_codes and on_exit are read, a wrong action is an error")
     CHECK(contains_text(all_messages(bad.diagnostics), "jvm.yaml:2:20: error:"));
     CHECK(contains_text(all_messages(bad.diagnostics), "restart, ignore, shutdown"));
 }
+
+TEST_CASE("ready: log_line is read and checked as a regular expression, notify and fd are said to be not there yet") {
+    TempTree t;
+    t.write("mainstay.yaml", "{}\n");
+    t.write("services.d/web.yaml", "command: [web]\nready: {log_line: \"Listening on [0-9]+\"}\n");
+    auto r = load_dir(t.root());
+    INFO(all_messages(r.diagnostics));
+    REQUIRE(r.config);
+    CHECK(service(*r.config, "web").ready_log_line == std::optional<std::string>("Listening on [0-9]+"));
+    t.write("services.d/web.yaml", "command: [web]\nready: {log_line: \"([\", notify: true}\n");
+    auto bad = load_dir(t.root());
+    CHECK_FALSE(bad.config);
+    const std::string all = all_messages(bad.diagnostics);
+    INFO(all);
+    CHECK(contains_text(all, "web.yaml:2:19: error: ready.log_line is not a valid regular expression"));
+    CHECK(contains_text(all, "error: ready: 'notify' is not supported yet"));
+}
