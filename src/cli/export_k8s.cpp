@@ -50,8 +50,8 @@ void string_list(YAML::Emitter& out, const std::vector<std::string>& items) {
 
 // A probe of ours as Kubernetes' (tcpSocket, httpGet or exec); `success_must_be_one`: a startup
 // or liveness probe's successThreshold must be 1. A probe through a unix socket has no
-// equivalent: false, and a note says so.
-bool probe(YAML::Emitter& out, const char* key, const config::ProbeSpec& p, bool success_must_be_one,
+// equivalent: it is left out, and a note says so.
+void probe(YAML::Emitter& out, const char* key, const config::ProbeSpec& p, bool success_must_be_one,
            std::vector<std::string>& notes) {
     const auto* tcp = std::get_if<config::TcpProbe>(&p.handler);
     const auto* http = std::get_if<config::HttpProbe>(&p.handler);
@@ -59,7 +59,7 @@ bool probe(YAML::Emitter& out, const char* key, const config::ProbeSpec& p, bool
     if (http && http->unix_socket) {
         notes.push_back(std::string(key) +
                         ": an http probe through a unix socket has no Kubernetes equivalent: left out");
-        return false;
+        return;
     }
     out << YAML::Key << key << YAML::Value << YAML::BeginMap;
     if (tcp) {
@@ -93,7 +93,6 @@ bool probe(YAML::Emitter& out, const char* key, const config::ProbeSpec& p, bool
         << (success_must_be_one ? 1u : std::max(1u, p.thresholds.success_threshold));
     out << YAML::Key << "failureThreshold" << YAML::Value << std::max(1u, p.thresholds.failure_threshold);
     out << YAML::EndMap;
-    return true;
 }
 
 void environment(YAML::Emitter& out, const config::ServiceSpec& s) {

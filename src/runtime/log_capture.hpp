@@ -32,6 +32,17 @@ using LineSink = std::function<void(std::string_view line)>;
 // then costs one call, one allocation and one queue entry per 64 KiB, not per line.
 enum class Delivery { lines, blocks };
 
+// Calls `each(line)` for every line of a block (lines separated by '\n', no trailing one).
+template <class Each>
+void for_each_line(std::string_view block, Each each) {
+    for (;;) {
+        const auto nl = block.find('\n');
+        each(block.substr(0, nl));
+        if (nl == std::string_view::npos) return;
+        block.remove_prefix(nl + 1);
+    }
+}
+
 class LogCapture {
 public:
     // Takes ownership of the read end `fd`.

@@ -15,6 +15,7 @@
 #include <spdlog/sinks/syslog_sink.h>
 
 #include "runtime/journal_sink.hpp"
+#include "runtime/log_capture.hpp"
 #include "runtime/output_format.hpp"
 #include "runtime/output_writer.hpp"
 
@@ -175,18 +176,14 @@ void Logging::service_line(std::string_view service, std::string_view line, bool
                            std::string_view label, std::optional<std::chrono::system_clock::time_point> time) {
     if (forward_pool_) {
         // On the journal, its name is the identifier; syslog has mainstay's, so the line says whose.
-        for (std::string_view rest = line;;) {
-            const auto nl = rest.find('\n');
-            const std::string_view one = rest.substr(0, nl);
+        for_each_line(line, [&](std::string_view one) {
             if (forward_ == config::LogForward::journald) {
                 forward_for(service)->log(spdlog::level::info, spdlog::string_view_t(one.data(), one.size()));
             } else {
                 const std::string said = std::string(label.empty() ? service : label) + " | " + std::string(one);
                 forward_own_->log(spdlog::level::info, spdlog::string_view_t(said));
             }
-            if (nl == std::string_view::npos) break;
-            rest.remove_prefix(nl + 1);
-        }
+        });
     }
     OutputEntry e;
     e.time = time ? *time : std::chrono::system_clock::now();

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "runtime/log_capture.hpp"
 #include "runtime/output_format.hpp"
 
 namespace mainstay::runtime {
@@ -29,23 +30,17 @@ void OutputTails::add(const std::string& service, std::string_view text, std::ch
         }
         text.remove_prefix(start);
     }
-    for (;;) {
-        const auto nl = text.find('\n');
-        const std::string_view one = text.substr(0, nl);
-        Line line{time, std::string(one.substr(0, kLineBytes)), one.size() > kLineBytes};
-        if (own_run && nl == std::string_view::npos) tail.last_of_run = line.text;
-        tail.lines.push(std::move(line));
-        if (followed) {
-            std::string rendered;
-            for (const auto& [id, f] : followers_) {
-                if (f.first != service) continue;
-                if (rendered.empty()) rendered = render(service, tail.lines.back());
-                f.second(rendered);
-            }
+    for_each_line(text, [&](std::string_view one) {
+        tail.lines.push({time, std::string(one.substr(0, kLineBytes)), one.size() > kLineBytes});
+        if (!followed) return;
+        std::string rendered;
+        for (const auto& [id, f] : followers_) {
+            if (f.first != service) continue;
+            if (rendered.empty()) rendered = render(service, tail.lines.back());
+            f.second(rendered);
         }
-        if (nl == std::string_view::npos) return;
-        text.remove_prefix(nl + 1);
-    }
+    });
+    if (own_run) tail.last_of_run = tail.lines.back().text;  // the block's last line
 }
 
 void OutputTails::Lines::push(Line line) {

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "runtime/fd_limits.hpp"
+#include "runtime/log_capture.hpp"
 #include "runtime/output_format.hpp"
 #include "runtime/rotating_file.hpp"
 
@@ -36,18 +37,12 @@ struct ConsoleLine {
     std::uint32_t lines;
 };
 
-// Calls `each` with every line of a service's entry (lines separated by '\n'); mainstay's own
+// Calls `each` with every line of a service's entry (a block: log_capture.hpp); mainstay's own
 // entry is one line, formatted already.
 template <class Each>
-void for_each_line(const OutputEntry& e, Each each) {
-    std::string_view text = e.text;
-    if (e.own()) return each(text);
-    for (;;) {
-        const auto nl = text.find('\n');
-        each(text.substr(0, nl));
-        if (nl == std::string_view::npos) return;
-        text.remove_prefix(nl + 1);
-    }
+void for_each_line_of(const OutputEntry& e, Each each) {
+    if (e.own()) return each(std::string_view(e.text));
+    for_each_line(e.text, each);
 }
 
 int millis_until(SteadyClock::time_point when) {
@@ -152,7 +147,7 @@ void OutputWriter::State::to_file(const OutputEntry& e) {
         if (!options.service_files || !options.own_file) return;
         file = service_file(e.service);
     }
-    for_each_line(e, [&](std::string_view text) {
+    for_each_line_of(e, [&](std::string_view text) {
         line.clear();
         append_file(line, {e.time, e.level, e.service, e.label, text}, options.format);
         // One write(2) per run of lines to the same file, cut where a rotation falls between lines.
@@ -217,7 +212,7 @@ void OutputWriter::State::flush_batch() {
 void OutputWriter::State::to_console(OutputEntry& e) {
     const std::size_t cost = e.cost();  // before the service's name is moved out
     ConsoleLine c{{}, std::move(e.service), e.own(), cost, e.lines};
-    for_each_line(e, [&](std::string_view text) {
+    for_each_line_of(e, [&](std::string_view text) {
         append_console(c.text, {e.time, e.level, c.service, e.label, text}, options.format);
     });
     // JSON escapes can make a line grow: charge what it holds now, if that still fits.

@@ -192,19 +192,13 @@ supervisor::StartResult RealWorld::start(const config::ServiceSpec& spec, const 
             Doing doing("writing a line of", &label);
             const auto now = std::chrono::system_clock::now();
             if (ready_line) {
-                for (std::string_view rest = block;;) {
-                    const auto nl = rest.find('\n');
-                    const std::string_view line = rest.substr(0, nl);
-                    if (std::regex_search(line.begin(), line.end(), *ready_line)) {
-                        ready_line.reset();
-                        boost::asio::post(io_, [this, pid] {
-                            if (supervisor_ != nullptr) supervisor_->on_log_ready(pid);
-                        });
-                        break;
-                    }
-                    if (nl == std::string_view::npos) break;
-                    rest.remove_prefix(nl + 1);
-                }
+                for_each_line(block, [&](std::string_view line) {
+                    if (!ready_line || !std::regex_search(line.begin(), line.end(), *ready_line)) return;
+                    ready_line.reset();
+                    boost::asio::post(io_, [this, pid] {
+                        if (supervisor_ != nullptr) supervisor_->on_log_ready(pid);
+                    });
+                });
             }
             if (!keep) return;  // read only for its ready line
             tails_.add(owner, block, now, last_words);
