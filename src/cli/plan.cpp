@@ -37,6 +37,22 @@ std::string describe_backoff(const resilience::BackoffParams& b) {
     return out + ")";
 }
 
+// "READY=1 on its NOTIFY_SOCKET (sd_notify; watchdog 30s)", "up for 1s (no readiness probe)".
+std::string describe_readiness(const ServiceSpec& s) {
+    const std::string_view source = ready_source(s);
+    std::string probe_too = s.probes.readiness ? ", and its readiness probe passing" : "";
+    if (source == "exit") return "completed: its command exits 0 (oneshot)";
+    if (source == "notify") {
+        return "READY=1 on its NOTIFY_SOCKET (sd_notify" +
+               (s.ready.watchdog ? "; watchdog: WATCHDOG=1 at least every " + format_duration(*s.ready.watchdog) : std::string()) +
+               ")" + probe_too;
+    }
+    if (source == "fd") return "a newline on its fd " + std::to_string(*s.ready.fd) + " (s6 notification fd)" + probe_too;
+    if (source == "log_line") return "an output line matching \"" + *s.ready.log_line + "\"" + probe_too;
+    if (source == "probe") return "its readiness probe passing";
+    return "up for " + format_duration(s.ready_after) + " (ready_after; no readiness probe)";
+}
+
 }  // namespace
 
 std::string describe_plan(const Config& config) {
@@ -56,7 +72,7 @@ std::string describe_plan(const Config& config) {
                 out += " after ";
                 for (std::size_t d = 0; d < deps.size(); ++d) {
                     out += (d ? ", " : "") + graph.name(deps[d]->to) + " " + std::string(to_string(deps[d]->condition)) +
-                           (deps[d]->required ? "" : " (soft)");
+                           (deps[d]->required ? "" : " (soft)") + (deps[d]->restart ? " (restarts with it)" : "");
                 }
             }
             out += "\n";
@@ -69,6 +85,8 @@ std::string describe_plan(const Config& config) {
         out += "]";
     }
     out += "\n";
+    out += "readiness (what makes each one ready):\n";
+    for (const auto& s : config.services) out += "  " + s.name + ": " + describe_readiness(s) + "\n";
     out += "retry schedules (the first five waits; a circuit breaker can make a wait longer):\n";
     for (const auto& s : config.services) {
         if (s.kind != Kind::external) {

@@ -68,11 +68,11 @@ bool same(const ProbesSpec& a, const ProbesSpec& b) {
 }
 
 // Keyed by name: the order of `depends_on` entries does nothing.
-std::vector<std::tuple<std::string, Condition, bool>> edges(const std::vector<Dependency>& deps) {
-    std::vector<std::tuple<std::string, Condition, bool>> out;
+std::vector<std::tuple<std::string, Condition, bool, bool>> edges(const std::vector<Dependency>& deps) {
+    std::vector<std::tuple<std::string, Condition, bool, bool>> out;
     for (const auto& d : deps) {
-        [[maybe_unused]] const auto& [name, condition, required, mark] = d;
-        out.emplace_back(d.name, d.condition, d.required);
+        [[maybe_unused]] const auto& [name, condition, required, mark, restart] = d;
+        out.emplace_back(d.name, d.condition, d.required, d.restart);
     }
     return as_set(std::move(out));
 }
@@ -202,7 +202,7 @@ ServiceSpec without_positions(ServiceSpec spec) {
 bool same(const ServiceSpec& a, const ServiceSpec& b) {
     [[maybe_unused]] const auto& [name, description, kind, command, shell, working_dir, env_files, env_file_vars,
                                   environment, user, group, credentials, critical, enabled, ready_after, timeout,
-                                  forward_signals, success_exit_codes, ready_log_line, on_success, on_failure,
+                                  forward_signals, success_exit_codes, ready, on_success, on_failure,
                                   depends_on, probes,
                                   restart, recovery, stop, limits, output, wake, source, name_mark,
                                   command_mark, working_dir_mark, user_mark, group_mark] = a;
@@ -213,7 +213,7 @@ bool same(const ServiceSpec& a, const ServiceSpec& b) {
            same_path(a.working_dir, b.working_dir) && effective_environment(a) == effective_environment(b) &&
            a.user == b.user && a.group == b.group && a.critical == b.critical && a.enabled == b.enabled &&
            a.ready_after == b.ready_after && a.timeout == b.timeout && as_set(a.forward_signals) == as_set(b.forward_signals) &&
-           as_set(a.success_exit_codes) == as_set(b.success_exit_codes) && a.ready_log_line == b.ready_log_line &&
+           as_set(a.success_exit_codes) == as_set(b.success_exit_codes) && a.ready == b.ready &&
            a.on_success == b.on_success &&
            a.on_failure == b.on_failure && edges(a.depends_on) == edges(b.depends_on) && same(a.probes, b.probes) &&
            same(a.restart, b.restart) && a.recovery == b.recovery && a.stop == b.stop && same(a.limits, b.limits) &&

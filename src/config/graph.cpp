@@ -17,7 +17,7 @@ DependencyGraph::DependencyGraph(const std::vector<ServiceSpec>& services) {
             if (!to) continue;
             out_[from].push_back(edges_.size());
             in_[*to].push_back(edges_.size());
-            edges_.push_back({from, *to, dep.condition, dep.required, dep.mark});
+            edges_.push_back({from, *to, dep.condition, dep.required, dep.restart, dep.mark});
         }
     }
 }

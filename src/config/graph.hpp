@@ -20,6 +20,7 @@ struct Edge {
     std::size_t to;    // the dependency
     Condition condition;
     bool required;
+    bool restart;  // `restart: true`: the dependent restarts when the dependency does
     Mark mark;
 };
 

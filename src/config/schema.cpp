@@ -79,6 +79,15 @@ ExitAction effective_exit_action(const ServiceSpec& s, bool success) {
     return s.restart.policy == RestartPolicy::never ? ExitAction::ignore : ExitAction::restart;
 }
 
+std::string_view ready_source(const ServiceSpec& s) {
+    if (s.kind == Kind::oneshot) return "exit";
+    if (s.ready.notify) return "notify";
+    if (s.ready.fd) return "fd";
+    if (s.ready.log_line) return "log_line";
+    if (s.probes.readiness || s.kind == Kind::external) return "probe";
+    return "ready_after";
+}
+
 std::vector<TierSpec> CapabilitySpec::chain() const {
     if (!tiers.empty()) return tiers;
     return {TierSpec{kPlainTier, name_mark, requires_services, requires_marks, check, activate, deactivate}};

@@ -125,6 +125,7 @@ struct Dependency {
     Condition condition{Condition::healthy};
     bool required{true};
     Mark mark;  // of the entry in `depends_on`
+    bool restart{false};  // restarted whenever the dependency restarts (once per restart)
 };
 
 struct RestartSpec {
@@ -177,7 +178,25 @@ struct Credentials {
     std::vector<gid_t> groups;  // supplementary: the user's (getgrouplist), or only `gid`
 };
 
+// `ready:`: readiness the service pushes instead of being probed (SPEC §3), one source at most.
+struct ReadySpec {
+    // The first output line that matches (ECMAScript syntax, searched anywhere in the line).
+    std::optional<std::string> log_line{};
+    // sd_notify: READY=1 on the $NOTIFY_SOCKET of its own that mainstay binds before the start.
+    bool notify{false};
+    // s6: a newline written on this descriptor of the service (3 or more).
+    std::optional<int> fd{};
+    // With notify: WATCHDOG=1 at least this often from its start, else a liveness failure.
+    std::optional<Duration> watchdog{};
+
+    bool pushed() const { return log_line || notify || fd; }
+    bool operator==(const ReadySpec&) const = default;
+};
+
 struct ServiceSpec;
+// Where its readiness comes from, one word: "notify", "fd", "log_line" (`ready:`), "probe" (a
+// readiness probe), "ready_after" (up long enough), "exit" (a oneshot: completed).
+std::string_view ready_source(const ServiceSpec& s);
 // What an exit of `s` leads to: on_exit's word, else what its restart policy means.
 ExitAction effective_exit_action(const ServiceSpec& s, bool success);
 
@@ -202,9 +221,7 @@ struct ServiceSpec {
     Duration timeout{std::chrono::minutes(5)};  // oneshot: its longest run, then stopped and failed (0: none)
     std::vector<int> forward_signals{};  // SIGUSR1, SIGUSR2, SIGWINCH sent to mainstay that it also gets
     std::vector<int> success_exit_codes{};  // exits that count as a clean stop, besides 0
-    // ready: {log_line: REGEX}: ready at the first output line that matches (ECMAScript
-    // syntax, searched anywhere in the line), instead of ready_after.
-    std::optional<std::string> ready_log_line{};
+    ReadySpec ready{};  // pushed readiness, instead of a readiness probe or ready_after
     // on_exit: {success, failure}; unset: from restart.policy (success: restart under `always`,
     // else ignore; failure: restart unless `never`). See effective_exit_action.
     std::optional<ExitAction> on_success{};

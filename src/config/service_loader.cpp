@@ -20,9 +20,11 @@ const Keys kProcessKeys{"name", "description", "kind", "command", "shell", "work
                         "env_file", "user", "group", "critical", "enabled", "ready_after", "depends_on",
                         "probes", "restart", "recovery", "stop", "limits", "output", "forward_signals",
                         "success_exit_codes", "on_exit", "ready"};
-// A oneshot is a process that ends: one key more, its run-time limit.
+// A oneshot is a process that ends: one key more, its run-time limit, and one less: it is
+// ready when it completes, not when it says so.
 const Keys kOneshotKeys = [] {
     Keys keys = kProcessKeys;
+    keys.erase(std::find(keys.begin(), keys.end(), "ready"));
     keys.emplace_back("timeout");
     return keys;
 }();
@@ -58,6 +60,7 @@ std::string not_applicable(std::string_view key, Kind kind) {
         return "a capability has no 'command': use 'activate' and 'deactivate'";
     if (key == "probes" && kind == Kind::capability) return "a capability has no 'probes': use 'check'";
     if (key == "wake") return "'wake' is only for external services";
+    if (key == "ready" && kind == Kind::oneshot) return "'ready' does not apply to a oneshot: it is done when it exits 0";
     if (key == "timeout") {
         return "'timeout' limits the run of a oneshot (kind: oneshot); a " + std::string(to_string(kind)) +
                " service runs until it is stopped ('stop.timeout' bounds its stop)";
@@ -197,11 +200,43 @@ void read_depends_on(const Node& node, std::vector<Dependency>& out, Diagnostics
             MapReader r(e.value, diags);
             r.enumeration("condition", dep->condition, {{"started", Condition::started}, {"healthy", Condition::healthy}, {"completed", Condition::completed}});
             r.boolean("required", dep->required);
+            r.boolean("restart", dep->restart);
             r.finish();
         }
     } else {
         diags.error(node.mark, "'depends_on' must be a map or a list of names, got " + describe(node));
     }
+}
+
+// `ready:`: one source of pushed readiness (notify, fd or log_line), `watchdog` with notify.
+void read_ready(const Node& node, ReadySpec& out, Diagnostics& diags) {
+    MapReader v(node, diags);
+    v.boolean("notify", out.notify);
+    if (const Node* fd = v.get("fd")) {
+        std::uint32_t n = 0;
+        v.count("fd", n, 3);
+        if (n > 1023) diags.error(fd->mark, "ready.fd must be a descriptor from 3 to 1023, got " + std::to_string(n));
+        if (n >= 3 && n <= 1023) out.fd = static_cast<int>(n);
+    }
+    v.optional_string("log_line", out.log_line);
+    if (out.log_line) {
+        try {
+            std::regex check(*out.log_line);
+        } catch (const std::regex_error& e) {
+            const Node* at = v.get("log_line");
+            diags.error(at ? at->mark : node.mark, "ready.log_line is not a valid regular expression: " + std::string(e.what()));
+        }
+    }
+    if (const Node* watchdog = v.get("watchdog")) {
+        Duration every{};
+        v.positive_duration("watchdog", every);
+        if (!out.notify) diags.error(watchdog->mark, "ready.watchdog needs ready.notify: true (WATCHDOG=1 comes on the notify socket)");
+        else out.watchdog = every;
+    }
+    if (int(out.notify) + int(out.fd.has_value()) + int(out.log_line.has_value()) > 1) {
+        diags.error(node.mark, "'ready' takes one source: notify, fd or log_line");
+    }
+    v.finish();
 }
 
 void read_probes(const Node& node, ProbesSpec& out, Diagnostics& diags) {
@@ -345,25 +380,7 @@ void read_service_body(MapReader& r, ServiceSpec& s) {
     }
     if (const Node* restart = r.get("restart")) read_restart(*restart, s.restart, diags);
     read_exit_codes(r, "success_exit_codes", s.success_exit_codes);
-    if (const Node* ready = r.get("ready"); ready && expect_map(*ready, "ready", diags)) {
-        MapReader v(*ready, diags);
-        for (const char* later : {"notify", "fd"}) {
-            if (const Entry* e = v.entry(later)) {
-                diags.error(e->key_mark, std::string("ready: '") + later +
-                                             "' is not supported yet: use log_line, a readiness probe or ready_after");
-            }
-        }
-        v.optional_string("log_line", s.ready_log_line);
-        if (s.ready_log_line) {
-            try {
-                std::regex check(*s.ready_log_line);
-            } catch (const std::regex_error& e) {
-                const Node* at = v.get("log_line");
-                diags.error(at ? at->mark : ready->mark, "ready.log_line is not a valid regular expression: " + std::string(e.what()));
-            }
-        }
-        v.finish();
-    }
+    if (const Node* ready = r.get("ready"); ready && expect_map(*ready, "ready", diags)) read_ready(*ready, s.ready, diags);
     if (const Node* on_exit = r.get("on_exit"); on_exit && expect_map(*on_exit, "on_exit", diags)) {
         MapReader v(*on_exit, diags);
         const std::vector<std::pair<std::string_view, ExitAction>> words{

@@ -49,6 +49,7 @@ json service(const supervisor::ServiceStatus& s, TimePoint steady_now, WallTime 
         {"kind", config::to_string(s.kind)},
         {"state", supervisor::to_string(s.state)},
         {"ready", s.ready},
+        {"ready_by", s.ready_by},
         {"pid", s.pid ? json(*s.pid) : json(nullptr)},
         {"restarts", s.restarts},
         {"attempts", s.attempts},

@@ -34,6 +34,7 @@ struct Row {
     std::string kind;
     const StartupTimeline::Times* times{nullptr};
     json depends_on = json::array();
+    std::string ready_by{};  // the status document's: notify, fd, log_line, probe, ready_after, exit
 };
 
 std::optional<TimePoint> done_at(const Row& r) {
@@ -153,6 +154,7 @@ json timeline_json(const StartupTimeline& timeline, const json& status_document,
         row.name = jr::text(s, "name");
         if (row.name.empty() || !timeline.member(row.name) || !listed.insert(row.name).second) continue;
         row.kind = jr::text(s, "kind", "process");
+        row.ready_by = jr::text(s, "ready_by");
         if (auto it = timeline.services().find(row.name); it != timeline.services().end()) row.times = &it->second;
         for (const auto& d : jr::list(s, "depends_on")) {
             const auto* required = jr::field(d, "required");
@@ -163,7 +165,7 @@ json timeline_json(const StartupTimeline& timeline, const json& status_document,
     }
     // Services of the startup phase that the document no longer has.
     for (const auto& [name, times] : timeline.services()) {
-        if (listed.count(name) == 0) rows.push_back({name, "process", &times, json::array()});
+        if (listed.count(name) == 0) rows.push_back({name, "process", &times, json::array(), {}});
     }
 
     // As a Gantt chart reads: in the order they were launched, the others after.
@@ -187,6 +189,7 @@ json timeline_json(const StartupTimeline& timeline, const json& status_document,
                                                   : r.kind == "external" ? t.starting
                                                                          : std::nullopt)},
                             {"ready_ms", offset(t.ready)},
+                            {"ready_by", r.ready_by.empty() ? json(nullptr) : json(r.ready_by)},
                             {"settled_ms", offset(t.settled)},
                             {"outcome_ms", offset(t.outcome_at)},
                             {"outcome", t.outcome},
@@ -243,14 +246,14 @@ std::string render_timeline_text(const json& timeline) {
                " so far)\n";
     }
 
-    using Line = std::array<std::string, 5>;
-    std::vector<Line> table{{"SERVICE", "LAUNCHED", "RUNNING", "READY", "OUTCOME"}};
+    using Line = std::array<std::string, 6>;
+    std::vector<Line> table{{"SERVICE", "LAUNCHED", "RUNNING", "READY", "READY BY", "OUTCOME"}};
     for (const auto& s : jr::list(timeline, "services")) {
         table.push_back({one_line(jr::text(s, "name", "?")), offset_text(s, "launched_ms", "+"),
                          offset_text(s, "running_ms", "+"), offset_text(s, "ready_ms", "+"),
-                         one_line(jr::text(s, "outcome", "-"))});
+                         one_line(jr::text(s, "ready_by", "-")), one_line(jr::text(s, "outcome", "-"))});
     }
-    std::array<std::size_t, 5> width{};
+    std::array<std::size_t, 6> width{};
     for (const auto& line : table) {
         for (std::size_t c = 0; c < line.size(); ++c) width[c] = std::max(width[c], columns(line[c]));
     }

@@ -20,6 +20,7 @@
 #include "runtime/doing.hpp"
 #include "runtime/fd_limits.hpp"
 #include "runtime/leftovers.hpp"
+#include "runtime/proc.hpp"
 #include "runtime/probe_http.hpp"
 #include "runtime/probe_tcp.hpp"
 #include "runtime/spawner.hpp"
@@ -169,10 +170,39 @@ supervisor::StartResult RealWorld::start(const config::ServiceSpec& spec, const 
                                          bool service, bool last_words) {
     SpawnRequest request = request_for(spec, argv, spec.shell, label);
     // A service's `output` applies to its helpers (stop, wake) too; going nowhere, it is not read.
-    request.discard_output = !spec.output.console && !spec.output.file && !(service && spec.ready_log_line);
+    request.discard_output = !spec.output.console && !spec.output.file && !(service && spec.ready.log_line);
+    // `ready: {notify}`: its socket is bound before the start, and told in its environment.
+    std::unique_ptr<NotifySocket> notify;
+    auto leader = std::make_shared<int>(-1);
+    if (service && spec.ready.notify) {
+        std::string error;
+        notify = NotifySocket::open(
+            io_, spec.name,
+            [this, leader, name = spec.name, told = false](int sender, std::string_view datagram) mutable {
+                on_datagram(*leader, name, sender, datagram, told);
+            },
+            error);
+        if (!notify) return {std::nullopt, error};
+        request.env.emplace_back("NOTIFY_SOCKET", notify->address());
+        if (spec.ready.watchdog) {
+            request.env.emplace_back("WATCHDOG_USEC", std::to_string(std::chrono::microseconds(*spec.ready.watchdog).count()));
+        }
+    }
+    if (service && spec.ready.fd) request.ready_fd = *spec.ready.fd;
     SpawnOutcome outcome = spawn_contained(request, spec, service);
     if (!outcome.spawned) return {std::nullopt, outcome.error};
-    if (outcome.spawned->output_fd == -1) return {outcome.spawned->pid, {}};
+    const int pid = outcome.spawned->pid;
+    *leader = pid;
+    if (notify || outcome.spawned->ready_read != -1) {
+        Pushed& pushed = pushed_[pid];
+        pushed.notify = std::move(notify);
+        if (outcome.spawned->ready_read != -1) {
+            pushed.pipe = std::make_unique<ReadyPipe>(io_, outcome.spawned->ready_read, [this, pid] {
+                if (supervisor_ != nullptr) supervisor_->on_notice(pid, supervisor::Notice{.ready = true});
+            });
+        }
+    }
+    if (outcome.spawned->output_fd == -1) return {pid, {}};
 
     // Handed to the output writer: the console shows the label ("db/stop"), the lines go to
     // the file of the service or capability the command belongs to.
@@ -183,8 +213,7 @@ supervisor::StartResult RealWorld::start(const config::ServiceSpec& spec, const 
     if (last_words) tails_.begin_run(owner);
     // `ready: {log_line}`: the first matching line makes the service ready (told once, posted).
     std::shared_ptr<std::regex> ready_line;
-    if (service && spec.ready_log_line) ready_line = std::make_shared<std::regex>(*spec.ready_log_line);
-    const int pid = outcome.spawned->pid;
+    if (service && spec.ready.log_line) ready_line = std::make_shared<std::regex>(*spec.ready.log_line);
     const bool keep = to.console || to.file;
     captures_[pid] = std::make_unique<LogCapture>(
         io_, outcome.spawned->output_fd,
@@ -196,7 +225,7 @@ supervisor::StartResult RealWorld::start(const config::ServiceSpec& spec, const 
                     if (!ready_line || !std::regex_search(line.begin(), line.end(), *ready_line)) return;
                     ready_line.reset();
                     boost::asio::post(io_, [this, pid] {
-                        if (supervisor_ != nullptr) supervisor_->on_log_ready(pid);
+                        if (supervisor_ != nullptr) supervisor_->on_notice(pid, supervisor::Notice{.ready = true});
                     });
                 });
             }
@@ -380,7 +409,32 @@ void RealWorld::log(config::LogLevel level, const std::string& message) { loggin
 
 std::string RealWorld::last_output(const std::string& service) const { return tails_.last_of_run(service); }
 
+void RealWorld::on_datagram(int leader, const std::string& service, int sender, std::string_view datagram, bool& told) {
+    if (leader <= 0 || supervisor_ == nullptr) return;
+    if (!of_service(sender, leader, service)) {
+        // Anyone on the machine can send to an abstract address: only the service's own count.
+        if (!std::exchange(told, true)) {
+            log(config::LogLevel::warn, service + ": ignored a notify message from pid " + std::to_string(sender) +
+                                            ", not a process of the service (told once per start)");
+        }
+        return;
+    }
+    supervisor_->on_notice(leader, parse_notice(datagram));
+}
+
+bool RealWorld::of_service(int sender, int leader, const std::string& service) const {
+    if (sender == leader || ::getpgid(sender) == leader) return true;
+    if (cgroups_ == nullptr) return false;
+    // A process that left the group (setsid) but not the service's cgroup.
+    const auto text = proc::read_file("/proc/" + std::to_string(sender) + "/cgroup", 64 * 1024);
+    if (!text) return false;
+    const auto path = cgroup::parse_proc_cgroup(*text);
+    const std::string leaf = "/" + cgroups_->dir().filename().string() + "/" + CgroupTree::service_leaf(service);
+    return path && path->ends_with(leaf);
+}
+
 void RealWorld::process_ended(int pid) {
+    pushed_.erase(pid);
     auto it = captures_.find(pid);
     if (it == captures_.end()) return;
     it->second->finish();  // what it wrote is read; a daemon it left cannot keep the pipe open

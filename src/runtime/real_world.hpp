@@ -23,6 +23,7 @@
 #include "runtime/group_records.hpp"
 #include "runtime/log_capture.hpp"
 #include "runtime/probe.hpp"
+#include "runtime/pushed_ready.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/output_tail.hpp"
 #include "runtime/spawner.hpp"
@@ -92,6 +93,12 @@ private:
     // spawn() in the right cgroup (a service's own when `service`, else the helpers'), recorded.
     SpawnOutcome spawn_contained(SpawnRequest& request, const config::ServiceSpec& spec, bool service);
 
+    // A datagram on the notify socket of `service` (whose process is `leader`) from `sender`:
+    // handed to the supervisor when `sender` is a process of the service.
+    void on_datagram(int leader, const std::string& service, int sender, std::string_view datagram, bool& told);
+    // `sender` is the leader, in its process group, or in its cgroup.
+    bool of_service(int sender, int leader, const std::string& service) const;
+
     boost::asio::io_context& io_;
     Logging& logging_;
     OutputTails& tails_;
@@ -106,6 +113,12 @@ private:
     };
     std::unordered_map<supervisor::Id, std::unique_ptr<Timer>> timers_;
     std::unordered_map<int, std::unique_ptr<LogCapture>> captures_;  // by pid
+    // `ready: {notify}` and `{fd}`: the channels of a service's process, by pid, until it ends.
+    struct Pushed {
+        std::unique_ptr<NotifySocket> notify;
+        std::unique_ptr<ReadyPipe> pipe;
+    };
+    std::unordered_map<int, Pushed> pushed_;
     // The services holding a descriptor slot (fd_limits.hpp): from their first start until they
     // stop for good. A crash keeps it, so a killed service finds its descriptor again however
     // many others wait for one.

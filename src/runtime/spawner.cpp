@@ -49,6 +49,13 @@ const BaseEnvironment& base_environment() {
             std::string entry(*e);
             const auto eq = entry.find('=');
             if (eq == std::string::npos) continue;
+            // What a service manager above mainstay told mainstay (sd_notify, socket activation)
+            // is mainstay's alone: a service that saw it would notify that manager itself.
+            const std::string_view key(entry.data(), eq);
+            if (key == "NOTIFY_SOCKET" || key == "WATCHDOG_USEC" || key == "WATCHDOG_PID" || key == "LISTEN_FDS" ||
+                key == "LISTEN_PID" || key == "LISTEN_FDNAMES") {
+                continue;
+            }
             b.key_length.push_back(eq);
             b.entries.push_back(std::move(entry));
         }
@@ -126,10 +133,13 @@ struct ChildSetup {
     const ChildIds* credentials;
     const ChildLimits* limits;
     int cgroup_procs_fd;
+    int ready_write{-1};   // `ready: {fd: N}`: this end of the pipe becomes the child's N
+    int ready_target{-1};
 
     template <class Launcher>
     bp::error_code on_setup(Launcher& launcher, const bp::filesystem::path&, const char* const*&) {
         launcher.env = envp;
+        if (ready_target != -1) launcher.fd_whitelist.push_back(ready_target);
         return {};
     }
 
@@ -161,6 +171,14 @@ struct ChildSetup {
         if (limits->restore_nofile) ::syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, &limits->nofile, nullptr);
         // Boost 1.81's own fd closing skips descriptors below its error pipe: mark them all.
         mark_cloexec_from(3, limits->fd_ceiling, true);
+        // After the stdio (its initializer ran first) and the marking: N stays open across exec.
+        if (ready_target != -1) {
+            if (ready_write == ready_target) {
+                if (::syscall(SYS_fcntl, ready_target, F_SETFD, 0) == -1) return {errno, bp::system_category()};
+            } else if (::syscall(SYS_dup3, ready_write, ready_target, 0) == -1) {
+                return {errno, bp::system_category()};
+            }
+        }
         return {};
     }
 
@@ -288,6 +306,11 @@ SpawnOutcome spawn(const SpawnRequest& request) {
         outcome.error = "cannot start " + executable->string() + ": " + lowercase_first(std::strerror(errno));
         return outcome;
     }
+    Pipe ready;
+    if (request.ready_fd != -1 && !ready.open()) {
+        outcome.error = "cannot create a pipe for its ready fd: " + lowercase_first(std::strerror(errno));
+        return outcome;
+    }
     bp::error_code ec;
     bp::process_stdio stdio = request.discard_output ? bp::process_stdio{nullptr, nullptr, nullptr}
                                                      : bp::process_stdio{nullptr, out.write, out.write};
@@ -304,7 +327,7 @@ SpawnOutcome spawn(const SpawnRequest& request) {
     // `shared`: the launcher leaves the context alone in the child (clone3_launcher), so one
     // context, never run, serves every start; the vfork launcher gets one made for this start.
     auto launch = [&](auto& launcher, int cgroup_procs_fd, bool shared) {
-        ChildSetup setup{env.envp(), &*credentials, &child_limits(), cgroup_procs_fd};
+        ChildSetup setup{env.envp(), &*credentials, &child_limits(), cgroup_procs_fd, ready.write, request.ready_fd};
         try {
             std::optional<boost::asio::io_context> own_context;
             if (!shared) own_context.emplace(1);
@@ -327,6 +350,7 @@ SpawnOutcome spawn(const SpawnRequest& request) {
                     outcome.spawned = Spawned{pid, out.read};
                     out.read = -1;
                 }
+                outcome.spawned->ready_read = std::exchange(ready.read, -1);
             }
         } catch (const std::exception& e) {
             // Boost can throw after the vfork (its context or the process handle needs a

@@ -38,6 +38,8 @@ struct SpawnRequest {
     // Its output goes nowhere (`output: {console: false, file: false}`): stdout and stderr are
     // /dev/null, and there is no pipe for mainstay to read.
     bool discard_output{false};
+    // `ready: {fd: N}`: the child's descriptor N is the write end of a pipe mainstay reads.
+    int ready_fd{-1};
 };
 
 struct Spawned {
@@ -45,6 +47,7 @@ struct Spawned {
     int output_fd{-1};  // the read end of the pipe that is the child's stdout and stderr (the caller owns
                         // it); -1 with discard_output
     bool born_in_cgroup{false};  // started by clone3 in its cgroup (not moved there before exec)
+    int ready_read{-1};          // with ready_fd: the read end of its pipe (the caller owns it)
 };
 
 struct SpawnOutcome {

@@ -14,6 +14,8 @@ using resilience::RecoveryState;
 
 namespace {
 
+std::uint64_t launches = 0;  // every start of every service, in order (one thread: the supervisor's)
+
 // `exited with code 1: "OSError: [Errno 98] Address already in use"`; the line made printable
 // and cut at 200 bytes.
 std::string with_last_words(const std::string& what, const std::string& line) {
@@ -109,12 +111,25 @@ void Service::launch(World& world) {
     // A oneshot's run is bounded (SPEC §3 `timeout`): its dependents never wait for ever.
     if (spec_.kind == config::Kind::oneshot && spec_.timeout > Duration{0}) run_until_ = add_saturating(now, spec_.timeout);
     probes_.begin(now);
-    // Without a readiness probe a process is ready once up for ready_after (and past its startup probe).
-    log_matched_ = false;
-    if (spec_.kind != config::Kind::oneshot && !probes_.has(ProbeKind::readiness) && !spec_.ready_log_line) {
-        ready_at_ = add_saturating(now, spec_.ready_after);
+    // Without a readiness probe a process is ready once up for ready_after (and past its
+    // startup probe), unless it says when itself (`ready:`).
+    pushed_ready_ = said_stopping_ = false;
+    said_status_.clear();
+    launch_serial_ = ++launches;
+    watchdog_at_.reset();
+    if (spec_.ready.watchdog) watchdog_at_ = add_saturating(now, *spec_.ready.watchdog);
+    std::string how = "pid " + std::to_string(*pid_);
+    if (spec_.kind != config::Kind::oneshot && !probes_.has(ProbeKind::readiness)) {
+        if (!spec_.ready.pushed()) ready_at_ = add_saturating(now, spec_.ready_after);
+        else how += "; " + waiting_for_push();
     }
-    become(world, State::running, "pid " + std::to_string(*pid_));
+    become(world, State::running, how);
+}
+
+std::string Service::waiting_for_push() const {
+    if (spec_.ready.notify) return "waiting for READY=1 on its NOTIFY_SOCKET";
+    if (spec_.ready.fd) return "waiting for a newline on its fd " + std::to_string(*spec_.ready.fd);
+    return "waiting for an output line matching \"" + spec_.ready.log_line.value_or("") + "\"";
 }
 
 void Service::attempt(World& world) {
@@ -178,6 +193,7 @@ void Service::on_exit(World& world, const ExitStatus& status) {
     ready_at_.reset();
     reset_at_.reset();
     run_until_.reset();
+    watchdog_at_.reset();
     const std::string what = status.describe();
     if (std::exchange(timed_out_, false) && desired_running_ && !restart_reason_) {
         // Stopped at its timeout: a failure (transient: retried per its restart policy).
@@ -263,15 +279,52 @@ void Service::on_exit(World& world, const ExitStatus& status) {
     failure(world, what_said);
 }
 
-void Service::on_log_ready(World& world) {
-    if (!pid_ || !spec_.ready_log_line) return;
-    log_matched_ = true;
-    if (state_ == State::running && probes_.startup_passed()) on_ready(world);
+void Service::on_notice(World& world, const Notice& notice) {
+    if (!pid_ || !spec_.ready.pushed() || state_ == State::stopping) return;
+    if (notice.status) {
+        said_status_ = *notice.status;
+        if (state_ == State::running || state_ == State::ready || state_ == State::unhealthy) {
+            std::string base = state_ == State::ready ? "" : "pid " + std::to_string(*pid_);
+            if (state_ == State::running && !pushed_ready_ && !said_stopping_) base += "; " + waiting_for_push();
+            if (said_stopping_) base += "; it said STOPPING=1";
+            reason_ = base + (base.empty() ? "" : "; ") + "status: " + said_status_;
+        }
+    }
+    if (notice.watchdog && spec_.ready.watchdog && !said_stopping_) {
+        watchdog_at_ = add_saturating(world.now(), *spec_.ready.watchdog);
+    }
+    if (notice.watchdog_trigger && spec_.ready.watchdog) {
+        return restart_for(world, "watchdog: it said WATCHDOG=trigger");
+    }
+    if (notice.stopping && !said_stopping_) {
+        said_stopping_ = true;
+        watchdog_at_.reset();
+        pushed_ready_ = false;
+        reset_at_.reset();
+        become(world, State::running, "pid " + std::to_string(*pid_) + "; it said STOPPING=1" +
+                                          (said_status_.empty() ? "" : "; status: " + said_status_));
+        return;
+    }
+    if (notice.ready && !said_stopping_ && !pushed_ready_) {
+        pushed_ready_ = true;
+        const bool probe_agrees = !probes_.has(ProbeKind::readiness) || probes_.readiness() == resilience::HealthState::healthy;
+        if (state_ == State::running && probes_.startup_passed() && probe_agrees) on_ready(world);
+    }
+}
+
+void Service::restart_after(World& world, const std::string& dependency) {
+    if (!pid_ || state_ == State::stopping) return;
+    world.log(config::LogLevel::info, spec_.name + ": restarting: its dependency " + dependency + " restarted (restart: true)");
+    restart_now_ = true;
+    restart_for(world, "its dependency " + dependency + " restarted");
 }
 
 void Service::on_timer(World& world) {
     const TimePoint now = world.now();
-    if (log_matched_ && state_ == State::running && probes_.startup_passed()) on_ready(world);
+    if (watchdog_at_ && now >= *watchdog_at_ && pid_ && state_ != State::stopping) {
+        watchdog_at_.reset();
+        return restart_for(world, "watchdog: no WATCHDOG=1 within " + config::format_duration(*spec_.ready.watchdog));
+    }
     if (ready_at_ && now >= *ready_at_ && state_ == State::running && probes_.startup_passed()) {
         ready_at_.reset();
         on_ready(world);
@@ -316,6 +369,7 @@ void Service::on_timer(World& world) {
 void Service::hold(World& world) {
     desired_running_ = false;
     recovery_.stop();
+    watchdog_at_.reset();  // the shutdown waves stop it now
     if (!pid_ && state_ != State::failed && state_ != State::completed && state_ != State::stopped) {
         become(world, State::stopped, "");
     }
@@ -354,12 +408,18 @@ void Service::on_probe_result(World& world, ProbeKind kind, resilience::ProbeSta
             if (ready_at_ && world.now() >= *ready_at_ && state_ == State::running) {
                 ready_at_.reset();
                 on_ready(world);
+            } else if (pushed_ready_ && state_ == State::running && !probes_.has(ProbeKind::readiness)) {
+                on_ready(world);
             }
             break;
         case ProbeChange::startup_failed:
         case ProbeChange::liveness_failed: restart_for(world, what()); break;
         case ProbeChange::ready:
-            if (state_ == State::running || state_ == State::unhealthy || state_ == State::starting) on_ready(world);
+            // With pushed readiness too (`ready:`), both must say so.
+            if ((state_ == State::running || state_ == State::unhealthy || state_ == State::starting) &&
+                (!spec_.ready.pushed() || pushed_ready_)) {
+                on_ready(world);
+            }
             break;
         case ProbeChange::unready:
             // Ready before, or never yet: either way unavailable, and it has had its chance.
@@ -407,6 +467,7 @@ void Service::restart_for(World& world, std::string why) {
     restart_reason_ = why;
     ready_at_.reset();
     reset_at_.reset();
+    watchdog_at_.reset();
     kill_at_ = add_saturating(world.now(), spec_.stop.timeout);
     become(world, State::stopping, why + "; restarting");
     world.signal_group(*pid_, spec_.stop.signal);
@@ -421,6 +482,7 @@ void Service::stop(World& world, bool force) {
     recovery_.stop();
     ready_at_.reset();
     reset_at_.reset();
+    watchdog_at_.reset();
     if (pid_ && force) {
         kill_at_.reset();
         become(world, State::stopping, "SIGKILL");
@@ -607,6 +669,7 @@ std::optional<TimePoint> Service::next_deadline() const {
     consider(kill_at_);
     consider(reset_at_);
     consider(run_until_);
+    consider(watchdog_at_);
     consider(probes_.next_deadline());
     if (spec_.wake && desired_running_) {
         if (wake_.state() == resilience::RetryState::attempting) {

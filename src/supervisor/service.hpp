@@ -97,14 +97,22 @@ public:
     };
     Indexed indexed;
 
-    // `ready: {log_line}`: its output had a matching line (the first one counts). Ready now, or
-    // once its startup probe passed.
-    void on_log_ready(World& world);
+    // It pushed something about itself (`ready:` SPEC §3): its ready line or fd, or a notify
+    // datagram. READY=1 makes it ready (now, or once its startup probe passed), STATUS= shows in
+    // its reason, STOPPING=1 takes the readiness away, WATCHDOG=1 feeds `ready.watchdog`.
+    void on_notice(World& world, const Notice& notice);
+    // `depends_on: {x: {restart: true}}`: x restarted since this process started (the
+    // Supervisor checks): stop it and start it again at once.
+    void restart_after(World& world, const std::string& dependency);
+    // Orders the starts of all services: a later start has a greater number.
+    std::uint64_t launch_serial() const { return launch_serial_; }
     // Set by an exit whose on_exit is `shutdown`: the code mainstay is to exit with (taken once).
     std::optional<int> take_shutdown_code() { return std::exchange(shutdown_code_, std::nullopt); }
 
 private:
     void launch(World& world);
+    // "waiting for READY=1 on its NOTIFY_SOCKET": what its `ready:` source waits for.
+    std::string waiting_for_push() const;
     void attempt(World& world);
     void failure(World& world, const std::string& why);
     // `quiet`: the caller logs the transition itself. `failed`: a failure, recorded in the
@@ -155,7 +163,11 @@ private:
     bool held_{false};         // stopped by hand
     bool restart_now_{false};  // restart by hand: once stopped, started again without the backoff
     std::optional<int> shutdown_code_{};
-    bool log_matched_{false};
+    bool pushed_ready_{false};     // this process said it is ready (READY=1, its line, its fd)
+    bool said_stopping_{false};    // this process said STOPPING=1
+    std::string said_status_{};    // its last STATUS=
+    std::optional<TimePoint> watchdog_at_{};  // ready.watchdog: a liveness failure then, unless fed
+    std::uint64_t launch_serial_{0};
 };
 
 }  // namespace mainstay::supervisor

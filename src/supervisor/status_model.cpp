@@ -45,6 +45,7 @@ StatusModel snapshot(const Supervisor& supervisor, TimePoint now) {
             }
         }
         st.since = s->since();
+        st.ready_by = std::string(config::ready_source(s->spec()));
         for (const auto& dep : s->spec().depends_on) st.depends_on.emplace_back(dep.name, dep.required);
         for (ProbeKind kind : {ProbeKind::startup, ProbeKind::readiness, ProbeKind::liveness}) {
             if (!s->probes().has(kind)) continue;

@@ -51,6 +51,7 @@ struct ServiceStatus {
     std::vector<ProbeStatusEntry> probes;  // the probes it has
     std::vector<std::pair<std::string, bool>> depends_on;  // (name, required), as configured
     std::string last_output;  // its last captured line (filled by the runtime, which reads it)
+    std::string ready_by{};   // where its readiness comes from: config::ready_source
 };
 
 // A capability's tier that is better than its active one, and why it is not active.

@@ -200,6 +200,11 @@ void Supervisor::drain() {
         const std::size_t i = queue_[head];
         queued_[i] = 0;
         Service& s = *services_[i];
+        if (const config::Edge* e = restart_due(i)) {
+            s.restart_after(world_, services_[e->to]->name());
+            settle(i);
+            continue;
+        }
         if (!s.spec().enabled || s.wants_running() || s.held()) continue;
         if (s.state() != State::waiting && s.state() != State::blocked) continue;
         if (std::find(awaiting_predecessor_.begin(), awaiting_predecessor_.end(), s.name()) != awaiting_predecessor_.end()) {
@@ -343,14 +348,14 @@ bool Supervisor::on_exit(int pid, const ExitStatus& status) {
     return false;
 }
 
-void Supervisor::on_log_ready(int pid) {
+void Supervisor::on_notice(int pid, const Notice& notice) {
     auto it = pids_.find(pid);
     if (it == pids_.end() || is_retiring(it->second)) return;
     Service& s = *it->second;
     if (s.pid() != pid) return;
     const std::size_t i = position_.at(s.name());
     const bool was = s.available();
-    s.on_log_ready(world_);
+    s.on_notice(world_, notice);
     after_event(i, was);
 }
 
@@ -437,19 +442,37 @@ bool down(const Service& dep) {
 
 }  // namespace
 
+namespace {
+
+bool condition_met(config::Condition condition, State st) {
+    switch (condition) {
+        case config::Condition::started:
+            return st == State::running || st == State::ready || st == State::unhealthy || st == State::completed;
+        case config::Condition::healthy: return st == State::ready || st == State::completed;
+        case config::Condition::completed: return st == State::completed;
+    }
+    return false;
+}
+
+}  // namespace
+
+const config::Edge* Supervisor::restart_due(std::size_t i) const {
+    const Service& s = *services_[i];
+    if (!s.pid() || s.state() == State::stopping || !s.wants_running()) return nullptr;
+    for (const config::Edge* e : dependencies_[i]) {
+        if (!e->restart) continue;
+        const Service& dep = *services_[e->to];
+        // Its dependency started again after it did, and is back as the edge wants it.
+        if (dep.launch_serial() > s.launch_serial() && condition_met(e->condition, dep.state())) return e;
+    }
+    return nullptr;
+}
+
 bool Supervisor::dependencies_met(std::size_t i, std::string& waiting_for, bool& blocked) const {
     blocked = false;
     for (const config::Edge* e : dependencies_[i]) {
         const Service& dep = *services_[e->to];
-        const State st = dep.state();
-        bool met = false;
-        switch (e->condition) {
-            case config::Condition::started:
-                met = st == State::running || st == State::ready || st == State::unhealthy || st == State::completed;
-                break;
-            case config::Condition::healthy: met = st == State::ready || st == State::completed; break;
-            case config::Condition::completed: met = st == State::completed; break;
-        }
+        const bool met = condition_met(e->condition, dep.state());
         // A soft dependency only has to have had its chance: it met the condition or failed trying.
         bool gave_up = !e->required && down(dep);
         if (!met && !gave_up) {

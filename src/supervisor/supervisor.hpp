@@ -52,8 +52,9 @@ public:
     bool resume(std::string_view name);
     // `mainstay start|stop|restart|resume NAME`: empty when done, else why not ("no service
     // named x", "mainstay is shutting down", "web is running: nothing to resume").
-    // A service's output matched its `ready.log_line` (process `pid`).
-    void on_log_ready(int pid);
+    // Process `pid` pushed something about its service (`ready:`: its ready line, its fd, a
+    // notify datagram); ignored when `pid` is no longer its service's process.
+    void on_notice(int pid, const Notice& notice);
     std::string control(Control what, std::string_view name);
     // `mainstay upgrade NAME` / `mainstay downgrade NAME [--to TIER]` (Capability::upgrade,
     // downgrade): empty when done, else why not.
@@ -159,6 +160,9 @@ private:
     void settle_capability(Capability& c);
     void propagate();
     // False with `why` when a dependency is not there yet; `blocked` when a required one is down.
+    // A `restart: true` dependency of service `i` that started again since `i` did and meets
+    // its condition now: `i` restarts (once per restart of it). nullptr when none.
+    const config::Edge* restart_due(std::size_t i) const;
     bool dependencies_met(std::size_t i, std::string& why, bool& blocked) const;
     void advance_shutdown();
     bool is_retiring(const Service* s) const;

@@ -41,6 +41,16 @@ inline constexpr Id kModeTimer = 2;      // a postponed mode line
 inline constexpr Id kFirstId = 3;
 std::string_view to_string(ProbeKind kind);
 
+// What a service pushed about itself: one sd_notify datagram (READY=1, STATUS=..., STOPPING=1,
+// WATCHDOG=1, WATCHDOG=trigger), or `ready` alone for its ready line or its s6 readiness fd.
+struct Notice {
+    bool ready{false};
+    bool stopping{false};
+    bool watchdog{false};
+    bool watchdog_trigger{false};
+    std::optional<std::string> status{};
+};
+
 struct StartResult {
     std::optional<int> pid;  // set when the process was started
     std::string error;       // otherwise why not

@@ -1024,16 +1024,139 @@ TEST_CASE("on_exit: shutdown stops everything in order and mainstay exits with t
     CHECK(t.sup->exit_code() == 7);
 }
 
+namespace {
+
+bool contains_text(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+config::ServiceSpec notifying(std::string name, std::optional<resilience::Duration> watchdog = std::nullopt) {
+    auto s = svc(std::move(name));
+    s.ready.notify = true;
+    s.ready.watchdog = watchdog;
+    return s;
+}
+
+supervisor::Notice said_ready() {
+    supervisor::Notice n;
+    n.ready = true;
+    return n;
+}
+
+}  // namespace
+
 TEST_CASE("ready: log_line: running until the line comes, whatever ready_after says, then ready") {
     auto web = svc("web");
-    web.ready_log_line = "Listening on";
+    web.ready.log_line = "Listening on";
     Story t({web, svc("app", {dep("web")})});
     t.advance(10s);
     CHECK(t.s("web").state() == State::running);  // ready_after (1s) does not apply
     CHECK(t.s("app").state() == State::waiting);
-    t.sup->on_log_ready(*t.s("web").pid());
+    t.sup->on_notice(*t.s("web").pid(), said_ready());
     CHECK(t.s("web").state() == State::ready);
     t.advance(2s);
     CHECK(t.s("app").state() == State::ready);
+    t.wind_down();
+}
+
+
+TEST_CASE("ready: notify: running and saying so until READY=1 and its STATUS= in the reason") {
+    Story t({notifying("dockerd"), svc("app", {dep("dockerd")})});
+    t.advance(10s);
+    CHECK(t.s("dockerd").state() == State::running);
+    CHECK(contains_text(t.s("dockerd").reason(), "waiting for READY=1"));
+    CHECK(t.s("app").state() == State::waiting);
+    supervisor::Notice status;
+    status.status = "loading images";
+    t.sup->on_notice(*t.s("dockerd").pid(), status);
+    CHECK(contains_text(t.s("dockerd").reason(), "status: loading images"));
+    t.sup->on_notice(12345, said_ready());  // not a service's process: nothing
+    CHECK(t.s("dockerd").state() == State::running);
+    t.sup->on_notice(*t.s("dockerd").pid(), said_ready());
+    CHECK(t.s("dockerd").state() == State::ready);
+    t.advance(2s);
+    CHECK(t.s("app").state() == State::ready);
+    status.status = "serving";
+    t.sup->on_notice(*t.s("dockerd").pid(), status);
+    CHECK(t.s("dockerd").reason() == "status: serving");
+    t.wind_down();
+}
+
+TEST_CASE("ready: notify: STOPPING=1 takes the readiness away until it exits") {
+    Story t({notifying("dockerd")});
+    t.sup->on_notice(*t.s("dockerd").pid(), said_ready());
+    REQUIRE(t.s("dockerd").state() == State::ready);
+    supervisor::Notice stopping;
+    stopping.stopping = true;
+    t.sup->on_notice(*t.s("dockerd").pid(), stopping);
+    CHECK(t.s("dockerd").state() == State::running);
+    CHECK(contains_text(t.s("dockerd").reason(), "STOPPING=1"));
+    t.sup->on_notice(*t.s("dockerd").pid(), said_ready());  // not again for this process
+    CHECK(t.s("dockerd").state() == State::running);
+    t.wind_down();
+}
+
+TEST_CASE("ready: notify with a watchdog: pings keep it, a missed one restarts it as a liveness failure") {
+    Story t({notifying("dockerd", 30s)});
+    const int first = *t.s("dockerd").pid();
+    t.sup->on_notice(first, said_ready());
+    supervisor::Notice ping;
+    ping.watchdog = true;
+    for (int i = 0; i < 6; ++i) {
+        t.advance(20s);
+        t.sup->on_notice(first, ping);
+    }
+    CHECK(t.s("dockerd").state() == State::ready);
+    CHECK(t.s("dockerd").pid() == first);
+    t.advance(31s);  // no ping
+    CHECK(t.s("dockerd").state() == State::stopping);
+    CHECK(contains_text(t.s("dockerd").reason(), "watchdog: no WATCHDOG=1 within 30s"));
+    t.exit("dockerd", supervisor::ExitStatus::killed(SIGTERM));
+    t.advance(1s);
+    REQUIRE(t.s("dockerd").pid());
+    CHECK(*t.s("dockerd").pid() != first);
+    CHECK(t.s("dockerd").restarts() == 1);
+    t.wind_down();
+}
+
+TEST_CASE("ready: notify with a watchdog: WATCHDOG=trigger is a liveness failure at once") {
+    Story t({notifying("dockerd", 30s)});
+    t.sup->on_notice(*t.s("dockerd").pid(), said_ready());
+    supervisor::Notice trigger;
+    trigger.watchdog_trigger = true;
+    t.sup->on_notice(*t.s("dockerd").pid(), trigger);
+    CHECK(t.s("dockerd").state() == State::stopping);
+    CHECK(contains_text(t.s("dockerd").reason(), "WATCHDOG=trigger"));
+    t.wind_down();
+}
+
+TEST_CASE("depends_on restart: true: the dependent restarts once per restart of its dependency") {
+    auto restart_dep = dep("db");
+    restart_dep.restart = true;
+    Story t({svc("db"), svc("app", {restart_dep}), svc("plain", {dep("db")})});
+    t.advance(3s);
+    REQUIRE(t.s("app").state() == State::ready);
+    REQUIRE(t.s("app").starts() == 1);
+    t.exit("db", supervisor::ExitStatus::exited(1));  // crashes, restarts after its backoff
+    t.advance(200ms);
+    CHECK(t.s("app").starts() == 1);  // db is not ready again yet
+    t.advance(2s);
+    REQUIRE(t.s("db").state() == State::ready);
+    CHECK(t.s("app").state() == State::stopping);
+    CHECK(contains_text(t.s("app").reason(), "its dependency db restarted"));
+    t.exit("app", supervisor::ExitStatus::killed(SIGTERM));
+    t.advance(3s);
+    CHECK(t.s("app").state() == State::ready);
+    CHECK(t.s("app").starts() == 2);
+    CHECK(t.s("plain").starts() == 1);  // without restart: true it stays
+    t.advance(1min);
+    CHECK(t.s("app").starts() == 2);  // once per restart, not a storm
+    CHECK(t.sup->control(supervisor::Control::restart, "db").empty());
+    t.exit("db", supervisor::ExitStatus::killed(SIGTERM));
+    t.advance(3s);
+    REQUIRE(t.s("db").state() == State::ready);
+    t.exit("app", supervisor::ExitStatus::killed(SIGTERM));
+    t.advance(3s);
+    CHECK(t.s("app").starts() == 3);
+    t.advance(1min);
+    CHECK(t.s("app").starts() == 3);
     t.wind_down();
 }

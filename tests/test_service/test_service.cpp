@@ -88,6 +88,9 @@ const char* const kUsage = R"(usage: test-service [flags]
   --start-file FILE             append "<pid> <CLOCK_MONOTONIC ns>\n" at start
   --env-dump FILE               write CWD=, FDS= and the environment at start
   --sigmask-dump FILE           write SigBlk:/SigIgn: and "PGID= SID= PID=" at start
+  --notify MSG@MS               send MSG (';' separates lines) to $NOTIFY_SOCKET at MS ms; repeatable
+  --notify-every MSG@MS         send MSG to $NOTIFY_SOCKET every MS ms
+  --ready-fd N@MS               write a newline on descriptor N at MS ms
 )";
 
 struct Options {
@@ -107,6 +110,14 @@ struct Options {
   long line_length = 100;
   bool use_stderr = false, stay = false;
   std::string pid_file, start_file, env_dump, sigmask_dump;
+  // --notify, --notify-every, --ready-fd: what to do when (fd -1: a notify message).
+  struct Push {
+    std::string message;
+    int fd = -1;
+    long at_ms = 0;
+    long every_ms = 0;
+  };
+  std::vector<Push> pushes;
 };
 
 [[noreturn]] void usage_error(const std::string& msg) {
@@ -183,6 +194,19 @@ Options parse_args(int argc, char** argv) {
     else if (f == "--start-file") o.start_file = value();
     else if (f == "--env-dump") o.env_dump = value();
     else if (f == "--sigmask-dump") o.sigmask_dump = value();
+    else if (f == "--notify" || f == "--notify-every" || f == "--ready-fd") {
+      const std::string_view v = value();
+      const auto at = v.rfind('@');
+      if (at == std::string_view::npos || at == 0) usage_error(std::string(f) + ": expected WHAT@MS, got '" + std::string(v) + "'");
+      Options::Push p;
+      const long ms = long(parse_int(f, v.substr(at + 1), f == "--notify-every" ? 1 : 0, 86400000));
+      if (f == "--ready-fd") p.fd = int(parse_int(f, v.substr(0, at), 0, 1023));
+      else p.message = std::string(v.substr(0, at));
+      std::replace(p.message.begin(), p.message.end(), ';', '\n');
+      p.at_ms = ms;
+      if (f == "--notify-every") p.every_ms = ms;
+      o.pushes.push_back(std::move(p));
+    }
     else usage_error("unknown flag '" + std::string(f) + "'");
   }
   const bool listens = o.listen_port || !o.unix_socket.empty();
@@ -353,9 +377,15 @@ class Service {
     if (o_.listen_port || !o_.unix_socket.empty()) ready_at_ = start + o_.ready_after_ms * 1'000'000;
     if (o_.exit_after_ms) finish_at_ = start + *o_.exit_after_ms * 1'000'000;
     rate_start_ = start;
+    for (const auto& p : o_.pushes) push_at_.push_back(start + std::int64_t(p.at_ms) * 1'000'000);
     for (;;) {
       const std::int64_t now = now_ns();
       if (finish_at_ && now >= *finish_at_) finish();
+      for (std::size_t i = 0; i < push_at_.size(); ++i) {
+        if (push_at_[i] < 0 || now < push_at_[i]) continue;
+        push(o_.pushes[i]);
+        push_at_[i] = o_.pushes[i].every_ms ? now + std::int64_t(o_.pushes[i].every_ms) * 1'000'000 : -1;
+      }
       if (ready_at_ && now >= *ready_at_) { ready_at_.reset(); open_listeners(); }
       if (listening_ && non_http_health_gated() && now >= next_health_check_) check_health_gate(now);
       const bool more_lines = print_some(now);
@@ -365,6 +395,7 @@ class Service {
       auto consider = [&](std::int64_t t) { if (deadline < 0 || t < deadline) deadline = t; };
       if (finish_at_) consider(*finish_at_);
       if (ready_at_) consider(*ready_at_);
+      for (std::int64_t t : push_at_) if (t >= 0) consider(t);
       if (listening_ && non_http_health_gated()) consider(next_health_check_);
       if (more_lines) consider(o_.lines_per_second ? next_line_at() : now);  // fast mode: no wait
       poll_once(deadline);
@@ -372,6 +403,27 @@ class Service {
   }
 
  private:
+  // One --notify datagram to $NOTIFY_SOCKET ('@' = abstract), or --ready-fd's newline.
+  void push(const Options::Push& p) {
+    if (p.fd >= 0) {
+      if (::write(p.fd, "\n", 1) != 1) std::fprintf(stderr, "test-service: ready fd %d: %s\n", p.fd, std::strerror(errno));
+      return;
+    }
+    const char* path = std::getenv("NOTIFY_SOCKET");
+    if (path == nullptr || *path == '\0') { std::fprintf(stderr, "test-service: no NOTIFY_SOCKET\n"); return; }
+    sockaddr_un sun{};
+    sun.sun_family = AF_UNIX;
+    const std::size_t n = std::min(std::strlen(path), sizeof sun.sun_path - 1);
+    std::memcpy(sun.sun_path, path, n);
+    if (sun.sun_path[0] == '@') sun.sun_path[0] = '\0';
+    const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) fail("socket");
+    if (::sendto(fd, p.message.data(), p.message.size(), 0, reinterpret_cast<const sockaddr*>(&sun),
+                 socklen_t(offsetof(sockaddr_un, sun_path) + n)) < 0)
+      std::fprintf(stderr, "test-service: notify %s: %s\n", path, std::strerror(errno));
+    ::close(fd);
+  }
+
   bool non_http_health_gated() const { return !o_.http && !o_.healthy_file.empty(); }
 
   bool finite_lines() const { return o_.print_lines || o_.lines_per_second; }
@@ -631,6 +683,7 @@ class Service {
   const Options& o_;
   const int line_fd_;
   std::optional<std::int64_t> ready_at_, finish_at_;
+  std::vector<std::int64_t> push_at_;  // per --notify/--ready-fd: when next, -1 when done
   std::int64_t rate_start_ = 0, next_health_check_ = 0;
   long long printed_ = 0;
   bool lines_done_ = false, listening_ = false, bind_warned_ = false;

@@ -79,6 +79,27 @@ TEST_CASE("check --plan prints the planned start waves and stop order") {
     CHECK(o.out.find("stop order: [b] [a]") != std::string::npos);
 }
 
+TEST_CASE("check --plan shows what makes each service ready and which restart with a dependency") {
+    TempTree t;
+    auto file = t.write("mainstay.yaml", "{}\n");
+    t.write("services.d/dockerd.yaml", "command: [dockerd]\nready: {notify: true, watchdog: 30s}\n");
+    t.write("services.d/s6.yaml", "command: [s6d]\nready: {fd: 3}\n");
+    t.write("services.d/web.yaml", "command: [web]\nready: {log_line: \"Listening on\"}\ndepends_on: {dockerd: {restart: true}}\n");
+    t.write("services.d/plain.yaml", "command: [plain]\nready_after: 2s\n");
+    t.write("services.d/migrate.yaml", "kind: oneshot\ncommand: [migrate]\n");
+    auto o = run({"check", "--plan", "-c", file.string()});
+    INFO(o.out << o.err);
+    CHECK(o.code == 0);
+    CHECK(o.out.find("readiness (what makes each one ready):\n") != std::string::npos);
+    CHECK(o.out.find("  dockerd: READY=1 on its NOTIFY_SOCKET (sd_notify; watchdog: WATCHDOG=1 at least every 30s)\n") !=
+          std::string::npos);
+    CHECK(o.out.find("  s6: a newline on its fd 3 (s6 notification fd)\n") != std::string::npos);
+    CHECK(o.out.find("  web: an output line matching \"Listening on\"\n") != std::string::npos);
+    CHECK(o.out.find("  plain: up for 2s (ready_after; no readiness probe)\n") != std::string::npos);
+    CHECK(o.out.find("  migrate: completed: its command exits 0 (oneshot)\n") != std::string::npos);
+    CHECK(o.out.find("web (process) after dockerd healthy (restarts with it)\n") != std::string::npos);
+}
+
 TEST_CASE("run on an invalid configuration exits 2") {
     TempTree t;
     auto file = t.write("mainstay.yaml", "services_dir: missing\n");

@@ -56,6 +56,20 @@ TEST_CASE("export k8s --split: a Deployment per process, a comment for what has 
     CHECK(export_k8s(sample(), o) == out);
 }
 
+TEST_CASE("export k8s --split: readiness a service pushes has no probe there and a comment says so") {
+    auto c = sample();
+    c.services[0].ready.notify = true;
+    c.services[0].ready.watchdog = std::chrono::seconds(30);
+    ExportOptions o;
+    o.split = true;
+    const std::string out = export_k8s(c, o);
+    CHECK(has(out, "# ready: {notify}: Kubernetes does not read sd_notify; add a readinessProbe"));
+    CHECK(has(out, "# ready.watchdog: no Kubernetes equivalent; a livenessProbe is the nearest"));
+    c.services[0].ready = {};
+    c.services[0].depends_on[0].restart = true;
+    CHECK(has(export_k8s(c, o), "# depends_on db restart: true: not mapped"));
+}
+
 TEST_CASE("export k8s, one pod: probes by where status.http listens") {
     auto c = sample();
     c.services.clear();

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <future>
 
+#include "config/diff.hpp"
 #include "config/loader.hpp"
 #include "test_support.hpp"
 
@@ -666,19 +667,65 @@ TEST_CASE("success_exit_codes and on_exit are read, a wrong action is an error")
     CHECK(contains_text(all_messages(bad.diagnostics), "restart, ignore, shutdown"));
 }
 
-TEST_CASE("ready: log_line is read and checked as a regular expression, notify and fd are said to be not there yet") {
+TEST_CASE("ready: log_line is read and checked as a regular expression") {
     TempTree t;
     t.write("mainstay.yaml", "{}\n");
     t.write("services.d/web.yaml", "command: [web]\nready: {log_line: \"Listening on [0-9]+\"}\n");
     auto r = load_dir(t.root());
     INFO(all_messages(r.diagnostics));
     REQUIRE(r.config);
-    CHECK(service(*r.config, "web").ready_log_line == std::optional<std::string>("Listening on [0-9]+"));
-    t.write("services.d/web.yaml", "command: [web]\nready: {log_line: \"([\", notify: true}\n");
+    CHECK(service(*r.config, "web").ready.log_line == std::optional<std::string>("Listening on [0-9]+"));
+    t.write("services.d/web.yaml", "command: [web]\nready: {log_line: \"([\"}\n");
     auto bad = load_dir(t.root());
     CHECK_FALSE(bad.config);
     const std::string all = all_messages(bad.diagnostics);
     INFO(all);
     CHECK(contains_text(all, "web.yaml:2:19: error: ready.log_line is not a valid regular expression"));
-    CHECK(contains_text(all, "error: ready: 'notify' is not supported yet"));
+}
+
+TEST_CASE("ready: notify with a watchdog and fd are read and one source at most is taken") {
+    TempTree t;
+    t.write("mainstay.yaml", "{}\n");
+    t.write("services.d/dockerd.yaml", "command: [dockerd]\nready: {notify: true, watchdog: 30s}\n");
+    t.write("services.d/s6.yaml", "command: [s6d]\nready: {fd: 3}\n");
+    auto r = load_dir(t.root());
+    INFO(all_messages(r.diagnostics));
+    REQUIRE(r.config);
+    CHECK(service(*r.config, "dockerd").ready.notify);
+    CHECK(service(*r.config, "dockerd").ready.watchdog == std::optional<Duration>(std::chrono::seconds(30)));
+    CHECK(service(*r.config, "s6").ready.fd == std::optional<int>(3));
+    CHECK(service(*r.config, "s6").ready.pushed());
+
+    t.write("services.d/dockerd.yaml", "command: [dockerd]\nready: {notify: true, fd: 4}\n");
+    t.write("services.d/s6.yaml", "command: [s6d]\nready: {fd: 2, watchdog: 5s}\n");
+    auto bad = load_dir(t.root());
+    CHECK_FALSE(bad.config);
+    const std::string all = all_messages(bad.diagnostics);
+    INFO(all);
+    CHECK(contains_text(all, "dockerd.yaml:2:8: error: 'ready' takes one source: notify, fd or log_line"));
+    CHECK(contains_text(all, "s6.yaml:2:"));
+    CHECK(contains_text(all, "ready.watchdog needs ready.notify: true"));
+
+    t.write("services.d/dockerd.yaml", "command: [dockerd]\n");
+    t.write("services.d/s6.yaml", "kind: oneshot\ncommand: [migrate]\nready: {notify: true}\n");
+    auto oneshot = load_dir(t.root());
+    CHECK_FALSE(oneshot.config);
+    CHECK(contains_text(all_messages(oneshot.diagnostics), "'ready' does not apply to a oneshot"));
+}
+
+TEST_CASE("depends_on restart: true is read and is a change of definition") {
+    TempTree t;
+    t.write("mainstay.yaml", "{}\n");
+    t.write("services.d/db.yaml", "command: [db]\n");
+    t.write("services.d/app.yaml", "command: [app]\ndepends_on: {db: {restart: true}}\n");
+    auto r = load_dir(t.root());
+    INFO(all_messages(r.diagnostics));
+    REQUIRE(r.config);
+    REQUIRE(service(*r.config, "app").depends_on.size() == 1);
+    CHECK(service(*r.config, "app").depends_on[0].restart);
+    t.write("services.d/app.yaml", "command: [app]\ndepends_on: {db: {restart: false}}\n");
+    auto again = load_dir(t.root());
+    REQUIRE(again.config);
+    CHECK_FALSE(service(*again.config, "app").depends_on[0].restart);
+    CHECK_FALSE(same(service(*r.config, "app"), service(*again.config, "app")));
 }

@@ -401,11 +401,11 @@ TEST_CASE("a service that failed last heads the chain, and a phase where nothing
 TEST_CASE("the text form: the startup line, a table of offsets, then the critical chain like systemd's") {
     CHECK(render_timeline_text(analyze(chain_feed(), chain_doc())) ==
           "startup: 1s (mode full)\n"
-          "SERVICE  LAUNCHED  RUNNING  READY   OUTCOME\n"
-          "cache    +0ms      +1ms     +50ms   ready\n"
-          "db       +0ms      +1ms     +100ms  ready\n"
-          "api      +100ms    +101ms   +900ms  ready\n"
-          "web      +900ms    +901ms   +1s     ready\n"
+          "SERVICE  LAUNCHED  RUNNING  READY   READY BY  OUTCOME\n"
+          "cache    +0ms      +1ms     +50ms   -         ready\n"
+          "db       +0ms      +1ms     +100ms  -         ready\n"
+          "api      +100ms    +101ms   +900ms  -         ready\n"
+          "web      +900ms    +901ms   +1s     -         ready\n"
           "\n"
           "critical chain:\n"
           "web @1s +100ms\n"
@@ -414,7 +414,7 @@ TEST_CASE("the text form: the startup line, a table of offsets, then the critica
     Feed pending;
     pending.service("db", "waiting", "starting", 0);
     const std::string text = render_timeline_text(analyze(pending, doc({svc("db")})));
-    CHECK(text.find("db       +0ms      -        -      starting\n") != std::string::npos);
+    CHECK(text.find("db       +0ms      -        -      -         starting\n") != std::string::npos);
     CHECK(render_timeline_text(json::object()).rfind("startup: not begun\n", 0) == 0);  // anything from another version
 }
 
@@ -498,4 +498,21 @@ TEST_CASE("the SVG colours bars by outcome, skips edges to unlisted services, an
     bool named = false;
     for (const auto& e : p.elements) named = named || (e.name == "text" && has_class(e, "name") && e.text == odd);
     CHECK(named);
+}
+
+TEST_CASE("analyze says what made each service ready: a notification apart from a probe") {
+    json dockerd = svc("dockerd");
+    dockerd["ready_by"] = "notify";
+    json web = svc("web", {{"dockerd", true}});
+    web["ready_by"] = "probe";
+    Feed f;
+    f.up("dockerd", 0, 300).up("web", 300, 500).mode("starting", "full", 500);
+    const json t = analyze(f, doc({dockerd, web}));
+    CHECK(service_of(t, "dockerd")["ready_by"] == "notify");
+    CHECK(service_of(t, "web")["ready_by"] == "probe");
+    const std::string text = render_timeline_text(t);
+    INFO(text);
+    CHECK(text.find("READY BY") != std::string::npos);
+    CHECK(text.find("+300ms  notify    ready\n") != std::string::npos);
+    CHECK(text.find("+500ms  probe     ready\n") != std::string::npos);
 }
