@@ -5,17 +5,17 @@
 #include <cstdint>
 #include <string_view>
 
-#include "report/control_request.hpp"
+#include "serve/control_request.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string_view line(reinterpret_cast<const char*>(data), size);
-    auto parsed = mainstay::report::parse_control_line(line);
+    auto parsed = mainstay::serve::parse_control_line(line);
     nlohmann::json answer;
-    if (parsed.kind == mainstay::report::ControlLine::Kind::malformed) {
+    if (parsed.kind == mainstay::serve::ControlLine::Kind::malformed) {
         answer = {{"ok", false}, {"error", parsed.error}};
-    } else if (parsed.kind == mainstay::report::ControlLine::Kind::request) {
-        const auto request = mainstay::report::read_control_request(parsed.request);
-        if (request.since && (request.since->count() < 0 || *request.since > mainstay::report::kMaxSince)) __builtin_trap();
+    } else if (parsed.kind == mainstay::serve::ControlLine::Kind::request) {
+        const auto request = mainstay::serve::read_control_request(parsed.request);
+        if (request.since && (request.since->count() < 0 || *request.since > mainstay::serve::kMaxSince)) __builtin_trap();
         answer = {{"ok", request.error.empty()}, {"error", request.error}, {"cmd", request.cmd}, {"name", request.name}};
     }
     (void)answer.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);

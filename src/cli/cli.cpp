@@ -18,7 +18,8 @@
 #include "config/loader.hpp"
 #include "config/machine_checks.hpp"
 #include "config/schema.hpp"
-#include "runtime/run.hpp"
+#include "daemon/daemon.hpp"
+#include "runtime/containment.hpp"
 
 namespace mainstay::cli {
 namespace {
@@ -106,7 +107,7 @@ int run_supervisor(const Options& o, const config::Environment& env, std::ostrea
     auto config = load(o, env, false, err, false, &used);
     if (!config) return kExitInvalidConfig;
     err.flush();
-    return runtime::run(std::move(*config), used);
+    return daemon::run(std::move(*config), used);
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
 // The command line's side of the control socket (SPEC §1): connects to a running instance and
-// exchanges JSON lines with it (report/control_server.hpp is the other side).
+// exchanges JSON lines with it (serve/control_server.hpp is the other side).
 //
 // Blocking, as befits a command-line process, but never without a deadline: connect, send and
 // receive each give up after their timeout. Plain POSIX sockets and poll(), no Asio, to keep the

@@ -24,7 +24,7 @@
 
 #include "cli/control_client.hpp"
 #include "integration/serve_support.hpp"
-#include "report/control_server.hpp"
+#include "serve/control_server.hpp"
 
 namespace {
 
@@ -32,9 +32,9 @@ namespace asio = boost::asio;
 namespace fs = std::filesystem;
 using mainstay::cli::ConnectFailure;
 using mainstay::cli::ControlClient;
-using mainstay::report::ControlLimits;
-using mainstay::report::ControlServer;
-using mainstay::report::ControlSession;
+using mainstay::serve::ControlLimits;
+using mainstay::serve::ControlServer;
+using mainstay::serve::ControlSession;
 using nlohmann::json;
 using namespace mainstay::testing;
 

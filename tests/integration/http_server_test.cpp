@@ -18,15 +18,15 @@
 #include <vector>
 
 #include "integration/serve_support.hpp"
-#include "report/http_server.hpp"
+#include "serve/http_server.hpp"
 
 namespace {
 
 namespace asio = boost::asio;
-using mainstay::report::HttpLimits;
-using mainstay::report::HttpRequest;
-using mainstay::report::HttpResponse;
-using mainstay::report::HttpServer;
+using mainstay::serve::HttpLimits;
+using mainstay::serve::HttpRequest;
+using mainstay::serve::HttpResponse;
+using mainstay::serve::HttpServer;
 using namespace mainstay::testing;
 
 // A TCP connection to 127.0.0.1:port.

@@ -38,43 +38,43 @@
 
 #include <nlohmann/json.hpp>
 
-#include "report/control_request.hpp"
-#include "report/control_server.hpp"
-#include "report/http_server.hpp"
+#include "serve/control_request.hpp"
+#include "serve/control_server.hpp"
+#include "serve/http_server.hpp"
 #include "runtime/output_tail.hpp"
-#include "runtime/publisher.hpp"
+#include "serve/publisher.hpp"
 #include "supervisor/supervisor.hpp"
 
-namespace mainstay::runtime {
+namespace mainstay::serve {
 
 class ControlApi {
 public:
     // `main` is what runs now (a reload replaces it in place): the log files, ready_when.
-    ControlApi(Publisher& publisher, supervisor::Supervisor& supervisor, OutputTails& tails, const config::MainConfig& main)
+    ControlApi(Publisher& publisher, supervisor::Supervisor& supervisor, runtime::OutputTails& tails, const config::MainConfig& main)
         : publisher_(publisher), supervisor_(supervisor), tails_(tails), main_(main) {}
 
-    void handle(const nlohmann::json& request, const std::shared_ptr<report::ControlSession>& session);
+    void handle(const nlohmann::json& request, const std::shared_ptr<serve::ControlSession>& session);
     // What a reload does (run.cpp): reads the files again and gives `mainstay reload` its
     // answer when that is done (later, on the loop).
     using ReloadAnswer = std::function<void(const nlohmann::json&)>;
     void reload_with(std::function<void(ReloadAnswer)> reload) { reload_ = std::move(reload); }
-    report::HttpResponse http(const report::HttpRequest& request);
+    serve::HttpResponse http(const serve::HttpRequest& request);
 
 private:
-    void events(const report::ControlRequest& request, const std::shared_ptr<report::ControlSession>& session);
-    void control(supervisor::Control what, const report::ControlRequest& request,
-                 const std::shared_ptr<report::ControlSession>& session);
-    void signal(const report::ControlRequest& request, const std::shared_ptr<report::ControlSession>& session);
-    void logs(const report::ControlRequest& request, const std::shared_ptr<report::ControlSession>& session);
+    void events(const serve::ControlRequest& request, const std::shared_ptr<serve::ControlSession>& session);
+    void control(supervisor::Control what, const serve::ControlRequest& request,
+                 const std::shared_ptr<serve::ControlSession>& session);
+    void signal(const serve::ControlRequest& request, const std::shared_ptr<serve::ControlSession>& session);
+    void logs(const serve::ControlRequest& request, const std::shared_ptr<serve::ControlSession>& session);
     // --wait: answers {"done":...} as each of `names` reaches its target state, then the end.
     void wait_for(supervisor::Control what, std::vector<std::string> names,
-                  const std::shared_ptr<report::ControlSession>& session);
+                  const std::shared_ptr<serve::ControlSession>& session);
 
     Publisher& publisher_;
     supervisor::Supervisor& supervisor_;
-    OutputTails& tails_;
+    runtime::OutputTails& tails_;
     const config::MainConfig& main_;
     std::function<void(ReloadAnswer)> reload_;
 };
 
-}  // namespace mainstay::runtime
+}  // namespace mainstay::serve

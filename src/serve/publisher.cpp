@@ -1,4 +1,4 @@
-#include "runtime/publisher.hpp"
+#include "serve/publisher.hpp"
 
 #include <boost/asio/post.hpp>
 
@@ -8,7 +8,10 @@
 #include "runtime/doing.hpp"
 #include "supervisor/status_model.hpp"
 
-namespace mainstay::runtime {
+namespace mainstay::serve {
+
+using runtime::Doing;
+using runtime::Sink;
 
 namespace {
 
@@ -23,7 +26,7 @@ report::JournalEntry::Subject subject_of(supervisor::Transition::Subject s) {
 
 }  // namespace
 
-Publisher::Publisher(boost::asio::io_context& io, const config::Config& config, Logging& logging,
+Publisher::Publisher(boost::asio::io_context& io, const config::Config& config, runtime::Logging& logging,
                      const supervisor::Supervisor& supervisor, const report::MetricsCounters& metrics)
     : io_(io),
       logging_(logging),
@@ -244,4 +247,4 @@ std::uint64_t Publisher::follow(std::function<void(const report::JournalEntry&)>
 
 void Publisher::unfollow(std::uint64_t id) { followers_.erase(id); }
 
-}  // namespace mainstay::runtime
+}  // namespace mainstay::serve

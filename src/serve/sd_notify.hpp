@@ -13,7 +13,7 @@
 #include <string>
 #include <string_view>
 
-namespace mainstay::runtime {
+namespace mainstay::serve {
 
 class Notifier {
 public:
@@ -34,4 +34,4 @@ private:
     bool failing_{false};
 };
 
-}  // namespace mainstay::runtime
+}  // namespace mainstay::serve

@@ -42,7 +42,7 @@
 #include <boost/asio/io_context.hpp>
 #include <nlohmann/json.hpp>
 
-namespace mainstay::report {
+namespace mainstay::serve {
 
 struct ControlLimits {
     std::size_t max_connections = 64;
@@ -113,4 +113,4 @@ private:
     std::shared_ptr<Core> core_;
 };
 
-}  // namespace mainstay::report
+}  // namespace mainstay::serve

@@ -1,4 +1,4 @@
-#include "runtime/status_file.hpp"
+#include "serve/status_file.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -9,7 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 
-namespace mainstay::runtime {
+namespace mainstay::serve {
 
 struct StatusFile::Shared {
     std::mutex mutex;
@@ -112,4 +112,4 @@ std::uint64_t StatusFile::written() const {
     return shared_->written;
 }
 
-}  // namespace mainstay::runtime
+}  // namespace mainstay::serve

@@ -1,6 +1,6 @@
-#include "report/http_server.hpp"
+#include "serve/http_server.hpp"
 
-#include "report/accept_loop.hpp"
+#include "serve/accept_loop.hpp"
 
 #include <fcntl.h>
 #include <sys/socket.h>
@@ -24,7 +24,7 @@
 
 #include "config/values.hpp"
 
-namespace mainstay::report {
+namespace mainstay::serve {
 
 namespace asio = boost::asio;
 namespace http = boost::beast::http;
@@ -319,4 +319,4 @@ std::size_t HttpServer::connections() const {
     return core_->connections.size();
 }
 
-}  // namespace mainstay::report
+}  // namespace mainstay::serve

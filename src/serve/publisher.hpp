@@ -23,18 +23,18 @@
 #include "report/timeline.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/output_tail.hpp"
-#include "runtime/sd_notify.hpp"
-#include "runtime/status_file.hpp"
+#include "serve/sd_notify.hpp"
+#include "serve/status_file.hpp"
 #include "supervisor/status_model.hpp"
 #include "supervisor/supervisor.hpp"
 
-namespace mainstay::runtime {
+namespace mainstay::serve {
 
 class Publisher {
 public:
     static constexpr std::chrono::milliseconds kStatusInterval{250};
 
-    Publisher(boost::asio::io_context& io, const config::Config& config, Logging& logging,
+    Publisher(boost::asio::io_context& io, const config::Config& config, runtime::Logging& logging,
               const supervisor::Supervisor& supervisor, const report::MetricsCounters& metrics);
     ~Publisher();
 
@@ -64,7 +64,7 @@ public:
     nlohmann::json timeline_document() const;
 
     // Each service's last line in the status document (`last_output`) comes from `tails`.
-    void show_output(const OutputTails& tails) { tails_ = &tails; }
+    void show_output(const runtime::OutputTails& tails) { tails_ = &tails; }
 
     // Called with every new status document (status --watch); returns an id for unwatch.
     std::uint64_t watch(std::function<void(const nlohmann::json&)> on_change);
@@ -84,10 +84,10 @@ private:
     void schedule_table();
 
     boost::asio::io_context& io_;
-    Logging& logging_;
+    runtime::Logging& logging_;
     const supervisor::Supervisor& supervisor_;
     const report::MetricsCounters& metrics_;
-    const OutputTails* tails_{nullptr};
+    const runtime::OutputTails* tails_{nullptr};
     Notifier notifier_;
     report::Journal journal_;
     report::StartupTimeline timeline_;
@@ -106,4 +106,4 @@ private:
     std::map<std::uint64_t, std::function<void(const report::JournalEntry&)>> followers_;
 };
 
-}  // namespace mainstay::runtime
+}  // namespace mainstay::serve

@@ -34,7 +34,7 @@
 
 #include <boost/asio/io_context.hpp>
 
-namespace mainstay::report {
+namespace mainstay::serve {
 
 struct HttpRequest {
     std::string method;  // "GET" or "HEAD"
@@ -89,4 +89,4 @@ private:
     std::shared_ptr<Core> core_;
 };
 
-}  // namespace mainstay::report
+}  // namespace mainstay::serve

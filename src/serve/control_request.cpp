@@ -1,14 +1,14 @@
-#include "report/control_request.hpp"
+#include "serve/control_request.hpp"
 
 #include <algorithm>
 #include <cstdint>
 
 #include "report/json_read.hpp"
 
-namespace mainstay::report {
+namespace mainstay::serve {
 
 using nlohmann::json;
-namespace jr = json_read;
+namespace jr = report::json_read;
 
 namespace {
 
@@ -130,4 +130,4 @@ ControlRequest read_control_request(const json& request) {
     return out;
 }
 
-}  // namespace mainstay::report
+}  // namespace mainstay::serve

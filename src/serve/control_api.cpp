@@ -1,13 +1,18 @@
-#include "runtime/control_api.hpp"
+#include "serve/control_api.hpp"
 
 #include <algorithm>
 #include <set>
 
 #include "config/values.hpp"
-#include "report/control_request.hpp"
+#include "serve/control_request.hpp"
 #include "report/why.hpp"
+#include "runtime/doing.hpp"
+#include "runtime/output_tail.hpp"
 
-namespace mainstay::runtime {
+namespace mainstay::serve {
+
+using runtime::Doing;
+using runtime::read_file_tail;
 
 namespace {
 
@@ -28,8 +33,8 @@ std::optional<supervisor::Control> control_of(const std::string& cmd) {
 
 }  // namespace
 
-void ControlApi::handle(const nlohmann::json& json_request, const std::shared_ptr<report::ControlSession>& session) {
-    const report::ControlRequest request = report::read_control_request(json_request);
+void ControlApi::handle(const nlohmann::json& json_request, const std::shared_ptr<serve::ControlSession>& session) {
+    const serve::ControlRequest request = serve::read_control_request(json_request);
     if (!request.error.empty()) return (void)session->send(fail(request.error));
     const std::string& cmd = request.cmd;
     if (cmd == "status") {
@@ -112,8 +117,8 @@ Progress progress(supervisor::Control what, const supervisor::Service& s) {
 
 }  // namespace
 
-void ControlApi::control(supervisor::Control what, const report::ControlRequest& request,
-                         const std::shared_ptr<report::ControlSession>& session) {
+void ControlApi::control(supervisor::Control what, const serve::ControlRequest& request,
+                         const std::shared_ptr<serve::ControlSession>& session) {
     const std::vector<std::string> names = request.all ? supervisor_.all_for(what) : request.targets;
     if (names.empty() && !request.all) return (void)session->send(fail(request.cmd + ": a service name is required"));
     std::vector<std::pair<std::string, std::string>> outcomes;
@@ -127,7 +132,7 @@ void ControlApi::control(supervisor::Control what, const report::ControlRequest&
 }
 
 void ControlApi::wait_for(supervisor::Control what, std::vector<std::string> names,
-                          const std::shared_ptr<report::ControlSession>& session) {
+                          const std::shared_ptr<serve::ControlSession>& session) {
     auto pending = std::make_shared<std::vector<std::string>>(std::move(names));
     // Answers for those of `pending` (only `name` when given) that are no longer on the way.
     auto look = [this, what, session, pending](const std::string* name) {
@@ -162,7 +167,7 @@ void ControlApi::wait_for(supervisor::Control what, std::vector<std::string> nam
     session->subscribe([this, id] { publisher_.unfollow(*id); });
 }
 
-void ControlApi::signal(const report::ControlRequest& request, const std::shared_ptr<report::ControlSession>& session) {
+void ControlApi::signal(const serve::ControlRequest& request, const std::shared_ptr<serve::ControlSession>& session) {
     const auto sig = config::parse_signal(request.signal);
     if (!sig) return (void)session->send(fail("signal: " + (request.signal.empty() ? "a signal is required" : sig.error)));
     const std::vector<std::string> names = request.all ? supervisor_.running_services() : request.targets;
@@ -172,7 +177,7 @@ void ControlApi::signal(const report::ControlRequest& request, const std::shared
     session->send(results_answer(outcomes));
 }
 
-void ControlApi::logs(const report::ControlRequest& request, const std::shared_ptr<report::ControlSession>& session) {
+void ControlApi::logs(const serve::ControlRequest& request, const std::shared_ptr<serve::ControlSession>& session) {
     const std::string& name = request.name;
     if (name.empty()) return (void)session->send(fail("logs: a service name is required"));
     const supervisor::Service* s = supervisor_.find(name);
@@ -197,7 +202,7 @@ void ControlApi::logs(const report::ControlRequest& request, const std::shared_p
     session->subscribe([this, id] { tails_.unfollow(id); });
 }
 
-void ControlApi::events(const report::ControlRequest& request, const std::shared_ptr<report::ControlSession>& session) {
+void ControlApi::events(const serve::ControlRequest& request, const std::shared_ptr<serve::ControlSession>& session) {
     const std::set<std::string>& names = request.names;
     for (const auto& name : names) {
         if (supervisor_.id_of(name) == 0) return (void)session->send(fail("no service or capability named " + name));
@@ -221,7 +226,7 @@ void ControlApi::events(const report::ControlRequest& request, const std::shared
     session->subscribe([this, id] { publisher_.unfollow(id); });
 }
 
-report::HttpResponse ControlApi::http(const report::HttpRequest& request) {
+serve::HttpResponse ControlApi::http(const serve::HttpRequest& request) {
     const std::string& path = request.target;
     if (path == "/healthz") return {200, "text/plain; charset=utf-8", "ok\n"};
     if (path == "/readyz") {
@@ -252,4 +257,4 @@ report::HttpResponse ControlApi::http(const report::HttpRequest& request) {
     return {404, "text/plain; charset=utf-8", "not found: " + path + " (/healthz /readyz /status /events /metrics /analyze)\n"};
 }
 
-}  // namespace mainstay::runtime
+}  // namespace mainstay::serve

@@ -1,6 +1,6 @@
-#include "report/control_server.hpp"
+#include "serve/control_server.hpp"
 
-#include "report/accept_loop.hpp"
+#include "serve/accept_loop.hpp"
 
 #include <fcntl.h>
 #include <sys/socket.h>
@@ -22,9 +22,9 @@
 #include <boost/asio/write.hpp>
 
 #include "config/values.hpp"
-#include "report/control_request.hpp"
+#include "serve/control_request.hpp"
 
-namespace mainstay::report {
+namespace mainstay::serve {
 
 namespace asio = boost::asio;
 using boost::system::error_code;
@@ -424,4 +424,4 @@ std::size_t ControlServer::sessions() const {
     return core_->sessions.size();
 }
 
-}  // namespace mainstay::report
+}  // namespace mainstay::serve

@@ -6,9 +6,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "report/control_request.hpp"
+#include "serve/control_request.hpp"
 
-using namespace mainstay::report;
+using namespace mainstay::serve;
 using nlohmann::json;
 
 TEST_CASE("control line: a JSON object is a request, trailing blanks and CR ignored") {

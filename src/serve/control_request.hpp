@@ -12,7 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
-namespace mainstay::report {
+namespace mainstay::serve {
 
 struct ControlLine {
     enum class Kind { blank, request, malformed };
@@ -52,4 +52,4 @@ ControlRequest read_control_request(const nlohmann::json& request);
 // The longest `since_ms` taken: what is older than the machine's boot is all the same.
 inline constexpr std::chrono::milliseconds kMaxSince = std::chrono::hours(24 * 365 * 100);
 
-}  // namespace mainstay::report
+}  // namespace mainstay::serve

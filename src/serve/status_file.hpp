@@ -15,7 +15,7 @@
 #include <string>
 #include <thread>
 
-namespace mainstay::runtime {
+namespace mainstay::serve {
 
 class StatusFile {
 public:
@@ -43,4 +43,4 @@ private:
 // Writes `text` to `path` atomically: `path.tmp`, fsync, rename. Empty on success, else why not.
 std::string write_atomically(const std::filesystem::path& path, const std::string& text);
 
-}  // namespace mainstay::runtime
+}  // namespace mainstay::serve

@@ -10,9 +10,9 @@
 #include <thread>
 #include <vector>
 
-#include "runtime/status_file.hpp"
+#include "serve/status_file.hpp"
 
-using namespace mainstay::runtime;
+using namespace mainstay::serve;
 using namespace std::chrono_literals;
 
 namespace {

@@ -14,7 +14,7 @@
 #include <boost/asio/error.hpp>
 #include <boost/system/error_code.hpp>
 
-namespace mainstay::report {
+namespace mainstay::serve {
 
 inline constexpr std::chrono::milliseconds kAcceptPause{100};
 
@@ -37,4 +37,4 @@ void accept_next(const std::shared_ptr<Core>& core) {
     });
 }
 
-}  // namespace mainstay::report
+}  // namespace mainstay::serve

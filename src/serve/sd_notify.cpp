@@ -1,4 +1,4 @@
-#include "runtime/sd_notify.hpp"
+#include "serve/sd_notify.hpp"
 
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -9,7 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 
-namespace mainstay::runtime {
+namespace mainstay::serve {
 
 Notifier::Notifier(std::function<void(const std::string&)> report) : report_(std::move(report)) {
     if (const char* path = std::getenv("NOTIFY_SOCKET"); path != nullptr) path_ = path;
@@ -45,4 +45,4 @@ bool Notifier::send(std::string_view message) {
     return true;
 }
 
-}  // namespace mainstay::runtime
+}  // namespace mainstay::serve
