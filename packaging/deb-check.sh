@@ -2,9 +2,9 @@
 # Builds the Debian package, installs it on this machine, checks what it installed, and
 # removes it again (dpkg --purge), leaving the machine as it was. Run as root.
 # Checked: the files, the conffiles (/etc/mainstay/mainstay.yaml alone), an empty
-# /etc/mainstay/services.d, the examples (services.d/, hooks executable) and README.md under
-# /usr/share/doc/mainstay, `mainstay check` on the empty services.d and on the examples,
-# `systemd-analyze verify` of the unit, the man page.
+# /etc/mainstay/services.d, the examples (services.d/, hooks executable), README.md and
+# docs/configuration.md under /usr/share/doc/mainstay, `mainstay check` on the empty
+# services.d and on the examples, `systemd-analyze verify` of the unit, the man page.
 #   ./packaging/deb-check.sh
 # Refuses to run when a mainstay package or an /etc/mainstay not of ours is already there.
 # Installing starts nothing: the package has no maintainer scripts.
@@ -51,7 +51,8 @@ step "dpkg -L mainstay"
 dpkg -L mainstay
 for f in /usr/bin/mainstay /etc/mainstay/mainstay.yaml /etc/mainstay/services.d \
          /lib/systemd/system/mainstay.service /usr/share/man/man1/mainstay.1.gz \
-         /usr/share/doc/mainstay/README.md /usr/share/doc/mainstay/copyright; do
+         /usr/share/doc/mainstay/README.md /usr/share/doc/mainstay/docs/configuration.md \
+         /usr/share/doc/mainstay/copyright; do
     [ -e "$f" ] || fail "not installed: $f"
 done
 step "copyright: machine-readable, Apache-2.0"

@@ -4,7 +4,7 @@
 # libgcc static) in build-dist/, checks that it needs nothing but libc, libm and the dynamic
 # loader, and packs dist/mainstay-VERSION-linux-x86_64.tar.gz:
 #   mainstay-VERSION/mainstay            the binary (stripped)
-#   mainstay-VERSION/LICENSE, README.md
+#   mainstay-VERSION/LICENSE, README.md, docs/ (the pages the README links to)
 #   mainstay-VERSION/examples/           the main file for /etc/mainstay and the shipped services.d
 # It runs on glibc 2.36 (Debian 12) and later: packaging/dist-check.sh runs it in minimal
 # Debian 12 and Debian 13 roots.
@@ -29,6 +29,8 @@ mkdir -p "$stage/examples"
 cp "$bin" "$stage/mainstay"
 strip "$stage/mainstay"
 cp LICENSE README.md "$stage/"
+mkdir -p "$stage/docs"
+cp docs/*.md docs/*.svg "$stage/docs/"
 cp packaging/mainstay.yaml "$stage/examples/mainstay.yaml"
 cp -R services.d "$stage/examples/services.d"
 mkdir -p dist

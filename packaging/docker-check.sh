@@ -1,7 +1,7 @@
 #!/bin/sh
 # packaging/Dockerfile for real: `docker build` from source, the image run as PID 1 with a
 # service of its own, its HEALTHCHECK, `docker stop` ending it with exit 0; then the recipe
-# "add mainstay to your image" (README, "Running in a container") built and run the same way.
+# "add mainstay to your image" (docs/install.md, "Running in a container") built and run the same way.
 # Needs root and a Docker engine: when none answers it starts one, dockerd --bridge=none
 # --iptables=false --storage-driver=vfs (no network of its own, no host firewall changes),
 # and stops it at the end. The base is debian:12 when the engine has it, else a Debian 12

@@ -9,6 +9,7 @@
 #   /lib/systemd/system/mainstay.service   (not enabled, not started by the package)
 #   /usr/share/man/man1/mainstay.1.gz
 #   /usr/share/doc/mainstay/README.md and copyright (Apache-2.0)
+#   /usr/share/doc/mainstay/docs/          (docs/*.md and *.svg: the reference the README links to)
 #   /usr/share/doc/mainstay/examples/services.d/   (the shipped services.d/, hooks/ executable:
 #                                           copy what you want into /etc/mainstay/services.d)
 #   /var/log/mainstay/                     (empty; the unit's LogsDirectory)
@@ -39,6 +40,10 @@ foreach(f IN LISTS MAINSTAY_SHIPPED_SERVICES)
   endif()
 endforeach()
 install(FILES ${PROJECT_SOURCE_DIR}/README.md DESTINATION share/doc/mainstay)
+# The pages the README links to (docs/configuration.md, operations.md, install.md, ...) and the
+# plot they show, beside it so that its relative links resolve.
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/docs/ DESTINATION share/doc/mainstay/docs
+  FILES_MATCHING PATTERN "*.md" PATTERN "*.svg")
 # The licence as Debian wants it (machine-readable, pointing at common-licenses/Apache-2.0).
 install(FILES ${PROJECT_SOURCE_DIR}/packaging/copyright DESTINATION share/doc/mainstay)
 install(FILES ${PROJECT_SOURCE_DIR}/packaging/mainstay.service DESTINATION /lib/systemd/system)
