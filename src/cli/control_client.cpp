@@ -19,9 +19,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::string describe_errno(int error) {
-    return config::lowercase_first(std::generic_category().message(error));
-}
 
 // Milliseconds left until `deadline` for poll(), rounded up so a wait never ends early.
 int poll_timeout(Clock::time_point deadline) {
@@ -58,7 +55,7 @@ std::optional<ControlClient> ControlClient::connect(const std::filesystem::path&
     where.copy(address.sun_path, sizeof address.sun_path - 1);
 
     const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return fail(ConnectFailure::other, "socket: " + describe_errno(errno));
+    if (fd < 0) return fail(ConnectFailure::other, "socket: " + config::errno_text(errno));
     ControlClient client(fd);
     // A unix connect() waits only while the server's backlog is full, and then for at most the
     // send timeout (it then fails with EAGAIN).
@@ -73,14 +70,14 @@ std::optional<ControlClient> ControlClient::connect(const std::filesystem::path&
         const int e = errno;
         if (e == ENOENT || e == ECONNREFUSED) {
             return fail(ConnectFailure::no_instance,
-                        "no instance is running (" + where + ": " + describe_errno(e) + ")");
+                        "no instance is running (" + where + ": " + config::errno_text(e) + ")");
         }
         if (e == EACCES || e == EPERM) return fail(ConnectFailure::permission_denied, "permission denied: " + where);
         if (e == EAGAIN) {
             return fail(ConnectFailure::other, "the instance did not accept the connection within " +
                                                    std::to_string(timeout.count()) + " ms (" + where + ")");
         }
-        return fail(ConnectFailure::other, "cannot connect to " + where + ": " + describe_errno(e));
+        return fail(ConnectFailure::other, "cannot connect to " + where + ": " + config::errno_text(e));
     }
     ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
     return client;
@@ -132,7 +129,7 @@ bool ControlClient::send(const nlohmann::json& request, std::chrono::millisecond
             if (ready > 0) continue;
             error_ = ready == 0
                          ? "the instance did not take the request within " + std::to_string(timeout.count()) + " ms"
-                         : "poll: " + describe_errno(errno);
+                         : "poll: " + config::errno_text(errno);
             return false;
         }
         if (n < 0 && (errno == EPIPE || errno == ECONNRESET)) {
@@ -142,7 +139,7 @@ bool ControlClient::send(const nlohmann::json& request, std::chrono::millisecond
             error_ = "the instance closed the connection without an answer";
             return false;
         }
-        error_ = "send: " + describe_errno(errno);
+        error_ = "send: " + config::errno_text(errno);
         return false;
     }
     return true;
@@ -192,7 +189,7 @@ std::optional<nlohmann::json> ControlClient::receive(std::chrono::milliseconds t
             return std::nullopt;
         }
         if (ready < 0) {
-            error = "poll: " + describe_errno(errno);
+            error = "poll: " + config::errno_text(errno);
             return std::nullopt;
         }
         const ssize_t n = ::recv(fd_, chunk.data(), chunk.size(), 0);
@@ -205,7 +202,7 @@ std::optional<nlohmann::json> ControlClient::receive(std::chrono::milliseconds t
             error = "the instance closed the connection";
             return std::nullopt;
         }
-        error = "recv: " + describe_errno(errno);
+        error = "recv: " + config::errno_text(errno);
         return std::nullopt;
     }
 }

@@ -103,7 +103,7 @@ bool unix_connect(const std::string& path, std::string& why) {
     a.sun_family = AF_UNIX;
     path.copy(a.sun_path, sizeof a.sun_path - 1);
     const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-    if (!ok) why = "connect: " + config::lowercase_first(std::strerror(errno));
+    if (!ok) why = "connect: " + config::errno_text(errno);
     ::close(fd);
     return ok;
 }

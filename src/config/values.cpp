@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cmath>
 #include <csignal>
+#include <system_error>
 #include <utility>
 
 namespace mainstay::config {
@@ -320,6 +321,8 @@ std::string lowercase_first(std::string text) {
     }
     return text;
 }
+
+std::string errno_text(int error) { return lowercase_first(std::generic_category().message(error)); }
 
 std::string_view file_type_name(std::filesystem::file_type type) {
     using std::filesystem::file_type;

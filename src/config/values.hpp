@@ -39,6 +39,8 @@ std::string signal_name(int signal);
 // A system message as it reads mid-sentence: "Connection refused" -> "connection refused";
 // acronyms ("HTTP") are kept.
 std::string lowercase_first(std::string text);
+// The system's message for errno `error`, as it reads mid-sentence ("connection refused").
+std::string errno_text(int error);
 // `text` safe to show and to put in JSON: bytes that are not UTF-8 and control characters
 // (escape sequences included) become '?', and it is cut after `max_bytes` (at a character's
 // boundary) with "..." appended.

@@ -120,7 +120,7 @@ std::unique_ptr<NotifySocket> NotifySocket::open(boost::asio::io_context& io, co
                                                  Handler handler, std::string& error) {
     const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd == -1) {
-        error = "cannot make its notify socket: " + config::lowercase_first(std::strerror(errno));
+        error = "cannot make its notify socket: " + config::errno_text(errno);
         return nullptr;
     }
     const int one = 1;
@@ -134,7 +134,7 @@ std::unique_ptr<NotifySocket> NotifySocket::open(boost::asio::io_context& io, co
     const auto length =
         static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + std::min(address.size(), sizeof addr.sun_path - 1));
     if (::bind(fd, reinterpret_cast<const sockaddr*>(&addr), length) == -1) {
-        error = "cannot bind its notify socket " + address + ": " + config::lowercase_first(std::strerror(errno));
+        error = "cannot bind its notify socket " + address + ": " + config::errno_text(errno);
         ::close(fd);
         return nullptr;
     }

@@ -289,7 +289,7 @@ SpawnOutcome spawn(const SpawnRequest& request) {
     // Output that goes nowhere is not read at all: /dev/null, no pipe.
     Pipe out;
     if (request.discard_output ? (out.read = ::open("/dev/null", O_RDONLY | O_CLOEXEC)) == -1 : !out.open()) {
-        outcome.error = "cannot create a pipe: " + lowercase_first(std::strerror(errno));
+        outcome.error = "cannot create a pipe: " + config::errno_text(errno);
         return outcome;
     }
     // The top of the limit is mainstay's own (fd_limits.hpp): the endpoints keep answering.
@@ -303,12 +303,12 @@ SpawnOutcome spawn(const SpawnRequest& request) {
     // Short of descriptors, the start fails here, before the vfork: Boost would otherwise throw
     // after it, with a child already running that must then be killed.
     if (!launch_descriptors_available(out.read)) {
-        outcome.error = "cannot start " + executable->string() + ": " + lowercase_first(std::strerror(errno));
+        outcome.error = "cannot start " + executable->string() + ": " + config::errno_text(errno);
         return outcome;
     }
     Pipe ready;
     if (request.ready_fd != -1 && !ready.open()) {
-        outcome.error = "cannot create a pipe for its ready fd: " + lowercase_first(std::strerror(errno));
+        outcome.error = "cannot create a pipe for its ready fd: " + config::errno_text(errno);
         return outcome;
     }
     bp::error_code ec;
@@ -384,7 +384,7 @@ SpawnOutcome spawn(const SpawnRequest& request) {
         const int procs = request.cgroup_fd == -1 ? -1 : ::openat(request.cgroup_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
         if (request.cgroup_fd != -1 && procs == -1) {
             outcome.error = "cannot start " + executable->string() + ": cannot open its cgroup.procs: " +
-                            lowercase_first(std::strerror(errno));
+                            config::errno_text(errno);
         } else {
             Launcher launcher;
             launch(launcher, procs, false);

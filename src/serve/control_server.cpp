@@ -34,9 +34,6 @@ using nlohmann::json;
 namespace {
 
 constexpr int kBacklog = 64;
-std::string describe_errno(int error) {
-    return config::lowercase_first(std::generic_category().message(error));
-}
 std::string describe(const error_code& ec) {
     return config::lowercase_first(ec.message());
 }
@@ -79,7 +76,7 @@ bool make_directories(const std::filesystem::path& dir, std::string& error) {
     }
     for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
         if (::mkdir(it->c_str(), 0755) != 0 && errno != EEXIST) {
-            error = "cannot create directory " + it->string() + ": " + describe_errno(errno);
+            error = "cannot create directory " + it->string() + ": " + config::errno_text(errno);
             return false;
         }
         ::chmod(it->c_str(), 0755);
@@ -93,7 +90,7 @@ bool clear_stale(const std::string& path, std::string& error) {
     struct stat st {};
     if (::lstat(path.c_str(), &st) != 0) {
         if (errno == ENOENT) return true;
-        error = "cannot check control socket " + path + ": " + describe_errno(errno);
+        error = "cannot check control socket " + path + ": " + config::errno_text(errno);
         return false;
     }
     if (!S_ISSOCK(st.st_mode)) {
@@ -102,7 +99,7 @@ bool clear_stale(const std::string& path, std::string& error) {
     }
     const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
-        error = "cannot check control socket " + path + ": socket: " + describe_errno(errno);
+        error = "cannot check control socket " + path + ": socket: " + config::errno_text(errno);
         return false;
     }
     sockaddr_un address{};
@@ -117,11 +114,11 @@ bool clear_stale(const std::string& path, std::string& error) {
     }
     if (connect_error == ENOENT) return true;  // removed meanwhile
     if (connect_error != ECONNREFUSED) {
-        error = "cannot check control socket " + path + ": connect: " + describe_errno(connect_error);
+        error = "cannot check control socket " + path + ": connect: " + config::errno_text(connect_error);
         return false;
     }
     if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
-        error = "cannot remove stale control socket " + path + ": " + describe_errno(errno);
+        error = "cannot remove stale control socket " + path + ": " + config::errno_text(errno);
         return false;
     }
     return true;
@@ -337,7 +334,7 @@ void ControlServer::Core::admit(Local::socket socket) {
     ucred peer{};
     socklen_t size = sizeof peer;
     if (::getsockopt(socket.native_handle(), SOL_SOCKET, SO_PEERCRED, &peer, &size) != 0) {
-        return refuse(socket, failure("cannot identify the client: " + describe_errno(errno)));
+        return refuse(socket, failure("cannot identify the client: " + config::errno_text(errno)));
     }
     if (peer.uid != 0 && peer.uid != ::geteuid()) {
         return refuse(socket, failure("permission denied: uid " + std::to_string(peer.uid)));
@@ -391,7 +388,7 @@ std::unique_ptr<ControlServer> ControlServer::open(asio::io_context& io, const s
     // Before listen(): until then every connect is refused, so the mode applies from the start.
     struct stat st {};
     if (::chmod(where.c_str(), 0600) != 0 || ::lstat(where.c_str(), &st) != 0) {
-        error = "cannot restrict control socket " + where + " to mode 0600: " + describe_errno(errno);
+        error = "cannot restrict control socket " + where + " to mode 0600: " + config::errno_text(errno);
         ::unlink(where.c_str());
         return nullptr;
     }

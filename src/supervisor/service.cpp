@@ -16,16 +16,14 @@ namespace {
 
 std::uint64_t launches = 0;  // every start of every service, in order (one thread: the supervisor's)
 
-// `exited with code 1: "OSError: [Errno 98] Address already in use"`; the line made printable
-// and cut at 200 bytes.
+}  // namespace
+
 std::string with_last_words(const std::string& what, const std::string& line) {
     const auto first = line.find_first_not_of(" \t\r");
     if (first == std::string::npos) return what;
     const auto last = line.find_last_not_of(" \t\r");
     return what + ": \"" + config::printable(std::string_view(line).substr(first, last + 1 - first), 200) + "\"";
 }
-
-}  // namespace
 
 Service::Service(const config::ServiceSpec& spec, Id id, resilience::Random& random,
                  resilience::EventSink* events)
@@ -508,75 +506,6 @@ void Service::stop(World& world, bool force) {
     if (state_ != State::failed && state_ != State::completed && state_ != State::stopped) become(world, State::stopped, "");
 }
 
-void Service::wake_step(World& world) {
-    const TimePoint now = world.now();
-    if (wake_.state() == resilience::RetryState::attempting) {  // its timeout came?
-        if (auto due = wake_.next_deadline(); due && now >= *due && helper_pid_) {
-            world.signal_group(*helper_pid_, SIGKILL);  // its exit is then ignored
-            wake_.on_result(now, resilience::Outcome::timed_out("wake command timed out"));
-            breaker_.on_failure(now, wake_permit_, "wake command timed out");
-            report_breaker(world);
-            world.log(config::LogLevel::warn, spec_.name + ": wake failed (timed out after " +
-                                                  config::format_duration(spec_.wake->retry.timeout) + ": killed)");
-        }
-        return;
-    }
-    if (helper_pid_ || !desired_running_ || state_ == State::ready) return;
-    auto due = wake_.next_deadline();
-    if (wake_.state() != resilience::RetryState::waiting || !due || now < *due) return;
-    wake_permit_ = breaker_.allow_request(now);
-    report_breaker(world);
-    if (!wake_permit_) return;  // the breaker is open: tried again at its next deadline
-    wake_.start_attempt(now);
-    StartResult started = world.start_helper(spec_, spec_.wake->command, "wake");
-    if (!started.pid) {
-        wake_.on_result(now, resilience::Outcome::transient(started.error));
-        breaker_.on_failure(now, wake_permit_, started.error);
-        report_breaker(world);
-        return;
-    }
-    helper_pid_ = started.pid;
-    ++wake_attempts_;  // numbered across series, so a log reader sees how many it took in all
-    world.log(config::LogLevel::info, spec_.name + ": waking (attempt " + std::to_string(wake_attempts_) + ")");
-}
-
-void Service::on_wake_exit(World& world, const ExitStatus& status) {
-    const TimePoint now = world.now();
-    if (wake_.state() != resilience::RetryState::attempting) return;  // it had timed out already
-    if (status.success()) {
-        wake_.on_result(now, resilience::Outcome::success());
-        wake_succeeded_at_ = now;
-        breaker_.on_success(now, wake_permit_);
-        report_breaker(world, "the wake succeeded");
-        // Look again now, then at the fast startup cadence while the remote side comes up.
-        probes_.recheck(now, add_saturating(now, spec_.wake->retry.timeout));
-    } else if (const auto& codes = spec_.wake->permanent_exit_codes;
-               status.code && std::find(codes.begin(), codes.end(), *status.code) != codes.end()) {
-        // Retrying cannot fix it (SPEC §3): failed, until start, restart or resume.
-        const std::string why = "wake command " + with_last_words(status.describe(), world.last_output(spec_.name)) +
-                                " (a permanent exit code)";
-        wake_.on_result(now, resilience::Outcome::permanent(why));
-        breaker_.on_failure(now, wake_permit_, why);
-        report_breaker(world);
-        fail_permanently(world, why);
-    } else {
-        wake_.on_result(now, resilience::Outcome::transient("wake command " + status.describe()));
-        breaker_.on_failure(now, wake_permit_, status.describe());
-        report_breaker(world);
-        if (wake_.state() == resilience::RetryState::exhausted) {
-            world.log(config::LogLevel::warn, spec_.name + ": wake gave up after " + std::to_string(wake_.attempts()) +
-                                                  " attempts: " + wake_.last_error());
-        } else {
-            std::string line = spec_.name + ": wake failed (" + status.describe() + ")";
-            if (auto next = wake_.next_deadline()) {
-                line += "; next wake in " +
-                        config::format_duration(std::max(Duration{0}, std::chrono::duration_cast<Duration>(*next - now)));
-            }
-            world.log(config::LogLevel::warn, line);
-        }
-    }
-}
-
 void Service::on_helper_exit(World& world, const ExitStatus& status) {
     world.signal_group(*helper_pid_, SIGKILL);
     helper_pid_.reset();
@@ -598,66 +527,6 @@ void Service::resume(World& world) {
     report_breaker(world, "resumed");
     recovery_.resume(world.now());
     become(world, State::recovering, "resumed");
-}
-
-std::string Service::stop_by_hand(World& world) {
-    if (held_ && !active()) return spec_.name + " is already stopped";
-    world.log(config::LogLevel::info, spec_.name + ": stop requested");
-    held_ = true;
-    restart_now_ = false;
-    stop(world);
-    if (!pid_) become(world, State::stopped, "stopped by hand");
-    return {};
-}
-
-std::string Service::start_by_hand(World& world) {
-    if (state_ == State::recovering || state_ == State::paused) return resume_by_hand(world);
-    if (state_ == State::stopping) return spec_.name + " is stopping: start it once it has stopped";
-    if (pid_ || (desired_running_ && spec_.kind == config::Kind::external && state_ != State::failed)) {
-        return spec_.name + " is already running";
-    }
-    if (!held_ && (state_ == State::waiting || state_ == State::blocked)) {
-        return spec_.name + " is already " + std::string(to_string(state_)) + (reason_.empty() ? "" : " (" + reason_ + ")");
-    }
-    world.log(config::LogLevel::info, spec_.name + ": start requested");
-    held_ = false;
-    // It ended (completed, failed, stopped by its policy) still wanted: the Supervisor starts
-    // only a service that does not want to run yet, once its dependencies are met.
-    desired_running_ = false;
-    recovery_.stop();
-    breaker_.reset(world.now());
-    report_breaker(world, "started by hand");
-    become(world, State::waiting, "start requested");  // the Supervisor starts it once its dependencies are met
-    return {};
-}
-
-std::string Service::restart_by_hand(World& world) {
-    if (state_ == State::recovering || state_ == State::paused) return resume_by_hand(world);
-    if (!pid_) return start_by_hand(world);
-    if (state_ == State::stopping) return spec_.name + " is stopping already";
-    world.log(config::LogLevel::info, spec_.name + ": restart requested");
-    restart_now_ = true;
-    restart_for(world, "restart requested");
-    return {};
-}
-
-std::string Service::resume_by_hand(World& world) {
-    // A permanent failure is not retried until asked: resume asks as start does (SPEC §3).
-    if (state_ == State::failed && !held_) return start_by_hand(world);
-    if (state_ != State::paused && state_ != State::recovering) {
-        if (breaker_.state() != resilience::BreakerState::closed) {
-            // Open (an external service's wakes, say) while the service is not recovering: the
-            // breaker closes, the next call goes through.
-            world.log(config::LogLevel::info, spec_.name + ": resume requested");
-            breaker_.reset(world.now());
-            report_breaker(world, "resumed");
-            return {};
-        }
-        return spec_.name + " is " + std::string(to_string(state_)) + ": nothing to resume";
-    }
-    world.log(config::LogLevel::info, spec_.name + ": resume requested");
-    resume(world);
-    return {};
 }
 
 std::optional<TimePoint> Service::next_deadline() const {

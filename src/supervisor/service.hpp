@@ -24,6 +24,11 @@
 
 namespace mainstay::supervisor {
 
+// `exited with code 1: "OSError: [Errno 98] Address already in use"`: what happened, in the
+// service's own last words (the line made printable and cut at 200 bytes); `what` alone when
+// the line is blank.
+std::string with_last_words(const std::string& what, const std::string& line);
+
 class Service {
 public:
     // Keeps its own copy of `spec` (a reload may replace the configuration it came from).

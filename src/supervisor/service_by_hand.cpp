@@ -1,0 +1,75 @@
+// Service, continued: `mainstay start|stop|restart|resume NAME`, each logged.
+#include "supervisor/service.hpp"
+
+#include "config/diff.hpp"
+#include "config/values.hpp"
+
+#include <algorithm>
+#include <csignal>
+#include <utility>
+
+namespace mainstay::supervisor {
+
+using resilience::add_saturating;
+
+std::string Service::stop_by_hand(World& world) {
+    if (held_ && !active()) return spec_.name + " is already stopped";
+    world.log(config::LogLevel::info, spec_.name + ": stop requested");
+    held_ = true;
+    restart_now_ = false;
+    stop(world);
+    if (!pid_) become(world, State::stopped, "stopped by hand");
+    return {};
+}
+
+std::string Service::start_by_hand(World& world) {
+    if (state_ == State::recovering || state_ == State::paused) return resume_by_hand(world);
+    if (state_ == State::stopping) return spec_.name + " is stopping: start it once it has stopped";
+    if (pid_ || (desired_running_ && spec_.kind == config::Kind::external && state_ != State::failed)) {
+        return spec_.name + " is already running";
+    }
+    if (!held_ && (state_ == State::waiting || state_ == State::blocked)) {
+        return spec_.name + " is already " + std::string(to_string(state_)) + (reason_.empty() ? "" : " (" + reason_ + ")");
+    }
+    world.log(config::LogLevel::info, spec_.name + ": start requested");
+    held_ = false;
+    // It ended (completed, failed, stopped by its policy) still wanted: the Supervisor starts
+    // only a service that does not want to run yet, once its dependencies are met.
+    desired_running_ = false;
+    recovery_.stop();
+    breaker_.reset(world.now());
+    report_breaker(world, "started by hand");
+    become(world, State::waiting, "start requested");  // the Supervisor starts it once its dependencies are met
+    return {};
+}
+
+std::string Service::restart_by_hand(World& world) {
+    if (state_ == State::recovering || state_ == State::paused) return resume_by_hand(world);
+    if (!pid_) return start_by_hand(world);
+    if (state_ == State::stopping) return spec_.name + " is stopping already";
+    world.log(config::LogLevel::info, spec_.name + ": restart requested");
+    restart_now_ = true;
+    restart_for(world, "restart requested");
+    return {};
+}
+
+std::string Service::resume_by_hand(World& world) {
+    // A permanent failure is not retried until asked: resume asks as start does (SPEC §3).
+    if (state_ == State::failed && !held_) return start_by_hand(world);
+    if (state_ != State::paused && state_ != State::recovering) {
+        if (breaker_.state() != resilience::BreakerState::closed) {
+            // Open (an external service's wakes, say) while the service is not recovering: the
+            // breaker closes, the next call goes through.
+            world.log(config::LogLevel::info, spec_.name + ": resume requested");
+            breaker_.reset(world.now());
+            report_breaker(world, "resumed");
+            return {};
+        }
+        return spec_.name + " is " + std::string(to_string(state_)) + ": nothing to resume";
+    }
+    world.log(config::LogLevel::info, spec_.name + ": resume requested");
+    resume(world);
+    return {};
+}
+
+}  // namespace mainstay::supervisor
