@@ -81,7 +81,7 @@ void Service::report_breaker(World& world, std::string_view closed_why) {
 }
 
 void Service::start(World& world) {
-    desired_running_ = true;
+    want_ = Want::running;
     if (pid_) return;
     if (spec_.kind == config::Kind::external) {  // nothing to run: it is watched through its readiness probe
         probes_.begin(world.now());
@@ -193,7 +193,7 @@ void Service::on_exit(World& world, const ExitStatus& status) {
     run_until_.reset();
     watchdog_at_.reset();
     const std::string what = status.describe();
-    if (std::exchange(timed_out_, false) && desired_running_ && !restart_reason_) {
+    if (std::exchange(timed_out_, false) && want_ == Want::running && !restart_reason_) {
         // Stopped at its timeout: a failure (transient: retried per its restart policy).
         kill_at_.reset();
         const std::string why = "timed out: still running after " + config::format_duration(spec_.timeout) +
@@ -205,7 +205,7 @@ void Service::on_exit(World& world, const ExitStatus& status) {
         }
         return failure(world, why);
     }
-    if (restart_reason_ && desired_running_) {  // it was stopped because a probe failed, or by hand
+    if (restart_reason_ && want_ == Want::running) {  // it was stopped because a probe failed, or by hand
         kill_at_.reset();
         if (helper_pid_) world.signal_group(*helper_pid_, SIGKILL);
         if (std::exchange(restart_now_, false)) {  // `mainstay restart`: again at once, a fresh series
@@ -218,7 +218,7 @@ void Service::on_exit(World& world, const ExitStatus& status) {
         }
         return failure(world, *std::exchange(restart_reason_, std::nullopt));
     }
-    if (!desired_running_ || state_ == State::stopping) {
+    if (want_ != Want::running || state_ == State::stopping) {
         kill_at_.reset();
         recovery_.stop();
         // The stop command's work is done (or moot): it does not outlive the service.
@@ -357,7 +357,7 @@ void Service::on_timer(World& world) {
         if (breaker_.state() != resilience::BreakerState::closed) breaker_.reset(now);
         report_breaker(world, "ready for " + config::format_duration(spec_.restart.reset_after));
     }
-    if (state_ == State::recovering && desired_running_) {
+    if (state_ == State::recovering && want_ == Want::running) {
         breaker_.poll(now);
         report_breaker(world);
         if (auto due = recovery_.next_deadline(); due && now >= *due) attempt(world);
@@ -365,7 +365,7 @@ void Service::on_timer(World& world) {
 }
 
 void Service::hold(World& world) {
-    desired_running_ = false;
+    unwant();
     recovery_.stop();
     watchdog_at_.reset();  // the shutdown waves stop it now
     if (!pid_ && state_ != State::failed && state_ != State::completed && state_ != State::stopped) {
@@ -426,7 +426,7 @@ void Service::on_probe_result(World& world, ProbeKind kind, resilience::ProbeSta
                 become(world, State::unhealthy, what());
             }
             // An external service that does not answer is woken (again) by its wake command.
-            if (spec_.wake && desired_running_ && !helper_pid_ &&
+            if (spec_.wake && want_ == Want::running && !helper_pid_ &&
                 (wake_.state() == resilience::RetryState::idle || wake_.finished())) {
                 wake_.begin(world.now());
                 wake_step(world);
@@ -448,13 +448,13 @@ void Service::fail_permanently(World& world, const std::string& why) {
         return;
     }
     if (!pid_) {
-        desired_running_ = false;
+        unwant();
         become(world, State::failed, reason);
         return;
     }
     // Its process goes (failed means not running), and its exit then makes it failed.
     permanent_reason_ = reason;
-    desired_running_ = false;
+    unwant();
     kill_at_ = add_saturating(world.now(), spec_.stop.timeout);
     become(world, State::stopping, why + ": permanent; stop signal " + config::signal_name(spec_.stop.signal));
     world.signal_group(*pid_, spec_.stop.signal);
@@ -472,7 +472,7 @@ void Service::restart_for(World& world, std::string why) {
 }
 
 void Service::stop(World& world, bool force) {
-    desired_running_ = false;
+    unwant();
     if (spec_.kind == config::Kind::external) {
         probes_.end(world, id_);
         if (helper_pid_) world.signal_group(*helper_pid_, SIGKILL);  // a wake command in flight
@@ -514,7 +514,7 @@ void Service::on_helper_exit(World& world, const ExitStatus& status) {
 }
 
 void Service::wake(World& world) {
-    if (state_ == State::recovering && desired_running_) recovery_.conditions_changed(world.now());
+    if (state_ == State::recovering && want_ == Want::running) recovery_.conditions_changed(world.now());
 }
 
 void Service::set_waiting(World& world, State state, std::string reason) {
@@ -540,7 +540,7 @@ std::optional<TimePoint> Service::next_deadline() const {
     consider(run_until_);
     consider(watchdog_at_);
     consider(probes_.next_deadline());
-    if (spec_.wake && desired_running_) {
+    if (spec_.wake && want_ == Want::running) {
         if (wake_.state() == resilience::RetryState::attempting) {
             consider(wake_.next_deadline());  // a running wake command always has its timeout
         } else if (state_ != State::ready && wake_.state() == resilience::RetryState::waiting && !helper_pid_) {
@@ -549,7 +549,7 @@ std::optional<TimePoint> Service::next_deadline() const {
             consider(breaker_.state() == resilience::BreakerState::open ? breaker_.next_deadline() : wake_.next_deadline());
         }
     }
-    if (state_ == State::recovering && desired_running_) consider(recovery_.next_deadline());
+    if (state_ == State::recovering && want_ == Want::running) consider(recovery_.next_deadline());
     return next;
 }
 

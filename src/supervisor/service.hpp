@@ -61,7 +61,7 @@ public:
     std::string restart_by_hand(World& world);
     std::string resume_by_hand(World& world);
     // Stopped by hand: not started again until start_by_hand.
-    bool held() const { return held_; }
+    bool held() const { return want_ == Want::held; }
     // Its process (the group leader) exited; the zombie still pins the pid.
     void on_exit(World& world, const ExitStatus& status);
     // Its timer fired.
@@ -76,7 +76,7 @@ public:
     Id id() const { return id_; }
     const std::string& name() const { return spec_.name; }
     State state() const { return state_; }
-    bool wants_running() const { return desired_running_; }
+    bool wants_running() const { return want_ == Want::running; }
     const std::string& reason() const { return reason_; }
     std::optional<int> pid() const { return pid_; }
     // The running `stop.command`, if any.
@@ -149,7 +149,15 @@ private:
     std::uint32_t wake_attempts_{0};  // every wake started, across series
     std::optional<std::string> restart_reason_;  // stopping to restart (a probe failed)
     State state_{State::waiting};
-    bool desired_running_{false};
+    // What it is meant to be, beside what it is (state_), as dinit keeps them: `running`
+    // (started, and restarted per its policy), `held` (stopped by hand: not started again until
+    // start), or neither (`idle`: not started yet, waiting for its dependencies, or ended).
+    enum class Want { idle, running, held };
+    Want want_{Want::idle};
+    // No longer meant to run; held stays held.
+    void unwant() {
+        if (want_ == Want::running) want_ = Want::idle;
+    }
     std::string reason_;
     std::optional<int> pid_;
     std::optional<int> helper_pid_;
@@ -165,7 +173,6 @@ private:
     std::uint32_t starts_{0};
     std::uint32_t restarts_{0};
     bool attempted_{false};
-    bool held_{false};         // stopped by hand
     bool restart_now_{false};  // restart by hand: once stopped, started again without the backoff
     std::optional<int> shutdown_code_{};
     bool pushed_ready_{false};     // this process said it is ready (READY=1, its line, its fd)

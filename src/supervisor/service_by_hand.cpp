@@ -13,9 +13,9 @@ namespace mainstay::supervisor {
 using resilience::add_saturating;
 
 std::string Service::stop_by_hand(World& world) {
-    if (held_ && !active()) return spec_.name + " is already stopped";
+    if (want_ == Want::held && !active()) return spec_.name + " is already stopped";
     world.log(config::LogLevel::info, spec_.name + ": stop requested");
-    held_ = true;
+    want_ = Want::held;
     restart_now_ = false;
     stop(world);
     if (!pid_) become(world, State::stopped, "stopped by hand");
@@ -25,17 +25,17 @@ std::string Service::stop_by_hand(World& world) {
 std::string Service::start_by_hand(World& world) {
     if (state_ == State::recovering || state_ == State::paused) return resume_by_hand(world);
     if (state_ == State::stopping) return spec_.name + " is stopping: start it once it has stopped";
-    if (pid_ || (desired_running_ && spec_.kind == config::Kind::external && state_ != State::failed)) {
+    if (pid_ || (want_ == Want::running && spec_.kind == config::Kind::external && state_ != State::failed)) {
         return spec_.name + " is already running";
     }
-    if (!held_ && (state_ == State::waiting || state_ == State::blocked)) {
+    if (want_ != Want::held && (state_ == State::waiting || state_ == State::blocked)) {
         return spec_.name + " is already " + std::string(to_string(state_)) + (reason_.empty() ? "" : " (" + reason_ + ")");
     }
     world.log(config::LogLevel::info, spec_.name + ": start requested");
-    held_ = false;
-    // It ended (completed, failed, stopped by its policy) still wanted: the Supervisor starts
-    // only a service that does not want to run yet, once its dependencies are met.
-    desired_running_ = false;
+    // Idle, not running: it may have ended (completed, failed, stopped by its policy) still
+    // wanted, and the Supervisor starts only a service that does not want to run yet, once its
+    // dependencies are met.
+    want_ = Want::idle;
     recovery_.stop();
     breaker_.reset(world.now());
     report_breaker(world, "started by hand");
@@ -55,7 +55,7 @@ std::string Service::restart_by_hand(World& world) {
 
 std::string Service::resume_by_hand(World& world) {
     // A permanent failure is not retried until asked: resume asks as start does (SPEC §3).
-    if (state_ == State::failed && !held_) return start_by_hand(world);
+    if (state_ == State::failed && want_ != Want::held) return start_by_hand(world);
     if (state_ != State::paused && state_ != State::recovering) {
         if (breaker_.state() != resilience::BreakerState::closed) {
             // Open (an external service's wakes, say) while the service is not recovering: the

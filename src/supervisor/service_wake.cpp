@@ -26,7 +26,7 @@ void Service::wake_step(World& world) {
         }
         return;
     }
-    if (helper_pid_ || !desired_running_ || state_ == State::ready) return;
+    if (helper_pid_ || want_ != Want::running || state_ == State::ready) return;
     auto due = wake_.next_deadline();
     if (wake_.state() != resilience::RetryState::waiting || !due || now < *due) return;
     wake_permit_ = breaker_.allow_request(now);

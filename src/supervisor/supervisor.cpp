@@ -90,7 +90,7 @@ Capability::Unmet Supervisor::unmet() const {
 void Supervisor::settle_capability(Capability& c) { world_.set_timer(c.id(), c.next_deadline()); }
 
 void Supervisor::start() {
-    started_ = true;
+    phase_ = Phase::starting;
     started_at_ = world_.now();
     mode_since_ = started_at_;
     world_.set_timer(kStartupTimer, resilience::add_saturating(started_at_, main_.startup_timeout));
@@ -100,7 +100,7 @@ void Supervisor::start() {
         c->start(world_, unmet());
         settle_capability(*c);
     }
-    if (startup_done_) end_startup_phase();  // it ended at once: nothing could start
+    if (phase_ == Phase::up) end_startup_phase();  // it ended at once: nothing could start
 }
 
 void Supervisor::end_startup_phase() {
@@ -243,9 +243,9 @@ std::string Supervisor::mode_summary() const {
 
 void Supervisor::update_mode() {
     Mode next = Mode::stopping;
-    if (!shutting_down_) {
-        if (!startup_done_ && unsettled_ == 0) {
-            startup_done_ = true;
+    if (!shutting_down()) {
+        if (phase_ == Phase::starting && unsettled_ == 0) {
+            phase_ = Phase::up;
             world_.set_timer(kStartupTimer, std::nullopt);
             startup_duration_ = std::chrono::duration_cast<Duration>(world_.now() - started_at_);
             world_.log(config::LogLevel::info, "startup finished in " + std::to_string(startup_duration_->count()) + " ms");
@@ -255,7 +255,7 @@ void Supervisor::update_mode() {
         const bool capabilities_full = std::all_of(capabilities_.begin(), capabilities_.end(), [](const auto& c) {
             return c->state() == resilience::CapabilityState::full;
         });
-        next = !startup_done_                             ? Mode::starting
+        next = phase_ == Phase::starting                  ? Mode::starting
                : critical_failed_ > 0                      ? Mode::critical
                : unavailable_ == 0 && capabilities_full    ? Mode::full
                                                            : Mode::degraded;
@@ -306,7 +306,7 @@ bool Supervisor::on_exit(int pid, const ExitStatus& status) {
             summary_dirty_ = true;
             update_mode();
             report_mode();
-            if (shutting_down_) advance_shutdown();  // services may stop once the last hook ended
+            if (shutting_down()) advance_shutdown();  // services may stop once the last hook ended
             return true;
         }
     }
@@ -337,7 +337,7 @@ bool Supervisor::on_exit(int pid, const ExitStatus& status) {
         const bool was = s.available();
         s.on_exit(world_, status);
         after_event(i, was);
-        if (auto code = s.take_shutdown_code(); code && !shutting_down_) {
+        if (auto code = s.take_shutdown_code(); code && !shutting_down()) {
             world_.log(config::LogLevel::warn, s.name() + ": on_exit: shutdown: stopping everything; mainstay exits with " +
                                                    std::to_string(*code));
             exit_code_ = *code;
@@ -373,8 +373,8 @@ void Supervisor::on_timer(Id id) {
         return;
     }
     if (id == kStartupTimer) {
-        if (startup_done_ || shutting_down_) return;  // fired before it was cancelled
-        startup_done_ = true;
+        if (phase_ != Phase::starting) return;  // fired before it was cancelled
+        phase_ = Phase::up;
         startup_duration_ = std::chrono::duration_cast<Duration>(world_.now() - started_at_);
         world_.log(config::LogLevel::warn, "startup.timeout (" + config::format_duration(main_.startup_timeout) +
                                                ") reached: going on with what is ready");
@@ -486,8 +486,8 @@ bool Supervisor::dependencies_met(std::size_t i, std::string& waiting_for, bool&
 }
 
 void Supervisor::propagate() {
-    if (!started_) return;
-    if (shutting_down_) return advance_shutdown();
+    if (phase_ == Phase::created) return;
+    if (shutting_down()) return advance_shutdown();
     drain();
     update_mode();
     for (auto& c : capabilities_) {
@@ -501,8 +501,8 @@ void Supervisor::propagate() {
 }
 
 void Supervisor::shutdown() {
-    if (shutting_down_) return;
-    shutting_down_ = true;
+    if (shutting_down()) return;
+    phase_ = Phase::stopping;
     world_.log(config::LogLevel::info, "shutting down");
     world_.set_timer(kStartupTimer, std::nullopt);
     world_.set_timer(kModeTimer, std::nullopt);
@@ -553,8 +553,8 @@ void Supervisor::advance_shutdown() {
     for (const auto& r : retiring_) {
         if (r->active()) return;  // a reload's service still stopping: its exit brings us back
     }
-    if (!shutdown_done_) {
-        shutdown_done_ = true;
+    if (phase_ != Phase::stopped) {
+        phase_ = Phase::stopped;
         world_.set_timer(kShutdownTimer, std::nullopt);
         world_.shutdown_complete();
     }

@@ -92,13 +92,13 @@ public:
     // The whole: `starting` until every enabled service is ready, completed or has had its chance
     // (or startup.timeout), then `full`, `degraded` or `critical`; `stopping` at shutdown.
     Mode mode() const { return mode_; }
-    bool startup_done() const { return startup_done_; }
+    bool startup_done() const { return startup_duration_.has_value(); }
     TimePoint mode_since() const { return mode_since_; }
     std::optional<Duration> startup_duration() const { return startup_duration_; }
-    bool shutting_down() const { return shutting_down_; }
+    bool shutting_down() const { return phase_ >= Phase::stopping; }
     // 1 once a critical failure ended the run (`on_critical_failure: exit`), else 0.
     int exit_code() const { return exit_code_; }
-    bool shutdown_done() const { return shutdown_done_; }
+    bool shutdown_done() const { return phase_ == Phase::stopped; }
     // In configuration order.
     const std::vector<std::unique_ptr<Service>>& services() const { return services_; }
     const std::vector<std::unique_ptr<Capability>>& capabilities() const { return capabilities_; }
@@ -150,7 +150,7 @@ private:
     std::string mode_summary() const;
     // Logs the mode line when the mode changed, or (rate-limited) when its reasons changed.
     void report_mode();
-    // startup_done_ became true: DEGRADED capabilities clear what their hooks may have left set.
+    // The startup phase ended: DEGRADED capabilities clear what their hooks may have left set.
     void end_startup_phase();
     // At shutdown: a capability's last deactivate still runs; no service stops meanwhile.
     bool capabilities_winding_down() const;
@@ -206,9 +206,10 @@ private:
     std::size_t critical_failed_{0};
     bool summary_dirty_{false};
 
-    bool started_{false};
-    bool shutting_down_{false};
-    bool shutdown_done_{false};
+    // Where the whole is: made, starting (until every service settled or startup.timeout),
+    // up, stopping (shutdown begun: no more starts), stopped. Only ever forward.
+    enum class Phase { created, starting, up, stopping, stopped };
+    Phase phase_{Phase::created};
     std::vector<std::vector<std::size_t>> stop_waves_;
     std::size_t stop_wave_{0};
     std::size_t issued_wave_{static_cast<std::size_t>(-1)};  // the wave last told to stop
@@ -216,14 +217,13 @@ private:
     bool deadline_passed_{false};
     int exit_code_{0};
     Mode mode_{Mode::starting};
-    bool startup_done_{false};
     TimePoint started_at_{};
     TimePoint mode_since_{};
     Mode printed_mode_{Mode::starting};
     std::string mode_line_;
     TimePoint mode_printed_at_{};
     bool mode_timer_armed_{false};
-    std::optional<Duration> startup_duration_;
+    std::optional<Duration> startup_duration_;  // set when the startup phase ended (startup_done)
 };
 
 }  // namespace mainstay::supervisor

@@ -26,7 +26,7 @@ std::string Supervisor::downgrade(std::string_view capability, const std::option
 }
 
 std::string Supervisor::on_capability(std::string_view name, const std::function<std::string(Capability&)>& what) {
-    if (shutting_down_) return "mainstay is shutting down";
+    if (shutting_down()) return "mainstay is shutting down";
     for (auto& c : capabilities_) {
         if (c->spec().name != name) continue;
         std::string error = what(*c);
@@ -40,7 +40,7 @@ std::string Supervisor::on_capability(std::string_view name, const std::function
 }
 
 std::string Supervisor::control(Control what, std::string_view name) {
-    if (shutting_down_) return "mainstay is shutting down";
+    if (shutting_down()) return "mainstay is shutting down";
     auto it = position_.find(std::string(name));
     if (it == position_.end()) {
         for (auto& c : capabilities_) {
@@ -120,7 +120,7 @@ const std::vector<int>& Supervisor::handled_signals() {
 
 void Supervisor::on_signal(int sig) {
     if (sig == SIGTERM || sig == SIGINT || sig == SIGQUIT) {
-        if (shutting_down_) {
+        if (shutting_down()) {
             world_.log(config::LogLevel::warn, "second stop signal (" + config::signal_name(sig) + "): killing every service now");
             kill_all();
         } else {
@@ -129,7 +129,7 @@ void Supervisor::on_signal(int sig) {
         }
     } else if (sig == SIGHUP) {
         world_.log(config::LogLevel::info, "received SIGHUP: reloading the configuration");
-        if (!shutting_down_) world_.reload();
+        if (!shutting_down()) world_.reload();
     } else {  // passed on to the running services that ask for it (`forward_signals`), and no other
         std::size_t sent = 0;
         for (const auto& s : services_) {

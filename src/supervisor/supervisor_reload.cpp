@@ -14,7 +14,7 @@ bool Supervisor::is_retiring(const Service* s) const {
 }
 
 std::string Supervisor::apply(const config::Config& next, const config::ConfigDiff& diff) {
-    if (shutting_down_) return "mainstay is shutting down";
+    if (shutting_down()) return "mainstay is shutting down";
     main_ = next.main;
     auto listed = [](const std::vector<std::string>& v, const std::string& name) {
         return std::find(v.begin(), v.end(), name) != v.end();
@@ -126,7 +126,7 @@ void Supervisor::advance_retiring() {
 void Supervisor::after_retiring_event(Service& s) {
     track(s);
     world_.set_timer(s.id(), s.next_deadline());
-    if (shutting_down_) return advance_shutdown();
+    if (shutting_down()) return advance_shutdown();
     advance_retiring();
 }
 
