@@ -141,7 +141,7 @@ void Supervisor::count(std::size_t i) {
     const bool unavailable = enabled && !s.available();
     if (unavailable || c.unavailable) {
         // Something the mode line says (or said) changed.
-        summary_dirty_ = summary_dirty_ || unavailable != c.unavailable || s.state() != c.state || s.reason() != c.reason;
+        if (unavailable != c.unavailable || s.state() != c.state || s.reason() != c.reason) mode_line_.dirty();
     }
     c.enabled = enabled;
     c.unavailable = unavailable;
@@ -275,35 +275,14 @@ void Supervisor::update_mode() {
 }
 
 void Supervisor::report_mode() {
-    if (mode_ == Mode::starting || mode_ == Mode::stopping) return;
-    const bool changed = mode_ != printed_mode_;
-    if (!changed && !summary_dirty_) return;  // nothing new to say
-    const TimePoint now = world_.now();
-    // The same mode with other reasons: at most one line per kModeLineInterval.
-    const TimePoint due = resilience::add_saturating(mode_printed_at_, kModeLineInterval);
-    if (!changed && now < due) {
-        if (!mode_timer_armed_) world_.set_timer(kModeTimer, due);
-        mode_timer_armed_ = true;
-        return;
-    }
-    if (mode_timer_armed_) world_.set_timer(kModeTimer, std::nullopt);
-    mode_timer_armed_ = false;
-    summary_dirty_ = false;
-    std::string line = mode_summary();
-    if (!changed && line == mode_line_) return;  // changed and changed back
-    const bool first = printed_mode_ == Mode::starting;
-    printed_mode_ = mode_;
-    mode_printed_at_ = now;
-    mode_line_ = std::move(line);
-    world_.log(mode_ == Mode::full ? config::LogLevel::info : config::LogLevel::warn, mode_line_);
-    if (first) world_.notify_ready(mode_line_);
+    mode_line_.report(world_, mode_, [this] { return mode_summary(); });
 }
 
 bool Supervisor::on_exit(int pid, const ExitStatus& status) {
     for (auto& c : capabilities_) {
         if (c->on_exit(world_, pid, status)) {
             settle_capability(*c);
-            summary_dirty_ = true;
+            mode_line_.dirty();
             update_mode();
             report_mode();
             if (shutting_down()) advance_shutdown();  // services may stop once the last hook ended
@@ -368,7 +347,7 @@ void Supervisor::on_timer(Id id) {
         return;
     }
     if (id == kModeTimer) {
-        mode_timer_armed_ = false;
+        mode_line_.timer_done();
         report_mode();
         return;
     }
@@ -386,7 +365,7 @@ void Supervisor::on_timer(Id id) {
     if (Capability* c = capability_at(id)) {
         c->on_timer(world_);
         settle_capability(*c);
-        summary_dirty_ = true;
+        mode_line_.dirty();
         update_mode();
         report_mode();
         return;
@@ -408,7 +387,7 @@ void Supervisor::on_probe_result(Id id, ProbeKind kind, resilience::ProbeStatus 
     if (Capability* c = capability_at(id)) {
         c->on_check_result(world_, status == resilience::ProbeStatus::success, detail);
         settle_capability(*c);
-        summary_dirty_ = true;
+        mode_line_.dirty();
         update_mode();
         report_mode();
         return;
@@ -494,7 +473,7 @@ void Supervisor::propagate() {
         const auto before = c->state();
         c->requirements_changed(world_, unmet());
         settle_capability(*c);
-        if (c->state() != before) summary_dirty_ = true;
+        if (c->state() != before) mode_line_.dirty();
     }
     update_mode();
     report_mode();
@@ -506,7 +485,7 @@ void Supervisor::shutdown() {
     world_.log(config::LogLevel::info, "shutting down");
     world_.set_timer(kStartupTimer, std::nullopt);
     world_.set_timer(kModeTimer, std::nullopt);
-    mode_timer_armed_ = false;
+    mode_line_.timer_done();
     update_mode();
     // What the capabilities set outside goes first (SPEC §4): their last deactivate runs
     // before any service stops.

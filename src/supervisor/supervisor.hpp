@@ -27,6 +27,7 @@
 #include "resilience/events.hpp"
 #include "resilience/random.hpp"
 #include "supervisor/capability.hpp"
+#include "supervisor/mode_line.hpp"
 #include "supervisor/service.hpp"
 #include "supervisor/world.hpp"
 
@@ -117,7 +118,7 @@ public:
     std::string unmet_requirement(const std::vector<std::string>& names) const;
     // The mode line is printed at once when the mode changes; when only its reasons change,
     // at most once per this interval.
-    static constexpr Duration kModeLineInterval{std::chrono::seconds(5)};
+    static constexpr Duration kModeLineInterval = ModeLine::kInterval;
 
 private:
     // What the counters hold of one service, to take it out again when it changes.
@@ -148,7 +149,7 @@ private:
     void update_mode();
     // "mode: degraded: docker recovering (...); capabilities: local-llm degraded (...)".
     std::string mode_summary() const;
-    // Logs the mode line when the mode changed, or (rate-limited) when its reasons changed.
+    // The mode line (mode_line.hpp): logged when the mode changed, or (rate-limited) when its reasons did.
     void report_mode();
     // The startup phase ended: DEGRADED capabilities clear what their hooks may have left set.
     void end_startup_phase();
@@ -204,7 +205,6 @@ private:
     std::size_t unavailable_{0};
     std::size_t unsettled_{0};
     std::size_t critical_failed_{0};
-    bool summary_dirty_{false};
 
     // Where the whole is: made, starting (until every service settled or startup.timeout),
     // up, stopping (shutdown begun: no more starts), stopped. Only ever forward.
@@ -219,10 +219,7 @@ private:
     Mode mode_{Mode::starting};
     TimePoint started_at_{};
     TimePoint mode_since_{};
-    Mode printed_mode_{Mode::starting};
-    std::string mode_line_;
-    TimePoint mode_printed_at_{};
-    bool mode_timer_armed_{false};
+    ModeLine mode_line_;
     std::optional<Duration> startup_duration_;  // set when the startup phase ended (startup_done)
 };
 

@@ -31,7 +31,7 @@ std::string Supervisor::on_capability(std::string_view name, const std::function
         if (c->spec().name != name) continue;
         std::string error = what(*c);
         settle_capability(*c);
-        summary_dirty_ = true;
+        mode_line_.dirty();
         propagate();
         return error;
     }

@@ -89,7 +89,7 @@ std::string Supervisor::apply(const config::Config& next, const config::ConfigDi
     }
     retire_capabilities_done();
     advance_retiring();
-    summary_dirty_ = true;
+    mode_line_.dirty();
     propagate();
     return {};
 }
