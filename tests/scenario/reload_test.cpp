@@ -108,6 +108,7 @@ TEST_CASE("a stop signal during a reload's stops waits for them too, and a reloa
     CHECK(t.sup->apply(with({}), {}) == "mainstay is shutting down");
     t.world.exit(*t.sup, pid, ExitStatus::killed(SIGTERM));
     CHECK(t.world.complete);
+    t.wind_down();
 }
 
 TEST_CASE("a reload during the startup phase: a waiting service removed, an added one joins the startup") {

@@ -36,6 +36,7 @@ TEST_CASE("a service is running at once and ready after ready_after") {
     // Left armed: only the backoff reset after `reset_after` healthy.
     REQUIRE(t.timers() == 1);
     CHECK(t.world.timers.begin()->second == t.world.now() + 1min);
+    t.wind_down();
 }
 
 TEST_CASE("a crashing service restarts with its backoff: 0.1, 0.2, 0.4 s") {
@@ -58,6 +59,7 @@ TEST_CASE("a crashing service restarts with its backoff: 0.1, 0.2, 0.4 s") {
     CHECK(g[3] == 800ms);
     CHECK(t.s("web").restarts() == starts.size() - 1);
     CHECK(t.s("web").last_exit()->code == 1);
+    t.wind_down();
 }
 
 TEST_CASE("every exit kills what is left of the dead leader's process group") {
@@ -70,6 +72,7 @@ TEST_CASE("every exit kills what is left of the dead leader's process group") {
     CHECK(t.s("web").reason() == "killed by SIGSEGV");
     CHECK(t.s("web").last_exit()->signal == SIGSEGV);
     CHECK_FALSE(t.s("web").last_exit()->code);
+    t.wind_down();
 }
 
 TEST_CASE("a permanent exit code ends failed, with nothing left armed") {
@@ -82,6 +85,7 @@ TEST_CASE("a permanent exit code ends failed, with nothing left armed") {
     t.advance(1h);
     CHECK(t.world.starts.size() == 1);
     CHECK(t.timers() == 0);
+    t.wind_down();
 }
 
 TEST_CASE("the safety valve pauses after max_attempts, resume tries again at once") {
@@ -101,6 +105,7 @@ TEST_CASE("the safety valve pauses after max_attempts, resume tries again at onc
     CHECK(t.sup->resume("web"));
     CHECK(t.world.starts.size() == 4);
     CHECK(t.s("web").state() == State::running);
+    t.wind_down();
 }
 
 TEST_CASE("a missing executable is retried with backoff, its reason named") {
@@ -114,6 +119,7 @@ TEST_CASE("a missing executable is retried with backoff, its reason named") {
     t.world.missing.clear();
     t.advance(200ms);
     CHECK(t.s("dockerd").state() == State::running);
+    t.wind_down();
 }
 
 TEST_CASE("a oneshot that succeeds is completed, one that fails is retried") {
@@ -130,6 +136,7 @@ TEST_CASE("a oneshot that succeeds is completed, one that fails is retried") {
     t.exit("migrate", ExitStatus::exited(0));
     CHECK(t.s("migrate").state() == State::completed);
     CHECK(t.timers() == 0);
+    t.wind_down();
 }
 
 TEST_CASE("a oneshot still running at its timeout is stopped, counts as a failure and is retried, its dependents wait saying on what") {
@@ -243,6 +250,7 @@ TEST_CASE("restart policies: never fails on a crash, on-failure stops on a clean
     t.advance(1h);
     CHECK(t.world.starts.size() == 2);
     CHECK(t.timers() == 0);
+    t.wind_down();
 }
 
 TEST_CASE("the circuit breaker opens at its threshold and holds restarts for its cooldown") {
@@ -261,6 +269,7 @@ TEST_CASE("the circuit breaker opens at its threshold and holds restarts for its
     CHECK(t.world.starts.size() == 4);  // the half-open trial
     t.advance(1s);                      // ready: the trial succeeded
     CHECK(t.s("web").breaker().state() == resilience::BreakerState::closed);
+    t.wind_down();
 }
 
 TEST_CASE("the backoff returns to initial after reset_after healthy") {
@@ -281,6 +290,7 @@ TEST_CASE("the backoff returns to initial after reset_after healthy") {
     t.exit("web", ExitStatus::exited(1));
     t.advance(2s);
     CHECK(t.world.starts_of("web").back().at - before == 100ms);
+    t.wind_down();
 }
 
 TEST_CASE("an external service is never spawned") {
@@ -301,6 +311,7 @@ TEST_CASE("an external service is never spawned") {
     CHECK(t.world.complete);
     CHECK(t.world.running_probes.empty());
     CHECK(t.timers() == 0);
+    t.wind_down();
 }
 
 TEST_CASE("a dependent waits until its dependency is ready") {
@@ -310,6 +321,7 @@ TEST_CASE("a dependent waits until its dependency is ready") {
     t.advance(1s);
     CHECK(t.s("db").state() == State::ready);
     CHECK(t.s("app").state() == State::running);
+    t.wind_down();
 }
 
 TEST_CASE("a soft dependency that failed its attempt lets the dependent start") {
@@ -317,6 +329,7 @@ TEST_CASE("a soft dependency that failed its attempt lets the dependent start") 
     t.exit("docker", ExitStatus::exited(1));
     CHECK(t.s("docker").state() == State::recovering);
     CHECK(t.s("app").state() == State::running);
+    t.wind_down();
 }
 
 TEST_CASE("stop sends the stop signal to the group, then SIGKILL after stop.timeout") {
@@ -335,6 +348,7 @@ TEST_CASE("stop sends the stop signal to the group, then SIGKILL after stop.time
     CHECK(t.s("web").state() == State::stopped);
     CHECK(t.world.complete);
     CHECK(t.timers() == 0);
+    t.wind_down();
 }
 
 TEST_CASE("shutdown stops dependents before their dependencies") {
@@ -352,6 +366,7 @@ TEST_CASE("shutdown stops dependents before their dependencies") {
     t.exit("db", ExitStatus::exited(0));
     CHECK(t.world.complete);
     CHECK(t.timers() == 0);
+    t.wind_down();
 }
 
 TEST_CASE("shutdown of one wave of many costs each exit its own service, not a pass over the wave") {
@@ -368,6 +383,7 @@ TEST_CASE("shutdown of one wave of many costs each exit its own service, not a p
     CHECK(t.timers() == 0);
     // A pass over the wave at every exit would set about 300 * 300 / 2 timers.
     CHECK(t.world.timer_sets - before < 300 * 4);
+    t.wind_down();
 }
 
 TEST_CASE("shutdown.timeout kills whatever still runs") {
@@ -380,6 +396,7 @@ TEST_CASE("shutdown.timeout kills whatever still runs") {
     t.exit("stubborn", ExitStatus::killed(SIGKILL));
     CHECK(t.world.complete);
     CHECK(t.timers() == 0);
+    t.wind_down();
 }
 
 TEST_CASE("services not yet started are simply stopped at shutdown, recovery timers go away") {
@@ -391,6 +408,7 @@ TEST_CASE("services not yet started are simply stopped at shutdown, recovery tim
     CHECK(t.s("db").state() == State::stopped);
     CHECK(t.world.complete);
     CHECK(t.timers() == 0);
+    t.wind_down();
 }
 
 TEST_CASE("a paused service says why: the safety valve and the last failure") {
@@ -402,6 +420,7 @@ TEST_CASE("a paused service says why: the safety valve and the last failure") {
     t.exit("web", ExitStatus::exited(4));
     CHECK(t.s("web").state() == State::paused);
     CHECK(t.s("web").reason() == "safety valve: gave up after 1 attempts; last: exited with code 4");
+    t.wind_down();
 }
 
 TEST_CASE("stop.command is run instead of the stop signal, SIGKILL still follows stop.timeout") {
@@ -422,6 +441,7 @@ TEST_CASE("stop.command is run instead of the stop signal, SIGKILL still follows
     t.exit("db", ExitStatus::killed(SIGKILL));
     CHECK(t.world.complete);
     CHECK(t.timers() == 0);
+    t.wind_down();
 }
 
 TEST_CASE("during shutdown nothing restarts: a dependency crashing while its dependents stop stays down") {
@@ -436,6 +456,7 @@ TEST_CASE("during shutdown nothing restarts: a dependency crashing while its dep
     t.exit("app", ExitStatus::exited(0));
     CHECK(t.world.complete);
     CHECK(t.timers() == 0);
+    t.wind_down();
 }
 
 TEST_CASE("a stop command still running when its service exits is killed, shutdown waits for it") {
@@ -450,6 +471,7 @@ TEST_CASE("a stop command still running when its service exits is killed, shutdo
     CHECK_FALSE(t.world.complete);
     t.world.exit(*t.sup, helper, ExitStatus::killed(SIGKILL));
     CHECK(t.world.complete);
+    t.wind_down();
 }
 
 TEST_CASE("after shutdown.timeout, the waves still to stop are killed without their stop commands") {
@@ -468,6 +490,7 @@ TEST_CASE("after shutdown.timeout, the waves still to stop are killed without th
     CHECK(t.world.signals.back().signal == SIGKILL);
     t.exit("db", ExitStatus::killed(SIGKILL));
     CHECK(t.world.complete);
+    t.wind_down();
 }
 
 TEST_CASE("a soft dependency that ended stopped lets its dependent start") {
@@ -478,6 +501,7 @@ TEST_CASE("a soft dependency that ended stopped lets its dependent start") {
     t.exit("init", ExitStatus::exited(0));
     CHECK(t.s("init").state() == State::stopped);
     CHECK(t.s("app").state() == State::running);
+    t.wind_down();
 }
 
 TEST_CASE("a required dependency that failed blocks its dependent, naming it, a soft dependent goes on") {
@@ -490,6 +514,7 @@ TEST_CASE("a required dependency that failed blocks its dependent, naming it, a 
     CHECK(t.s("mid").reason() == "base is failed");
     CHECK(t.s("top").state() == State::running);
     CHECK(t.world.starts_of("mid").empty());
+    t.wind_down();
 }
 
 
@@ -640,6 +665,7 @@ TEST_CASE("startup.timeout ends the startup phase while something is still start
     CHECK(t.sup->startup_done());
     CHECK(t.sup->mode() == Mode::degraded);
     CHECK(logged(t.world, "startup.timeout (1m) reached"));
+    t.wind_down();
 }
 
 TEST_CASE("a critical service that fails for good makes the mode critical") {
@@ -651,6 +677,7 @@ TEST_CASE("a critical service that fails for good makes the mode critical") {
     t.advance(1s);
     CHECK(t.sup->mode() == Mode::critical);
     CHECK(logged(t.world, "mode: critical: core failed (exited with code 78 (a permanent exit code))"));
+    t.wind_down();
 }
 
 TEST_CASE("a process whose readiness never passes is unhealthy after failure_threshold: it had its chance") {
