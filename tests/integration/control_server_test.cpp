@@ -25,6 +25,7 @@
 #include "cli/control_client.hpp"
 #include "integration/serve_support.hpp"
 #include "serve/control_server.hpp"
+#include "support/unix_client.hpp"
 
 namespace {
 
@@ -75,27 +76,16 @@ std::vector<json> read_to_end(ControlClient& client) {
 // A client that writes raw bytes (what ControlClient never would) and reads raw lines.
 class RawClient {
 public:
-    explicit RawClient(const fs::path& path) : fd_(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
-        sockaddr_un address{};
-        address.sun_family = AF_UNIX;
-        path.string().copy(address.sun_path, sizeof address.sun_path - 1);
-        connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
+    explicit RawClient(const fs::path& path) : fd_(mainstay::testing::connect_unix(path)), connected_(fd_ >= 0) {}
+    ~RawClient() {
+        if (fd_ >= 0) ::close(fd_);
     }
-    ~RawClient() { ::close(fd_); }
     RawClient(const RawClient&) = delete;
     RawClient& operator=(const RawClient&) = delete;
 
     bool connected() const { return connected_; }
 
-    bool write(const std::string& bytes) {
-        std::size_t done = 0;
-        while (done < bytes.size()) {
-            const ssize_t n = ::send(fd_, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
-            if (n <= 0) return false;
-            done += static_cast<std::size_t>(n);
-        }
-        return true;
-    }
+    bool write(const std::string& bytes) { return mainstay::testing::send_all(fd_, bytes); }
 
     // The next line, or "<closed>" at the end of the stream, or "<timeout>".
     std::string line(std::chrono::milliseconds limit = 10s) {

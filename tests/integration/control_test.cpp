@@ -23,6 +23,7 @@
 #include <nlohmann/json.hpp>
 
 #include "harness.hpp"
+#include "support/unix_client.hpp"
 #include "support/free_port.hpp"
 #include "support/http_get.hpp"
 
@@ -39,18 +40,7 @@ std::string main_with(const std::string& status_extra) {
 }
 
 // A connection of the test's own to the instance's control socket; -1 when it cannot connect.
-int connect_control(const Mainstay& m) {
-    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    const std::string path = (m.dir() / "run/control.sock").string();
-    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-        ::close(fd);
-        return -1;
-    }
-    return fd;
-}
+int connect_control(const Mainstay& m) { return connect_unix(m.dir() / "run/control.sock"); }
 
 
 }  // namespace

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "harness.hpp"
+#include "support/unix_client.hpp"
 #include "support/free_port.hpp"
 #include "support/http_get.hpp"
 #include "support/signal_guard.hpp"
@@ -113,26 +114,13 @@ TEST_CASE("/healthz answers 200 under 40 slow connections") {
 
 namespace {
 
-// A connection to the control socket, or -1.
-int connect_control(const std::filesystem::path& socket) {
-    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_un a{};
-    a.sun_family = AF_UNIX;
-    std::snprintf(a.sun_path, sizeof a.sun_path, "%s", socket.c_str());
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-        ::close(fd);
-        return -1;
-    }
-    return fd;
-}
-
 // A control-socket connection that asked for `events --follow` (and keeps it); -1 when the
 // connect failed.
 int follower(const std::filesystem::path& socket) {
-    const int fd = connect_control(socket);
+    const int fd = connect_unix(socket);
     if (fd < 0) return -1;
     const std::string request = "{\"cmd\":\"events\",\"follow\":true}\n";
-    (void)!::write(fd, request.data(), request.size());
+    (void)send_all(fd, request);
     return fd;
 }
 
@@ -166,7 +154,7 @@ TEST_CASE("with every control slot held, status says too many connections (exit 
     // 64 clients that connect and say nothing (each may hold its slot for the idle minute).
     std::vector<int> fds;
     for (int i = 0; i < 64; ++i) {
-        const int fd = connect_control(m.dir() / "run" / "control.sock");
+        const int fd = connect_unix(m.dir() / "run" / "control.sock");
         REQUIRE(fd >= 0);
         fds.push_back(fd);
     }
