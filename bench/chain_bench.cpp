@@ -23,8 +23,8 @@
 #include <string>
 #include <vector>
 
-#include "support/signal_guard.hpp"
 #include "support/free_port.hpp"
+#include "support/signal_guard.hpp"
 
 namespace {
 

@@ -42,8 +42,8 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
-#include <cstdarg>
 #include <chrono>
+#include <cstdarg>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -76,9 +76,13 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 
 volatile sig_atomic_t g_interrupted = 0;
-void on_signal(int) { g_interrupted = 1; }
+void on_signal(int) {
+    g_interrupted = 1;
+}
 
-double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+double since(Clock::time_point t) {
+    return std::chrono::duration<double>(Clock::now() - t).count();
+}
 
 __attribute__((format(printf, 1, 2))) void say(const char* fmt, ...) {
     static const auto t0 = Clock::now();
@@ -351,9 +355,9 @@ int main(int argc, char** argv) {
             // exit file holds a number, each start exits after that many ms (code 3 for the
             // on-failure half, so that policy restarts it); an empty file means "stay".
             const int code = i % 20 == 3 ? 0 : 3;
-            yaml << "command: 'if [ -s " << s.exit_file.string() << " ]; then exec " << cmd.str()
-                 << " --exit-code " << code << " --exit-after \"$(cat " << s.exit_file.string() << ")\"; else exec "
-                 << cmd.str() << "; fi'\nshell: true\n";
+            yaml << "command: 'if [ -s " << s.exit_file.string() << " ]; then exec " << cmd.str() << " --exit-code "
+                 << code << " --exit-after \"$(cat " << s.exit_file.string() << ")\"; else exec " << cmd.str()
+                 << "; fi'\nshell: true\n";
             yaml << "restart: {policy: " << (code == 0 ? "always" : "on-failure") << ", ";
         } else {
             yaml << "command: " << cmd.str() << "\n";
@@ -365,7 +369,8 @@ int main(int argc, char** argv) {
                 "output: {console: "
              << (s.chatty ? "true" : "false") << ", file: true}\n"
              << "probes:\n  readiness: {http: '" << url << "', interval: 1s, timeout: 500ms, failure_threshold: 2}\n";
-        if (s.liveness) yaml << "  liveness: {http: '" << url << "', interval: 1s, timeout: 500ms, failure_threshold: 3}\n";
+        if (s.liveness)
+            yaml << "  liveness: {http: '" << url << "', interval: 1s, timeout: 500ms, failure_threshold: 3}\n";
     }
     auto set_exit_files = [&](bool on) {
         for (auto& s : services) {
@@ -601,7 +606,8 @@ int main(int argc, char** argv) {
         }
     };
     auto run_faults = [&](double secs, bool inject) {
-        const auto end = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(secs));
+        const auto end =
+            Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(secs));
         auto next_fault = Clock::now(), next_exit_refresh = Clock::now();
         while (Clock::now() < end && !out_of_time()) {
             tick(inject, next_fault, next_exit_refresh);
@@ -622,7 +628,8 @@ int main(int argc, char** argv) {
                 if (!p) return false;
                 std::ifstream in("/proc/" + std::to_string(p->pid) + "/cmdline");
                 std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-                return cmdline.find("--exit-after") == std::string::npos && cmdline.find("test-service") != std::string::npos;
+                return cmdline.find("--exit-after") == std::string::npos &&
+                       cmdline.find("test-service") != std::string::npos;
             });
             if (settled) return true;
             std::this_thread::sleep_for(milliseconds(100));
@@ -912,8 +919,8 @@ int main(int argc, char** argv) {
     std::printf("  %-44s %lld bytes read; dropped lines: %.0f console, %.0f file\n", "slow console (1 KiB / 100 ms)",
                 console_bytes.load(), dropped_console, dropped_file);
     if (disk_mounted) {
-        std::printf("  %-44s %zu 'cannot write' (console), %zu 'writing again' (its log file)%s\n", "full log disk (2 MB tmpfs)",
-                    disk_full_lines.size(), writing_again.size(), disk_note.c_str());
+        std::printf("  %-44s %zu 'cannot write' (console), %zu 'writing again' (its log file)%s\n",
+                    "full log disk (2 MB tmpfs)", disk_full_lines.size(), writing_again.size(), disk_note.c_str());
         if (!disk_full_lines.empty()) std::printf("      %s\n", disk_full_lines.front().c_str());
         if (!writing_again.empty()) std::printf("      %s\n", writing_again.front().c_str());
         std::printf("  %-44s %zu\n", "torn lines in the log files", torn.size());
@@ -927,9 +934,10 @@ int main(int argc, char** argv) {
     std::printf("  %-44s %s, after %.1f s (%.1f s until the exiting ones had made their last exit)\n",
                 "every service ready after the faults", all_ready_at_end >= 0 ? "yes" : "NO", all_ready_at_end,
                 all_ready_at_end_exits);
-    std::printf("  %-44s %d zombies; %d children for %d services; %d grandchildren alive of %d forked\n",
-                "mainstay's children", zombies, children, n, grandchildren_alive,
-                static_cast<int>(std::count_if(services.begin(), services.end(), [](auto& s) { return s.grandchild; })));
+    std::printf(
+        "  %-44s %d zombies; %d children for %d services; %d grandchildren alive of %d forked\n", "mainstay's children",
+        zombies, children, n, grandchildren_alive,
+        static_cast<int>(std::count_if(services.begin(), services.end(), [](auto& s) { return s.grandchild; })));
     std::printf("  %-44s %ld -> %ld\n", "mainstay descriptors (baseline -> end)", fds_base, fds_end);
     if (fds_end != fds_base) {
         std::vector<std::string> gone, added;

@@ -91,7 +91,8 @@ int main(int argc, char** argv) {
                                             "status: {socket: run/control.sock}\n";
     for (int i = 0; i < n; ++i) {
         std::ofstream(dir / "services.d" / ("s" + std::to_string(i) + ".yaml"))
-            << "command: [" << service << ", --pid-file, " << (dir / ("s" + std::to_string(i) + ".pid")).string() << "]\n"
+            << "command: [" << service << ", --pid-file, " << (dir / ("s" + std::to_string(i) + ".pid")).string()
+            << "]\n"
             << "restart: {backoff: {initial: 0s, jitter: none}, circuit_breaker: {failure_threshold: 100000000}}\n";
     }
     const pid_t ms = ::fork();

@@ -50,11 +50,11 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <string>
-#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -77,7 +77,9 @@ long long now_ns() {
     return ts.tv_sec * 1'000'000'000LL + ts.tv_nsec;
 }
 
-void sleep_ms(long ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
+void sleep_ms(long ms) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+}
 
 struct Interrupted : std::runtime_error {
     Interrupted() : std::runtime_error("interrupted") {}
@@ -194,7 +196,9 @@ constexpr int kKinds = 5;
 const char* const kNames[kKinds] = {"floor", "mainstay", "mainstay-nocg", "supervisord", "runit"};
 // The column headers: mainstay contained (the default) and not.
 const char* const kColumns[kKinds] = {"floor", "mainstay", "mainstay, no cgroup", "supervisord", "runit"};
-bool is_mainstay(Kind k) { return k == Kind::mainstay || k == Kind::mainstay_nocg; }
+bool is_mainstay(Kind k) {
+    return k == Kind::mainstay || k == Kind::mainstay_nocg;
+}
 
 struct Tools {
     std::string mainstay, stamp, service, floor, supervisord, runsvdir;  // service: test-service
@@ -232,8 +236,10 @@ public:
                 limit.rlim_cur = std::min<rlim_t>(limit.rlim_max, 1024);
                 ::setrlimit(RLIMIT_NOFILE, &limit);
             }
-            if (kind == Kind::mainstay_nocg) ::setenv("MAINSTAY_NO_CGROUP", "1", 1);
-            else ::unsetenv("MAINSTAY_NO_CGROUP");
+            if (kind == Kind::mainstay_nocg)
+                ::setenv("MAINSTAY_NO_CGROUP", "1", 1);
+            else
+                ::unsetenv("MAINSTAY_NO_CGROUP");
             const int null = ::open("/dev/null", O_RDONLY);
             ::dup2(null, 0);
             ::dup2(fds[1], 1);
@@ -303,7 +309,8 @@ public:
             int status = 0;
             while (::waitpid(pid_, &status, WNOHANG) == 0) {
                 if (now_ns() > deadline) {
-                    std::fprintf(stderr, "%s did not stop within 180 s: SIGKILL to its process group\n", kNames[int(kind_)]);
+                    std::fprintf(stderr, "%s did not stop within 180 s: SIGKILL to its process group\n",
+                                 kNames[int(kind_)]);
                     mainstay::testing::signal_group(pid_, SIGKILL);
                     ::waitpid(pid_, &status, 0);
                     break;
@@ -371,27 +378,31 @@ std::unique_ptr<Running> launch(Kind kind, const Tools& t, const fs::path& dir, 
                 f << "]\n";
                 if (mainstay_extra.empty()) {
                     // Restart at once, every time (the floor's behaviour).
-                    f << "restart: {backoff: {initial: 0s, jitter: none}, circuit_breaker: {failure_threshold: 1000000}}\n";
+                    f << "restart: {backoff: {initial: 0s, jitter: none}, circuit_breaker: {failure_threshold: "
+                         "1000000}}\n";
                 } else {
                     f << mainstay_extra;
                 }
             }
-            return std::make_unique<Running>(kind, std::vector<std::string>{t.mainstay, "run", "-c", (dir / "mainstay.yaml").string()},
-                                             dir, watch);
+            return std::make_unique<Running>(
+                kind, std::vector<std::string>{t.mainstay, "run", "-c", (dir / "mainstay.yaml").string()}, dir, watch);
         }
         case Kind::supervisord: {
             std::ofstream f(dir / "supervisord.conf");
-            f << "[supervisord]\nnodaemon=true\nlogfile=" << (dir / "supervisord.log").string() << "\npidfile="
-              << (dir / "supervisord.pid").string() << "\nchildlogdir=" << dir.string() << "\nminfds=4096\n";
+            f << "[supervisord]\nnodaemon=true\nlogfile=" << (dir / "supervisord.log").string()
+              << "\npidfile=" << (dir / "supervisord.pid").string() << "\nchildlogdir=" << dir.string()
+              << "\nminfds=4096\n";
             for (std::size_t i = 0; i < services.size(); ++i) {
                 f << "\n[program:s" << i << "]\ncommand=";
                 for (std::size_t a = 0; a < services[i].size(); ++a) f << (a ? " " : "") << services[i][a];
                 // startsecs=0: RUNNING at once, so an exit is never "too quick" (no BACKOFF delay).
-                f << "\nautorestart=true\nstartsecs=0\nstartretries=1000000\nredirect_stderr=true\nstdout_logfile=NONE\n";
+                f << "\nautorestart=true\nstartsecs=0\nstartretries=1000000\nredirect_stderr=true\nstdout_logfile="
+                     "NONE\n";
             }
             f.close();
             return std::make_unique<Running>(
-                kind, std::vector<std::string>{t.supervisord, "-n", "-c", (dir / "supervisord.conf").string()}, dir, watch);
+                kind, std::vector<std::string>{t.supervisord, "-n", "-c", (dir / "supervisord.conf").string()}, dir,
+                watch);
         }
         case Kind::runit: {
             for (std::size_t i = 0; i < services.size(); ++i) {
@@ -404,7 +415,8 @@ std::unique_ptr<Running> launch(Kind kind, const Tools& t, const fs::path& dir, 
                 f.close();
                 fs::permissions(sv / "run", fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec);
             }
-            return std::make_unique<Running>(kind, std::vector<std::string>{t.runsvdir, (dir / "service").string()}, dir, watch);
+            return std::make_unique<Running>(kind, std::vector<std::string>{t.runsvdir, (dir / "service").string()},
+                                             dir, watch);
         }
     }
     return nullptr;
@@ -424,8 +436,8 @@ double percentile(std::vector<double> v, double p) {
 struct Row {
     std::string id, measure, unit;
     double value[kKinds] = {NAN, NAN, NAN, NAN, NAN};  // by Kind; NAN: n/a or not run
-    std::string note[kKinds];                           // why n/a
-    std::string goal;                         // e.g. "<= 1.5x floor"
+    std::string note[kKinds];                          // why n/a
+    std::string goal;                                  // e.g. "<= 1.5x floor"
     std::function<std::optional<bool>(const Row&)> met;
 };
 
@@ -475,7 +487,9 @@ struct Options {
     std::string json, svg, markdown;
 };
 
-Command start_service(const Tools& t, const fs::path& start_file) { return {t.stamp, "--start-file", start_file.string()}; }
+Command start_service(const Tools& t, const fs::path& start_file) {
+    return {t.stamp, "--start-file", start_file.string()};
+}
 
 // Restart reaction: SIGKILL the newest process as soon as it has started; the time to the next
 // start line. Returns the reactions in ms.
@@ -492,7 +506,8 @@ std::vector<double> restart_reaction(Kind kind, const Tools& t, const fs::path& 
         const long long deadline = now_ns() + 10'000'000'000LL;
         while (!sup->owns(last.pid)) {
             check_interrupt();
-            if (now_ns() > deadline) throw std::runtime_error("pid " + std::to_string(last.pid) + " is not the supervisor's child");
+            if (now_ns() > deadline)
+                throw std::runtime_error("pid " + std::to_string(last.pid) + " is not the supervisor's child");
             sleep_ms(1);
         }
         const long long t0 = now_ns();
@@ -518,7 +533,8 @@ Launch launch_all(Kind kind, const Tools& t, const fs::path& dir, int n, bool id
     auto sup = launch(kind, t, dir / "run", services);
     Launch r;
     if (!starts.wait_for(static_cast<std::size_t>(n), 600)) {
-        throw std::runtime_error(std::to_string(starts.count()) + " of " + std::to_string(n) + " services started within 600 s");
+        throw std::runtime_error(std::to_string(starts.count()) + " of " + std::to_string(n) +
+                                 " services started within 600 s");
     }
     long long last = 0;
     for (const auto& s : starts.starts()) last = std::max(last, s.at);
@@ -555,7 +571,8 @@ Launch launch_all(Kind kind, const Tools& t, const fs::path& dir, int n, bool id
     const auto first = starts.starts();
     for (int e = 0; e < o.events && e < n; ++e) {
         const int victim = first[static_cast<std::size_t>(e)].pid;
-        if (!sup->owns(victim)) throw std::runtime_error("pid " + std::to_string(victim) + " is not the supervisor's child");
+        if (!sup->owns(victim))
+            throw std::runtime_error("pid " + std::to_string(victim) + " is not the supervisor's child");
         const std::size_t before = starts.count();
         const long long t0 = now_ns();
         signal_process(victim, SIGKILL);
@@ -584,7 +601,8 @@ std::vector<double> chain(Kind kind, const Tools& t, const fs::path& dir, int ru
         } else {
             fs::remove_all(dir / "run");
             fs::create_directories(dir / "run/services.d");
-            std::ofstream(dir / "run/mainstay.yaml") << "services_dir: services.d\nstatus: {socket: run/control.sock}\n";
+            std::ofstream(dir / "run/mainstay.yaml")
+                << "services_dir: services.d\nstatus: {socket: run/control.sock}\n";
             for (int i = 0; i < 10; ++i) {
                 std::ofstream f(dir / "run/services.d" / ("s" + std::to_string(i) + ".yaml"));
                 f << "command: [\"" << t.stamp << "\", --listen, \"" << ports[static_cast<std::size_t>(i)] << "\"]\n"
@@ -592,8 +610,9 @@ std::vector<double> chain(Kind kind, const Tools& t, const fs::path& dir, int ru
                   << "\", startup_interval: 10ms}}\n";
                 if (i > 0) f << "depends_on: [s" << i - 1 << "]\n";
             }
-            sup = std::make_unique<Running>(kind, std::vector<std::string>{t.mainstay, "run", "-c", (dir / "run/mainstay.yaml").string()},
-                                            dir / "run", "mode: full");
+            sup = std::make_unique<Running>(
+                kind, std::vector<std::string>{t.mainstay, "run", "-c", (dir / "run/mainstay.yaml").string()},
+                dir / "run", "mode: full");
         }
         const long long deadline = now_ns() + 30'000'000'000LL;
         while (sup->watched_at() < 0) {
@@ -623,17 +642,20 @@ double probe_cpu(Kind kind, const Tools& t, const fs::path& dir, int seconds) {
         for (int i = 0; i < 100; ++i) {
             std::ofstream f(dir / "run/services.d" / ("s" + std::to_string(i) + ".yaml"));
             f << "command: [\"" << t.service << "\", --listen, \"" << ports[static_cast<std::size_t>(i)] << "\"]\n"
-              << "probes: {readiness: {tcp: \"127.0.0.1:" << ports[static_cast<std::size_t>(i)] << "\", interval: 1s}}\n";
+              << "probes: {readiness: {tcp: \"127.0.0.1:" << ports[static_cast<std::size_t>(i)]
+              << "\", interval: 1s}}\n";
         }
-        sup = std::make_unique<Running>(kind, std::vector<std::string>{t.mainstay, "run", "-c", (dir / "run/mainstay.yaml").string()},
-                                        dir / "run", "mode: full");
+        sup = std::make_unique<Running>(
+            kind, std::vector<std::string>{t.mainstay, "run", "-c", (dir / "run/mainstay.yaml").string()}, dir / "run",
+            "mode: full");
     }
     // Settle: every service listening (mainstay: every one ready), then 3 s more.
     const long long deadline = now_ns() + 60'000'000'000LL;
     while (is_mainstay(kind) && sup->watched_at() < 0) {
         check_interrupt();
         if (now_ns() > deadline) {
-            throw std::runtime_error("not every probed service was ready within 60 s; mainstay's last output:\n" + sup->tail());
+            throw std::runtime_error("not every probed service was ready within 60 s; mainstay's last output:\n" +
+                                     sup->tail());
         }
         sleep_ms(10);
     }
@@ -662,7 +684,8 @@ void print_table(const std::vector<Row>& rows, FILE* out, bool markdown) {
             std::fprintf(out, "\n");
         } else {
             std::fprintf(out, "%-46s", cells[0].c_str());
-            for (std::size_t i = 1; i + 1 < cells.size(); ++i) std::fprintf(out, " %*s", i == 3 ? 19 : 11, cells[i].c_str());
+            for (std::size_t i = 1; i + 1 < cells.size(); ++i)
+                std::fprintf(out, " %*s", i == 3 ? 19 : 11, cells[i].c_str());
             std::fprintf(out, "  %s\n", cells.back().c_str());
         }
     };
@@ -687,20 +710,23 @@ void write_json(const std::vector<Row>& rows, const Options& o, const std::strin
     std::ofstream f(file);
     utsname u{};
     ::uname(&u);
-    f << "{\n  \"machine\": {\"cpus\": " << std::thread::hardware_concurrency() << ", \"kernel\": " << json_string(u.release)
-      << "},\n  \"options\": {\"rounds\": " << o.rounds << ", \"idle_seconds\": " << o.idle_seconds
-      << ", \"probe_seconds\": " << o.probe_seconds << ", \"events\": " << o.events << ", \"chain_runs\": " << o.chain_runs
-      << ", \"small\": " << o.small << ", \"big\": " << o.big << ", \"huge\": " << o.huge
-      << "},\n  \"rows\": [\n";
+    f << "{\n  \"machine\": {\"cpus\": " << std::thread::hardware_concurrency()
+      << ", \"kernel\": " << json_string(u.release) << "},\n  \"options\": {\"rounds\": " << o.rounds
+      << ", \"idle_seconds\": " << o.idle_seconds << ", \"probe_seconds\": " << o.probe_seconds
+      << ", \"events\": " << o.events << ", \"chain_runs\": " << o.chain_runs << ", \"small\": " << o.small
+      << ", \"big\": " << o.big << ", \"huge\": " << o.huge << "},\n  \"rows\": [\n";
     for (std::size_t i = 0; i < rows.size(); ++i) {
         const auto& r = rows[i];
-        f << "    {\"id\": " << json_string(r.id) << ", \"measure\": " << json_string(r.measure) << ", \"unit\": " << json_string(r.unit);
+        f << "    {\"id\": " << json_string(r.id) << ", \"measure\": " << json_string(r.measure)
+          << ", \"unit\": " << json_string(r.unit);
         for (int k = 0; k < kKinds; ++k) f << ", " << json_string(kNames[k]) << ": " << json_number(r.value[k]);
         const double fl = r.value[0], m = r.value[1], n = r.value[2];
         f << ", \"ratio\": " << json_number(std::isnan(fl) || fl <= 0 ? NAN : m / fl)
-          << ", \"ratio_nocg\": " << json_number(std::isnan(fl) || fl <= 0 ? NAN : n / fl) << ", \"goal\": " << json_string(r.goal);
+          << ", \"ratio_nocg\": " << json_number(std::isnan(fl) || fl <= 0 ? NAN : n / fl)
+          << ", \"goal\": " << json_string(r.goal);
         std::optional<bool> met = r.met ? r.met(r) : std::nullopt;
-        f << ", \"met\": " << (met ? (*met ? "true" : "false") : "null") << "}" << (i + 1 < rows.size() ? "," : "") << "\n";
+        f << ", \"met\": " << (met ? (*met ? "true" : "false") : "null") << "}" << (i + 1 < rows.size() ? "," : "")
+          << "\n";
     }
     f << "  ]\n}\n";
 }
@@ -714,26 +740,30 @@ void write_svg(const std::vector<Row>& rows, const std::string& file) {
     std::ofstream f(file);
     f << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << width << "\" height=\"" << height
       << "\" font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
-      << "<text x=\"10\" y=\"24\" font-size=\"16\" font-weight=\"bold\">mainstay (in cgroups, and without) beside a bare C floor, "
+      << "<text x=\"10\" y=\"24\" font-size=\"16\" font-weight=\"bold\">mainstay (in cgroups, and without) beside a "
+         "bare C floor, "
          "supervisord and runit (shorter is better)</text>\n";
     int y = 40;
     for (const auto& r : rows) {
-        f << "<text x=\"10\" y=\"" << y + 15 << "\" font-weight=\"bold\">" << r.measure << " (" << r.unit << ")</text>\n";
+        f << "<text x=\"10\" y=\"" << y + 15 << "\" font-weight=\"bold\">" << r.measure << " (" << r.unit
+          << ")</text>\n";
         double max = 0;
         for (double v : r.value) {
             if (!std::isnan(v)) max = std::max(max, v);
         }
         int by = y + title_h;
         for (int k = 0; k < kKinds; ++k, by += bar_h + gap) {
-            f << "<text x=\"" << label - 6 << "\" y=\"" << by + bar_h - 3 << "\" text-anchor=\"end\">" << kNames[k] << "</text>\n";
+            f << "<text x=\"" << label - 6 << "\" y=\"" << by + bar_h - 3 << "\" text-anchor=\"end\">" << kNames[k]
+              << "</text>\n";
             const double v = r.value[k];
             const int room = width - label - 90;
             const int w = std::isnan(v) || max <= 0 ? 0 : std::max(1, static_cast<int>(room * v / max));
             if (w > 0) {
-                f << "<rect x=\"" << label << "\" y=\"" << by << "\" width=\"" << w << "\" height=\"" << bar_h << "\" fill=\""
-                  << colors[k] << "\"/>\n";
+                f << "<rect x=\"" << label << "\" y=\"" << by << "\" width=\"" << w << "\" height=\"" << bar_h
+                  << "\" fill=\"" << colors[k] << "\"/>\n";
             }
-            f << "<text x=\"" << label + w + 5 << "\" y=\"" << by + bar_h - 3 << "\">" << format_value(v) << "</text>\n";
+            f << "<text x=\"" << label + w + 5 << "\" y=\"" << by + bar_h - 3 << "\">" << format_value(v)
+              << "</text>\n";
         }
         y += panel_h;
     }
@@ -742,7 +772,8 @@ void write_svg(const std::vector<Row>& rows, const std::string& file) {
 
 [[noreturn]] void usage() {
     std::fprintf(stderr,
-                 "usage: compare --mainstay PATH --service PATH --test-service PATH --floor PATH [--rounds N] [--idle-seconds S]\n"
+                 "usage: compare --mainstay PATH --service PATH --test-service PATH --floor PATH [--rounds N] "
+                 "[--idle-seconds S]\n"
                  "               [--probe-seconds S] [--events N] [--chain-runs N] [--small N] [--big N] [--huge N]\n"
                  "               [--only floor,mainstay,mainstay-nocg,supervisord,runit]\n"
                  "               [--json FILE] [--svg FILE] [--markdown FILE]\n");
@@ -766,21 +797,36 @@ int main(int argc, char** argv) {
         const std::string a = argv[i];
         if (i + 1 >= argc) usage();
         const std::string v = argv[++i];
-        if (a == "--mainstay") t.mainstay = fs::absolute(v).string();
-        else if (a == "--test-service") t.service = fs::absolute(v).string();
-        else if (a == "--service") t.stamp = fs::absolute(v).string();
-        else if (a == "--floor") t.floor = fs::absolute(v).string();
-        else if (a == "--rounds") o.rounds = std::max(1, std::atoi(v.c_str()));
-        else if (a == "--idle-seconds") o.idle_seconds = std::max(1, std::atoi(v.c_str()));
-        else if (a == "--probe-seconds") o.probe_seconds = std::max(1, std::atoi(v.c_str()));
-        else if (a == "--events") o.events = std::max(1, std::atoi(v.c_str()));
-        else if (a == "--chain-runs") o.chain_runs = std::max(1, std::atoi(v.c_str()));
-        else if (a == "--small") o.small = std::max(1, std::atoi(v.c_str()));
-        else if (a == "--big") o.big = std::max(1, std::atoi(v.c_str()));
-        else if (a == "--huge") o.huge = std::clamp(std::atoi(v.c_str()), 0, 20000);
-        else if (a == "--json") o.json = v;
-        else if (a == "--svg") o.svg = v;
-        else if (a == "--markdown") o.markdown = v;
+        if (a == "--mainstay")
+            t.mainstay = fs::absolute(v).string();
+        else if (a == "--test-service")
+            t.service = fs::absolute(v).string();
+        else if (a == "--service")
+            t.stamp = fs::absolute(v).string();
+        else if (a == "--floor")
+            t.floor = fs::absolute(v).string();
+        else if (a == "--rounds")
+            o.rounds = std::max(1, std::atoi(v.c_str()));
+        else if (a == "--idle-seconds")
+            o.idle_seconds = std::max(1, std::atoi(v.c_str()));
+        else if (a == "--probe-seconds")
+            o.probe_seconds = std::max(1, std::atoi(v.c_str()));
+        else if (a == "--events")
+            o.events = std::max(1, std::atoi(v.c_str()));
+        else if (a == "--chain-runs")
+            o.chain_runs = std::max(1, std::atoi(v.c_str()));
+        else if (a == "--small")
+            o.small = std::max(1, std::atoi(v.c_str()));
+        else if (a == "--big")
+            o.big = std::max(1, std::atoi(v.c_str()));
+        else if (a == "--huge")
+            o.huge = std::clamp(std::atoi(v.c_str()), 0, 20000);
+        else if (a == "--json")
+            o.json = v;
+        else if (a == "--svg")
+            o.svg = v;
+        else if (a == "--markdown")
+            o.markdown = v;
         else if (a == "--only") {
             for (auto& r : o.run) r = false;
             std::stringstream list(v);
@@ -804,7 +850,7 @@ int main(int argc, char** argv) {
 
     // Whatever a supervisor leaves behind comes back here, and is reaped (and killed) here.
     ::prctl(PR_SET_CHILD_SUBREAPER, 1);
-    struct sigaction sa{};
+    struct sigaction sa {};
     sa.sa_handler = [](int) { g_interrupted = 1; };
     ::sigaction(SIGINT, &sa, nullptr);
     ::sigaction(SIGTERM, &sa, nullptr);
@@ -818,7 +864,13 @@ int main(int argc, char** argv) {
     std::vector<Row> rows;
     auto row = [&](std::string id, std::string measure, std::string unit, std::string goal = {},
                    std::function<std::optional<bool>(const Row&)> met = {}) -> Row& {
-        rows.push_back(Row{std::move(id), std::move(measure), std::move(unit), {NAN, NAN, NAN, NAN, NAN}, {}, std::move(goal), std::move(met)});
+        rows.push_back(Row{std::move(id),
+                           std::move(measure),
+                           std::move(unit),
+                           {NAN, NAN, NAN, NAN, NAN},
+                           {},
+                           std::move(goal),
+                           std::move(met)});
         return rows.back();
     };
     auto within = [](double factor) {
@@ -840,7 +892,8 @@ int main(int argc, char** argv) {
     Row& restart_p99 = row("restart_p99", "restart reaction, p99", "ms", "<= 2x floor", within(2));
     const std::string small = std::to_string(o.small), big = std::to_string(o.big), huge = std::to_string(o.huge);
     Row& launch200 = row("launch_small", "launch -> all started, " + small + " services", "ms");
-    Row& launch1000 = row("launch_big", "launch -> all started, " + big + " services", "ms", "<= 1.2x floor", within(1.2));
+    Row& launch1000 =
+        row("launch_big", "launch -> all started, " + big + " services", "ms", "<= 1.2x floor", within(1.2));
     Row& rss = row("rss_big", "RSS at " + big + " services", "MB", "<= 10 MB", at_most(10));
     Row& pss = row("pss_big", "PSS at " + big + " services", "MB");
     Row& fds = row("fds_big", "open descriptors at " + big + " services", "count");
@@ -854,7 +907,8 @@ int main(int argc, char** argv) {
     Row *rss_huge = nullptr, *fds_huge = nullptr, *event_huge = nullptr, *stop_huge = nullptr;
     if (o.huge > 0) {
         const double per_service = 1.05 * o.huge + 50;  // about one descriptor per service
-        launch_huge = &row("launch_huge", "launch -> all started, " + huge + " services", "ms", "<= 1.3x floor", within(1.3));
+        launch_huge =
+            &row("launch_huge", "launch -> all started, " + huge + " services", "ms", "<= 1.3x floor", within(1.3));
         rss_huge = &row("rss_huge", "RSS at " + huge + " services", "MB", "<= 60 MB", at_most(60));
         fds_huge = &row("fds_huge", "open descriptors at " + huge + " services", "count", "about 1 per service",
                         at_most(per_service));
@@ -919,8 +973,10 @@ int main(int argc, char** argv) {
         }
         for (Kind k : {Kind::floor, Kind::mainstay, Kind::mainstay_nocg}) {
             const int i = int(k);
-            attempt(k, "chain of 10", [&] { chain10.value[i] = percentile(chain(k, t, dir / kNames[i], o.chain_runs), 0.5); });
-            attempt(k, "100 probed services", [&] { probes.value[i] = probe_cpu(k, t, dir / kNames[i], o.probe_seconds); });
+            attempt(k, "chain of 10",
+                    [&] { chain10.value[i] = percentile(chain(k, t, dir / kNames[i], o.chain_runs), 0.5); });
+            attempt(k, "100 probed services",
+                    [&] { probes.value[i] = probe_cpu(k, t, dir / kNames[i], o.probe_seconds); });
         }
     } catch (const Interrupted&) {
         std::fprintf(stderr, "interrupted: stopping what runs\n");
@@ -946,8 +1002,9 @@ int main(int argc, char** argv) {
     for (int k = 0; k < kKinds; ++k) {
         if (!missing[k].empty()) std::printf("%s: n/a (%s)\n", kNames[k], missing[k].c_str());
     }
-    std::printf("supervisord and runit: n/a for the chain and the probes (they have no dependencies and no health probes)%s\n",
-                o.huge > 0 ? ", not run at the scale rows" : "");
+    std::printf(
+        "supervisord and runit: n/a for the chain and the probes (they have no dependencies and no health probes)%s\n",
+        o.huge > 0 ? ", not run at the scale rows" : "");
     if (!o.json.empty()) write_json(rows, o, o.json);
     if (!o.svg.empty()) write_svg(rows, o.svg);
     if (!o.markdown.empty()) {

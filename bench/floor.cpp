@@ -134,7 +134,9 @@ char** listen_argv(const char* service, const char* port) {
 
 int main(int argc, char** argv) {
     if (argc < 3) {
-        fprintf(stderr, "usage: floor_supervisor spawn N SERVICE [ARG...] | probe SERVICE PORT... | chain MS SERVICE PORT...\n");
+        fprintf(
+            stderr,
+            "usage: floor_supervisor spawn N SERVICE [ARG...] | probe SERVICE PORT... | chain MS SERVICE PORT...\n");
         return 64;
     }
     sigemptyset(&g_handled);

@@ -45,7 +45,8 @@ int main(int argc, char** argv) {
     std::ofstream(dir / "mainstay.yaml") << "services_dir: services.d\nlog: {file: logs/mainstay.log, level: info}\n"
                                             "status: {socket: run/control.sock}\nstartup: {timeout: 120s}\n";
     for (int i = 0; i < n; ++i) {
-        std::ofstream(dir / "services.d" / ("s" + std::to_string(i) + ".yaml")) << "command: [sleep, infinity]\nready_after: 100ms\n";
+        std::ofstream(dir / "services.d" / ("s" + std::to_string(i) + ".yaml"))
+            << "command: [sleep, infinity]\nready_after: 100ms\n";
     }
     int out[2];
     if (::pipe(out) != 0) return 1;
@@ -100,7 +101,8 @@ int main(int argc, char** argv) {
                 static_cast<double>(rss) / n);
     std::printf("  %-28s %ld (%.2f per service)\n", "mainstay open descriptors:", open, static_cast<double>(open) / n);
     std::printf("  %-28s %.2f %%\n", "mainstay idle CPU:", idle_cpu);
-    std::printf("  %-28s %.0f ms, exit %d\n", "SIGTERM to exit:", stop_ms, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    std::printf("  %-28s %.0f ms, exit %d\n", "SIGTERM to exit:", stop_ms,
+                WIFEXITED(status) ? WEXITSTATUS(status) : -1);
     std::error_code ec;
     std::filesystem::remove_all(dir, ec);
     return full ? 0 : 1;

@@ -32,11 +32,15 @@ public:
     }
     void start_probe(supervisor::Id, supervisor::ProbeKind, const config::ProbeSpec&) override {}
     void cancel_probe(supervisor::Id, supervisor::ProbeKind) override {}
-    supervisor::StartResult start_command(const std::string&, const config::Argv&) override { return {next_pid_++, {}}; }
+    supervisor::StartResult start_command(const std::string&, const config::Argv&) override {
+        return {next_pid_++, {}};
+    }
     void signal_group(int, int) override {}
     void set_timer(supervisor::Id id, std::optional<supervisor::TimePoint> when) override {
-        if (when) timers_[id] = *when;
-        else timers_.erase(id);
+        if (when)
+            timers_[id] = *when;
+        else
+            timers_.erase(id);
     }
     void notify_ready(const std::string&) override {}
     void shutdown_complete() override {}
@@ -47,7 +51,8 @@ public:
         const auto end = now_ + d;
         std::size_t fired = 0;
         for (;;) {
-            auto next = std::min_element(timers_.begin(), timers_.end(), [](auto& a, auto& b) { return a.second < b.second; });
+            auto next =
+                std::min_element(timers_.begin(), timers_.end(), [](auto& a, auto& b) { return a.second < b.second; });
             if (next == timers_.end() || next->second > end) break;
             now_ = std::max(now_, next->second);
             const auto id = next->first;
@@ -85,7 +90,9 @@ double median(std::vector<double> v) {
 double chain(std::size_t n) {
     config::Config config;
     for (std::size_t i = 0; i < n; ++i) {
-        config.services.push_back(service("s" + std::to_string(i), i == 0 ? std::vector<std::string>{} : std::vector<std::string>{"s" + std::to_string(i - 1)}));
+        config.services.push_back(
+            service("s" + std::to_string(i),
+                    i == 0 ? std::vector<std::string>{} : std::vector<std::string>{"s" + std::to_string(i - 1)}));
     }
     CountingWorld world;
     supervisor::Supervisor sup(config, world, 1);
@@ -109,7 +116,8 @@ double fan_out(std::size_t n) {
     const auto t0 = Clock::now();
     world.advance(sup, 1ms);  // root ready: the n dependents start
     const auto t1 = Clock::now();
-    if (sup.find("d0")->state() != supervisor::State::running) std::fprintf(stderr, "fan-out: dependents not started\n");
+    if (sup.find("d0")->state() != supervisor::State::running)
+        std::fprintf(stderr, "fan-out: dependents not started\n");
     return std::chrono::duration<double, std::nano>(t1 - t0).count();
 }
 
@@ -140,8 +148,8 @@ int main(int argc, char** argv) {
     }
     std::printf("propagation (supervisor only, no I/O; median of %d runs)\n", runs);
     std::printf("  %-44s %10.1f us\n", "chain of 100: per ready event", median(c) / 1000.0);
-    std::printf("  %-44s %10.1f us  (%.2f us per dependent)\n", "fan-out of 1000: the event starting them all", median(f) / 1000.0,
-                median(f) / 1000.0 / 1000.0);
+    std::printf("  %-44s %10.1f us  (%.2f us per dependent)\n", "fan-out of 1000: the event starting them all",
+                median(f) / 1000.0, median(f) / 1000.0 / 1000.0);
     std::printf("  %-44s %10.1f us\n", "1000 services, one crashing: per exit event", median(fl) / 1000.0);
     return 0;
 }

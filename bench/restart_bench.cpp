@@ -96,7 +96,8 @@ std::vector<double> measure(const std::string& start_file, int rounds) {
     sigemptyset(&none);
     posix_spawnattr_setsigmask(&attr, &none);
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
-    char* argv[] = {const_cast<char*>(service), const_cast<char*>("--start-file"), const_cast<char*>(start_file), nullptr};
+    char* argv[] = {const_cast<char*>(service), const_cast<char*>("--start-file"), const_cast<char*>(start_file),
+                    nullptr};
     pid_t child = -1;
     for (;;) {
         posix_spawn(&child, service, nullptr, &attr, argv, environ);
@@ -167,7 +168,8 @@ int main(int argc, char** argv) {
     std::filesystem::remove_all(dir, ec);
 
     if (floor.size() < static_cast<std::size_t>(rounds) || ms.size() < static_cast<std::size_t>(rounds)) {
-        std::fprintf(stderr, "incomplete: floor %zu/%d, mainstay %zu/%d rounds\n", floor.size(), rounds, ms.size(), rounds);
+        std::fprintf(stderr, "incomplete: floor %zu/%d, mainstay %zu/%d rounds\n", floor.size(), rounds, ms.size(),
+                     rounds);
         return 1;
     }
     std::printf("restart reaction, SIGKILL -> next exec, %d rounds each\n", rounds);

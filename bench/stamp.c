@@ -30,7 +30,8 @@ int main(int argc, char** argv) {
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
         char line[64];
-        const int n = snprintf(line, sizeof line, "%d %lld\n", (int)getpid(), (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec);
+        const int n =
+            snprintf(line, sizeof line, "%d %lld\n", (int)getpid(), (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec);
         const int fd = open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
         if (fd >= 0) {
             if (write(fd, line, (size_t)n) != n) return 1;

@@ -15,8 +15,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         answer = {{"ok", false}, {"error", parsed.error}};
     } else if (parsed.kind == mainstay::serve::ControlLine::Kind::request) {
         const auto request = mainstay::serve::read_control_request(parsed.request);
-        if (request.since && (request.since->count() < 0 || *request.since > mainstay::serve::kMaxSince)) __builtin_trap();
-        answer = {{"ok", request.error.empty()}, {"error", request.error}, {"cmd", request.cmd}, {"name", request.name}};
+        if (request.since && (request.since->count() < 0 || *request.since > mainstay::serve::kMaxSince))
+            __builtin_trap();
+        answer = {
+            {"ok", request.error.empty()}, {"error", request.error}, {"cmd", request.cmd}, {"name", request.name}};
     }
     (void)answer.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     return 0;

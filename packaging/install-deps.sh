@@ -23,6 +23,7 @@ libspdlog-dev
 libfmt-dev
 procps
 util-linux
+clang-format
 "
 
 for group in "$@"; do

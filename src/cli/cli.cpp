@@ -4,7 +4,6 @@
 #include <CLI/Config.hpp>
 #include <CLI/Formatter.hpp>
 #include <CLI/Validators.hpp>
-
 #include <algorithm>
 #include <optional>
 #include <string>
@@ -12,8 +11,8 @@
 #include "cli/client.hpp"
 #include "cli/export_k8s.hpp"
 #include "cli/plan.hpp"
-#include "cli/wait.hpp"
 #include "cli/version.hpp"
+#include "cli/wait.hpp"
 #include "config/client_target.hpp"
 #include "config/loader.hpp"
 #include "config/machine_checks.hpp"
@@ -34,8 +33,9 @@ struct Options {
 };
 
 void add_config_option(CLI::App& app, Options& o) {
-    app.add_option("-c,--config", o.config_file, "Main configuration file (default: $MAINSTAY_CONFIG, "
-                                                 "./config/mainstay.yaml, /etc/mainstay/mainstay.yaml)");
+    app.add_option("-c,--config", o.config_file,
+                   "Main configuration file (default: $MAINSTAY_CONFIG, "
+                   "./config/mainstay.yaml, /etc/mainstay/mainstay.yaml)");
     app.add_option("--services-dir", o.services_dir, "Directory of service files (overrides services_dir)");
 }
 
@@ -79,7 +79,8 @@ std::optional<config::ClientTarget> client_target(const Options& o, const config
     if (!o.config_file.empty()) explicit_file = o.config_file;
     auto file = config::find_config_file(explicit_file, env, tried, true);
     if (!file) {
-        err << "mainstay: error: no running instance to ask: no --socket, no $MAINSTAY_SOCKET and no configuration file "
+        err << "mainstay: error: no running instance to ask: no --socket, no $MAINSTAY_SOCKET and no configuration "
+               "file "
                "(looked for -c, $MAINSTAY_CONFIG";
         for (const auto& t : tried) err << ", " << t;
         err << ")\n";
@@ -94,7 +95,9 @@ std::optional<config::ClientTarget> client_target(const Options& o, const config
 int check(const Options& o, const config::Environment& env, std::ostream& out, std::ostream& err) {
     auto config = load(o, env, true, err);
     if (!config) return kExitInvalidConfig;
-    const auto count = [](std::size_t n, const char* one, const char* many) { return std::to_string(n) + " " + (n == 1 ? one : many); };
+    const auto count = [](std::size_t n, const char* one, const char* many) {
+        return std::to_string(n) + " " + (n == 1 ? one : many);
+    };
     out << config->main.file.string() << ": ok: " << count(config->services.size(), "service", "services") << ", "
         << count(config->capabilities.size(), "capability", "capabilities") << "\n";
     if (o.plan) out << describe_plan(*config);
@@ -141,8 +144,9 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err,
     // (or take --socket) to find it.
     auto add_client_options = [&](CLI::App& a) {
         add_config_option(a, options);
-        a.add_option("--socket", options.socket, "The running instance's control socket (default: $MAINSTAY_SOCKET, "
-                                                 "else status.socket of the main file)");
+        a.add_option("--socket", options.socket,
+                     "The running instance's control socket (default: $MAINSTAY_SOCKET, "
+                     "else status.socket of the main file)");
     };
     std::vector<CLI::App*> client_cmds;
     auto client_cmd = [&](const char* name, const std::string& help) {
@@ -151,14 +155,16 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err,
         client_cmds.push_back(c);
         return c;
     };
-    CLI::App* status_cmd = client_cmd("status", "Show the status of the running instance (exit 0 full, 1 degraded, "
-                                                "2 critical, 3 not running)");
+    CLI::App* status_cmd = client_cmd("status",
+                                      "Show the status of the running instance (exit 0 full, 1 degraded, "
+                                      "2 critical, 3 not running)");
     status_cmd->add_flag("--json", options.client.json, "The status document (JSON)");
     status_cmd->add_flag("--watch", options.client.watch, "Print it again at every change, each with the time");
     status_cmd->add_option("names", options.client.names, "Only these services");
 
-    CLI::App* breakers_cmd = client_cmd("breakers", "Every circuit breaker (each service's restarts, each external "
-                                                    "service's wakes) with its figures");
+    CLI::App* breakers_cmd = client_cmd("breakers",
+                                        "Every circuit breaker (each service's restarts, each external "
+                                        "service's wakes) with its figures");
     breakers_cmd->add_flag("--json", options.client.json, "The breakers as a JSON array");
     breakers_cmd->add_option("names", options.client.names, "Only these services");
 
@@ -193,23 +199,28 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err,
         c->add_option("names", options.client.names, "The services");
         c->add_flag("--all", options.client.all, "Every service it applies to");
         if (v != "signal") {
-            c->add_flag("--wait", options.client.wait, "Return once each is ready or completed (stop: stopped), or failed");
+            c->add_flag("--wait", options.client.wait,
+                        "Return once each is ready or completed (stop: stopped), or failed");
             c->add_option("--timeout", options.client.timeout, "With --wait: give up after this long (default 60s)");
         }
         control_cmds.emplace_back(verb, c);
     }
 
-    CLI::App* upgrade_cmd = client_cmd("upgrade", "Check a capability's tiers now and move to the best available "
-                                                  "one, ending a hold");
+    CLI::App* upgrade_cmd = client_cmd("upgrade",
+                                       "Check a capability's tiers now and move to the best available "
+                                       "one, ending a hold");
     upgrade_cmd->add_option("name", options.client.names, "The capability")->required()->expected(1);
-    CLI::App* downgrade_cmd = client_cmd("downgrade", "Move a capability to a lower tier and hold it there until "
-                                                      "upgrade");
+    CLI::App* downgrade_cmd = client_cmd("downgrade",
+                                         "Move a capability to a lower tier and hold it there until "
+                                         "upgrade");
     downgrade_cmd->add_option("name", options.client.names, "The capability")->required()->expected(1);
-    downgrade_cmd->add_option("--to", options.client.tier, "The tier (default: the next lower one than the active one)");
+    downgrade_cmd->add_option("--to", options.client.tier,
+                              "The tier (default: the next lower one than the active one)");
 
     CLI::App* export_cmd = app.add_subcommand("export", "Write the configuration for another system");
-    CLI::App* k8s_cmd = export_cmd->add_subcommand("k8s", "Kubernetes manifests on stdout: one pod running mainstay "
-                                                          "(default), or --split: one object per service");
+    CLI::App* k8s_cmd = export_cmd->add_subcommand("k8s",
+                                                   "Kubernetes manifests on stdout: one pod running mainstay "
+                                                   "(default), or --split: one object per service");
     add_config_option(*k8s_cmd, options);
     ExportOptions export_options;
     k8s_cmd->add_flag("--split", export_options.split, "One Deployment or Job per service, without mainstay");
@@ -217,20 +228,23 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err,
     export_cmd->require_subcommand(1);
 
     // Not a client command: only service: targets need the running instance.
-    CLI::App* wait_cmd = app.add_subcommand("wait", "Wait until every target answers: tcp://HOST:PORT, "
-                                                    "http://HOST[:PORT][/PATH], unix:PATH, service:NAME (exit 1 at "
-                                                    "--timeout)");
+    CLI::App* wait_cmd = app.add_subcommand("wait",
+                                            "Wait until every target answers: tcp://HOST:PORT, "
+                                            "http://HOST[:PORT][/PATH], unix:PATH, service:NAME (exit 1 at "
+                                            "--timeout)");
     add_client_options(*wait_cmd);
     std::vector<std::string> wait_targets;
     wait_cmd->add_option("targets", wait_targets, "What must answer")->required();
     wait_cmd->add_option("--timeout", options.client.timeout, "Give up after this long (default 60s)");
 
-    CLI::App* analyze_cmd = client_cmd("analyze", "The startup timeline of the running instance: per service "
-                                                  "launch, running and ready times, the critical chain");
+    CLI::App* analyze_cmd = client_cmd("analyze",
+                                       "The startup timeline of the running instance: per service "
+                                       "launch, running and ready times, the critical chain");
     analyze_cmd->add_flag("--json", options.client.json, "The timeline as JSON");
     analyze_cmd->add_option("--svg", options.client.svg, "Also write it as an SVG Gantt chart to FILE");
-    CLI::App* reload_cmd = client_cmd("reload", "Read the configuration again and apply the difference, like "
-                                                "SIGHUP (exit 2: invalid, nothing changed)");
+    CLI::App* reload_cmd = client_cmd("reload",
+                                      "Read the configuration again and apply the difference, like "
+                                      "SIGHUP (exit 2: invalid, nothing changed)");
 
     try {
         app.parse(argc, argv);
@@ -266,7 +280,8 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err,
         }
         return wait_command(w, out, err);
     }
-    const bool client = std::any_of(client_cmds.begin(), client_cmds.end(), [](const CLI::App* c) { return c->parsed(); });
+    const bool client =
+        std::any_of(client_cmds.begin(), client_cmds.end(), [](const CLI::App* c) { return c->parsed(); });
     if (client) {
         for (const auto& [verb, c] : control_cmds) {
             if (!c->parsed()) continue;

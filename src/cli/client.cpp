@@ -4,11 +4,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
-#include <ctime>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <functional>
 #include <optional>
@@ -48,7 +48,8 @@ int exit_for_mode(const std::string& mode) {
 }
 
 // Connects, or says why not and gives the exit code.
-std::optional<ControlClient> connect(const config::ClientTarget& target, std::ostream& err, int& code, bool quiet_if_absent = false) {
+std::optional<ControlClient> connect(const config::ClientTarget& target, std::ostream& err, int& code,
+                                     bool quiet_if_absent = false) {
     std::string error;
     ConnectFailure failure = ConnectFailure::other;
     auto client = ControlClient::connect(target.socket, error, &failure);
@@ -126,8 +127,10 @@ bool select(nlohmann::json& doc, const std::vector<std::string>& names, std::ost
 }
 
 void print_status(const nlohmann::json& doc, const ClientOptions& o, std::ostream& out) {
-    if (o.json) out << doc.dump() << '\n';
-    else out << report::render_table(doc, o.width);
+    if (o.json)
+        out << doc.dump() << '\n';
+    else
+        out << report::render_table(doc, o.width);
     out.flush();
 }
 
@@ -221,8 +224,10 @@ int why_command(const config::ClientTarget& target, const ClientOptions& o, std:
     if (!answer) return kExitNoAnswer;
     if (refused(*answer, err)) return 1;
     const nlohmann::json& why = (*answer)["why"];
-    if (o.json) out << why.dump() << '\n';
-    else out << report::render_why(why);
+    if (o.json)
+        out << why.dump() << '\n';
+    else
+        out << report::render_why(why);
     return why.value("ready", false) ? 0 : 1;
 }
 
@@ -239,9 +244,10 @@ int events_command(const config::ClientTarget& target, const ClientOptions& o, s
     int code = kExitNotRunning;
     auto client = connect(target, err, code);
     if (!client) return code;
-    return stream(*client, request, o.follow, "event", [&](const nlohmann::json& event) {
-        out << (o.json ? event.dump() : report::render_event(event)) << '\n';
-    }, out, err);
+    return stream(
+        *client, request, o.follow, "event",
+        [&](const nlohmann::json& event) { out << (o.json ? event.dump() : report::render_event(event)) << '\n'; }, out,
+        err);
 }
 
 namespace {
@@ -275,8 +281,8 @@ void report_unfinished(const config::ClientTarget& target, const std::vector<std
 
 }  // namespace
 
-int control_command(const config::ClientTarget& target, const std::string& verb, const ClientOptions& o, std::ostream& out,
-                    std::ostream& err) {
+int control_command(const config::ClientTarget& target, const std::string& verb, const ClientOptions& o,
+                    std::ostream& out, std::ostream& err) {
     std::chrono::milliseconds timeout{0};
     if (o.wait) {
         auto parsed = config::parse_duration(o.timeout);
@@ -321,7 +327,8 @@ int control_command(const config::ClientTarget& target, const std::string& verb,
     }
     // {"done":...} as each gets there, then the end.
     for (;;) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
         std::string error;
         auto line = left.count() > 0 ? client->receive(left, error) : std::nullopt;
         if (!line) {
@@ -337,8 +344,9 @@ int control_command(const config::ClientTarget& target, const std::string& verb,
             const std::string name = report::json_read::text(d, "name");
             const std::string reason = report::json_read::text(d, "reason");
             const bool reached = report::json_read::flag(d, "reached");
-            (reached ? out : err) << (reached ? "" : "mainstay: ") << name << ": " << report::json_read::text(d, "state")
-                                  << (reason.empty() ? "" : " (" + reason + ")") << '\n';
+            (reached ? out : err) << (reached ? "" : "mainstay: ") << name << ": "
+                                  << report::json_read::text(d, "state") << (reason.empty() ? "" : " (" + reason + ")")
+                                  << '\n';
             out.flush();
             all_ok = all_ok && reached;
             waiting.erase(std::remove(waiting.begin(), waiting.end(), name), waiting.end());
@@ -355,9 +363,10 @@ int logs_command(const config::ClientTarget& target, const ClientOptions& o, std
     if (!client) return code;
     const std::string name = o.names.empty() ? std::string() : o.names.front();
     const nlohmann::json request{{"cmd", "logs"}, {"name", name}, {"lines", o.lines}, {"follow", o.follow}};
-    return stream(*client, request, o.follow, "line", [&](const nlohmann::json& line) {
-        out << (line.is_string() ? line.get<std::string>() : line.dump()) << '\n';
-    }, out, err);
+    return stream(
+        *client, request, o.follow, "line",
+        [&](const nlohmann::json& line) { out << (line.is_string() ? line.get<std::string>() : line.dump()) << '\n'; },
+        out, err);
 }
 
 int analyze_command(const config::ClientTarget& target, const ClientOptions& o, std::ostream& out, std::ostream& err) {
@@ -368,8 +377,10 @@ int analyze_command(const config::ClientTarget& target, const ClientOptions& o, 
     if (!answer) return kExitNoAnswer;
     if (refused(*answer, err)) return 1;
     const nlohmann::json& timeline = (*answer)["analyze"];
-    if (o.json) out << timeline.dump() << '\n';
-    else out << report::render_timeline_text(timeline);
+    if (o.json)
+        out << timeline.dump() << '\n';
+    else
+        out << report::render_timeline_text(timeline);
     if (o.svg.empty()) return 0;
     std::ofstream file(o.svg, std::ios::binary | std::ios::trunc);
     file << report::render_timeline_svg(timeline);
@@ -396,15 +407,18 @@ int tier_command(const config::ClientTarget& target, const std::string& verb, co
     const std::string name = answer->value("capability", std::string());
     const auto text = [&](const char* key) {
         const auto it = answer->find(key);
-        return it != answer->end() && it->is_string() ? std::optional<std::string>(it->get<std::string>()) : std::nullopt;
+        return it != answer->end() && it->is_string() ? std::optional<std::string>(it->get<std::string>())
+                                                      : std::nullopt;
     };
     const auto tier = text("tier");
     const auto held = text("held_at");
     out << name << ": ";
-    if (held) out << "held at " << (held->empty() ? "no tier" : "tier " + *held) << " until mainstay upgrade";
-    else out << "every tier is checked now";
-    out << "; " << answer->value("state", std::string()) << (tier ? ", on tier " + *tier : std::string(", on no tier yet"))
-        << '\n';
+    if (held)
+        out << "held at " << (held->empty() ? "no tier" : "tier " + *held) << " until mainstay upgrade";
+    else
+        out << "every tier is checked now";
+    out << "; " << answer->value("state", std::string())
+        << (tier ? ", on tier " + *tier : std::string(", on no tier yet")) << '\n';
     return 0;
 }
 

@@ -21,24 +21,24 @@
 
 namespace mainstay::cli {
 
-inline constexpr int kExitNotRunning = 3;    // nothing listens on the control socket
-inline constexpr int kExitNoAnswer = 69;     // EX_UNAVAILABLE: an instance listens but gave no answer
+inline constexpr int kExitNotRunning = 3;     // nothing listens on the control socket
+inline constexpr int kExitNoAnswer = 69;      // EX_UNAVAILABLE: an instance listens but gave no answer
 inline constexpr int kExitNoPermission = 77;  // EX_NOPERM
 
 struct ClientOptions {
     bool json{false};
     bool watch{false};
     bool follow{false};
-    std::string since;               // events: "5m"
+    std::string since;                // events: "5m"
     std::optional<std::string> tier;  // downgrade --to
-    std::vector<std::string> names;  // status, events: only these; why and control: the one
-    std::size_t width{80};           // of the terminal, for the table
-    std::string svg;                 // analyze: also write the chart there
-    bool all{false};                 // start|stop|restart|resume|signal: every service it applies to
-    bool wait{false};                // ... and wait for each to reach its target state
-    std::string timeout{"60s"};      // --wait: for at most this long
-    std::size_t lines{50};           // logs -n
-    std::string signal;              // signal: SIGUSR1, USR1, 10
+    std::vector<std::string> names;   // status, events: only these; why and control: the one
+    std::size_t width{80};            // of the terminal, for the table
+    std::string svg;                  // analyze: also write the chart there
+    bool all{false};                  // start|stop|restart|resume|signal: every service it applies to
+    bool wait{false};                 // ... and wait for each to reach its target state
+    std::string timeout{"60s"};       // --wait: for at most this long
+    std::size_t lines{50};            // logs -n
+    std::string signal;               // signal: SIGUSR1, USR1, 10
 };
 
 int status_command(const config::ClientTarget& target, const ClientOptions& o, std::ostream& out, std::ostream& err);
@@ -50,8 +50,8 @@ int events_command(const config::ClientTarget& target, const ClientOptions& o, s
 // requested", or why not); with --wait, then one per service as it reaches its target state
 // ("web: ready") or fails ("db: failed (...)"). Exit 0 when every one was accepted (and, with
 // --wait, reached its state before --timeout), 1 otherwise.
-int control_command(const config::ClientTarget& target, const std::string& verb, const ClientOptions& o, std::ostream& out,
-                    std::ostream& err);
+int control_command(const config::ClientTarget& target, const std::string& verb, const ClientOptions& o,
+                    std::ostream& out, std::ostream& err);
 
 // logs NAME: its last `lines` lines of output, then with --follow the new ones as they come.
 int logs_command(const config::ClientTarget& target, const ClientOptions& o, std::ostream& out, std::ostream& err);

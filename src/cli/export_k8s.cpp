@@ -159,12 +159,15 @@ void service_notes(const config::ServiceSpec& s, std::vector<std::string>& notes
         notes.push_back("depends_on " + d.name +
                         ": pods start together here; an init container running `mainstay wait` on " + k8s_name(d.name) +
                         " would order them");
-        if (d.restart) notes.push_back("depends_on " + d.name + " restart: true: not mapped (Kubernetes restarts no pod for another's)");
+        if (d.restart)
+            notes.push_back("depends_on " + d.name +
+                            " restart: true: not mapped (Kubernetes restarts no pod for another's)");
     }
     const std::string_view ready = config::ready_source(s);
     if (ready == "notify" || ready == "fd" || ready == "log_line") {
         const char* what = ready == "notify" ? "sd_notify" : ready == "fd" ? "a readiness fd" : "log lines";
-        notes.push_back("ready: {" + std::string(ready) + "}: Kubernetes does not read " + what + "; add a readinessProbe");
+        notes.push_back("ready: {" + std::string(ready) + "}: Kubernetes does not read " + what +
+                        "; add a readinessProbe");
     }
     if (s.ready.watchdog) notes.push_back("ready.watchdog: no Kubernetes equivalent; a livenessProbe is the nearest");
     if (s.restart.policy != config::RestartPolicy::always && s.kind == config::Kind::process) {

@@ -21,9 +21,15 @@ std::string describe_backoff(const resilience::BackoffParams& b) {
     }
     out += " (max " + format_duration(b.max) + "; ";
     switch (b.jitter) {
-        case resilience::Jitter::none: out += "no jitter"; break;
-        case resilience::Jitter::full: out += "jitter full: each wait random between 0 and it"; break;
-        case resilience::Jitter::equal: out += "jitter equal: each wait random between half of it and it"; break;
+        case resilience::Jitter::none:
+            out += "no jitter";
+            break;
+        case resilience::Jitter::full:
+            out += "jitter full: each wait random between 0 and it";
+            break;
+        case resilience::Jitter::equal:
+            out += "jitter equal: each wait random between half of it and it";
+            break;
         case resilience::Jitter::decorrelated:
             out += "jitter decorrelated: each wait random between " + format_duration(b.initial) + " and 3x the last";
             break;
@@ -44,10 +50,12 @@ std::string describe_readiness(const ServiceSpec& s) {
     if (source == "exit") return "completed: its command exits 0 (oneshot)";
     if (source == "notify") {
         return "READY=1 on its NOTIFY_SOCKET (sd_notify" +
-               (s.ready.watchdog ? "; watchdog: WATCHDOG=1 at least every " + format_duration(*s.ready.watchdog) : std::string()) +
+               (s.ready.watchdog ? "; watchdog: WATCHDOG=1 at least every " + format_duration(*s.ready.watchdog)
+                                 : std::string()) +
                ")" + probe_too;
     }
-    if (source == "fd") return "a newline on its fd " + std::to_string(*s.ready.fd) + " (s6 notification fd)" + probe_too;
+    if (source == "fd")
+        return "a newline on its fd " + std::to_string(*s.ready.fd) + " (s6 notification fd)" + probe_too;
     if (source == "log_line") return "an output line matching \"" + *s.ready.log_line + "\"" + probe_too;
     if (source == "probe") return "its readiness probe passing";
     return "up for " + format_duration(s.ready_after) + " (ready_after; no readiness probe)";
@@ -71,8 +79,9 @@ std::string describe_plan(const Config& config) {
             if (!deps.empty()) {
                 out += " after ";
                 for (std::size_t d = 0; d < deps.size(); ++d) {
-                    out += (d ? ", " : "") + graph.name(deps[d]->to) + " " + std::string(to_string(deps[d]->condition)) +
-                           (deps[d]->required ? "" : " (soft)") + (deps[d]->restart ? " (restarts with it)" : "");
+                    out += (d ? ", " : "") + graph.name(deps[d]->to) + " " +
+                           std::string(to_string(deps[d]->condition)) + (deps[d]->required ? "" : " (soft)") +
+                           (deps[d]->restart ? " (restarts with it)" : "");
                 }
             }
             out += "\n";

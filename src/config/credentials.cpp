@@ -64,8 +64,10 @@ CredentialsLookup resolve_credentials(const std::optional<std::string>& user, co
     if (group) {
         struct group entry {};
         std::vector<char> buffer;
-        if (const struct group* gr = lookup_name(::getgrnam_r, *group, entry, buffer)) c.gid = gr->gr_gid;
-        else out.unknown_group = *group;
+        if (const struct group* gr = lookup_name(::getgrnam_r, *group, entry, buffer))
+            c.gid = gr->gr_gid;
+        else
+            out.unknown_group = *group;
     }
     if (out.unknown_user || out.unknown_group) return out;
     c.groups = user ? groups_of(*user, c.gid) : std::vector<gid_t>{c.gid};

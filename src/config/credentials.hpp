@@ -14,8 +14,8 @@
 namespace mainstay::config {
 
 struct CredentialsLookup {
-    std::optional<Credentials> credentials;  // set when a name was given and every one resolved
-    std::optional<std::string> unknown_user;   // the name, when it did not resolve
+    std::optional<Credentials> credentials;   // set when a name was given and every one resolved
+    std::optional<std::string> unknown_user;  // the name, when it did not resolve
     std::optional<std::string> unknown_group;
 
     // Why there are no credentials: "unknown user: NAME", else "unknown group: NAME"; empty

@@ -2,11 +2,10 @@
 
 #include <algorithm>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <tuple>
 #include <unordered_map>
 #include <unordered_set>
-
-#include <nlohmann/json.hpp>
 
 namespace mainstay::config {
 namespace {
@@ -15,7 +14,9 @@ namespace {
 // compiles only while the count matches, so a member added to the schema breaks the build here
 // until it is compared (or the comment says why it is not).
 
-bool same_path(const Path& a, const Path& b) { return a.lexically_normal() == b.lexically_normal(); }
+bool same_path(const Path& a, const Path& b) {
+    return a.lexically_normal() == b.lexically_normal();
+}
 
 bool same_path(const std::optional<Path>& a, const std::optional<Path>& b) {
     return a.has_value() == b.has_value() && (!a || same_path(*a, *b));
@@ -29,11 +30,16 @@ std::vector<T> as_set(std::vector<T> v) {
     return v;
 }
 
-bool same(const ExecProbe& a, const ExecProbe& b) { return a == b; }
-bool same(const TcpProbe& a, const TcpProbe& b) { return a == b; }
+bool same(const ExecProbe& a, const ExecProbe& b) {
+    return a == b;
+}
+bool same(const TcpProbe& a, const TcpProbe& b) {
+    return a == b;
+}
 
 bool same(const HttpProbe& a, const HttpProbe& b) {
-    [[maybe_unused]] const auto& [url, target, method, status, headers, unix_socket, body_contains, permanent_status] = a;
+    [[maybe_unused]] const auto& [url, target, method, status, headers, unix_socket, body_contains, permanent_status] =
+        a;
     // `url` is the spelling, for messages; `target` is what is requested.
     return a.target == b.target && a.method == b.method && a.status == b.status &&
            as_set(a.headers) == as_set(b.headers) && same_path(a.unix_socket, b.unix_socket) &&
@@ -202,9 +208,8 @@ ServiceSpec without_positions(ServiceSpec spec) {
 bool same(const ServiceSpec& a, const ServiceSpec& b) {
     [[maybe_unused]] const auto& [name, description, kind, command, shell, working_dir, env_files, env_file_vars,
                                   environment, user, group, credentials, critical, enabled, ready_after, timeout,
-                                  forward_signals, success_exit_codes, ready, on_success, on_failure,
-                                  depends_on, probes,
-                                  restart, recovery, stop, limits, output, wake, source, name_mark,
+                                  forward_signals, success_exit_codes, ready, on_success, on_failure, depends_on,
+                                  probes, restart, recovery, stop, limits, output, wake, source, name_mark,
                                   command_mark, working_dir_mark, user_mark, group_mark] = a;
     // Not compared: `description` (changes no process); `env_files` (read at load time: their
     // contents are in env_file_vars); `credentials` (follow from user and group); `source` and
@@ -212,12 +217,12 @@ bool same(const ServiceSpec& a, const ServiceSpec& b) {
     return a.name == b.name && a.kind == b.kind && a.command == b.command && a.shell == b.shell &&
            same_path(a.working_dir, b.working_dir) && effective_environment(a) == effective_environment(b) &&
            a.user == b.user && a.group == b.group && a.critical == b.critical && a.enabled == b.enabled &&
-           a.ready_after == b.ready_after && a.timeout == b.timeout && as_set(a.forward_signals) == as_set(b.forward_signals) &&
+           a.ready_after == b.ready_after && a.timeout == b.timeout &&
+           as_set(a.forward_signals) == as_set(b.forward_signals) &&
            as_set(a.success_exit_codes) == as_set(b.success_exit_codes) && a.ready == b.ready &&
-           a.on_success == b.on_success &&
-           a.on_failure == b.on_failure && edges(a.depends_on) == edges(b.depends_on) && same(a.probes, b.probes) &&
-           same(a.restart, b.restart) && a.recovery == b.recovery && a.stop == b.stop && same(a.limits, b.limits) &&
-           a.output == b.output && a.wake == b.wake;
+           a.on_success == b.on_success && a.on_failure == b.on_failure && edges(a.depends_on) == edges(b.depends_on) &&
+           same(a.probes, b.probes) && same(a.restart, b.restart) && a.recovery == b.recovery && a.stop == b.stop &&
+           same(a.limits, b.limits) && a.output == b.output && a.wake == b.wake;
 }
 
 bool same(const TierSpec& a, const TierSpec& b) {

@@ -22,10 +22,9 @@
 // through the services whose resolved spec they change.
 #pragma once
 
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json_fwd.hpp>
 
 #include "config/schema.hpp"
 

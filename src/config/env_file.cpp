@@ -23,7 +23,8 @@ bool read_env_file(const Path& file, const Mark& referenced_at, EnvVars& out, Di
     std::error_code ec;
     const auto status = std::filesystem::status(file, ec);
     if (!ec && status.type() != std::filesystem::file_type::regular) {
-        diags.error(referenced_at, "cannot read env_file " + file.string() + ": it is " + std::string(file_type_name(status.type())));
+        diags.error(referenced_at,
+                    "cannot read env_file " + file.string() + ": it is " + std::string(file_type_name(status.type())));
         return false;
     }
     if (!ec && std::filesystem::file_size(file, ec) > kMaxEnvFileBytes) {

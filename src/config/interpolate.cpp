@@ -92,8 +92,10 @@ Interpolated interpolate_at(std::string_view text, const Environment& env, int n
             // Find the matching brace; defaults may themselves contain braces only if balanced.
             std::size_t depth = 1, j = i + 2;
             for (; j < text.size() && depth > 0; ++j) {
-                if (text[j] == '{') ++depth;
-                else if (text[j] == '}') --depth;
+                if (text[j] == '{')
+                    ++depth;
+                else if (text[j] == '}')
+                    --depth;
             }
             if (depth != 0) {
                 out.errors.push_back("unterminated '${' in '" + std::string(text) + "'");
@@ -110,6 +112,8 @@ Interpolated interpolate_at(std::string_view text, const Environment& env, int n
 
 }  // namespace
 
-Interpolated interpolate(std::string_view text, const Environment& env) { return interpolate_at(text, env, 0); }
+Interpolated interpolate(std::string_view text, const Environment& env) {
+    return interpolate_at(text, env, 0);
+}
 
 }  // namespace mainstay::config

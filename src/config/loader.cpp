@@ -18,7 +18,8 @@ namespace {
 
 bool is_ip_or_localhost(const std::string& host) {
     std::string literal = host;
-    if (literal.size() >= 2 && literal.front() == '[' && literal.back() == ']') literal = literal.substr(1, literal.size() - 2);
+    if (literal.size() >= 2 && literal.front() == '[' && literal.back() == ']')
+        literal = literal.substr(1, literal.size() - 2);
     unsigned char buf[sizeof(in6_addr)];
     return host == "localhost" || ::inet_pton(AF_INET, literal.c_str(), buf) == 1 ||
            ::inet_pton(AF_INET6, literal.c_str(), buf) == 1;
@@ -59,10 +60,12 @@ void read_main(const Node& root, MainConfig& main, const Node*& defaults, Diagno
         if (file) main.status.file = *file;
         if (socket) main.status.socket = *socket;
         if (const Node* http = v.get("http")) {
-            auto hp = http->is_scalar() ? parse_host_port(http->scalar) : Parsed<HostPort>::fail("host:port, got " + describe(*http));
+            auto hp = http->is_scalar() ? parse_host_port(http->scalar)
+                                        : Parsed<HostPort>::fail("host:port, got " + describe(*http));
             if (hp && !is_ip_or_localhost(hp.value->host)) {
                 // What `run` can listen on (report/http_server): an address, not a name to resolve.
-                diags.error(http->mark, "'http' must name an IP address or localhost to listen on, got '" + hp.value->host + "'");
+                diags.error(http->mark,
+                            "'http' must name an IP address or localhost to listen on, got '" + hp.value->host + "'");
             } else if (hp) {
                 main.status.http = *hp.value;
             } else {
@@ -75,7 +78,8 @@ void read_main(const Node& root, MainConfig& main, const Node*& defaults, Diagno
             }
         }
         v.duration("print_interval", main.status.print_interval);
-        v.enumeration("ready_when", main.status.ready_when, {{"degraded", ReadyWhen::degraded}, {"full", ReadyWhen::full}});
+        v.enumeration("ready_when", main.status.ready_when,
+                      {{"degraded", ReadyWhen::degraded}, {"full", ReadyWhen::full}});
         v.finish();
     }
     if (const Node* startup = r.get("startup"); startup && expect_map(*startup, "startup", diags)) {
@@ -83,7 +87,8 @@ void read_main(const Node& root, MainConfig& main, const Node*& defaults, Diagno
         v.duration("timeout", main.startup_timeout);
         v.finish();
     }
-    r.enumeration("on_critical_failure", main.on_critical_failure, {{"degrade", CriticalFailure::degrade}, {"exit", CriticalFailure::exit}});
+    r.enumeration("on_critical_failure", main.on_critical_failure,
+                  {{"degrade", CriticalFailure::degrade}, {"exit", CriticalFailure::exit}});
     if (const Node* shutdown = r.get("shutdown"); shutdown && expect_map(*shutdown, "shutdown", diags)) {
         MapReader v(*shutdown, diags);
         v.duration("timeout", main.shutdown_timeout);
@@ -101,8 +106,10 @@ std::vector<fs::path> service_files(const fs::path& dir, const Mark& named_at, b
     std::vector<fs::path> files;
     std::error_code ec;
     if (!fs::is_directory(dir, ec)) {
-        if (named) diags.error(named_at, "services directory not found: " + dir.string());
-        else diags.warning(named_at, "no services directory at " + dir.string() + "; no services to run");
+        if (named)
+            diags.error(named_at, "services directory not found: " + dir.string());
+        else
+            diags.warning(named_at, "no services directory at " + dir.string() + "; no services to run");
         return files;
     }
     for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
@@ -162,8 +169,9 @@ void check_across_files(Config& config, const std::vector<std::string>& unreadab
                     unknown(dep.name, s.name, dep.mark, "unknown dependency '" + dep.name + "'");
                 }
             } else if (dep.condition == Condition::completed && target->kind != Kind::oneshot) {
-                diags.error(dep.mark, "condition 'completed' needs '" + dep.name + "' to be a oneshot service, it is a " +
-                                          std::string(to_string(target->kind)) + " service");
+                diags.error(dep.mark, "condition 'completed' needs '" + dep.name +
+                                          "' to be a oneshot service, it is a " + std::string(to_string(target->kind)) +
+                                          " service");
             } else if (!target->enabled && s.enabled && dep.required) {
                 diags.warning(dep.mark, "'" + dep.name + "' is disabled: '" + s.name + "' will stay blocked");
             }
@@ -237,9 +245,13 @@ LoadResult load(const LoadOptions& options) {
         services_dir_mark = {config.main.services_dir.string(), 0, 0};
     }
     if (options.log_level) {
-        auto it = std::find_if(kLogLevels.begin(), kLogLevels.end(), [&](const auto& l) { return l.first == *options.log_level; });
-        if (it != kLogLevels.end()) config.main.log.level = it->second;
-        else diags.error({"--log-level", 0, 0}, "must be one of trace, debug, info, warn, error, got '" + *options.log_level + "'");
+        auto it = std::find_if(kLogLevels.begin(), kLogLevels.end(),
+                               [&](const auto& l) { return l.first == *options.log_level; });
+        if (it != kLogLevels.end())
+            config.main.log.level = it->second;
+        else
+            diags.error({"--log-level", 0, 0},
+                        "must be one of trace, debug, info, warn, error, got '" + *options.log_level + "'");
     }
 
     if (options.main_only) {
@@ -249,8 +261,10 @@ LoadResult load(const LoadOptions& options) {
     std::vector<std::string> unreadable;
     for (const auto& file : service_files(config.main.services_dir, services_dir_mark, services_dir_named, diags)) {
         std::size_t errors_before = diags.error_count();
-        if (auto tree = read_yaml_file(file, options.env, diags)) read_service_file(*tree, file, defaults, diags, config);
-        else if (diags.error_count() != errors_before) unreadable.push_back(file.stem().string());
+        if (auto tree = read_yaml_file(file, options.env, diags))
+            read_service_file(*tree, file, defaults, diags, config);
+        else if (diags.error_count() != errors_before)
+            unreadable.push_back(file.stem().string());
     }
     check_across_files(config, unreadable, diags);
     check_service_logs(config, diags);

@@ -21,7 +21,8 @@ std::optional<std::string> MapReader::scalar(std::string_view key, const Node*& 
     node = get(key);
     if (node == nullptr) return std::nullopt;
     if (!node->is_scalar()) {
-        diags_.error(node->mark, "'" + std::string(key) + "' must be " + std::string(form) + ", got " + describe(*node));
+        diags_.error(node->mark,
+                     "'" + std::string(key) + "' must be " + std::string(form) + ", got " + describe(*node));
         return std::nullopt;
     }
     return node->scalar;
@@ -87,7 +88,9 @@ void MapReader::number(std::string_view key, double& out, double min) {
     out = *v.value;
 }
 
-void MapReader::boolean(std::string_view key, bool& out) { parsed(key, "true or false", parse_bool, out); }
+void MapReader::boolean(std::string_view key, bool& out) {
+    parsed(key, "true or false", parse_bool, out);
+}
 
 void MapReader::string(std::string_view key, std::string& out) {
     std::optional<std::string> v;
@@ -108,7 +111,9 @@ void MapReader::optional_path(std::string_view key, std::optional<Path>& out) {
     out = resolve_path(*text, n->mark);
 }
 
-void MapReader::signal(std::string_view key, int& out) { parsed(key, "a signal such as SIGTERM", parse_signal, out); }
+void MapReader::signal(std::string_view key, int& out) {
+    parsed(key, "a signal such as SIGTERM", parse_signal, out);
+}
 
 void MapReader::finish() {
     for (const auto& e : map_.entries) {
@@ -208,7 +213,8 @@ std::optional<EnvVars> read_pairs(const Node& node, std::string_view key, Diagno
     if (node.is_map()) {
         for (const auto& e : node.entries) {
             if (!e.value.is_scalar() && !e.value.is_null()) {
-                diags.error(e.value.mark, "'" + std::string(key) + "' values must be strings, got " + describe(e.value));
+                diags.error(e.value.mark,
+                            "'" + std::string(key) + "' values must be strings, got " + describe(e.value));
                 ok = false;
                 continue;
             }
@@ -218,14 +224,16 @@ std::optional<EnvVars> read_pairs(const Node& node, std::string_view key, Diagno
         for (const auto& item : node.items) {
             auto eq = item.is_scalar() ? item.scalar.find('=') : std::string::npos;
             if (eq == std::string::npos) {
-                diags.error(item.mark, "'" + std::string(key) + "' list items must be KEY=VALUE, got " + describe(item));
+                diags.error(item.mark,
+                            "'" + std::string(key) + "' list items must be KEY=VALUE, got " + describe(item));
                 ok = false;
                 continue;
             }
             add(item.scalar.substr(0, eq), item.scalar.substr(eq + 1), item.mark);
         }
     } else {
-        diags.error(node.mark, "'" + std::string(key) + "' must be a map or a list of KEY=VALUE, got " + describe(node));
+        diags.error(node.mark,
+                    "'" + std::string(key) + "' must be a map or a list of KEY=VALUE, got " + describe(node));
         return std::nullopt;
     }
     if (!ok) return std::nullopt;
@@ -233,7 +241,7 @@ std::optional<EnvVars> read_pairs(const Node& node, std::string_view key, Diagno
 }
 
 std::optional<std::vector<std::pair<std::string, Mark>>> read_string_list(const Node& node, std::string_view key,
-                                                                           Diagnostics& diags) {
+                                                                          Diagnostics& diags) {
     std::vector<std::pair<std::string, Mark>> out;
     if (node.is_scalar()) {
         out.emplace_back(node.scalar, node.mark);

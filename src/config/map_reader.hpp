@@ -103,6 +103,6 @@ bool valid_header_name(std::string_view name);
 
 // A list of strings; a single string counts as a one-element list.
 std::optional<std::vector<std::pair<std::string, Mark>>> read_string_list(const Node& node, std::string_view key,
-                                                                           Diagnostics& diags);
+                                                                          Diagnostics& diags);
 
 }  // namespace mainstay::config

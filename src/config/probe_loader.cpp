@@ -24,7 +24,8 @@ std::optional<HttpProbe> read_http(const Node& node, Diagnostics& diags) {
     HttpProbe probe;
     bool ok = true;
     if (const Node* url = r.get("url")) {
-        auto parsed = url->is_scalar() ? parse_http_url(url->scalar) : Parsed<HttpUrl>::fail("an http:// URL, got " + describe(*url));
+        auto parsed = url->is_scalar() ? parse_http_url(url->scalar)
+                                       : Parsed<HttpUrl>::fail("an http:// URL, got " + describe(*url));
         if (parsed) {
             probe.url = url->scalar;
             probe.target = *parsed.value;
@@ -44,8 +45,9 @@ std::optional<HttpProbe> read_http(const Node& node, Diagnostics& diags) {
     }
     probe.method = method;
     if (const Node* status = r.get("status")) {
-        auto range = status->is_scalar() ? parse_status_range(status->scalar)
-                                         : Parsed<StatusRange>::fail("an HTTP status code or range LOW-HIGH, got " + describe(*status));
+        auto range = status->is_scalar()
+                         ? parse_status_range(status->scalar)
+                         : Parsed<StatusRange>::fail("an HTTP status code or range LOW-HIGH, got " + describe(*status));
         if (range) {
             probe.status = *range.value;
         } else {
@@ -55,8 +57,10 @@ std::optional<HttpProbe> read_http(const Node& node, Diagnostics& diags) {
     }
     if (const Node* headers = r.get("headers")) {
         if (headers->is_map()) {
-            if (auto h = read_pairs(*headers, "headers", diags, valid_header_name, "header name")) probe.headers = *h;
-            else ok = false;
+            if (auto h = read_pairs(*headers, "headers", diags, valid_header_name, "header name"))
+                probe.headers = *h;
+            else
+                ok = false;
         } else {
             diags.error(headers->mark, "'headers' must be a map, got " + describe(*headers));
             ok = false;
@@ -72,8 +76,9 @@ std::optional<HttpProbe> read_http(const Node& node, Diagnostics& diags) {
                     diags.error(at, "'permanent_status' lists HTTP status codes (100-599), got '" + text + "'");
                     ok = false;
                 } else if (*v.value >= probe.status.low && *v.value <= probe.status.high) {
-                    diags.error(at, "HTTP " + text + " is both healthy (in 'status' " + std::to_string(probe.status.low) + "-" +
-                                        std::to_string(probe.status.high) + ") and permanent: take it out of one");
+                    diags.error(at, "HTTP " + text + " is both healthy (in 'status' " +
+                                        std::to_string(probe.status.low) + "-" + std::to_string(probe.status.high) +
+                                        ") and permanent: take it out of one");
                     ok = false;
                 } else {
                     probe.permanent_status.push_back(static_cast<int>(*v.value));
@@ -101,8 +106,9 @@ std::optional<ProbeSpec> read_probe(const Node& node, std::string_view key, Diag
     for (const auto& h : kProbeHandlerKeys) {
         if (const Entry* e = r.entry(h)) handlers.push_back(e);
     }
-    std::sort(handlers.begin(), handlers.end(),
-              [](const Entry* a, const Entry* b) { return a->key_mark.line * 100000 + a->key_mark.col < b->key_mark.line * 100000 + b->key_mark.col; });
+    std::sort(handlers.begin(), handlers.end(), [](const Entry* a, const Entry* b) {
+        return a->key_mark.line * 100000 + a->key_mark.col < b->key_mark.line * 100000 + b->key_mark.col;
+    });
     if (handlers.empty()) {
         diags.error(node.mark, "probe '" + std::string(key) + "' needs exactly one handler: exec, tcp or http");
     } else if (handlers.size() > 1) {
@@ -115,8 +121,10 @@ std::optional<ProbeSpec> read_probe(const Node& node, std::string_view key, Diag
         } else if (h.key == "tcp") {
             auto hp = h.value.is_scalar() ? parse_host_port(h.value.scalar)
                                           : Parsed<HostPort>::fail("host:port, got " + describe(h.value));
-            if (hp) spec.handler = TcpProbe{*hp.value};
-            else diags.error(h.value.mark, "'tcp' must be " + hp.error);
+            if (hp)
+                spec.handler = TcpProbe{*hp.value};
+            else
+                diags.error(h.value.mark, "'tcp' must be " + hp.error);
         } else if (auto http = read_http(h.value, diags)) {
             spec.handler = *http;
         }

@@ -4,43 +4,62 @@ namespace mainstay::config {
 
 std::string_view to_string(LogLevel v) {
     switch (v) {
-        case LogLevel::trace: return "trace";
-        case LogLevel::debug: return "debug";
-        case LogLevel::info: return "info";
-        case LogLevel::warn: return "warn";
-        case LogLevel::error: return "error";
+        case LogLevel::trace:
+            return "trace";
+        case LogLevel::debug:
+            return "debug";
+        case LogLevel::info:
+            return "info";
+        case LogLevel::warn:
+            return "warn";
+        case LogLevel::error:
+            return "error";
     }
     return "?";
 }
 
-std::string_view to_string(LogFormat v) { return v == LogFormat::text ? "text" : "json"; }
+std::string_view to_string(LogFormat v) {
+    return v == LogFormat::text ? "text" : "json";
+}
 
-std::string_view to_string(CriticalFailure v) { return v == CriticalFailure::degrade ? "degrade" : "exit"; }
+std::string_view to_string(CriticalFailure v) {
+    return v == CriticalFailure::degrade ? "degrade" : "exit";
+}
 
 std::string_view to_string(Kind v) {
     switch (v) {
-        case Kind::process: return "process";
-        case Kind::oneshot: return "oneshot";
-        case Kind::external: return "external";
-        case Kind::capability: return "capability";
+        case Kind::process:
+            return "process";
+        case Kind::oneshot:
+            return "oneshot";
+        case Kind::external:
+            return "external";
+        case Kind::capability:
+            return "capability";
     }
     return "?";
 }
 
 std::string_view to_string(RestartPolicy v) {
     switch (v) {
-        case RestartPolicy::always: return "always";
-        case RestartPolicy::on_failure: return "on-failure";
-        case RestartPolicy::never: return "never";
+        case RestartPolicy::always:
+            return "always";
+        case RestartPolicy::on_failure:
+            return "on-failure";
+        case RestartPolicy::never:
+            return "never";
     }
     return "?";
 }
 
 std::string_view to_string(Condition v) {
     switch (v) {
-        case Condition::started: return "started";
-        case Condition::healthy: return "healthy";
-        case Condition::completed: return "completed";
+        case Condition::started:
+            return "started";
+        case Condition::healthy:
+            return "healthy";
+        case Condition::completed:
+            return "completed";
     }
     return "?";
 }
@@ -65,9 +84,12 @@ std::string describe_target(const ProbeSpec& probe) {
 
 std::string_view to_string(ExitAction v) {
     switch (v) {
-        case ExitAction::restart: return "restart";
-        case ExitAction::ignore: return "ignore";
-        case ExitAction::shutdown: return "shutdown";
+        case ExitAction::restart:
+            return "restart";
+        case ExitAction::ignore:
+            return "ignore";
+        case ExitAction::shutdown:
+            return "shutdown";
     }
     return "?";
 }

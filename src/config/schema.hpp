@@ -37,9 +37,11 @@ std::string_view to_string(ExitAction action);
 enum class Condition { started, healthy, completed };
 
 // The words of each enumeration, in the order they are listed in messages.
-inline const std::vector<std::pair<std::string_view, LogLevel>> kLogLevels{
-    {"trace", LogLevel::trace}, {"debug", LogLevel::debug}, {"info", LogLevel::info},
-    {"warn", LogLevel::warn},   {"error", LogLevel::error}};
+inline const std::vector<std::pair<std::string_view, LogLevel>> kLogLevels{{"trace", LogLevel::trace},
+                                                                           {"debug", LogLevel::debug},
+                                                                           {"info", LogLevel::info},
+                                                                           {"warn", LogLevel::warn},
+                                                                           {"error", LogLevel::error}};
 
 std::string_view to_string(LogLevel v);
 std::string_view to_string(LogFormat v);
@@ -124,7 +126,7 @@ struct Dependency {
     std::string name;
     Condition condition{Condition::healthy};
     bool required{true};
-    Mark mark;  // of the entry in `depends_on`
+    Mark mark;            // of the entry in `depends_on`
     bool restart{false};  // restarted whenever the dependency restarts (once per restart)
 };
 
@@ -158,7 +160,7 @@ struct LimitsSpec {
     std::optional<std::uint64_t> memory;  // bytes
     std::optional<double> cpu;            // CPUs: 1.5 = 150 ms of CPU time per 100 ms
     std::optional<std::uint32_t> pids;
-    Mark mark;                            // of the `limits` map
+    Mark mark;  // of the `limits` map
 
     bool any() const { return memory || cpu || pids; }
 };
@@ -173,8 +175,8 @@ struct WakeSpec {
 
 // `user:`/`group:` as ids, resolved when the configuration is read (config/credentials.hpp).
 struct Credentials {
-    std::optional<uid_t> uid;  // unset with only `group:`: mainstay's own
-    gid_t gid{0};              // `group:`, else the user's primary group
+    std::optional<uid_t> uid;   // unset with only `group:`: mainstay's own
+    gid_t gid{0};               // `group:`, else the user's primary group
     std::vector<gid_t> groups;  // supplementary: the user's (getgrouplist), or only `gid`
 };
 
@@ -219,9 +221,9 @@ struct ServiceSpec {
     bool enabled{true};
     Duration ready_after{std::chrono::seconds(1)};
     Duration timeout{std::chrono::minutes(5)};  // oneshot: its longest run, then stopped and failed (0: none)
-    std::vector<int> forward_signals{};  // SIGUSR1, SIGUSR2, SIGWINCH sent to mainstay that it also gets
-    std::vector<int> success_exit_codes{};  // exits that count as a clean stop, besides 0
-    ReadySpec ready{};  // pushed readiness, instead of a readiness probe or ready_after
+    std::vector<int> forward_signals{};         // SIGUSR1, SIGUSR2, SIGWINCH sent to mainstay that it also gets
+    std::vector<int> success_exit_codes{};      // exits that count as a clean stop, besides 0
+    ReadySpec ready{};                          // pushed readiness, instead of a readiness probe or ready_after
     // on_exit: {success, failure}; unset: from restart.policy (success: restart under `always`,
     // else ignore; failure: restart unless `never`). See effective_exit_action.
     std::optional<ExitAction> on_success{};
@@ -289,7 +291,7 @@ struct MainConfig {
 
 struct Config {
     MainConfig main;
-    std::vector<ServiceSpec> services;        // in file-name order
+    std::vector<ServiceSpec> services;         // in file-name order
     std::vector<CapabilitySpec> capabilities;  // in file-name order
 
     const ServiceSpec* find_service(std::string_view name) const;

@@ -16,10 +16,30 @@ namespace {
 
 using Keys = std::vector<std::string>;
 
-const Keys kProcessKeys{"name", "description", "kind", "command", "shell", "working_dir", "environment",
-                        "env_file", "user", "group", "critical", "enabled", "ready_after", "depends_on",
-                        "probes", "restart", "recovery", "stop", "limits", "output", "forward_signals",
-                        "success_exit_codes", "on_exit", "ready"};
+const Keys kProcessKeys{"name",
+                        "description",
+                        "kind",
+                        "command",
+                        "shell",
+                        "working_dir",
+                        "environment",
+                        "env_file",
+                        "user",
+                        "group",
+                        "critical",
+                        "enabled",
+                        "ready_after",
+                        "depends_on",
+                        "probes",
+                        "restart",
+                        "recovery",
+                        "stop",
+                        "limits",
+                        "output",
+                        "forward_signals",
+                        "success_exit_codes",
+                        "on_exit",
+                        "ready"};
 // A oneshot is a process that ends: one key more, its run-time limit, and one less: it is
 // ready when it completes, not when it says so.
 const Keys kOneshotKeys = [] {
@@ -28,28 +48,35 @@ const Keys kOneshotKeys = [] {
     keys.emplace_back("timeout");
     return keys;
 }();
-const Keys kExternalKeys{"name", "description", "kind", "critical", "enabled", "depends_on", "probes", "recovery", "wake",
-                         "output"};
-const Keys kCapabilityKeys{"name", "description", "kind", "enabled", "requires", "check", "activate", "deactivate",
-                           "tiers", "monitor_interval", "retry", "permanent_exit_codes"};
+const Keys kExternalKeys{"name",       "description", "kind",     "critical", "enabled",
+                         "depends_on", "probes",      "recovery", "wake",     "output"};
+const Keys kCapabilityKeys{"name",     "description", "kind",  "enabled",          "requires", "check",
+                           "activate", "deactivate",  "tiers", "monitor_interval", "retry",    "permanent_exit_codes"};
 const Keys kTierKeys{"name", "requires", "check", "activate", "deactivate"};
 const Keys kNotDefaultable{"name", "kind", "command", "description"};
 
 const Keys& keys_of(Kind kind) {
     switch (kind) {
-        case Kind::process: return kProcessKeys;
-        case Kind::oneshot: return kOneshotKeys;
-        case Kind::external: return kExternalKeys;
-        case Kind::capability: return kCapabilityKeys;
+        case Kind::process:
+            return kProcessKeys;
+        case Kind::oneshot:
+            return kOneshotKeys;
+        case Kind::external:
+            return kExternalKeys;
+        case Kind::capability:
+            return kCapabilityKeys;
     }
     return kProcessKeys;
 }
 
-bool contains(const Keys& keys, std::string_view key) { return std::find(keys.begin(), keys.end(), key) != keys.end(); }
+bool contains(const Keys& keys, std::string_view key) {
+    return std::find(keys.begin(), keys.end(), key) != keys.end();
+}
 
 Keys all_keys() {
     std::set<std::string> all;
-    for (Kind k : {Kind::process, Kind::oneshot, Kind::external, Kind::capability}) all.insert(keys_of(k).begin(), keys_of(k).end());
+    for (Kind k : {Kind::process, Kind::oneshot, Kind::external, Kind::capability})
+        all.insert(keys_of(k).begin(), keys_of(k).end());
     return {all.begin(), all.end()};
 }
 
@@ -60,7 +87,8 @@ std::string not_applicable(std::string_view key, Kind kind) {
         return "a capability has no 'command': use 'activate' and 'deactivate'";
     if (key == "probes" && kind == Kind::capability) return "a capability has no 'probes': use 'check'";
     if (key == "wake") return "'wake' is only for external services";
-    if (key == "ready" && kind == Kind::oneshot) return "'ready' does not apply to a oneshot: it is done when it exits 0";
+    if (key == "ready" && kind == Kind::oneshot)
+        return "'ready' does not apply to a oneshot: it is done when it exits 0";
     if (key == "timeout") {
         return "'timeout' limits the run of a oneshot (kind: oneshot); a " + std::string(to_string(kind)) +
                " service runs until it is stopped ('stop.timeout' bounds its stop)";
@@ -71,7 +99,8 @@ std::string not_applicable(std::string_view key, Kind kind) {
 // The defaults that apply to `kind`, as a map node.
 Node defaults_for(const Node& defaults, Kind kind) {
     Node out = defaults;
-    std::erase_if(out.entries, [&](const Entry& e) { return !contains(keys_of(kind), e.key) || contains(kNotDefaultable, e.key); });
+    std::erase_if(out.entries,
+                  [&](const Entry& e) { return !contains(keys_of(kind), e.key) || contains(kNotDefaultable, e.key); });
     return out;
 }
 
@@ -145,8 +174,10 @@ void read_exit_codes(MapReader& r, std::string_view key, std::vector<int>& out) 
         out.clear();
         for (const auto& [text, at] : *list) {
             auto v = parse_integer(text);
-            if (v && *v.value >= 0 && *v.value <= 255) out.push_back(static_cast<int>(*v.value));
-            else r.diags().error(at, "exit codes must be from 0 to 255, got '" + text + "'");
+            if (v && *v.value >= 0 && *v.value <= 255)
+                out.push_back(static_cast<int>(*v.value));
+            else
+                r.diags().error(at, "exit codes must be from 0 to 255, got '" + text + "'");
         }
     }
 }
@@ -154,7 +185,10 @@ void read_exit_codes(MapReader& r, std::string_view key, std::vector<int>& out) 
 void read_restart(const Node& node, RestartSpec& out, Diagnostics& diags) {
     if (!expect_map(node, "restart", diags)) return;
     MapReader r(node, diags);
-    r.enumeration("policy", out.policy, {{"always", RestartPolicy::always}, {"on-failure", RestartPolicy::on_failure}, {"never", RestartPolicy::never}});
+    r.enumeration("policy", out.policy,
+                  {{"always", RestartPolicy::always},
+                   {"on-failure", RestartPolicy::on_failure},
+                   {"never", RestartPolicy::never}});
     if (const Node* b = r.get("backoff")) read_backoff(*b, out.backoff, diags);
     r.duration("reset_after", out.reset_after);
     read_exit_codes(r, "permanent_exit_codes", out.permanent_exit_codes);
@@ -184,8 +218,10 @@ void read_depends_on(const Node& node, std::vector<Dependency>& out, Diagnostics
     };
     if (node.is_sequence()) {
         for (const auto& item : node.items) {
-            if (item.is_scalar()) add(item.scalar, item.mark);
-            else diags.error(item.mark, "'depends_on' list items must be service names, got " + describe(item));
+            if (item.is_scalar())
+                add(item.scalar, item.mark);
+            else
+                diags.error(item.mark, "'depends_on' list items must be service names, got " + describe(item));
         }
     } else if (node.is_map()) {
         for (const auto& e : node.entries) {
@@ -193,12 +229,16 @@ void read_depends_on(const Node& node, std::vector<Dependency>& out, Diagnostics
             Dependency* dep = add(e.key, e.key_mark);
             if (dep == nullptr || e.value.is_null()) continue;
             if (!e.value.is_map()) {
-                diags.error(e.value.mark, "dependency '" + e.key + "' must be a map such as {condition: healthy, required: true}, got " +
+                diags.error(e.value.mark, "dependency '" + e.key +
+                                              "' must be a map such as {condition: healthy, required: true}, got " +
                                               describe(e.value));
                 continue;
             }
             MapReader r(e.value, diags);
-            r.enumeration("condition", dep->condition, {{"started", Condition::started}, {"healthy", Condition::healthy}, {"completed", Condition::completed}});
+            r.enumeration("condition", dep->condition,
+                          {{"started", Condition::started},
+                           {"healthy", Condition::healthy},
+                           {"completed", Condition::completed}});
             r.boolean("required", dep->required);
             r.boolean("restart", dep->restart);
             r.finish();
@@ -224,14 +264,18 @@ void read_ready(const Node& node, ReadySpec& out, Diagnostics& diags) {
             std::regex check(*out.log_line);
         } catch (const std::regex_error& e) {
             const Node* at = v.get("log_line");
-            diags.error(at ? at->mark : node.mark, "ready.log_line is not a valid regular expression: " + std::string(e.what()));
+            diags.error(at ? at->mark : node.mark,
+                        "ready.log_line is not a valid regular expression: " + std::string(e.what()));
         }
     }
     if (const Node* watchdog = v.get("watchdog")) {
         Duration every{};
         v.positive_duration("watchdog", every);
-        if (!out.notify) diags.error(watchdog->mark, "ready.watchdog needs ready.notify: true (WATCHDOG=1 comes on the notify socket)");
-        else out.watchdog = every;
+        if (!out.notify)
+            diags.error(watchdog->mark,
+                        "ready.watchdog needs ready.notify: true (WATCHDOG=1 comes on the notify socket)");
+        else
+            out.watchdog = every;
     }
     if (int(out.notify) + int(out.fd.has_value()) + int(out.log_line.has_value()) > 1) {
         diags.error(node.mark, "'ready' takes one source: notify, fd or log_line");
@@ -257,8 +301,10 @@ void read_limits(const Node& node, std::optional<LimitsSpec>& out, Diagnostics& 
         std::uint64_t bytes = 0;
         const std::size_t errors = diags.error_count();
         r.size("memory", bytes);
-        if (diags.error_count() == errors && bytes < 4096) diags.error(n->mark, "'memory' must be at least 4KiB, got '" + n->scalar + "'");
-        else if (diags.error_count() == errors) limits.memory = bytes;
+        if (diags.error_count() == errors && bytes < 4096)
+            diags.error(n->mark, "'memory' must be at least 4KiB, got '" + n->scalar + "'");
+        else if (diags.error_count() == errors)
+            limits.memory = bytes;
     }
     if (r.get("cpu")) {
         double cpus = 0;
@@ -288,7 +334,8 @@ void warn_shell_words(const Argv& argv, const Mark& at, Diagnostics& diags) {
     static const std::vector<std::string_view> operators{"|", "||", "&&", "&", ";", ">", ">>", "<", "2>", "2>&1"};
     for (std::size_t i = 1; i < argv.size(); ++i) {
         const std::string& w = argv[i];
-        const bool op = std::find(operators.begin(), operators.end(), w) != operators.end() || (w.size() > 1 && w.back() == ';');
+        const bool op =
+            std::find(operators.begin(), operators.end(), w) != operators.end() || (w.size() > 1 && w.back() == ';');
         if (!op) continue;
         diags.warning(at, "'command' runs without a shell: '" + w + "' is passed to " + argv.front() +
                               " as an argument (set 'shell: true' to run it as a shell command line)");
@@ -320,8 +367,10 @@ void read_service_body(MapReader& r, ServiceSpec& s) {
         if (const Node* w = r.get("wake"); w && expect_map(*w, "wake", diags)) {
             MapReader v(*w, diags);
             WakeSpec wake;
-            if (auto cmd = read_command(v, "command", false)) wake.command = *cmd;
-            else if (v.get("command") == nullptr) diags.error(w->mark, "'wake' needs a 'command'");
+            if (auto cmd = read_command(v, "command", false))
+                wake.command = *cmd;
+            else if (v.get("command") == nullptr)
+                diags.error(w->mark, "'wake' needs a 'command'");
             if (const Node* retry = v.get("retry")) read_retry(*retry, wake.retry, diags);
             read_exit_codes(v, "permanent_exit_codes", wake.permanent_exit_codes);
             v.finish();
@@ -358,8 +407,9 @@ void read_service_body(MapReader& r, ServiceSpec& s) {
     if (s.kind == Kind::oneshot) {
         r.duration("timeout", s.timeout);
         if (const Node* t = r.get("timeout"); t && s.timeout == Duration{0}) {
-            diags.warning(t->mark, "'timeout: 0' lets this oneshot run for ever: a hung run holds its dependents back until "
-                                   "it is stopped by hand");
+            diags.warning(t->mark,
+                          "'timeout: 0' lets this oneshot run for ever: a hung run holds its dependents back until "
+                          "it is stopped by hand");
         }
     }
     if (const Node* forward = r.get("forward_signals")) {
@@ -380,7 +430,8 @@ void read_service_body(MapReader& r, ServiceSpec& s) {
     }
     if (const Node* restart = r.get("restart")) read_restart(*restart, s.restart, diags);
     read_exit_codes(r, "success_exit_codes", s.success_exit_codes);
-    if (const Node* ready = r.get("ready"); ready && expect_map(*ready, "ready", diags)) read_ready(*ready, s.ready, diags);
+    if (const Node* ready = r.get("ready"); ready && expect_map(*ready, "ready", diags))
+        read_ready(*ready, s.ready, diags);
     if (const Node* on_exit = r.get("on_exit"); on_exit && expect_map(*on_exit, "on_exit", diags)) {
         MapReader v(*on_exit, diags);
         const std::vector<std::pair<std::string_view, ExitAction>> words{
@@ -432,8 +483,9 @@ void read_tiers(const Node& node, CapabilitySpec& c, Diagnostics& diags) {
     }
     for (const Node& item : node.items) {
         if (!item.is_map()) {
-            diags.error(item.mark, "a tier must be a map with 'name' and 'requires', 'check', 'activate', 'deactivate', got " +
-                                       describe(item));
+            diags.error(item.mark,
+                        "a tier must be a map with 'name' and 'requires', 'check', 'activate', 'deactivate', got " +
+                            describe(item));
             continue;
         }
         for (const auto& e : item.entries) {
@@ -520,7 +572,11 @@ void read_service_file(const Node& tree, const std::filesystem::path& file, cons
     const std::size_t errors_before_kind = diags.error_count();
     {
         MapReader k(tree, diags);
-        k.enumeration("kind", kind, {{"process", Kind::process}, {"oneshot", Kind::oneshot}, {"external", Kind::external}, {"capability", Kind::capability}});
+        k.enumeration("kind", kind,
+                      {{"process", Kind::process},
+                       {"oneshot", Kind::oneshot},
+                       {"external", Kind::external},
+                       {"capability", Kind::capability}});
     }
     // With an unknown `kind` the file is read as a process: its per-kind rules would only mislead.
     const bool kind_known = diags.error_count() == errors_before_kind;
@@ -528,11 +584,15 @@ void read_service_file(const Node& tree, const std::filesystem::path& file, cons
     Mark name_mark{file.string(), 1, 1};
     if (const Entry* n = tree.entry("name")) {
         name_mark = n->value.is_null() ? n->key_mark : n->value.mark;
-        if (!n->value.is_scalar()) diags.error(name_mark, "'name' must be a string, got " + describe(n->value));
-        else if (!is_valid_name(n->value.scalar)) diags.error(name_mark, "invalid name '" + n->value.scalar + "': names match [a-z0-9][a-z0-9_.-]*");
-        else name = n->value.scalar;
+        if (!n->value.is_scalar())
+            diags.error(name_mark, "'name' must be a string, got " + describe(n->value));
+        else if (!is_valid_name(n->value.scalar))
+            diags.error(name_mark, "invalid name '" + n->value.scalar + "': names match [a-z0-9][a-z0-9_.-]*");
+        else
+            name = n->value.scalar;
     } else if (!is_valid_name(name)) {
-        diags.error(name_mark, "the file name '" + name + "' is not a valid service name ([a-z0-9][a-z0-9_.-]*): set 'name:'");
+        diags.error(name_mark,
+                    "the file name '" + name + "' is not a valid service name ([a-z0-9][a-z0-9_.-]*): set 'name:'");
     }
 
     Node merged = defaults ? merge(defaults_for(*defaults, kind), tree, kProbeHandlerKeys) : tree;
@@ -555,7 +615,8 @@ void read_service_file(const Node& tree, const std::filesystem::path& file, cons
         read_capability_body(r, c);
         r.finish();
         if (c.tiers.empty() && c.requires_services.empty() && !c.check && !tree.entry("tiers")) {
-            diags.error(tree.mark, "a capability needs 'requires' (a non-empty list of services) or 'check', or 'tiers'");
+            diags.error(tree.mark,
+                        "a capability needs 'requires' (a non-empty list of services) or 'check', or 'tiers'");
         }
         out.capabilities.push_back(std::move(c));
         return;
@@ -570,7 +631,8 @@ void read_service_file(const Node& tree, const std::filesystem::path& file, cons
     r.finish();
     // An entry that is present but unreadable was reported already; only a missing one is told here.
     const Entry* command = merged.entry("command");
-    if (kind_known && (kind == Kind::process || kind == Kind::oneshot) && (command == nullptr || command->value.is_null())) {
+    if (kind_known && (kind == Kind::process || kind == Kind::oneshot) &&
+        (command == nullptr || command->value.is_null())) {
         diags.error(tree.mark, "a " + std::string(to_string(kind)) + " service needs a 'command'");
     }
     const Node* probes = merged.find("probes");

@@ -25,10 +25,14 @@ const Node* Node::find(std::string_view key) const {
 
 std::string describe(const Node& node) {
     switch (node.type) {
-        case Node::Type::null: return "nothing";
-        case Node::Type::scalar: return "'" + node.scalar + "'";
-        case Node::Type::sequence: return "a list";
-        case Node::Type::map: return "a map";
+        case Node::Type::null:
+            return "nothing";
+        case Node::Type::scalar:
+            return "'" + node.scalar + "'";
+        case Node::Type::sequence:
+            return "a list";
+        case Node::Type::map:
+            return "a map";
     }
     return "?";
 }
@@ -101,7 +105,8 @@ Node convert_map(const YAML::Node& y, Node n, const std::string& file, const Env
             continue;
         }
         if (const Entry* prev = keys.find(n, key)) {
-            diags.error(key_mark, "duplicate key '" + key + "' (first at line " + std::to_string(prev->key_mark.line) + ")");
+            diags.error(key_mark,
+                        "duplicate key '" + key + "' (first at line " + std::to_string(prev->key_mark.line) + ")");
             continue;
         }
         keys.add(n, {key, key_mark, convert(it->second, key_mark, file, env, diags, budget)});
@@ -206,8 +211,8 @@ Node merge(const Node& base, const Node& overlay, const std::vector<std::string>
     auto is_exclusive = [&](const std::string& key) {
         return std::find(exclusive.begin(), exclusive.end(), key) != exclusive.end();
     };
-    bool overlay_has_exclusive =
-        std::any_of(overlay.entries.begin(), overlay.entries.end(), [&](const Entry& e) { return is_exclusive(e.key); });
+    bool overlay_has_exclusive = std::any_of(overlay.entries.begin(), overlay.entries.end(),
+                                             [&](const Entry& e) { return is_exclusive(e.key); });
     Node out = overlay;
     for (const auto& b : base.entries) {
         auto it = std::find_if(out.entries.begin(), out.entries.end(), [&](const Entry& e) { return e.key == b.key; });

@@ -25,7 +25,7 @@ struct Node {
 
     Type type{Type::null};
     Mark mark;
-    std::string scalar;  // after interpolation
+    std::string scalar;   // after interpolation
     bool invalid{false};  // interpolation failed (already reported): read as absent
     std::vector<Node> items;
     std::vector<Entry> entries;  // in document order, duplicates already dropped

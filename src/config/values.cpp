@@ -12,7 +12,9 @@
 namespace mainstay::config {
 namespace {
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_digit(char c) {
+    return c >= '0' && c <= '9';
+}
 
 std::string_view trim(std::string_view s) {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -45,14 +47,13 @@ struct SignalName {
 };
 
 constexpr std::array<SignalName, 31> kSignals{{
-    {"HUP", SIGHUP},     {"INT", SIGINT},       {"QUIT", SIGQUIT},   {"ILL", SIGILL},
-    {"TRAP", SIGTRAP},   {"ABRT", SIGABRT},     {"BUS", SIGBUS},     {"FPE", SIGFPE},
-    {"KILL", SIGKILL},   {"USR1", SIGUSR1},     {"SEGV", SIGSEGV},   {"USR2", SIGUSR2},
-    {"PIPE", SIGPIPE},   {"ALRM", SIGALRM},     {"TERM", SIGTERM},   {"STKFLT", SIGSTKFLT},
-    {"CHLD", SIGCHLD},   {"CONT", SIGCONT},     {"STOP", SIGSTOP},   {"TSTP", SIGTSTP},
-    {"TTIN", SIGTTIN},   {"TTOU", SIGTTOU},     {"URG", SIGURG},     {"XCPU", SIGXCPU},
-    {"XFSZ", SIGXFSZ},   {"VTALRM", SIGVTALRM}, {"PROF", SIGPROF},   {"WINCH", SIGWINCH},
-    {"IO", SIGIO},       {"PWR", SIGPWR},       {"SYS", SIGSYS},
+    {"HUP", SIGHUP},       {"INT", SIGINT},   {"QUIT", SIGQUIT},   {"ILL", SIGILL},   {"TRAP", SIGTRAP},
+    {"ABRT", SIGABRT},     {"BUS", SIGBUS},   {"FPE", SIGFPE},     {"KILL", SIGKILL}, {"USR1", SIGUSR1},
+    {"SEGV", SIGSEGV},     {"USR2", SIGUSR2}, {"PIPE", SIGPIPE},   {"ALRM", SIGALRM}, {"TERM", SIGTERM},
+    {"STKFLT", SIGSTKFLT}, {"CHLD", SIGCHLD}, {"CONT", SIGCONT},   {"STOP", SIGSTOP}, {"TSTP", SIGTSTP},
+    {"TTIN", SIGTTIN},     {"TTOU", SIGTTOU}, {"URG", SIGURG},     {"XCPU", SIGXCPU}, {"XFSZ", SIGXFSZ},
+    {"VTALRM", SIGVTALRM}, {"PROF", SIGPROF}, {"WINCH", SIGWINCH}, {"IO", SIGIO},     {"PWR", SIGPWR},
+    {"SYS", SIGSYS},
 }};
 
 }  // namespace
@@ -61,7 +62,8 @@ std::string format_duration(Duration d) {
     std::int64_t ms = d.count();
     if (ms == 0) return "0s";
     std::string out;
-    for (auto [unit, size] : std::array<std::pair<const char*, std::int64_t>, 4>{{{"h", 3'600'000}, {"m", 60'000}, {"s", 1000}, {"ms", 1}}}) {
+    for (auto [unit, size] : std::array<std::pair<const char*, std::int64_t>, 4>{
+             {{"h", 3'600'000}, {"m", 60'000}, {"s", 1000}, {"ms", 1}}}) {
         if (ms >= size) {
             out += std::to_string(ms / size) + unit;
             ms %= size;
@@ -90,11 +92,16 @@ Parsed<Duration> parse_duration(std::string_view text) {
         auto n = take_number(rest);
         if (!n) return Parsed<Duration>::fail(form + ", got '" + std::string(s) + "'");
         double unit_ms = 0;
-        if (rest.starts_with("ms")) unit_ms = 1, rest.remove_prefix(2);
-        else if (rest.starts_with("s")) unit_ms = 1000, rest.remove_prefix(1);
-        else if (rest.starts_with("m")) unit_ms = 60'000, rest.remove_prefix(1);
-        else if (rest.starts_with("h")) unit_ms = 3'600'000, rest.remove_prefix(1);
-        else return Parsed<Duration>::fail(form + ", got '" + std::string(s) + "'");
+        if (rest.starts_with("ms"))
+            unit_ms = 1, rest.remove_prefix(2);
+        else if (rest.starts_with("s"))
+            unit_ms = 1000, rest.remove_prefix(1);
+        else if (rest.starts_with("m"))
+            unit_ms = 60'000, rest.remove_prefix(1);
+        else if (rest.starts_with("h"))
+            unit_ms = 3'600'000, rest.remove_prefix(1);
+        else
+            return Parsed<Duration>::fail(form + ", got '" + std::string(s) + "'");
         total_ms += *n * unit_ms;
     }
     if (total_ms > kMaxMs) return Parsed<Duration>::fail(too_long);
@@ -109,8 +116,14 @@ Parsed<std::uint64_t> parse_size(std::string_view text) {
     if (!n) return Parsed<std::uint64_t>::fail(form + ", got '" + std::string(s) + "'");
     rest = trim(rest);
     static constexpr std::array<std::pair<std::string_view, double>, 8> units{{
-        {"", 1}, {"B", 1}, {"KiB", 1024.0}, {"MiB", 1024.0 * 1024}, {"GiB", 1024.0 * 1024 * 1024},
-        {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9},
+        {"", 1},
+        {"B", 1},
+        {"KiB", 1024.0},
+        {"MiB", 1024.0 * 1024},
+        {"GiB", 1024.0 * 1024 * 1024},
+        {"KB", 1e3},
+        {"MB", 1e6},
+        {"GB", 1e9},
     }};
     for (const auto& [unit, factor] : units) {
         if (rest == unit) {
@@ -191,7 +204,9 @@ Parsed<std::vector<std::string>> split_words(std::string_view text) {
         } else if (c == '"') {
             std::size_t j = i + 1;
             for (; j < text.size() && text[j] != '"'; ++j) {
-                if (text[j] == '\\' && j + 1 < text.size() && std::string_view("\"\\$`").find(text[j + 1]) != std::string_view::npos) ++j;
+                if (text[j] == '\\' && j + 1 < text.size() &&
+                    std::string_view("\"\\$`").find(text[j + 1]) != std::string_view::npos)
+                    ++j;
                 word += text[j];
             }
             if (j >= text.size()) return Words::fail("a command with matching quotes: unterminated \"");
@@ -213,7 +228,8 @@ Parsed<HostPort> parse_host_port(std::string_view text) {
     std::string_view host, port;
     if (s.starts_with("[")) {
         auto close = s.find(']');
-        if (close == std::string_view::npos || close + 1 >= s.size() || s[close + 1] != ':') return Parsed<HostPort>::fail(form);
+        if (close == std::string_view::npos || close + 1 >= s.size() || s[close + 1] != ':')
+            return Parsed<HostPort>::fail(form);
         host = s.substr(1, close - 1);
         port = s.substr(close + 2);
     } else {
@@ -229,14 +245,16 @@ Parsed<HostPort> parse_host_port(std::string_view text) {
     }
     auto p = parse_integer(port);
     if (!p) return Parsed<HostPort>::fail(form);
-    if (*p.value < 1 || *p.value > 65535) return Parsed<HostPort>::fail("a port from 1 to 65535, got " + std::string(port));
+    if (*p.value < 1 || *p.value > 65535)
+        return Parsed<HostPort>::fail("a port from 1 to 65535, got " + std::string(port));
     return Parsed<HostPort>::ok({std::string(host), static_cast<int>(*p.value)});
 }
 
 Parsed<HttpUrl> parse_http_url(std::string_view text) {
     std::string_view s = trim(text);
     if (!s.starts_with("http://")) {
-        return Parsed<HttpUrl>::fail("an http:// URL (https is not supported for probes), got '" + std::string(s) + "'");
+        return Parsed<HttpUrl>::fail("an http:// URL (https is not supported for probes), got '" + std::string(s) +
+                                     "'");
     }
     std::string_view rest = s.substr(7);
     auto slash = rest.find_first_of("/?");
@@ -280,9 +298,8 @@ Parsed<StatusRange> parse_status_range(std::string_view text) {
 bool is_valid_name(std::string_view name) {
     auto lower_or_digit = [](char c) { return (c >= 'a' && c <= 'z') || is_digit(c); };
     if (name.empty() || !lower_or_digit(name.front())) return false;
-    return std::all_of(name.begin(), name.end(), [&](char c) {
-        return lower_or_digit(c) || c == '_' || c == '.' || c == '-';
-    });
+    return std::all_of(name.begin(), name.end(),
+                       [&](char c) { return lower_or_digit(c) || c == '_' || c == '.' || c == '-'; });
 }
 
 std::optional<std::string> nearest(std::string_view word, const std::vector<std::string>& candidates) {
@@ -322,17 +339,25 @@ std::string lowercase_first(std::string text) {
     return text;
 }
 
-std::string errno_text(int error) { return lowercase_first(std::generic_category().message(error)); }
+std::string errno_text(int error) {
+    return lowercase_first(std::generic_category().message(error));
+}
 
 std::string_view file_type_name(std::filesystem::file_type type) {
     using std::filesystem::file_type;
     switch (type) {
-        case file_type::directory: return "a directory";
-        case file_type::fifo: return "a FIFO";
-        case file_type::socket: return "a socket";
-        case file_type::block: return "a block device";
-        case file_type::character: return "a character device";
-        default: return "not a file";
+        case file_type::directory:
+            return "a directory";
+        case file_type::fifo:
+            return "a FIFO";
+        case file_type::socket:
+            return "a socket";
+        case file_type::block:
+            return "a block device";
+        case file_type::character:
+            return "a character device";
+        default:
+            return "not a file";
     }
 }
 
@@ -351,8 +376,10 @@ std::string printable(std::string_view text, std::size_t max_bytes) {
             out += "...";
             break;
         }
-        if (!valid || c < 0x20 || c == 0x7F) out += c == '\t' ? ' ' : '?';
-        else out.append(text.substr(i, len));
+        if (!valid || c < 0x20 || c == 0x7F)
+            out += c == '\t' ? ' ' : '?';
+        else
+            out.append(text.substr(i, len));
         i += len;
     }
     return out;

@@ -60,7 +60,8 @@ Daemon::Daemon(config::Config config, const config::LoadOptions& reload_from, ru
           world_.process_ended(pid);
           const bool known = supervisor_.on_exit(pid, status) || world_.on_exit(pid, status);
           world_.after_exit(pid);
-          if (!known) logging_.log(LogLevel::debug, "reaped orphan " + std::to_string(pid) + " (" + status.describe() + ")");
+          if (!known)
+              logging_.log(LogLevel::debug, "reaped orphan " + std::to_string(pid) + " (" + status.describe() + ")");
           return known;
       }) {
     world_.contain(containment_.tree.get(), containment_.records.get(), containment_.id);
@@ -91,9 +92,10 @@ Daemon::Daemon(config::Config config, const config::LoadOptions& reload_from, ru
 
 bool Daemon::prepare() {
     logging_.log(LogLevel::info, runtime::raise_nofile_limit());
-    const auto with_process = static_cast<std::size_t>(std::count_if(
-        config_.services.begin(), config_.services.end(),
-        [](const config::ServiceSpec& s) { return s.kind == config::Kind::process || s.kind == config::Kind::oneshot; }));
+    const auto with_process = static_cast<std::size_t>(
+        std::count_if(config_.services.begin(), config_.services.end(), [](const config::ServiceSpec& s) {
+            return s.kind == config::Kind::process || s.kind == config::Kind::oneshot;
+        }));
     if (std::string shortfall = runtime::descriptor_shortfall(with_process); !shortfall.empty()) {
         logging_.log(LogLevel::warn, shortfall);
     }
@@ -115,8 +117,8 @@ void Daemon::open_control() {
         },
         error);
     if (!control_) {
-        logging_.log(LogLevel::error,
-                     "control socket: " + error + " (mainstay status, why, events, start and stop cannot reach this instance)");
+        logging_.log(LogLevel::error, "control socket: " + error +
+                                          " (mainstay status, why, events, start and stop cannot reach this instance)");
     }
 }
 
@@ -208,8 +210,10 @@ void Daemon::check_finished() {
     reaper_.reap_now();
     const bool children = runtime::have_children();
     const bool released = world_.release();  // what remains in the cgroups is killed
-    if ((!children && released && world_.open_captures() == 0) || std::chrono::steady_clock::now() >= finish_deadline_) {
-        if (children || !released) logging_.log(LogLevel::error, "processes still alive after SIGKILL (uninterruptible?)");
+    if ((!children && released && world_.open_captures() == 0) ||
+        std::chrono::steady_clock::now() >= finish_deadline_) {
+        if (children || !released)
+            logging_.log(LogLevel::error, "processes still alive after SIGKILL (uninterruptible?)");
         io_.stop();
         return;
     }
@@ -224,14 +228,16 @@ void Daemon::contained(Step&& step) {
     try {
         step();
     } catch (const std::exception& e) {
-        logging_.log(LogLevel::error, "internal error while " + Doing::take() + ": " + e.what() + " (supervision goes on)");
+        logging_.log(LogLevel::error,
+                     "internal error while " + Doing::take() + ": " + e.what() + " (supervision goes on)");
     }
 }
 
 int Daemon::run() {
     const std::size_t count = supervisor_.services().size();
-    logging_.log(LogLevel::info, "mainstay starting " + std::to_string(count) + (count == 1 ? " service" : " services") +
-                                     " (pid " + std::to_string(::getpid()) + (pid1_ ? ", PID 1)" : ", subreaper)"));
+    logging_.log(LogLevel::info, "mainstay starting " + std::to_string(count) +
+                                     (count == 1 ? " service" : " services") + " (pid " + std::to_string(::getpid()) +
+                                     (pid1_ ? ", PID 1)" : ", subreaper)"));
     contained([&] {
         Doing doing("starting the services");
         supervisor_.start();

@@ -14,9 +14,8 @@
 #include <chrono>
 #include <filesystem>
 #include <memory>
-#include <optional>
-
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "config/loader.hpp"
 #include "config/schema.hpp"

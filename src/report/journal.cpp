@@ -43,9 +43,12 @@ std::vector<JournalEntry> Journal::entries_since(TimePoint t) const {
 
 std::string_view to_string(JournalEntry::Subject subject) {
     switch (subject) {
-        case JournalEntry::Subject::service: return "service";
-        case JournalEntry::Subject::capability: return "capability";
-        case JournalEntry::Subject::mode: return "mode";
+        case JournalEntry::Subject::service:
+            return "service";
+        case JournalEntry::Subject::capability:
+            return "capability";
+        case JournalEntry::Subject::mode:
+            return "mode";
     }
     return "?";
 }
@@ -58,20 +61,27 @@ nlohmann::json event_json(const JournalEntry& e, TimePoint steady_now, WallTime 
         {"to", e.to},
         {"reason", e.reason},
         {"attempt", e.attempt ? nlohmann::json(*e.attempt) : nlohmann::json(nullptr)},
-        {"next_attempt_in_ms", e.next_attempt_in ? nlohmann::json(e.next_attempt_in->count()) : nlohmann::json(nullptr)},
+        {"next_attempt_in_ms",
+         e.next_attempt_in ? nlohmann::json(e.next_attempt_in->count()) : nlohmann::json(nullptr)},
     };
-    if (e.subject == JournalEntry::Subject::mode) j["mode"] = true;
-    else j[std::string(to_string(e.subject))] = e.name;
+    if (e.subject == JournalEntry::Subject::mode)
+        j["mode"] = true;
+    else
+        j[std::string(to_string(e.subject))] = e.name;
     return j;
 }
 
 std::string render_event(const nlohmann::json& event) {
     namespace jr = json_read;
     std::string who;
-    if (jr::field(event, "service") != nullptr) who = jr::text(event, "service", "?");
-    else if (jr::field(event, "capability") != nullptr) who = "capability " + jr::text(event, "capability", "?");
-    else if (jr::field(event, "mode") != nullptr) who = "mode";
-    else who = "?";
+    if (jr::field(event, "service") != nullptr)
+        who = jr::text(event, "service", "?");
+    else if (jr::field(event, "capability") != nullptr)
+        who = "capability " + jr::text(event, "capability", "?");
+    else if (jr::field(event, "mode") != nullptr)
+        who = "mode";
+    else
+        who = "?";
 
     std::string line = jr::clock_of(jr::text(event, "time"), true) + "  " + who + "  " + jr::text(event, "from", "?") +
                        " -> " + jr::text(event, "to", "?");

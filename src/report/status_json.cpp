@@ -8,7 +8,9 @@ namespace {
 
 using nlohmann::json;
 
-json ms_or_null(const std::optional<Duration>& d) { return d ? json(d->count()) : json(nullptr); }
+json ms_or_null(const std::optional<Duration>& d) {
+    return d ? json(d->count()) : json(nullptr);
+}
 
 json time_or_null(const std::optional<TimePoint>& t, TimePoint steady_now, WallTime wall_now) {
     return t ? json(iso_time(wall_time(*t, steady_now, wall_now))) : json(nullptr);
@@ -30,7 +32,8 @@ json breaker(const supervisor::ServiceStatus& s, TimePoint steady_now, WallTime 
 
 json last_exit(const std::optional<supervisor::ExitStatus>& e) {
     if (!e) return nullptr;
-    return {{"code", e->code ? json(*e->code) : json(nullptr)}, {"signal", e->signal ? json(*e->signal) : json(nullptr)}};
+    return {{"code", e->code ? json(*e->code) : json(nullptr)},
+            {"signal", e->signal ? json(*e->signal) : json(nullptr)}};
 }
 
 json service(const supervisor::ServiceStatus& s, TimePoint steady_now, WallTime wall_now) {

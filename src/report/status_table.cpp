@@ -28,13 +28,16 @@ std::string rstrip(std::string s) {
     return s;
 }
 
-std::string or_dash(std::optional<std::int64_t> v) { return v ? std::to_string(*v) : "-"; }
+std::string or_dash(std::optional<std::int64_t> v) {
+    return v ? std::to_string(*v) : "-";
+}
 
 // A table whose last column takes the room left. When that room is below kMinReason, the
 // `droppable` columns are left out, in that order, and then column 0 (a name) is cut. Every
 // cell is already one line.
-std::vector<std::string> layout(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows,
-                                std::size_t width, const std::vector<std::size_t>& droppable = {}) {
+std::vector<std::string> layout(const std::vector<std::string>& header,
+                                const std::vector<std::vector<std::string>>& rows, std::size_t width,
+                                const std::vector<std::size_t>& droppable = {}) {
     const std::size_t n = header.size();
     std::vector<std::size_t> w(n, 0);
     for (std::size_t i = 0; i < n; ++i) {
@@ -75,15 +78,11 @@ std::vector<std::string> service_row(const json& s) {
     std::string next = "-";
     if (auto ms = jr::integer(s, "next_attempt_in_ms")) next = "in " + compact_duration(Duration(*ms));
     const auto* ready = jr::field(s, "ready");
-    return {one_line(jr::text(s, "name", "?")),
-            one_line(jr::text(s, "kind", "-")),
-            one_line(jr::text(s, "state", "-")),
-            ready && ready->is_boolean() ? (ready->get<bool>() ? "yes" : "no") : "-",
-            or_dash(jr::integer(s, "pid")),
+    return {one_line(jr::text(s, "name", "?")), one_line(jr::text(s, "kind", "-")), one_line(jr::text(s, "state", "-")),
+            ready && ready->is_boolean() ? (ready->get<bool>() ? "yes" : "no") : "-", or_dash(jr::integer(s, "pid")),
             or_dash(jr::integer(s, "restarts")),
             // Closed is the usual case: only a breaker that holds restarts back stands out.
-            jr::text(s, "breaker_state", "-") == "closed" ? "-" : one_line(jr::text(s, "breaker_state", "-")),
-            next,
+            jr::text(s, "breaker_state", "-") == "closed" ? "-" : one_line(jr::text(s, "breaker_state", "-")), next,
             one_line(jr::text(s, "reason"))};
 }
 
@@ -144,7 +143,8 @@ std::string render_table(const json& doc, std::size_t width) {
                                 one_line(jr::text(c, "reason"))});
         }
         lines.emplace_back();
-        for (auto& l : layout({"CAPABILITY", "STATE", "TIER", "REASON"}, cap_rows, width)) lines.push_back(std::move(l));
+        for (auto& l : layout({"CAPABILITY", "STATE", "TIER", "REASON"}, cap_rows, width))
+            lines.push_back(std::move(l));
     }
     lines.emplace_back();
     lines.push_back(fit(mode_line(doc), width));

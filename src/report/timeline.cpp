@@ -2,11 +2,10 @@
 
 #include <algorithm>
 #include <array>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "report/json_read.hpp"
 

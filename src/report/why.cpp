@@ -2,10 +2,9 @@
 
 #include <algorithm>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "report/format.hpp"
 #include "report/json_read.hpp"
@@ -56,8 +55,12 @@ public:
     json capability_node(const std::string& name) {
         const json& c = *capability(name);
         const bool full = jr::text(c, "state") == "full";
-        json n = {{"name", name}, {"kind", "capability"}, {"state", jr::text(c, "state", "unknown")},
-                  {"reason", jr::text(c, "reason")}, {"ready", full}, {"next_attempt_in_ms", nullptr},
+        json n = {{"name", name},
+                  {"kind", "capability"},
+                  {"state", jr::text(c, "state", "unknown")},
+                  {"reason", jr::text(c, "reason")},
+                  {"ready", full},
+                  {"next_attempt_in_ms", nullptr},
                   {"next_attempt", nullptr}};
         if (full) return n;
         // With tiers, what each better tier than the active one waits on; else its `requires`.
@@ -68,7 +71,8 @@ public:
             n["better_tiers"] = jr::list(c, "better_tiers");
             for (const auto& b : jr::list(c, "better_tiers")) {
                 for (const auto& r : jr::list(b, "requires")) {
-                    if (r.is_string() && std::find(required.begin(), required.end(), r.get<std::string>()) == required.end()) {
+                    if (r.is_string() &&
+                        std::find(required.begin(), required.end(), r.get<std::string>()) == required.end()) {
                         required.push_back(r.get<std::string>());
                     }
                 }
@@ -101,12 +105,21 @@ public:
         const json* s = find(name);
         if (s == nullptr) {
             add_root_cause(name);
-            return {{"name", name}, {"state", "unknown"}, {"reason", "not in the status document"}, {"ready", false},
-                    {"next_attempt_in_ms", nullptr}, {"next_attempt", nullptr}, {"root_cause", true}};
+            return {{"name", name},
+                    {"state", "unknown"},
+                    {"reason", "not in the status document"},
+                    {"ready", false},
+                    {"next_attempt_in_ms", nullptr},
+                    {"next_attempt", nullptr},
+                    {"root_cause", true}};
         }
         const bool ready = jr::flag(*s, "ready");
-        json n = {{"name", name}, {"state", jr::text(*s, "state", "unknown")}, {"reason", jr::text(*s, "reason")},
-                  {"ready", ready}, {"next_attempt_in_ms", nullptr}, {"next_attempt", nullptr}};
+        json n = {{"name", name},
+                  {"state", jr::text(*s, "state", "unknown")},
+                  {"reason", jr::text(*s, "reason")},
+                  {"ready", ready},
+                  {"next_attempt_in_ms", nullptr},
+                  {"next_attempt", nullptr}};
         if (auto next = jr::integer(*s, "next_attempt_in_ms")) {
             n["next_attempt_in_ms"] = *next;
             n["next_attempt"] = jr::integer(*s, "attempts").value_or(0) + 1;
@@ -190,17 +203,22 @@ json why(const json& doc, std::string_view name) {
         return {{"error", "no service or capability named " + wanted}};
     }
     const bool ready = tree["ready"].get<bool>();
-    return {{"service", wanted},   {"description", description},           {"ready", ready},
-            {"tree", std::move(tree)}, {"root_causes", walk.root_causes()}};
+    return {{"service", wanted},
+            {"description", description},
+            {"ready", ready},
+            {"tree", std::move(tree)},
+            {"root_causes", walk.root_causes()}};
 }
 
 std::string render_why(const json& answer) {
-    if (const auto* error = jr::field(answer, "error"); error && error->is_string()) return one_line(error->get<std::string>()) + "\n";
+    if (const auto* error = jr::field(answer, "error"); error && error->is_string())
+        return one_line(error->get<std::string>()) + "\n";
     const json* tree = jr::field(answer, "tree");
     if (tree == nullptr) return "no answer\n";
     // What the file says it is, first: "web: The web front".
     const std::string description = jr::text(answer, "description");
-    std::string out = description.empty() ? std::string() : one_line(jr::text(answer, "service", "?") + ": " + description) + "\n";
+    std::string out =
+        description.empty() ? std::string() : one_line(jr::text(answer, "service", "?") + ": " + description) + "\n";
     if (jr::flag(answer, "ready")) {
         return out + one_line(jr::text(answer, "service", "?")) + ": " +
                (jr::text(*tree, "kind") == "capability" ? "full" : "ready") + "\n";
@@ -211,7 +229,8 @@ std::string render_why(const json& answer) {
     for (const auto& b : jr::list(*tree, "better_tiers")) {
         out += one_line("  tier " + jr::text(b, "tier", "?") + " is not active: " + jr::text(b, "why")) + "\n";
     }
-    if (tree->contains("better_tiers")) out += one_line("  active tier: " + (tier.empty() ? std::string("none") : tier)) + "\n";
+    if (tree->contains("better_tiers"))
+        out += one_line("  active tier: " + (tier.empty() ? std::string("none") : tier)) + "\n";
     std::string causes;
     for (const auto& c : jr::list(answer, "root_causes")) {
         if (!c.is_string()) continue;

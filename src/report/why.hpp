@@ -21,10 +21,9 @@
 // hook fails). An unknown name: {"error": "no service or capability named NAME"}.
 #pragma once
 
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json_fwd.hpp>
 
 namespace mainstay::report {
 

@@ -16,8 +16,7 @@ Duration capped(double ms, Duration cap) {
 
 }  // namespace
 
-Backoff::Backoff(BackoffParams params, Random& random)
-    : params_(params), random_(&random), previous_(params.initial) {}
+Backoff::Backoff(BackoffParams params, Random& random) : params_(params), random_(&random), previous_(params.initial) {}
 
 Duration Backoff::base_delay(const BackoffParams& params, std::uint32_t n) {
     n = at_least_one(n);
@@ -32,7 +31,8 @@ Duration Backoff::base_delay(const BackoffParams& params, std::uint32_t n) {
             const double step = params.step ? static_cast<double>(params.step->count()) : initial;
             return capped(initial + step * (n - 1), params.max);
         }
-        case BackoffStrategy::constant: return capped(initial, params.max);
+        case BackoffStrategy::constant:
+            return capped(initial, params.max);
     }
     return capped(initial, params.max);
 }
@@ -51,8 +51,10 @@ void Backoff::reset() {
 
 Duration Backoff::jitter(Duration base) {
     switch (params_.jitter) {
-        case Jitter::none: return base;
-        case Jitter::full: return random_->uniform(Duration{0}, base);
+        case Jitter::none:
+            return base;
+        case Jitter::full:
+            return random_->uniform(Duration{0}, base);
         case Jitter::equal: {
             const Duration half = base / 2;
             return half + random_->uniform(Duration{0}, base - half);
@@ -60,8 +62,7 @@ Duration Backoff::jitter(Duration base) {
         case Jitter::decorrelated: {
             // AWS: sleep = min(cap, random_between(base, sleep * 3)); independent of strategy.
             const Duration low = std::min(params_.initial, params_.max);
-            const Duration tripled =
-                previous_ > Duration::max() / 3 ? Duration::max() : previous_ * 3;  // no overflow
+            const Duration tripled = previous_ > Duration::max() / 3 ? Duration::max() : previous_ * 3;  // no overflow
             const Duration high = std::max(low, tripled);
             return std::min(params_.max, random_->uniform(low, high));
         }

@@ -2,10 +2,10 @@
 //
 // A Backoff hands out one delay per failed attempt: the base delay grows by the strategy
 // (exponential `initial * multiplier^(n-1)`, a multiplier below 1 or NaN counting as 1; linear
-// `initial + step * (n-1)`, step defaulting to initial; or constant `initial`), is capped at `max`, then jitter spreads it (none;
-// full = random(0, d); equal = d/2 + random(0, d/2); decorrelated = min(max, random(initial,
-// previous * 3)); proportional = d * (1 +- jitter_fraction)). No jittered delay exceeds `max`.
-// reset() starts the sequence over, e.g. after a service has stayed healthy for `reset_after`.
+// `initial + step * (n-1)`, step defaulting to initial; or constant `initial`), is capped at `max`, then jitter spreads
+// it (none; full = random(0, d); equal = d/2 + random(0, d/2); decorrelated = min(max, random(initial, previous * 3));
+// proportional = d * (1 +- jitter_fraction)). No jittered delay exceeds `max`. reset() starts the sequence over, e.g.
+// after a service has stayed healthy for `reset_after`.
 #pragma once
 
 #include <cstdint>

@@ -7,19 +7,26 @@ namespace mainstay::resilience {
 
 std::string_view to_string(CapabilityState state) {
     switch (state) {
-        case CapabilityState::degraded: return "degraded";
-        case CapabilityState::upgrading: return "upgrading";
-        case CapabilityState::full: return "full";
+        case CapabilityState::degraded:
+            return "degraded";
+        case CapabilityState::upgrading:
+            return "upgrading";
+        case CapabilityState::full:
+            return "full";
     }
     return "?";
 }
 
 std::string_view to_string(CapabilityAction action) {
     switch (action) {
-        case CapabilityAction::none: return "none";
-        case CapabilityAction::check_availability: return "check_availability";
-        case CapabilityAction::activate: return "activate";
-        case CapabilityAction::deactivate: return "deactivate";
+        case CapabilityAction::none:
+            return "none";
+        case CapabilityAction::check_availability:
+            return "check_availability";
+        case CapabilityAction::activate:
+            return "activate";
+        case CapabilityAction::deactivate:
+            return "deactivate";
     }
     return "?";
 }
@@ -112,8 +119,7 @@ void CapabilityUpgrade::on_activate_result(TimePoint now, bool ok, std::string e
         transition(CapabilityState::full, now);
         // Reported unavailable while activating: check at once instead of after an interval.
         const bool recheck = reported == false;
-        schedule(CapabilityAction::check_availability,
-                 recheck ? now : add_saturating(now, params_.monitor_interval));
+        schedule(CapabilityAction::check_availability, recheck ? now : add_saturating(now, params_.monitor_interval));
         return;
     }
     ++activation_failures_;
@@ -136,8 +142,9 @@ void CapabilityUpgrade::on_deactivate_result(TimePoint now, bool ok, std::string
     // Reported available again since the regression: check at once.
     const bool recheck = reported == true;
     const std::optional<TimePoint> put_off = std::exchange(check_after_clear_, std::nullopt);
-    schedule(CapabilityAction::check_availability,
-             recheck ? now : put_off ? std::max(now, *put_off) : add_saturating(now, params_.monitor_interval));
+    schedule(CapabilityAction::check_availability, recheck   ? now
+                                                   : put_off ? std::max(now, *put_off)
+                                                             : add_saturating(now, params_.monitor_interval));
 }
 
 void CapabilityUpgrade::clear_outside(TimePoint now) {
@@ -147,7 +154,8 @@ void CapabilityUpgrade::clear_outside(TimePoint now) {
 }
 
 void CapabilityUpgrade::clear_if_due(TimePoint now) {
-    if (!clear_due_ || state_ != CapabilityState::degraded || running_ != CapabilityAction::none || hook_queued()) return;
+    if (!clear_due_ || state_ != CapabilityState::degraded || running_ != CapabilityAction::none || hook_queued())
+        return;
     clear_due_ = false;
     check_after_clear_ = pending_ == CapabilityAction::check_availability ? due_at_ : now;
     schedule(CapabilityAction::deactivate, now);

@@ -104,8 +104,8 @@ private:
     TimePoint due_at_{};
     bool started_{false};
     bool held_{false};
-    std::optional<bool> unacted_;  // the last availability reported while a hook was queued
-    bool clear_due_{false};        // clear_outside() asked for a `deactivate` not yet queued
+    std::optional<bool> unacted_;                 // the last availability reported while a hook was queued
+    bool clear_due_{false};                       // clear_outside() asked for a `deactivate` not yet queued
     std::optional<TimePoint> check_after_clear_;  // when the check put off by that deactivate was due
     std::uint32_t activation_failures_{0};
     std::string last_error_;

@@ -4,9 +4,12 @@ namespace mainstay::resilience {
 
 std::string_view to_string(BreakerState state) {
     switch (state) {
-        case BreakerState::closed: return "closed";
-        case BreakerState::open: return "open";
-        case BreakerState::half_open: return "half-open";
+        case BreakerState::closed:
+            return "closed";
+        case BreakerState::open:
+            return "open";
+        case BreakerState::half_open:
+            return "half-open";
     }
     return "?";
 }
@@ -17,8 +20,12 @@ CircuitBreaker::CircuitBreaker(CircuitBreakerParams params, EventSource source)
 BreakerPermit CircuitBreaker::allow_request(TimePoint now) {
     poll(now);
     switch (state_) {
-        case BreakerState::closed: ++stats_.calls; return {true, generation_};
-        case BreakerState::open: ++stats_.rejections; return {};
+        case BreakerState::closed:
+            ++stats_.calls;
+            return {true, generation_};
+        case BreakerState::open:
+            ++stats_.rejections;
+            return {};
         case BreakerState::half_open:
             if (half_open_in_flight_ >= at_least_one(params_.half_open_max_calls)) {
                 ++stats_.rejections;
@@ -62,8 +69,11 @@ void CircuitBreaker::on_failure(TimePoint now, std::string_view error) {
 
 void CircuitBreaker::count_success(TimePoint now) {
     switch (state_) {
-        case BreakerState::closed: consecutive_failures_ = 0; break;
-        case BreakerState::open: break;  // a call admitted before the breaker opened
+        case BreakerState::closed:
+            consecutive_failures_ = 0;
+            break;
+        case BreakerState::open:
+            break;  // a call admitted before the breaker opened
         case BreakerState::half_open:
             if (half_open_in_flight_ > 0) --half_open_in_flight_;
             if (++half_open_successes_ >= at_least_one(params_.half_open_successes)) {
@@ -80,7 +90,8 @@ void CircuitBreaker::count_failure(TimePoint now, std::string_view error) {
                 transition(BreakerState::open, now, error);
             }
             break;
-        case BreakerState::open: break;  // already open; the cooldown is not extended
+        case BreakerState::open:
+            break;  // already open; the cooldown is not extended
         case BreakerState::half_open:
             ++consecutive_failures_;
             transition(BreakerState::open, now, error);
@@ -117,7 +128,9 @@ void CircuitBreaker::transition(BreakerState to, TimePoint now, std::string_view
             open_until_ = add_saturating(now, params_.recovery_timeout);
             ++stats_.to_open;
             break;
-        case BreakerState::half_open: ++stats_.to_half_open; break;
+        case BreakerState::half_open:
+            ++stats_.to_half_open;
+            break;
         case BreakerState::closed:
             consecutive_failures_ = 0;
             ++stats_.to_closed;

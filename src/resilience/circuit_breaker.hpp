@@ -35,7 +35,7 @@ enum class BreakerState { closed, open, half_open };
 std::string_view to_string(BreakerState state);
 
 struct BreakerStats {
-    std::uint64_t calls{0};       // admitted calls
+    std::uint64_t calls{0};  // admitted calls
     std::uint64_t successes{0};
     std::uint64_t failures{0};
     std::uint64_t rejections{0};  // calls refused while open (or half-open and full)

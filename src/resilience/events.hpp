@@ -20,18 +20,18 @@
 namespace mainstay::resilience {
 
 enum class EventKind {
-    breaker_transition,     // from/to: closed, open, half-open
-    retry_attempt,          // a failed attempt will be retried; detail: the error
-    retry_exhausted,        // max attempts reached; detail: the last error
-    retry_failed_permanent, // a permanent failure stopped the retries; detail: the error
-    timeout,                // an attempt or probe timed out; operation says which
-    health_transition,      // from/to: unknown, healthy, unhealthy
-    recovery_attempt,       // a background recovery attempt started
-    recovery_succeeded,     // reported once per recovery
-    recovery_paused,        // the safety valve tripped; detail: why
-    recovery_resumed,       // resumed by hand
-    capability_transition,  // from/to: degraded, upgrading, full
-    capability_hook_failed, // activate or deactivate failed; operation says which
+    breaker_transition,      // from/to: closed, open, half-open
+    retry_attempt,           // a failed attempt will be retried; detail: the error
+    retry_exhausted,         // max attempts reached; detail: the last error
+    retry_failed_permanent,  // a permanent failure stopped the retries; detail: the error
+    timeout,                 // an attempt or probe timed out; operation says which
+    health_transition,       // from/to: unknown, healthy, unhealthy
+    recovery_attempt,        // a background recovery attempt started
+    recovery_succeeded,      // reported once per recovery
+    recovery_paused,         // the safety valve tripped; detail: why
+    recovery_resumed,        // resumed by hand
+    capability_transition,   // from/to: degraded, upgrading, full
+    capability_hook_failed,  // activate or deactivate failed; operation says which
 };
 
 std::string_view to_string(EventKind kind);

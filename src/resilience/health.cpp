@@ -4,25 +4,31 @@ namespace mainstay::resilience {
 
 std::string_view to_string(HealthState state) {
     switch (state) {
-        case HealthState::unknown: return "unknown";
-        case HealthState::healthy: return "healthy";
-        case HealthState::unhealthy: return "unhealthy";
+        case HealthState::unknown:
+            return "unknown";
+        case HealthState::healthy:
+            return "healthy";
+        case HealthState::unhealthy:
+            return "unhealthy";
     }
     return "?";
 }
 
 std::string_view to_string(ProbeStatus status) {
     switch (status) {
-        case ProbeStatus::success: return "success";
-        case ProbeStatus::failure: return "failure";
-        case ProbeStatus::timeout: return "timeout";
-        case ProbeStatus::permanent_failure: return "permanent failure";
+        case ProbeStatus::success:
+            return "success";
+        case ProbeStatus::failure:
+            return "failure";
+        case ProbeStatus::timeout:
+            return "timeout";
+        case ProbeStatus::permanent_failure:
+            return "permanent failure";
     }
     return "?";
 }
 
-HealthTracker::HealthTracker(HealthParams params, EventSource source)
-    : params_(params), source_(std::move(source)) {}
+HealthTracker::HealthTracker(HealthParams params, EventSource source) : params_(params), source_(std::move(source)) {}
 
 std::optional<ProbeResult> HealthTracker::cached(TimePoint now) const {
     if (!last_ || params_.cache_ttl <= Duration{0}) return std::nullopt;
@@ -48,16 +54,14 @@ HealthState HealthTracker::record(TimePoint now, ProbeStatus status, std::string
     if (status == ProbeStatus::success) {
         ++consecutive_successes_;
         consecutive_failures_ = 0;
-        if (state_ != HealthState::healthy &&
-            consecutive_successes_ >= at_least_one(params_.success_threshold)) {
+        if (state_ != HealthState::healthy && consecutive_successes_ >= at_least_one(params_.success_threshold)) {
             transition(HealthState::healthy, now, detail);
         }
     } else {
         ++consecutive_failures_;
         ++total_failures_;
         consecutive_successes_ = 0;
-        if (state_ != HealthState::unhealthy &&
-            consecutive_failures_ >= at_least_one(params_.failure_threshold)) {
+        if (state_ != HealthState::unhealthy && consecutive_failures_ >= at_least_one(params_.failure_threshold)) {
             transition(HealthState::unhealthy, now, detail);
         }
     }

@@ -31,8 +31,7 @@ std::string_view name_of(const std::array<std::pair<Enum, std::string_view>, N>&
 }
 
 template <class Enum, std::size_t N>
-std::optional<Enum> value_of(const std::array<std::pair<Enum, std::string_view>, N>& table,
-                             std::string_view word) {
+std::optional<Enum> value_of(const std::array<std::pair<Enum, std::string_view>, N>& table, std::string_view word) {
     for (const auto& [v, name] : table) {
         if (name == word) return v;
     }
@@ -41,9 +40,15 @@ std::optional<Enum> value_of(const std::array<std::pair<Enum, std::string_view>,
 
 }  // namespace
 
-std::string_view to_string(Jitter jitter) { return name_of(jitter_names, jitter); }
-std::string_view to_string(BackoffStrategy strategy) { return name_of(strategy_names, strategy); }
-std::optional<Jitter> parse_jitter(std::string_view word) { return value_of(jitter_names, word); }
+std::string_view to_string(Jitter jitter) {
+    return name_of(jitter_names, jitter);
+}
+std::string_view to_string(BackoffStrategy strategy) {
+    return name_of(strategy_names, strategy);
+}
+std::optional<Jitter> parse_jitter(std::string_view word) {
+    return value_of(jitter_names, word);
+}
 std::optional<BackoffStrategy> parse_backoff_strategy(std::string_view word) {
     return value_of(strategy_names, word);
 }

@@ -25,7 +25,7 @@ struct BackoffParams {
     double multiplier{2.0};
     Jitter jitter{Jitter::full};
     BackoffStrategy strategy{BackoffStrategy::exponential};
-    double jitter_fraction{0.1};  // only for Jitter::proportional
+    double jitter_fraction{0.1};     // only for Jitter::proportional
     std::optional<Duration> step{};  // only for linear: initial, initial + step, ...; unset: initial
 
     bool operator==(const BackoffParams&) const = default;
@@ -79,7 +79,9 @@ struct CapabilityParams {
 
 // Thresholds and counts where 0 would mean "never" (failure_threshold, max_attempts, ...)
 // count as 1; every machine clamps through this one helper.
-constexpr std::uint32_t at_least_one(std::uint32_t n) { return n == 0 ? 1 : n; }
+constexpr std::uint32_t at_least_one(std::uint32_t n) {
+    return n == 0 ? 1 : n;
+}
 
 // The configuration words ("full", "exponential", ...), from one name table per enum:
 // parse_*(to_string(x)) == x for every enumerator; an unknown word (matched exactly, so

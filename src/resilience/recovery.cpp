@@ -6,16 +6,19 @@ namespace mainstay::resilience {
 
 std::string_view to_string(RecoveryState state) {
     switch (state) {
-        case RecoveryState::idle: return "idle";
-        case RecoveryState::recovering: return "recovering";
-        case RecoveryState::succeeded: return "succeeded";
-        case RecoveryState::paused: return "paused";
+        case RecoveryState::idle:
+            return "idle";
+        case RecoveryState::recovering:
+            return "recovering";
+        case RecoveryState::succeeded:
+            return "succeeded";
+        case RecoveryState::paused:
+            return "paused";
     }
     return "?";
 }
 
-BackgroundRecovery::BackgroundRecovery(BackoffParams backoff, RecoveryParams params, Random& random,
-                                       EventSource source)
+BackgroundRecovery::BackgroundRecovery(BackoffParams backoff, RecoveryParams params, Random& random, EventSource source)
     : params_(params), backoff_(backoff, random), source_(std::move(source)) {}
 
 void BackgroundRecovery::begin_episode(TimePoint now) {
@@ -73,8 +76,7 @@ RecoveryState BackgroundRecovery::on_attempt_result(TimePoint now, bool ok, std:
     if (ok) {
         state_ = RecoveryState::succeeded;
         last_error_.clear();
-        source_.emit(EventKind::recovery_succeeded, now, {}, {},
-                     "after " + std::to_string(attempts_) + " attempt(s)");
+        source_.emit(EventKind::recovery_succeeded, now, {}, {}, "after " + std::to_string(attempts_) + " attempt(s)");
         return state_;
     }
     last_error_ = std::move(error);

@@ -4,12 +4,18 @@ namespace mainstay::resilience {
 
 std::string_view to_string(RetryState state) {
     switch (state) {
-        case RetryState::idle: return "idle";
-        case RetryState::waiting: return "waiting";
-        case RetryState::attempting: return "attempting";
-        case RetryState::succeeded: return "succeeded";
-        case RetryState::failed_permanent: return "failed_permanent";
-        case RetryState::exhausted: return "exhausted";
+        case RetryState::idle:
+            return "idle";
+        case RetryState::waiting:
+            return "waiting";
+        case RetryState::attempting:
+            return "attempting";
+        case RetryState::succeeded:
+            return "succeeded";
+        case RetryState::failed_permanent:
+            return "failed_permanent";
+        case RetryState::exhausted:
+            return "exhausted";
     }
     return "?";
 }
@@ -18,8 +24,7 @@ RetryPolicy::RetryPolicy(RetryParams params, Random& random, EventSource source)
     : params_(params), backoff_(params.backoff, random), source_(std::move(source)) {}
 
 bool RetryPolicy::finished() const {
-    return state_ == RetryState::succeeded || state_ == RetryState::failed_permanent ||
-           state_ == RetryState::exhausted;
+    return state_ == RetryState::succeeded || state_ == RetryState::failed_permanent || state_ == RetryState::exhausted;
 }
 
 void RetryPolicy::begin(TimePoint now) {
@@ -53,12 +58,13 @@ RetryState RetryPolicy::on_result(TimePoint now, const Outcome& outcome) {
             return state_;
         case Outcome::Kind::timeout:
             ++timeouts_;
-            last_error_ = outcome.error.empty()
-                              ? "timed out after " + std::to_string(params_.timeout.count()) + "ms"
-                              : outcome.error;
+            last_error_ = outcome.error.empty() ? "timed out after " + std::to_string(params_.timeout.count()) + "ms"
+                                                : outcome.error;
             source_.emit(EventKind::timeout, now, {}, {}, last_error_);
             break;
-        case Outcome::Kind::transient_failure: last_error_ = outcome.error; break;
+        case Outcome::Kind::transient_failure:
+            last_error_ = outcome.error;
+            break;
     }
     if (attempts_ >= at_least_one(params_.max_attempts)) {
         state_ = RetryState::exhausted;

@@ -46,7 +46,9 @@ std::string unescape(std::string_view s) {
     return out;
 }
 
-std::string errno_text(int error) { return std::strerror(error); }
+std::string errno_text(int error) {
+    return std::strerror(error);
+}
 
 }  // namespace
 
@@ -116,7 +118,9 @@ std::vector<std::string> controllers_for(const config::LimitsSpec& limits) {
     return out;
 }
 
-std::string instance_dir_name(std::string_view instance_id) { return "mainstay-" + std::string(instance_id); }
+std::string instance_dir_name(std::string_view instance_id) {
+    return "mainstay-" + std::string(instance_id);
+}
 
 std::optional<Self> find_self(std::string& reason) {
     auto mountinfo = proc::read_file("/proc/self/mountinfo");
@@ -175,7 +179,8 @@ bool remove_tree(const std::filesystem::path& dir) {
 
 }  // namespace cgroup
 
-std::unique_ptr<CgroupTree> CgroupTree::create(const cgroup::Self& self, const std::string& instance_id, std::string& reason) {
+std::unique_ptr<CgroupTree> CgroupTree::create(const cgroup::Self& self, const std::string& instance_id,
+                                               std::string& reason) {
     auto dir = self.dir / cgroup::instance_dir_name(instance_id);
     if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
         reason = "cannot create " + dir.string() + ": " + std::strerror(errno);
@@ -187,7 +192,8 @@ std::unique_ptr<CgroupTree> CgroupTree::create(const cgroup::Self& self, const s
     const int leaf = tree->open_leaf(std::string(kHelpers), error);
     const int fd = leaf == -1 ? -1 : ::openat(leaf, "cgroup.procs", O_WRONLY | O_CLOEXEC);
     if (fd == -1) {
-        reason = leaf == -1 ? error : "cannot open " + (dir / kHelpers / "cgroup.procs").string() + ": " + std::strerror(errno);
+        reason = leaf == -1 ? error
+                            : "cannot open " + (dir / kHelpers / "cgroup.procs").string() + ": " + std::strerror(errno);
         if (leaf != -1) ::close(leaf);
         cgroup::remove_tree(dir);
         return nullptr;
@@ -237,16 +243,18 @@ std::vector<std::string> CgroupTree::enable(const std::vector<std::string>& want
         auto pids = there ? cgroup::parse_pids(*there) : std::vector<int>{};
         if (pids == std::vector<int>{::getpid()}) {
             auto leaf = dir_ / "supervisor";
-            if ((::mkdir(leaf.c_str(), 0755) == 0 || errno == EEXIST) && proc::write_existing(leaf / "cgroup.procs", "0") == 0) {
+            if ((::mkdir(leaf.c_str(), 0755) == 0 || errno == EEXIST) &&
+                proc::write_existing(leaf / "cgroup.procs", "0") == 0) {
                 error = enable_in(base_, possible);
             }
         }
     }
     if (error != 0) {
-        why = "cannot enable " + join(possible) + " in " + (base_ / "cgroup.subtree_control").string() + ": " + std::strerror(error) +
-              (error == EBUSY ? " (other processes share mainstay's cgroup)" : "");
+        why = "cannot enable " + join(possible) + " in " + (base_ / "cgroup.subtree_control").string() + ": " +
+              std::strerror(error) + (error == EBUSY ? " (other processes share mainstay's cgroup)" : "");
     } else if ((error = enable_in(dir_, possible)) != 0) {
-        why = "cannot enable " + join(possible) + " in " + (dir_ / "cgroup.subtree_control").string() + ": " + std::strerror(error);
+        why = "cannot enable " + join(possible) + " in " + (dir_ / "cgroup.subtree_control").string() + ": " +
+              std::strerror(error);
     }
     auto enabled = words(dir_ / "cgroup.subtree_control");
     std::vector<std::string> out;
@@ -296,7 +304,9 @@ bool CgroupTree::signal(const std::string& leaf, int sig) {
     return false;
 }
 
-bool CgroupTree::remove(const std::string& leaf) { return cgroup::remove_tree(dir_ / leaf); }
+bool CgroupTree::remove(const std::string& leaf) {
+    return cgroup::remove_tree(dir_ / leaf);
+}
 
 bool CgroupTree::clear() {
     std::error_code ec;

@@ -73,7 +73,8 @@ public:
 
     // Makes `<self.dir>/mainstay-<instance_id>`; nullptr with `reason` when it cannot be
     // created or written (read-only cgroupfs, no delegation to this user).
-    static std::unique_ptr<CgroupTree> create(const cgroup::Self& self, const std::string& instance_id, std::string& reason);
+    static std::unique_ptr<CgroupTree> create(const cgroup::Self& self, const std::string& instance_id,
+                                              std::string& reason);
 
     const std::filesystem::path& dir() const { return dir_; }
     static std::string service_leaf(const std::string& name) { return "service." + name; }

@@ -76,8 +76,10 @@ Containment contain(const config::Config& config, const std::filesystem::path& l
     Leftovers leftovers(self, records_dir, c.id);
     if (leftovers.count() != 0) {
         logging.log(config::LogLevel::warn, leftovers.summary());
-        if (!run_until(io, [&] { return leftovers.gone(); }, std::chrono::seconds(5))) {
-            logging.log(config::LogLevel::error, "processes left by a previous instance are still there 5s after SIGKILL");
+        if (!run_until(
+                io, [&] { return leftovers.gone(); }, std::chrono::seconds(5))) {
+            logging.log(config::LogLevel::error,
+                        "processes left by a previous instance are still there 5s after SIGKILL");
         }
     } else {
         leftovers.gone();  // removes stale records and empty cgroups
@@ -97,7 +99,8 @@ Containment contain(const config::Config& config, const std::filesystem::path& l
         if (!s.limits || !s.limits->any()) continue;
         std::string missing;
         for (const auto& w : cgroup::controllers_for(*s.limits)) {
-            if (std::find(enabled.begin(), enabled.end(), w) == enabled.end()) missing += (missing.empty() ? "" : ", ") + w;
+            if (std::find(enabled.begin(), enabled.end(), w) == enabled.end())
+                missing += (missing.empty() ? "" : ", ") + w;
         }
         if (missing.empty()) continue;
         logging.log(config::LogLevel::warn, s.name + ": limits (" + missing + ") not applied: " + why);
@@ -106,8 +109,8 @@ Containment contain(const config::Config& config, const std::filesystem::path& l
     if (c.tree) {
         logging.log(config::LogLevel::debug, "services run in cgroups under " + c.tree->dir().string());
     } else {
-        logging.log(config::LogLevel::info, "no cgroup for services (" + why + "): their process groups are recorded in " +
-                                                records_dir.string());
+        logging.log(config::LogLevel::info, "no cgroup for services (" + why +
+                                                "): their process groups are recorded in " + records_dir.string());
         c.records = std::make_unique<GroupRecords>(records_dir);
         std::string error;
         if (!c.records->open(error)) logging.log(config::LogLevel::warn, error);
@@ -120,7 +123,9 @@ bool have_children() {
     return ::waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) == 0;
 }
 
-void release_free_memory() { ::malloc_trim(0); }
+void release_free_memory() {
+    ::malloc_trim(0);
+}
 
 void exit_on_stop_signals() {
     struct sigaction action {};
@@ -128,6 +133,5 @@ void exit_on_stop_signals() {
     sigemptyset(&action.sa_mask);
     for (int sig : {SIGTERM, SIGINT, SIGQUIT}) ::sigaction(sig, &action, nullptr);
 }
-
 
 }  // namespace mainstay::runtime

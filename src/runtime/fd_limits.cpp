@@ -38,13 +38,19 @@ std::string raise_nofile_limit() {
            " (the hard limit); services get " + std::to_string(now.rlim_cur);
 }
 
-const ChildLimits& child_limits() { return limits; }
+const ChildLimits& child_limits() {
+    return limits;
+}
 
-int descriptor_reserve() { return std::min(128, limits.fd_ceiling / 4); }
+int descriptor_reserve() {
+    return std::min(128, limits.fd_ceiling / 4);
+}
 
 // Half the reserve is the log files and whatever else mainstay holds below the services'
 // descriptors; the top half must stay free for connections and probes.
-bool in_descriptor_reserve(int fd) { return fd >= limits.fd_ceiling - descriptor_reserve() / 2; }
+bool in_descriptor_reserve(int fd) {
+    return fd >= limits.fd_ceiling - descriptor_reserve() / 2;
+}
 
 namespace {
 // stdin, stdout, stderr, the lock, the loop's own descriptors, mainstay's log file.

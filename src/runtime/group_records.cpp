@@ -63,7 +63,9 @@ bool GroupRecords::open(std::string& error) {
     auto self = record_of(::getpid(), "mainstay");
     if (ec || !self || !write_file(dir_ / kInstance, format_record(*self))) {
         error = "cannot record process groups in " + dir_.string() + ": " +
-                (ec ? ec.message() : !self ? std::string("no /proc/self/stat or boot id") : std::string(std::strerror(errno)));
+                (ec      ? ec.message()
+                 : !self ? std::string("no /proc/self/stat or boot id")
+                         : std::string(std::strerror(errno)));
         return false;
     }
     open_ = true;
@@ -96,8 +98,10 @@ GroupRecords::Found GroupRecords::read(const std::filesystem::path& dir) {
         auto r = text ? parse_record(*text) : std::nullopt;
         found.files.push_back(it->path());
         if (!r) continue;
-        if (name == kInstance) found.instance = r;
-        else if (name == std::to_string(r->pgid)) found.groups.push_back(*r);
+        if (name == kInstance)
+            found.instance = r;
+        else if (name == std::to_string(r->pgid))
+            found.groups.push_back(*r);
     }
     return found;
 }

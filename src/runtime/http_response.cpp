@@ -1,7 +1,6 @@
 #include "runtime/http_response.hpp"
 
 #include <algorithm>
-
 #include <boost/asio/buffer.hpp>
 #include <boost/beast/http/error.hpp>
 
@@ -43,7 +42,8 @@ std::string describe_read_failure(const error_code& ec) {
 }
 
 HttpVerdict judge_http_response(int status, std::string_view body, const config::StatusRange& status_range,
-                                const std::optional<std::string>& body_contains, const std::vector<int>& permanent_status) {
+                                const std::optional<std::string>& body_contains,
+                                const std::vector<int>& permanent_status) {
     const std::string seen = "HTTP " + std::to_string(status);
     if (std::find(permanent_status.begin(), permanent_status.end(), status) != permanent_status.end()) {
         return {false, seen + " (listed in permanent_status)", true};
@@ -83,8 +83,10 @@ HttpVerdict check_http_response(std::string_view bytes, bool head, const config:
             if (used != 0 && !more) continue;
         }
         if (received == bytes.size()) {
-            if (!parser.got_some()) ec = http::error::end_of_stream;
-            else parser.put_eof(ec);
+            if (!parser.got_some())
+                ec = http::error::end_of_stream;
+            else
+                parser.put_eof(ec);
             if (ec) return {false, describe_read_failure(ec)};
             break;
         }

@@ -4,16 +4,15 @@
 // tests and the fuzz target (fuzz/http_response_fuzz.cpp).
 #pragma once
 
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/system/error_code.hpp>
 #include <cstddef>
 #include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/string_body.hpp>
-#include <boost/system/error_code.hpp>
 
 #include "config/values.hpp"
 
@@ -33,14 +32,15 @@ std::string describe_read_failure(const boost::system::error_code& ec);
 
 struct HttpVerdict {
     bool healthy{false};
-    std::string detail;  // "HTTP 200" when healthy, else why not
+    std::string detail;     // "HTTP 200" when healthy, else why not
     bool permanent{false};  // the status is in `permanent_status`
 };
 
 // A complete response: healthy when the status is in `status` and the body contains
 // `body_contains` (if any).
 HttpVerdict judge_http_response(int status, std::string_view body, const config::StatusRange& status_range,
-                                const std::optional<std::string>& body_contains, const std::vector<int>& permanent_status = {});
+                                const std::optional<std::string>& body_contains,
+                                const std::vector<int>& permanent_status = {});
 
 // The probe's verdict when a server sends `bytes`, `chunk` bytes at a time, then closes.
 HttpVerdict check_http_response(std::string_view bytes, bool head, const config::StatusRange& status_range,

@@ -17,8 +17,9 @@ std::optional<InstanceLock> InstanceLock::acquire(const std::filesystem::path& p
     std::filesystem::create_directories(path.parent_path(), ec);
     int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd == -1) {
-        error = errno == ELOOP ? "lock file " + path.string() + " is a symbolic link: refused (remove it if it is yours)"
-                               : "cannot open lock file " + path.string() + ": " + std::strerror(errno);
+        error = errno == ELOOP
+                    ? "lock file " + path.string() + " is a symbolic link: refused (remove it if it is yours)"
+                    : "cannot open lock file " + path.string() + ": " + std::strerror(errno);
         return std::nullopt;
     }
     if (::flock(fd, LOCK_EX | LOCK_NB) == -1) {

@@ -13,7 +13,8 @@ namespace mainstay::runtime {
 class InstanceLock {
 public:
     // nullopt with `error` set when the lock is held by another process or cannot be taken.
-    static std::optional<InstanceLock> acquire(const std::filesystem::path& path, std::string& error, bool& held_by_other);
+    static std::optional<InstanceLock> acquire(const std::filesystem::path& path, std::string& error,
+                                               bool& held_by_other);
     InstanceLock(InstanceLock&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
     InstanceLock& operator=(InstanceLock&&) = delete;
     ~InstanceLock();

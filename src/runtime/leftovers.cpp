@@ -41,7 +41,8 @@ std::string instance_id(const std::filesystem::path& lock_file) {
     return buf;
 }
 
-Leftovers::Leftovers(const std::optional<cgroup::Self>& self, const std::filesystem::path& records_dir, const std::string& id) {
+Leftovers::Leftovers(const std::optional<cgroup::Self>& self, const std::filesystem::path& records_dir,
+                     const std::string& id) {
     for (int pid = ::getpid(); pid > 1 && protected_.size() < 4096;) {
         protected_.push_back(pid);
         auto st = proc::stat(pid);
@@ -82,7 +83,8 @@ Leftovers::Leftovers(const std::optional<cgroup::Self>& self, const std::filesys
         for (const auto& g : found.groups) {
             if (g.boot_id != boot) continue;
             for (const auto& st : all) {
-                if (st.pgid == g.pgid && st.start_time >= g.start_time) add(st.pid, "group of " + g.label, g.start_time);
+                if (st.pgid == g.pgid && st.start_time >= g.start_time)
+                    add(st.pid, "group of " + g.label, g.start_time);
             }
         }
         if (found.instance && found.instance->boot_id == boot) {
@@ -96,8 +98,10 @@ Leftovers::Leftovers(const std::optional<cgroup::Self>& self, const std::filesys
     }
     // SIGKILL through the pidfd opened and checked in add().
     for (auto& t : targets_) {
-        if (t.pidfd != -1) ::syscall(SYS_pidfd_send_signal, t.pidfd, SIGKILL, nullptr, 0);
-        else ::kill(t.pid, SIGKILL);  // no pidfd (old kernel, seccomp): checked just before
+        if (t.pidfd != -1)
+            ::syscall(SYS_pidfd_send_signal, t.pidfd, SIGKILL, nullptr, 0);
+        else
+            ::kill(t.pid, SIGKILL);  // no pidfd (old kernel, seccomp): checked just before
     }
 }
 
@@ -115,8 +119,10 @@ std::vector<std::string> end_escaped(const std::string& service, const std::stri
         const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
         auto st = proc::stat(pid);
         if (st && st->ppid == ::getpid() && st->state != 'Z' && st->state != 'X') {
-            if (pidfd != -1) ::syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, nullptr, 0);
-            else ::kill(pid, SIGKILL);
+            if (pidfd != -1)
+                ::syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, nullptr, 0);
+            else
+                ::kill(pid, SIGKILL);
             // A daemon leads its own group after setsid: what it started there goes too.
             if (st->pgid == pid) ::kill(-pid, SIGKILL);
             ended.push_back(std::to_string(pid) + " " + st->comm);

@@ -67,7 +67,7 @@ private:
     bool exited(const Target& t) const;
 
     std::vector<Target> targets_;
-    std::vector<int> protected_;  // mainstay and its ancestors
+    std::vector<int> protected_;                 // mainstay and its ancestors
     std::vector<std::filesystem::path> leaves_;  // of the predecessor's cgroup subtree
     std::optional<std::filesystem::path> instance_dir_;
     std::vector<std::filesystem::path> record_files_;

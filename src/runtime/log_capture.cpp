@@ -6,12 +6,11 @@
 
 #include <algorithm>
 #include <array>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <cerrno>
 #include <cstdint>
 #include <unordered_map>
-
-#include <boost/asio/posix/stream_descriptor.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 namespace mainstay::runtime {
 namespace {
@@ -19,8 +18,8 @@ namespace {
 namespace asio = boost::asio;
 
 constexpr std::size_t kMaxLine = 64 * 1024;
-constexpr std::size_t kTurnBudget = 256 * 1024;      // per pipe, each time the set is readable
-constexpr std::size_t kFinishBudget = 1024 * 1024;   // what finish() reads at most
+constexpr std::size_t kTurnBudget = 256 * 1024;     // per pipe, each time the set is readable
+constexpr std::size_t kFinishBudget = 1024 * 1024;  // what finish() reads at most
 
 std::size_t live_captures = 0;  // event-loop threads only
 
@@ -108,7 +107,9 @@ public:
     static inline asio::execution_context::id id;
 
     explicit CaptureSet(asio::execution_context& context)
-        : service(context), watch_(static_cast<asio::io_context&>(context)), pause_(static_cast<asio::io_context&>(context)) {
+        : service(context),
+          watch_(static_cast<asio::io_context&>(context)),
+          pause_(static_cast<asio::io_context&>(context)) {
         epoll_ = ::epoll_create1(EPOLL_CLOEXEC);
         if (epoll_ == -1) return;
         boost::system::error_code ec;
@@ -236,9 +237,13 @@ void LogCapture::finish() {
     static_cast<CaptureSet*>(set_)->close(stream_.get());
 }
 
-bool LogCapture::finished() const { return !stream_ || stream_->done; }
+bool LogCapture::finished() const {
+    return !stream_ || stream_->done;
+}
 
-std::size_t LogCapture::live() { return live_captures; }
+std::size_t LogCapture::live() {
+    return live_captures;
+}
 
 void LogCapture::hold_reading_while(asio::io_context& io, std::function<bool()> hold) {
     asio::use_service<CaptureSet>(io).set_hold(std::move(hold));

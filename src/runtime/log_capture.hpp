@@ -15,12 +15,11 @@
 // wound down. Here adding and removing a pipe is a plain epoll_ctl, with nothing left pending.
 #pragma once
 
+#include <boost/asio/io_context.hpp>
 #include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
-
-#include <boost/asio/io_context.hpp>
 
 namespace mainstay::runtime {
 

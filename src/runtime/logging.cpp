@@ -1,11 +1,5 @@
 #include "runtime/logging.hpp"
 
-#include <syslog.h>
-
-#include <chrono>
-#include <cstring>
-#include <mutex>
-
 #include <spdlog/async.h>
 #include <spdlog/async_logger.h>
 #include <spdlog/details/thread_pool.h>
@@ -13,6 +7,11 @@
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/base_sink.h>
 #include <spdlog/sinks/syslog_sink.h>
+#include <syslog.h>
+
+#include <chrono>
+#include <cstring>
+#include <mutex>
 
 #include "runtime/journal_sink.hpp"
 #include "runtime/log_capture.hpp"
@@ -25,22 +24,32 @@ namespace {
 
 spdlog::level::level_enum to_spdlog(config::LogLevel level) {
     switch (level) {
-        case config::LogLevel::trace: return spdlog::level::trace;
-        case config::LogLevel::debug: return spdlog::level::debug;
-        case config::LogLevel::info: return spdlog::level::info;
-        case config::LogLevel::warn: return spdlog::level::warn;
-        case config::LogLevel::error: return spdlog::level::err;
+        case config::LogLevel::trace:
+            return spdlog::level::trace;
+        case config::LogLevel::debug:
+            return spdlog::level::debug;
+        case config::LogLevel::info:
+            return spdlog::level::info;
+        case config::LogLevel::warn:
+            return spdlog::level::warn;
+        case config::LogLevel::error:
+            return spdlog::level::err;
     }
     return spdlog::level::info;
 }
 
 config::LogLevel from_spdlog(spdlog::level::level_enum level) {
     switch (level) {
-        case spdlog::level::trace: return config::LogLevel::trace;
-        case spdlog::level::debug: return config::LogLevel::debug;
-        case spdlog::level::info: return config::LogLevel::info;
-        case spdlog::level::warn: return config::LogLevel::warn;
-        default: return config::LogLevel::error;
+        case spdlog::level::trace:
+            return config::LogLevel::trace;
+        case spdlog::level::debug:
+            return config::LogLevel::debug;
+        case spdlog::level::info:
+            return config::LogLevel::info;
+        case spdlog::level::warn:
+            return config::LogLevel::warn;
+        default:
+            return config::LogLevel::error;
     }
 }
 
@@ -92,11 +101,13 @@ constexpr std::size_t kForwardQueueLines = 8192;
 
 std::shared_ptr<spdlog::sinks::sink> forward_sink_for(config::LogForward forward) {
     switch (forward) {
-        case config::LogForward::none: return nullptr;
+        case config::LogForward::none:
+            return nullptr;
         case config::LogForward::syslog:
             // LOG_NDELAY: the socket is opened now, not at the first line on the forward thread.
             return std::make_shared<spdlog::sinks::syslog_sink_mt>("mainstay", LOG_PID | LOG_NDELAY, LOG_DAEMON, false);
-        case config::LogForward::journald: return std::make_shared<JournalSink>();
+        case config::LogForward::journald:
+            return std::make_shared<JournalSink>();
     }
     return nullptr;
 }
@@ -108,9 +119,7 @@ Logging::Logging(const config::LogSpec& spec, int console_fd, OutputLimits limit
 
 Logging::Logging(const config::LogSpec& spec, int console_fd, OutputLimits limits,
                  std::shared_ptr<spdlog::sinks::sink> forward_sink)
-    : files_(spec.file.has_value()),
-      forward_(spec.forward),
-      queue_(std::make_shared<OutputQueue>(limits)) {
+    : files_(spec.file.has_value()), forward_(spec.forward), queue_(std::make_shared<OutputQueue>(limits)) {
     OutputOptions options;
     options.console_fd = console_fd;
     options.own_file = spec.file;
@@ -126,7 +135,8 @@ Logging::Logging(const config::LogSpec& spec, int console_fd, OutputLimits limit
     own_ = std::make_shared<spdlog::logger>("mainstay", std::move(sink));
     own_->set_level(to_spdlog(spec.level));
     if (spec.forward != config::LogForward::none && forward_sink) {
-        forward_sink->set_formatter(std::make_unique<spdlog::pattern_formatter>("%v", spdlog::pattern_time_type::utc, std::string()));
+        forward_sink->set_formatter(
+            std::make_unique<spdlog::pattern_formatter>("%v", spdlog::pattern_time_type::utc, std::string()));
         forward_sink_ = std::move(forward_sink);
         forward_pool_ = std::make_shared<spdlog::details::thread_pool>(kForwardQueueLines, 1);
         forward_own_ = forward_for("mainstay");
@@ -191,7 +201,7 @@ void Logging::service_line(std::string_view service, std::string_view line, bool
     if (label != service) e.label = label;
     e.text = line;
     e.lines = 1;
-    for (const char* at = line.data(), *end = at + line.size();
+    for (const char *at = line.data(), *end = at + line.size();
          (at = static_cast<const char*>(std::memchr(at, '\n', static_cast<std::size_t>(end - at)))) != nullptr; ++at) {
         ++e.lines;
     }

@@ -19,6 +19,7 @@
 // they read `NAME | line` under the identifier mainstay.
 #pragma once
 
+#include <spdlog/fwd.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -31,8 +32,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <spdlog/fwd.h>
 
 namespace spdlog::details {
 class thread_pool;
@@ -54,7 +53,8 @@ public:
 
     // `forward_sink` replaces the sink log.forward names (a test's own sink); it is used only
     // when log.forward is not none.
-    Logging(const config::LogSpec& spec, int console_fd, OutputLimits limits, std::shared_ptr<spdlog::sinks::sink> forward_sink);
+    Logging(const config::LogSpec& spec, int console_fd, OutputLimits limits,
+            std::shared_ptr<spdlog::sinks::sink> forward_sink);
 
     void log(config::LogLevel level, std::string_view message);
     // A reload's new log.level.

@@ -4,12 +4,11 @@
 #include <sys/socket.h>
 
 #include <atomic>
+#include <boost/asio/post.hpp>
 #include <cstring>
 #include <memory>
 #include <mutex>
 #include <thread>
-
-#include <boost/asio/post.hpp>
 
 namespace mainstay::runtime {
 namespace {
@@ -27,8 +26,7 @@ struct Gate {
 class GateService : public asio::execution_context::service {
 public:
     static inline asio::execution_context::id id;
-    explicit GateService(asio::execution_context& context)
-        : service(context), gate(std::make_shared<Gate>()) {
+    explicit GateService(asio::execution_context& context) : service(context), gate(std::make_shared<Gate>()) {
         gate->io = &static_cast<asio::io_context&>(context);
     }
     void shutdown() override {

@@ -8,12 +8,11 @@
 // kMaxLookups run at once; beyond that a lookup fails at once.
 #pragma once
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <functional>
 #include <string>
 #include <vector>
-
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
 
 namespace mainstay::runtime {
 

@@ -24,7 +24,7 @@ struct OutputLine {
     std::optional<config::LogLevel> level;  // set: one of mainstay's own lines
     std::string_view service;               // a service's line: whose it is (its file, its counters)
     std::string_view label;                 // its console prefix ("db/stop" for a stop command)
-    std::string_view text;  // mainstay's own line: formatted already, by spdlog (runtime/logging)
+    std::string_view text;                  // mainstay's own line: formatted already, by spdlog (runtime/logging)
 };
 
 // `2026-11-28T06:53:06.123Z` (UTC, milliseconds).

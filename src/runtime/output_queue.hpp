@@ -43,7 +43,7 @@ struct OutputEntry {
     std::optional<config::LogLevel> level;  // set: one of mainstay's own lines
     std::string service;                    // a service's line: whose (file name and counters)
     std::string label;                      // console prefix when not the service's name
-    std::string text;  // a service's entry may hold several lines, separated by '\n'
+    std::string text;                       // a service's entry may hold several lines, separated by '\n'
     bool console{false};
     bool file{false};
     std::uint32_t lines{1};  // how many lines `text` holds (what a drop counts)

@@ -17,8 +17,8 @@ void OutputTails::add(const std::string& service, std::string_view text, std::ch
     Tail& tail = tails_[service];
     // A block of lines (several, '\n' between them): only its last kLines can stay, unless
     // someone follows the service and must see every one.
-    const bool followed = std::any_of(followers_.begin(), followers_.end(),
-                                      [&](const auto& f) { return f.second.first == service; });
+    const bool followed =
+        std::any_of(followers_.begin(), followers_.end(), [&](const auto& f) { return f.second.first == service; });
     if (!followed) {
         std::size_t start = 0;
         std::size_t kept = 0;

@@ -27,7 +27,7 @@ namespace mainstay::runtime {
 
 struct OutputOptions {
     int console_fd{1};
-    std::optional<std::filesystem::path> own_file;     // mainstay's log
+    std::optional<std::filesystem::path> own_file;  // mainstay's log
     bool service_files{false};  // each service's lines also to config::service_log_file (needs own_file)
     std::uint64_t max_size{10 * 1024 * 1024};
     std::uint32_t max_files{5};

@@ -22,7 +22,7 @@ struct ProbeResult {
     // "HTTP 503 (expected 200-399)"; on success e.g. "HTTP 200".
     std::string detail;
     std::chrono::milliseconds duration{0};  // from start to completion (steady clock)
-    bool permanent{false};  // failed with a status listed in `permanent_status`: not to be retried
+    bool permanent{false};                  // failed with a status listed in `permanent_status`: not to be retried
 };
 
 using ProbeDone = std::function<void(const ProbeResult&)>;

@@ -1,11 +1,10 @@
 #include "runtime/probe_core.hpp"
 
-#include <cctype>
-#include <utility>
-
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/post.hpp>
+#include <cctype>
+#include <utility>
 
 #include "config/values.hpp"
 #include "runtime/lookup.hpp"
@@ -13,8 +12,8 @@
 namespace mainstay::runtime::probe_detail {
 
 namespace asio = boost::asio;
-using boost::system::error_code;
 using asio::ip::tcp;
+using boost::system::error_code;
 
 ProbeCore::ProbeCore(asio::io_context& io, std::chrono::milliseconds timeout, ProbeDone done)
     : io_(io), deadline_(io), timeout_(timeout), started_(std::chrono::steady_clock::now()), done_(std::move(done)) {}
@@ -71,7 +70,9 @@ std::unique_ptr<ProbeAttempt> make_handle(std::shared_ptr<ProbeCore> core) {
     return std::make_unique<Handle>(std::move(core));
 }
 
-std::string describe(const error_code& ec) { return config::lowercase_first(ec.message()); }
+std::string describe(const error_code& ec) {
+    return config::lowercase_first(ec.message());
+}
 
 void connect_tcp(const std::shared_ptr<ProbeCore>& owner, tcp::socket& socket, const std::string& host, int port,
                  std::function<void(std::string failure)> then) {
@@ -86,11 +87,13 @@ void connect_tcp(const std::shared_ptr<ProbeCore>& owner, tcp::socket& socket, c
         return;
     }
     // Off the loop, and abandoned (not waited for) if mainstay ends first: see lookup.hpp.
-    lookup(owner->io(), host, port, [owner, &socket, then, connected](const Endpoints& endpoints, const std::string& error) {
-        if (owner->finished()) return;
-        if (endpoints.empty()) return then("resolve: " + config::lowercase_first(error));
-        asio::async_connect(socket, endpoints, [connected](const error_code& e, const tcp::endpoint&) { connected(e); });
-    });
+    lookup(owner->io(), host, port,
+           [owner, &socket, then, connected](const Endpoints& endpoints, const std::string& error) {
+               if (owner->finished()) return;
+               if (endpoints.empty()) return then("resolve: " + config::lowercase_first(error));
+               asio::async_connect(socket, endpoints,
+                                   [connected](const error_code& e, const tcp::endpoint&) { connected(e); });
+           });
 }
 
 }  // namespace mainstay::runtime::probe_detail

@@ -7,15 +7,14 @@
 // handlers that still arrive see `finished()` and return, and the report is posted.
 #pragma once
 
-#include <chrono>
-#include <functional>
-#include <memory>
-#include <string>
-
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/system/error_code.hpp>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
 
 #include "runtime/probe.hpp"
 

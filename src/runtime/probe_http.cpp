@@ -2,10 +2,6 @@
 
 #include <sys/un.h>
 
-#include <optional>
-#include <string>
-#include <utility>
-
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -14,6 +10,9 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
+#include <optional>
+#include <string>
+#include <utility>
 
 #include "runtime/http_response.hpp"
 #include "runtime/probe_core.hpp"
@@ -54,7 +53,8 @@ private:
         // Beast throws on a header field of 64 KiB or more; refuse it here instead.
         constexpr std::size_t kMaxField = 32 * 1024;
         for (const auto& [name, value] : spec_.headers) {
-            if (name.size() > kMaxField || value.size() > kMaxField) return "request header too large: " + name.substr(0, 64);
+            if (name.size() > kMaxField || value.size() > kMaxField)
+                return "request header too large: " + name.substr(0, 64);
         }
         request_.version(11);
         request_.method_string(spec_.method);

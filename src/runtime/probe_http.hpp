@@ -9,10 +9,9 @@
 // of the response: runtime/http_response.hpp.
 #pragma once
 
+#include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <memory>
-
-#include <boost/asio/io_context.hpp>
 
 #include "config/schema.hpp"
 #include "runtime/probe.hpp"

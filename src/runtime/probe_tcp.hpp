@@ -5,10 +5,9 @@
 // backlog, a blackholed address) fails with "timed out after <timeout>".
 #pragma once
 
+#include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <memory>
-
-#include <boost/asio/io_context.hpp>
 
 #include "config/schema.hpp"
 #include "runtime/probe.hpp"

@@ -5,24 +5,22 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <boost/asio/post.hpp>
+#include <cerrno>
+#include <chrono>
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
-
-#include <cerrno>
-#include <chrono>
 #include <memory>
 #include <regex>
-
-#include <boost/asio/post.hpp>
 
 #include "config/values.hpp"
 #include "runtime/doing.hpp"
 #include "runtime/fd_limits.hpp"
 #include "runtime/leftovers.hpp"
-#include "runtime/proc.hpp"
 #include "runtime/probe_http.hpp"
 #include "runtime/probe_tcp.hpp"
+#include "runtime/proc.hpp"
 #include "runtime/spawner.hpp"
 
 namespace mainstay::runtime {
@@ -30,8 +28,10 @@ namespace {
 
 // What runs in `spec`'s context: its environment (env_file first, then `environment`, which
 // wins), directory and user.
-SpawnRequest request_for(const config::ServiceSpec& spec, const config::Argv& argv, bool shell, const std::string& label) {
-    SpawnRequest request{label, argv, shell, spec.env_file_vars, spec.working_dir, spec.user, spec.group, spec.credentials};
+SpawnRequest request_for(const config::ServiceSpec& spec, const config::Argv& argv, bool shell,
+                         const std::string& label) {
+    SpawnRequest request{label,     argv,       shell,           spec.env_file_vars, spec.working_dir,
+                         spec.user, spec.group, spec.credentials};
     request.env.insert(request.env.end(), spec.environment.begin(), spec.environment.end());
     return request;
 }
@@ -46,7 +46,9 @@ RealWorld::RealWorld(boost::asio::io_context& io, Logging& logging, OutputTails&
 
 RealWorld::~RealWorld() = default;
 
-void RealWorld::attach(supervisor::Supervisor& supervisor) { supervisor_ = &supervisor; }
+void RealWorld::attach(supervisor::Supervisor& supervisor) {
+    supervisor_ = &supervisor;
+}
 
 void RealWorld::contain(CgroupTree* tree, GroupRecords* records, std::string instance_id) {
     cgroups_ = tree;
@@ -135,14 +137,15 @@ bool RealWorld::release() {
     return cgroups_ == nullptr || cgroups_->clear();
 }
 
-supervisor::TimePoint RealWorld::now() const { return std::chrono::steady_clock::now(); }
+supervisor::TimePoint RealWorld::now() const {
+    return std::chrono::steady_clock::now();
+}
 
 supervisor::StartResult RealWorld::start_process(const config::ServiceSpec& spec) {
     const bool holds = slot_holders_.contains(spec.name);
     if (!holds && slot_holders_.size() >= service_descriptor_slots()) {
         return {std::nullopt, "cannot start " + (spec.command.empty() ? spec.name : spec.command.front()) +
-                                  ": too many open files: all " +
-                                  std::to_string(slot_holders_.size()) +
+                                  ": too many open files: all " + std::to_string(slot_holders_.size()) +
                                   " descriptor slots are held by services that run (raise the open-files limit; "
                                   "it starts once one of them stops)"};
     }
@@ -166,8 +169,8 @@ supervisor::StartResult RealWorld::start_command(const std::string& label, const
     return start(plain, argv, label, false, false);
 }
 
-supervisor::StartResult RealWorld::start(const config::ServiceSpec& spec, const config::Argv& argv, const std::string& label,
-                                         bool service, bool last_words) {
+supervisor::StartResult RealWorld::start(const config::ServiceSpec& spec, const config::Argv& argv,
+                                         const std::string& label, bool service, bool last_words) {
     SpawnRequest request = request_for(spec, argv, spec.shell, label);
     // A service's `output` applies to its helpers (stop, wake) too; going nowhere, it is not read.
     request.discard_output = !spec.output.console && !spec.output.file && !(service && spec.ready.log_line);
@@ -185,7 +188,8 @@ supervisor::StartResult RealWorld::start(const config::ServiceSpec& spec, const 
         if (!notify) return {std::nullopt, error};
         request.env.emplace_back("NOTIFY_SOCKET", notify->address());
         if (spec.ready.watchdog) {
-            request.env.emplace_back("WATCHDOG_USEC", std::to_string(std::chrono::microseconds(*spec.ready.watchdog).count()));
+            request.env.emplace_back("WATCHDOG_USEC",
+                                     std::to_string(std::chrono::microseconds(*spec.ready.watchdog).count()));
         }
     }
     if (service && spec.ready.fd) request.ready_fd = *spec.ready.fd;
@@ -282,7 +286,8 @@ void RealWorld::start_probe(supervisor::Id id, supervisor::ProbeKind kind, const
             auto it = probes_.find(key);
             if (it == probes_.end() || it->second.generation != generation || !it->second.pid) return;
             signal_group(*it->second.pid, SIGKILL);
-            report_probe(key, generation, resilience::ProbeStatus::timeout, "timed out after " + config::format_duration(timeout));
+            report_probe(key, generation, resilience::ProbeStatus::timeout,
+                         "timed out after " + config::format_duration(timeout));
         });
     }
 }
@@ -295,7 +300,8 @@ void RealWorld::cancel_probe(supervisor::Id id, supervisor::ProbeKind kind) {
     probes_.erase(it);  // destroying a tcp/http attempt guarantees no report
 }
 
-void RealWorld::report_probe(ProbeKey key, std::uint64_t generation, resilience::ProbeStatus status, std::string detail) {
+void RealWorld::report_probe(ProbeKey key, std::uint64_t generation, resilience::ProbeStatus status,
+                             std::string detail) {
     auto it = probes_.find(key);
     if (it == probes_.end() || it->second.generation != generation) return;
     // Erased later, not here: a tcp/http attempt is reporting from inside itself.
@@ -307,7 +313,8 @@ void RealWorld::report_probe(ProbeKey key, std::uint64_t generation, resilience:
     } else {
         probes_.erase(it);
     }
-    Doing doing("handling a probe result of", name_of(key.first), name_of(key.first) ? -1 : static_cast<long long>(key.first));
+    Doing doing("handling a probe result of", name_of(key.first),
+                name_of(key.first) ? -1 : static_cast<long long>(key.first));
     if (supervisor_ != nullptr) supervisor_->on_probe_result(key.first, key.second, status, detail);
 }
 
@@ -323,9 +330,10 @@ bool RealWorld::on_exit(int pid, const supervisor::ExitStatus& status) {
         const std::uint64_t generation = it->second.generation;
         probes_.erase(it);
         if (generation != 0 && supervisor_ != nullptr) {
-            supervisor_->on_probe_result(key.first, key.second,
-                                         status.success() ? resilience::ProbeStatus::success : resilience::ProbeStatus::failure,
-                                         status.success() ? "exit 0" : status.describe());
+            supervisor_->on_probe_result(
+                key.first, key.second,
+                status.success() ? resilience::ProbeStatus::success : resilience::ProbeStatus::failure,
+                status.success() ? "exit 0" : status.describe());
         }
         return true;
     }
@@ -376,12 +384,15 @@ void RealWorld::forget(supervisor::Id id) {
         if (leaves_.erase(leaf) != 0 && !cgroups_->remove(leaf)) ended_leaves_.insert(leaf);
     }
     timers_.erase(id);  // a pending wait ends with operation_aborted
-    for (auto kind : {supervisor::ProbeKind::startup, supervisor::ProbeKind::readiness, supervisor::ProbeKind::liveness}) {
+    for (auto kind :
+         {supervisor::ProbeKind::startup, supervisor::ProbeKind::readiness, supervisor::ProbeKind::liveness}) {
         cancel_probe(id, kind);
     }
 }
 
-void RealWorld::shutdown_complete() { complete_ = true; }
+void RealWorld::shutdown_complete() {
+    complete_ = true;
+}
 
 void RealWorld::notify_ready(const std::string& status) {
     (void)status;  // the mode line is logged already; systemd gets the counts (Publisher)
@@ -400,14 +411,19 @@ void RealWorld::record(const supervisor::Transition& transition) {
     if (on_transition_) on_transition_(transition);
 }
 
-void RealWorld::report_to(std::function<void(const supervisor::Transition&)> on_transition, std::function<void()> on_ready) {
+void RealWorld::report_to(std::function<void(const supervisor::Transition&)> on_transition,
+                          std::function<void()> on_ready) {
     on_transition_ = std::move(on_transition);
     on_ready_ = std::move(on_ready);
 }
 
-void RealWorld::log(config::LogLevel level, const std::string& message) { logging_.log(level, message); }
+void RealWorld::log(config::LogLevel level, const std::string& message) {
+    logging_.log(level, message);
+}
 
-std::string RealWorld::last_output(const std::string& service) const { return tails_.last_of_run(service); }
+std::string RealWorld::last_output(const std::string& service) const {
+    return tails_.last_of_run(service);
+}
 
 void RealWorld::on_datagram(int leader, const std::string& service, int sender, std::string_view datagram, bool& told) {
     if (leader <= 0 || supervisor_ == nullptr) return;
@@ -441,6 +457,8 @@ void RealWorld::process_ended(int pid) {
     captures_.erase(it);
 }
 
-std::size_t RealWorld::open_captures() const { return captures_.size(); }
+std::size_t RealWorld::open_captures() const {
+    return captures_.size();
+}
 
 }  // namespace mainstay::runtime

@@ -7,25 +7,24 @@
 // and signals groups.
 #pragma once
 
-#include <unordered_map>
-#include <unordered_set>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <functional>
 #include <map>
 #include <memory>
 #include <set>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
-
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include "config/schema.hpp"
 #include "runtime/cgroup.hpp"
 #include "runtime/group_records.hpp"
 #include "runtime/log_capture.hpp"
-#include "runtime/probe.hpp"
-#include "runtime/pushed_ready.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/output_tail.hpp"
+#include "runtime/probe.hpp"
+#include "runtime/pushed_ready.hpp"
 #include "runtime/spawner.hpp"
 #include "supervisor/supervisor.hpp"
 #include "supervisor/world.hpp"
@@ -132,10 +131,10 @@ private:
         std::string leaf;     // its cgroup leaf
         std::string service;  // its name
     };
-    std::map<int, Leader> leaders_;  // running service leaders, by pid
-    std::set<std::string> leaves_;              // service cgroups made (with their limits)
-    std::set<std::string> ended_leaves_;        // of services that ended: removed once empty
-    std::set<std::string> killed_leaves_;       // SIGKILLed whole: made anew before the next start
+    std::map<int, Leader> leaders_;        // running service leaders, by pid
+    std::set<std::string> leaves_;         // service cgroups made (with their limits)
+    std::set<std::string> ended_leaves_;   // of services that ended: removed once empty
+    std::set<std::string> killed_leaves_;  // SIGKILLed whole: made anew before the next start
     std::set<std::string> limits_warned_;
 
     // A probe attempt in flight. tcp/http run in `attempt`; an exec probe is a process (`pid`)

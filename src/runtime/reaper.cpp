@@ -3,9 +3,8 @@
 #include <signal.h>
 #include <sys/wait.h>
 
-#include <cerrno>
-
 #include <boost/asio/signal_set.hpp>
+#include <cerrno>
 
 namespace mainstay::runtime {
 
@@ -40,7 +39,7 @@ void Reaper::reap_now() {
         if (::waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) != 0 || info.si_pid == 0) return;
         const int pid = info.si_pid;
         supervisor::ExitStatus status = info.si_code == CLD_EXITED ? supervisor::ExitStatus::exited(info.si_status)
-                                                                    : supervisor::ExitStatus::killed(info.si_status);
+                                                                   : supervisor::ExitStatus::killed(info.si_status);
         bool known = handler_(pid, status);
         int ignored = 0;
         while (::waitpid(pid, &ignored, WNOHANG) == -1 && errno == EINTR) {

@@ -7,10 +7,9 @@
 // (reparented grandchildren when mainstay is PID 1 or a subreaper) and are only reaped.
 #pragma once
 
+#include <boost/asio/io_context.hpp>
 #include <functional>
 #include <memory>
-
-#include <boost/asio/io_context.hpp>
 
 #include "supervisor/world.hpp"
 

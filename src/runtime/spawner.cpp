@@ -7,20 +7,20 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <boost/asio/io_context.hpp>
 #include <boost/process/v2/posix/default_launcher.hpp>
 #include <boost/process/v2/posix/vfork_launcher.hpp>
 #include <boost/process/v2/process.hpp>
 #include <boost/process/v2/start_dir.hpp>
 #include <boost/process/v2/stdio.hpp>
-#include <algorithm>
-#include <array>
 #include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <string_view>
 #include <map>
+#include <string_view>
 
 #include "config/credentials.hpp"
 #include "config/machine_checks.hpp"
@@ -133,7 +133,7 @@ struct ChildSetup {
     const ChildIds* credentials;
     const ChildLimits* limits;
     int cgroup_procs_fd;
-    int ready_write{-1};   // `ready: {fd: N}`: this end of the pipe becomes the child's N
+    int ready_write{-1};  // `ready: {fd: N}`: this end of the pipe becomes the child's N
     int ready_target{-1};
 
     template <class Launcher>
@@ -338,8 +338,9 @@ SpawnOutcome spawn(const SpawnRequest& request) {
             // The executor overload: in 1.81 the io_context& one with an error_code forwards to
             // the throwing overload, and a failed exec would throw through the event loop.
             auto executor = launch_context.get_executor();
-            proc.emplace(request.working_dir ? launcher(executor, ec, executable->string(), args, stdio, setup, start_dir)
-                                             : launcher(executor, ec, executable->string(), args, stdio, setup));
+            proc.emplace(request.working_dir
+                             ? launcher(executor, ec, executable->string(), args, stdio, setup, start_dir)
+                             : launcher(executor, ec, executable->string(), args, stdio, setup));
             if (!ec) {
                 const int pid = proc->id();
                 proc->detach();  // the reaper owns the wait from here on
@@ -381,10 +382,11 @@ SpawnOutcome spawn(const SpawnRequest& request) {
     }
     if (!outcome.spawned && outcome.error.empty() && !ec) {
         // Into its cgroup before it can fork, by the child itself: nothing it starts escapes it.
-        const int procs = request.cgroup_fd == -1 ? -1 : ::openat(request.cgroup_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+        const int procs =
+            request.cgroup_fd == -1 ? -1 : ::openat(request.cgroup_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
         if (request.cgroup_fd != -1 && procs == -1) {
-            outcome.error = "cannot start " + executable->string() + ": cannot open its cgroup.procs: " +
-                            config::errno_text(errno);
+            outcome.error =
+                "cannot start " + executable->string() + ": cannot open its cgroup.procs: " + config::errno_text(errno);
         } else {
             Launcher launcher;
             launch(launcher, procs, false);

@@ -21,9 +21,9 @@ namespace mainstay::runtime {
 
 struct SpawnRequest {
     std::string name;
-    config::Argv argv;     // argv[0] looked up in PATH unless it holds a '/'
-    bool shell{false};     // argv[0] is a script for /bin/sh -c
-    config::EnvVars env;   // added to (and overriding) mainstay's own environment, in order
+    config::Argv argv;    // argv[0] looked up in PATH unless it holds a '/'
+    bool shell{false};    // argv[0] is a script for /bin/sh -c
+    config::EnvVars env;  // added to (and overriding) mainstay's own environment, in order
     std::optional<config::Path> working_dir;
     std::optional<std::string> user;
     std::optional<std::string> group;
@@ -44,8 +44,8 @@ struct SpawnRequest {
 
 struct Spawned {
     int pid{-1};
-    int output_fd{-1};  // the read end of the pipe that is the child's stdout and stderr (the caller owns
-                        // it); -1 with discard_output
+    int output_fd{-1};           // the read end of the pipe that is the child's stdout and stderr (the caller owns
+                                 // it); -1 with discard_output
     bool born_in_cgroup{false};  // started by clone3 in its cgroup (not moved there before exec)
     int ready_read{-1};          // with ready_fd: the read end of its pipe (the caller owns it)
 };

@@ -7,18 +7,19 @@
 
 #include <fcntl.h>
 
+#include <boost/asio/error.hpp>
+#include <boost/system/error_code.hpp>
 #include <chrono>
 #include <memory>
 #include <utility>
-
-#include <boost/asio/error.hpp>
-#include <boost/system/error_code.hpp>
 
 namespace mainstay::serve {
 
 inline constexpr std::chrono::milliseconds kAcceptPause{100};
 
-inline void set_cloexec(int fd) { ::fcntl(fd, F_SETFD, ::fcntl(fd, F_GETFD) | FD_CLOEXEC); }
+inline void set_cloexec(int fd) {
+    ::fcntl(fd, F_SETFD, ::fcntl(fd, F_GETFD) | FD_CLOEXEC);
+}
 
 template <class Core>
 void accept_next(const std::shared_ptr<Core>& core) {

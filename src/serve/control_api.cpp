@@ -4,10 +4,10 @@
 #include <set>
 
 #include "config/values.hpp"
-#include "serve/control_request.hpp"
 #include "report/why.hpp"
 #include "runtime/doing.hpp"
 #include "runtime/output_tail.hpp"
+#include "serve/control_request.hpp"
 
 namespace mainstay::serve {
 
@@ -16,7 +16,9 @@ using runtime::read_file_tail;
 
 namespace {
 
-nlohmann::json fail(const std::string& why) { return {{"ok", false}, {"error", why}}; }
+nlohmann::json fail(const std::string& why) {
+    return {{"ok", false}, {"error", why}};
+}
 
 // An entry concerns `names` (all when empty): a mode entry always does.
 bool concerns(const report::JournalEntry& e, const std::set<std::string>& names) {
@@ -40,7 +42,9 @@ void ControlApi::handle(const nlohmann::json& json_request, const std::shared_pt
     if (cmd == "status") {
         session->send({{"ok", true}, {"status", publisher_.status_document()}});
         if (request.watch) {
-            const auto id = publisher_.watch([session](const nlohmann::json& doc) { session->send({{"ok", true}, {"status", doc}}); });
+            const auto id = publisher_.watch([session](const nlohmann::json& doc) {
+                session->send({{"ok", true}, {"status", doc}});
+            });
             session->subscribe([this, id] { publisher_.unwatch(id); });
         }
         return;
@@ -61,7 +65,8 @@ void ControlApi::handle(const nlohmann::json& json_request, const std::shared_pt
     if (cmd == "upgrade" || cmd == "downgrade") {
         const std::string& name = request.name;
         if (name.empty()) return (void)session->send(fail(cmd + ": a capability name is required"));
-        const std::string error = cmd == "upgrade" ? supervisor_.upgrade(name) : supervisor_.downgrade(name, request.to);
+        const std::string error =
+            cmd == "upgrade" ? supervisor_.upgrade(name) : supervisor_.downgrade(name, request.to);
         if (!error.empty()) return (void)session->send(fail(error));
         nlohmann::json answer{{"ok", true}, {"capability", name}};
         for (const auto& c : supervisor_.capabilities()) {
@@ -106,12 +111,15 @@ Progress progress(supervisor::Control what, const supervisor::Service& s) {
     if (what == supervisor::Control::stop) return s.active() ? Progress::pending : Progress::reached;
     switch (s.state()) {
         case State::ready:
-        case State::completed: return Progress::reached;
+        case State::completed:
+            return Progress::reached;
         case State::failed:
         case State::paused:
         case State::recovering:
-        case State::stopped: return Progress::failed;
-        default: return Progress::pending;
+        case State::stopped:
+            return Progress::failed;
+        default:
+            return Progress::pending;
     }
 }
 
@@ -169,7 +177,8 @@ void ControlApi::wait_for(supervisor::Control what, std::vector<std::string> nam
 
 void ControlApi::signal(const serve::ControlRequest& request, const std::shared_ptr<serve::ControlSession>& session) {
     const auto sig = config::parse_signal(request.signal);
-    if (!sig) return (void)session->send(fail("signal: " + (request.signal.empty() ? "a signal is required" : sig.error)));
+    if (!sig)
+        return (void)session->send(fail("signal: " + (request.signal.empty() ? "a signal is required" : sig.error)));
     const std::vector<std::string> names = request.all ? supervisor_.running_services() : request.targets;
     if (names.empty() && !request.all) return (void)session->send(fail("signal: a service name is required"));
     std::vector<std::pair<std::string, std::string>> outcomes;
@@ -254,7 +263,8 @@ serve::HttpResponse ControlApi::http(const serve::HttpRequest& request) {
         for (const auto& e : entries) body += publisher_.event_json(e).dump() + "\n";
         return {200, "application/x-ndjson", std::move(body)};
     }
-    return {404, "text/plain; charset=utf-8", "not found: " + path + " (/healthz /readyz /status /events /metrics /analyze)\n"};
+    return {404, "text/plain; charset=utf-8",
+            "not found: " + path + " (/healthz /readyz /status /events /metrics /analyze)\n"};
 }
 
 }  // namespace mainstay::serve

@@ -35,13 +35,12 @@
 
 #include <functional>
 #include <memory>
-
 #include <nlohmann/json.hpp>
 
+#include "runtime/output_tail.hpp"
 #include "serve/control_request.hpp"
 #include "serve/control_server.hpp"
 #include "serve/http_server.hpp"
-#include "runtime/output_tail.hpp"
 #include "serve/publisher.hpp"
 #include "supervisor/supervisor.hpp"
 
@@ -50,7 +49,8 @@ namespace mainstay::serve {
 class ControlApi {
 public:
     // `main` is what runs now (a reload replaces it in place): the log files, ready_when.
-    ControlApi(Publisher& publisher, supervisor::Supervisor& supervisor, runtime::OutputTails& tails, const config::MainConfig& main)
+    ControlApi(Publisher& publisher, supervisor::Supervisor& supervisor, runtime::OutputTails& tails,
+               const config::MainConfig& main)
         : publisher_(publisher), supervisor_(supervisor), tails_(tails), main_(main) {}
 
     void handle(const nlohmann::json& request, const std::shared_ptr<serve::ControlSession>& session);

@@ -106,8 +106,10 @@ ControlRequest read_control_request(const json& request) {
     out.watch = read_bool(request, "watch", false, out.error);
     out.follow = read_bool(request, "follow", false, out.error);
     if (auto it = request.find("since_ms"); it != request.end()) {
-        if (it->is_number()) out.since = clamp_ms(*it);
-        else if (out.error.empty()) out.error = "malformed request: since_ms must be a number of milliseconds";
+        if (it->is_number())
+            out.since = clamp_ms(*it);
+        else if (out.error.empty())
+            out.error = "malformed request: since_ms must be a number of milliseconds";
     }
     if (!out.name.empty()) out.targets.push_back(out.name);
     for (const auto& n : jr::list(request, "names")) {
@@ -124,8 +126,10 @@ ControlRequest read_control_request(const json& request) {
     }
     out.signal = jr::text(request, "signal");
     if (auto it = request.find("to"); it != request.end()) {
-        if (!it->is_string()) out.error = "to: must be a tier's name";
-        else out.to = it->get<std::string>();
+        if (!it->is_string())
+            out.error = "to: must be a tier's name";
+        else
+            out.to = it->get<std::string>();
     }
     return out;
 }

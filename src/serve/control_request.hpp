@@ -4,13 +4,12 @@
 #pragma once
 
 #include <chrono>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace mainstay::serve {
 
@@ -37,12 +36,12 @@ struct ControlRequest {
     std::set<std::string> names;                     // strings of `names`; others are ignored
     // `name` then the strings of `names`, in the order given, each once (start|stop|...).
     std::vector<std::string> targets;
-    bool all{false};       // start|stop|restart|resume|signal: every service it applies to
-    bool wait{false};      // ... and answer again as each reaches its target state
-    std::size_t lines{50}; // logs: how many lines, clamped to [0, kMaxLogLines]
-    std::string signal;    // signal: its name or number ("SIGUSR1", "USR1", "10")
+    bool all{false};                // start|stop|restart|resume|signal: every service it applies to
+    bool wait{false};               // ... and answer again as each reaches its target state
+    std::size_t lines{50};          // logs: how many lines, clamped to [0, kMaxLogLines]
+    std::string signal;             // signal: its name or number ("SIGUSR1", "USR1", "10")
     std::optional<std::string> to;  // downgrade: the tier to hold (absent: the next lower one)
-    std::string error;     // empty when the request reads
+    std::string error;              // empty when the request reads
 };
 
 inline constexpr std::size_t kMaxLogLines = 100'000;

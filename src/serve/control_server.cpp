@@ -1,7 +1,5 @@
 #include "serve/control_server.hpp"
 
-#include "serve/accept_loop.hpp"
-
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -9,6 +7,10 @@
 #include <unistd.h>
 
 #include <array>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
 #include <cerrno>
 #include <string_view>
 #include <system_error>
@@ -16,12 +18,8 @@
 #include <utility>
 #include <vector>
 
-#include <boost/asio/local/stream_protocol.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/write.hpp>
-
 #include "config/values.hpp"
+#include "serve/accept_loop.hpp"
 #include "serve/control_request.hpp"
 
 namespace mainstay::serve {
@@ -327,7 +325,9 @@ private:
 
 }  // namespace
 
-void ControlServer::Core::accept() { accept_next(shared_from_this()); }
+void ControlServer::Core::accept() {
+    accept_next(shared_from_this());
+}
 
 void ControlServer::Core::admit(Local::socket socket) {
     set_cloexec(socket.native_handle());

@@ -32,21 +32,20 @@
 // exception boundary (runtime/run.cpp), which logs it.
 #pragma once
 
+#include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <cstddef>
 #include <filesystem>
 #include <functional>
 #include <memory>
-#include <string>
-
-#include <boost/asio/io_context.hpp>
 #include <nlohmann/json.hpp>
+#include <string>
 
 namespace mainstay::serve {
 
 struct ControlLimits {
     std::size_t max_connections = 64;
-    std::size_t max_subscribers = 48;  // the other 16 slots stay for one-time requests
+    std::size_t max_subscribers = 48;         // the other 16 slots stay for one-time requests
     std::size_t max_line = 64 * 1024;         // bytes of one request line, without its '\n'
     std::size_t output_budget = 1024 * 1024;  // bytes queued for one client, not yet written
     std::chrono::milliseconds idle_timeout{60'000};

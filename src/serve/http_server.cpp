@@ -1,17 +1,9 @@
 #include "serve/http_server.hpp"
 
-#include "serve/accept_loop.hpp"
-
 #include <fcntl.h>
 #include <sys/socket.h>
 
 #include <algorithm>
-#include <optional>
-#include <string_view>
-#include <unordered_set>
-#include <utility>
-#include <vector>
-
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -21,8 +13,14 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
+#include <optional>
+#include <string_view>
+#include <unordered_set>
+#include <utility>
+#include <vector>
 
 #include "config/values.hpp"
+#include "serve/accept_loop.hpp"
 
 namespace mainstay::serve {
 
@@ -231,7 +229,9 @@ Connection* oldest_waiting(const std::unordered_set<Connection*>& connections, C
 
 }  // namespace
 
-void HttpServer::Core::accept() { accept_next(shared_from_this()); }
+void HttpServer::Core::accept() {
+    accept_next(shared_from_this());
+}
 
 void HttpServer::Core::admit(tcp::socket socket) {
     set_cloexec(socket.native_handle());

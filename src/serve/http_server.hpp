@@ -25,14 +25,13 @@
 // goes on out of io_context::run() to the caller's exception boundary (runtime/run.cpp).
 #pragma once
 
+#include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
-
-#include <boost/asio/io_context.hpp>
 
 namespace mainstay::serve {
 

@@ -17,9 +17,12 @@ namespace {
 
 report::JournalEntry::Subject subject_of(supervisor::Transition::Subject s) {
     switch (s) {
-        case supervisor::Transition::Subject::service: return report::JournalEntry::Subject::service;
-        case supervisor::Transition::Subject::capability: return report::JournalEntry::Subject::capability;
-        case supervisor::Transition::Subject::mode: break;
+        case supervisor::Transition::Subject::service:
+            return report::JournalEntry::Subject::service;
+        case supervisor::Transition::Subject::capability:
+            return report::JournalEntry::Subject::capability;
+        case supervisor::Transition::Subject::mode:
+            break;
     }
     return report::JournalEntry::Subject::mode;
 }
@@ -45,7 +48,9 @@ Publisher::Publisher(boost::asio::io_context& io, const config::Config& config, 
     }
 }
 
-Publisher::~Publisher() { stop(); }
+Publisher::~Publisher() {
+    stop();
+}
 
 void Publisher::start() {
     std::vector<std::string> members;
@@ -91,7 +96,8 @@ std::string Publisher::status_line() const {
     std::string line = std::string(to_string(supervisor_.mode())) + ": " + std::to_string(ready) + "/" +
                        std::to_string(enabled) + " services ready";
     if (!supervisor_.capabilities().empty()) {
-        line += ", " + std::to_string(full) + "/" + std::to_string(supervisor_.capabilities().size()) + " capabilities full";
+        line += ", " + std::to_string(full) + "/" + std::to_string(supervisor_.capabilities().size()) +
+                " capabilities full";
     }
     return line;
 }
@@ -112,8 +118,7 @@ nlohmann::json Publisher::status_document() const {
 nlohmann::json Publisher::timeline_document() const {
     const auto now = std::chrono::steady_clock::now();
     const auto wall = std::chrono::system_clock::now();
-    return report::timeline_json(timeline_, report::status_document(model(now), now, wall), now,
-                                 wall);
+    return report::timeline_json(timeline_, report::status_document(model(now), now, wall), now, wall);
 }
 
 nlohmann::json Publisher::event_json(const report::JournalEntry& e) const {
@@ -174,8 +179,8 @@ void Publisher::transition(const supervisor::Transition& t) {
     if (!ready_sent_ || supervisor_.shutting_down()) return;
     // Only what can change the counts: a service entering or leaving ready/completed, a
     // capability, the mode.
-    const bool counts = t.subject != Subject::service || t.from == "ready" || t.to == "ready" || t.from == "completed" ||
-                        t.to == "completed";
+    const bool counts = t.subject != Subject::service || t.from == "ready" || t.to == "ready" ||
+                        t.from == "completed" || t.to == "completed";
     if (!counts) return;
     std::string status = status_line();
     if (status == last_status_) return;
@@ -238,13 +243,17 @@ std::uint64_t Publisher::watch(std::function<void(const nlohmann::json&)> on_cha
     return next_id_++;
 }
 
-void Publisher::unwatch(std::uint64_t id) { watchers_.erase(id); }
+void Publisher::unwatch(std::uint64_t id) {
+    watchers_.erase(id);
+}
 
 std::uint64_t Publisher::follow(std::function<void(const report::JournalEntry&)> on_event) {
     followers_[next_id_] = std::move(on_event);
     return next_id_++;
 }
 
-void Publisher::unfollow(std::uint64_t id) { followers_.erase(id); }
+void Publisher::unfollow(std::uint64_t id) {
+    followers_.erase(id);
+}
 
 }  // namespace mainstay::serve

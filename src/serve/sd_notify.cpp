@@ -24,7 +24,9 @@ Notifier::Notifier(std::function<void(const std::string&)> report) : report_(std
 bool Notifier::send(std::string_view message) {
     if (path_.empty()) return false;
     auto fail = [&](const std::string& why) {
-        if (!failing_ && report_) report_("sd_notify: cannot send " + std::string(message.substr(0, message.find('\n'))) + " to " + path_ + ": " + why);
+        if (!failing_ && report_)
+            report_("sd_notify: cannot send " + std::string(message.substr(0, message.find('\n'))) + " to " + path_ +
+                    ": " + why);
         failing_ = true;
         return false;
     };

@@ -77,7 +77,8 @@ StatusFile::StatusFile(std::filesystem::path path, std::function<void(const std:
             shared->writing = false;
             if (error.empty()) ++shared->written;
             if (!error.empty() && !failing && shared->report) shared->report("status file: " + error);
-            if (error.empty() && failing && shared->report) shared->report("status file: " + path.string() + " written again");
+            if (error.empty() && failing && shared->report)
+                shared->report("status file: " + path.string() + " written again");
             failing = !error.empty();
             shared->idle.notify_all();
         }

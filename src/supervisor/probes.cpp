@@ -93,9 +93,11 @@ void ProbeSet::on_timer(World& world, Id id) {
     }
 }
 
-ProbeChange ProbeSet::on_result(TimePoint now, ProbeKind kind, resilience::ProbeStatus status, const std::string& detail) {
+ProbeChange ProbeSet::on_result(TimePoint now, ProbeKind kind, resilience::ProbeStatus status,
+                                const std::string& detail) {
     Slot* found = find(kind);
-    if (!active_ || found == nullptr || !found->running) return ProbeChange::none;  // a late result of a cancelled probe
+    if (!active_ || found == nullptr || !found->running)
+        return ProbeChange::none;  // a late result of a cancelled probe
     Slot& s = *found;
     s.running = false;
     s.last_duration = std::chrono::duration_cast<Duration>(now - s.started_at);

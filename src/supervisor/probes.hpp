@@ -52,7 +52,8 @@ public:
 
 private:
     struct Slot {
-        Slot(const config::ProbeSpec& probe, const std::string& owner, const char* operation, resilience::EventSink* events)
+        Slot(const config::ProbeSpec& probe, const std::string& owner, const char* operation,
+             resilience::EventSink* events)
             : spec(&probe),
               tracker(probe.thresholds, {events, owner, operation}),
               fast_until_success(std::string_view(operation) != "liveness") {}
@@ -61,7 +62,7 @@ private:
         std::optional<TimePoint> next_at;
         bool running{false};
         bool succeeded_once{false};
-        bool fast_until_success;  // startup and readiness; liveness keeps its interval (SPEC §3)
+        bool fast_until_success;              // startup and readiness; liveness keeps its interval (SPEC §3)
         std::optional<TimePoint> fast_until;  // after a wake: fast again until a success or then
         Duration fast_interval{0};
         TimePoint started_at{};

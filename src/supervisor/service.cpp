@@ -1,11 +1,11 @@
 #include "supervisor/service.hpp"
 
-#include "config/diff.hpp"
-#include "config/values.hpp"
-
 #include <algorithm>
 #include <csignal>
 #include <utility>
+
+#include "config/diff.hpp"
+#include "config/values.hpp"
 
 namespace mainstay::supervisor {
 
@@ -25,8 +25,7 @@ std::string with_last_words(const std::string& what, const std::string& line) {
     return what + ": \"" + config::printable(std::string_view(line).substr(first, last + 1 - first), 200) + "\"";
 }
 
-Service::Service(const config::ServiceSpec& spec, Id id, resilience::Random& random,
-                 resilience::EventSink* events)
+Service::Service(const config::ServiceSpec& spec, Id id, resilience::Random& random, resilience::EventSink* events)
     : spec_(config::without_positions(spec)),
       id_(id),
       breaker_(spec_.restart.circuit_breaker, {events, spec_.name, "restart"}),
@@ -38,8 +37,13 @@ Service::Service(const config::ServiceSpec& spec, Id id, resilience::Random& ran
 void Service::become(World& world, State s, std::string reason, bool quiet, bool failed) {
     std::optional<Transition> t;
     if (s != state_ || failed) {
-        t = Transition{Transition::Subject::service, spec_.name, std::string(to_string(state_)), std::string(to_string(s)),
-                       reason, std::nullopt, std::nullopt};
+        t = Transition{Transition::Subject::service,
+                       spec_.name,
+                       std::string(to_string(state_)),
+                       std::string(to_string(s)),
+                       reason,
+                       std::nullopt,
+                       std::nullopt};
         if (s == State::recovering || s == State::paused) t->attempt = recovery_.attempts();
         if (s == State::recovering) {
             if (auto next = recovery_.next_deadline()) {
@@ -68,15 +72,21 @@ void Service::report_breaker(World& world, std::string_view closed_why) {
     const std::string head = spec_.name + ": circuit breaker ";
     switch (reported_breaker_) {
         case BreakerState::open: {
-            const std::string next = "; next trial in " + config::format_duration(breaker_.remaining_cooldown(world.now()));
-            world.log(config::LogLevel::warn,
-                      was == BreakerState::half_open
-                          ? head + "open again: the trial failed" + next
-                          : head + "open after " + std::to_string(breaker_.consecutive_failures()) + " failures in a row" + next);
+            const std::string next =
+                "; next trial in " + config::format_duration(breaker_.remaining_cooldown(world.now()));
+            world.log(config::LogLevel::warn, was == BreakerState::half_open
+                                                  ? head + "open again: the trial failed" + next
+                                                  : head + "open after " +
+                                                        std::to_string(breaker_.consecutive_failures()) +
+                                                        " failures in a row" + next);
             break;
         }
-        case BreakerState::half_open: world.log(config::LogLevel::info, head + "half-open: one trial attempt now"); break;
-        case BreakerState::closed: world.log(config::LogLevel::info, head + "closed: " + std::string(closed_why)); break;
+        case BreakerState::half_open:
+            world.log(config::LogLevel::info, head + "half-open: one trial attempt now");
+            break;
+        case BreakerState::closed:
+            world.log(config::LogLevel::info, head + "closed: " + std::string(closed_why));
+            break;
     }
 }
 
@@ -107,7 +117,8 @@ void Service::launch(World& world) {
     restart_reason_.reset();
     timed_out_ = false;
     // A oneshot's run is bounded (SPEC §3 `timeout`): its dependents never wait for ever.
-    if (spec_.kind == config::Kind::oneshot && spec_.timeout > Duration{0}) run_until_ = add_saturating(now, spec_.timeout);
+    if (spec_.kind == config::Kind::oneshot && spec_.timeout > Duration{0})
+        run_until_ = add_saturating(now, spec_.timeout);
     probes_.begin(now);
     // Without a readiness probe a process is ready once up for ready_after (and past its
     // startup probe), unless it says when itself (`ready:`).
@@ -118,8 +129,10 @@ void Service::launch(World& world) {
     if (spec_.ready.watchdog) watchdog_at_ = add_saturating(now, *spec_.ready.watchdog);
     std::string how = "pid " + std::to_string(*pid_);
     if (spec_.kind != config::Kind::oneshot && !probes_.has(ProbeKind::readiness)) {
-        if (!spec_.ready.pushed()) ready_at_ = add_saturating(now, spec_.ready_after);
-        else how += "; " + waiting_for_push();
+        if (!spec_.ready.pushed())
+            ready_at_ = add_saturating(now, spec_.ready_after);
+        else
+            how += "; " + waiting_for_push();
     }
     become(world, State::running, how);
 }
@@ -140,7 +153,8 @@ void Service::attempt(World& world) {
         return;
     }
     if (!recovery_.begin_attempt(now)) {
-        if (recovery_.state() == RecoveryState::paused) become(world, State::paused, "safety valve: " + recovery_.pause_reason());
+        if (recovery_.state() == RecoveryState::paused)
+            become(world, State::paused, "safety valve: " + recovery_.pause_reason());
         return;
     }
     launch(world);
@@ -150,8 +164,10 @@ void Service::failure(World& world, const std::string& why) {
     const TimePoint now = world.now();
     breaker_.on_failure(now, permit_, why);
     report_breaker(world);
-    if (recovery_.attempt_running()) recovery_.on_attempt_result(now, false, why);
-    else recovery_.start(now, why);
+    if (recovery_.attempt_running())
+        recovery_.on_attempt_result(now, false, why);
+    else
+        recovery_.start(now, why);
     if (recovery_.state() == RecoveryState::paused) {
         become(world, State::paused, "safety valve: " + recovery_.pause_reason() + "; last: " + why);
         return;
@@ -234,8 +250,8 @@ void Service::on_exit(World& world, const ExitStatus& status) {
     }
     // `success_exit_codes` count as a clean stop, like 0 (143 from a JVM after SIGTERM).
     const auto& ok_codes = spec_.success_exit_codes;
-    const bool success =
-        status.success() || (status.code && std::find(ok_codes.begin(), ok_codes.end(), *status.code) != ok_codes.end());
+    const bool success = status.success() ||
+                         (status.code && std::find(ok_codes.begin(), ok_codes.end(), *status.code) != ok_codes.end());
     // A failure is told in the service's own words too: `exited with code 1: "Address already in use"`.
     const std::string what_said = status.success() ? what
                                   : success        ? what + " (a success exit code)"
@@ -252,9 +268,10 @@ void Service::on_exit(World& world, const ExitStatus& status) {
         // order and mainstay exits with this service's code (128 + the signal that killed it).
         recovery_.stop();
         shutdown_code_ = status.code ? *status.code : 128 + status.signal.value_or(0);
-        become(world, spec_.kind == config::Kind::oneshot && success ? State::completed
-                      : success                                      ? State::stopped
-                                                                     : State::failed,
+        become(world,
+               spec_.kind == config::Kind::oneshot && success ? State::completed
+               : success                                      ? State::stopped
+                                                              : State::failed,
                what_said + "; on_exit: shutdown");
         return;
     }
@@ -299,20 +316,23 @@ void Service::on_notice(World& world, const Notice& notice) {
         watchdog_at_.reset();
         pushed_ready_ = false;
         reset_at_.reset();
-        become(world, State::running, "pid " + std::to_string(*pid_) + "; it said STOPPING=1" +
-                                          (said_status_.empty() ? "" : "; status: " + said_status_));
+        become(world, State::running,
+               "pid " + std::to_string(*pid_) + "; it said STOPPING=1" +
+                   (said_status_.empty() ? "" : "; status: " + said_status_));
         return;
     }
     if (notice.ready && !said_stopping_ && !pushed_ready_) {
         pushed_ready_ = true;
-        const bool probe_agrees = !probes_.has(ProbeKind::readiness) || probes_.readiness() == resilience::HealthState::healthy;
+        const bool probe_agrees =
+            !probes_.has(ProbeKind::readiness) || probes_.readiness() == resilience::HealthState::healthy;
         if (state_ == State::running && probes_.startup_passed() && probe_agrees) on_ready(world);
     }
 }
 
 void Service::restart_after(World& world, const std::string& dependency) {
     if (!pid_ || state_ == State::stopping) return;
-    world.log(config::LogLevel::info, spec_.name + ": restarting: its dependency " + dependency + " restarted (restart: true)");
+    world.log(config::LogLevel::info,
+              spec_.name + ": restarting: its dependency " + dependency + " restarted (restart: true)");
     restart_now_ = true;
     restart_for(world, "its dependency " + dependency + " restarted");
 }
@@ -344,14 +364,16 @@ void Service::on_timer(World& world) {
     }
     if (kill_at_ && now >= *kill_at_ && pid_) {
         kill_at_.reset();
-        become(world, State::stopping, "did not stop within " + config::format_duration(spec_.stop.timeout) + ": SIGKILL");
+        become(world, State::stopping,
+               "did not stop within " + config::format_duration(spec_.stop.timeout) + ": SIGKILL");
         kill(world);
     }
     if (reset_at_ && now >= *reset_at_) {
         // Ready for reset_after: the next failure starts a fresh series (SPEC §3).
         reset_at_.reset();
         recovery_.reset_backoff();
-        world.log(config::LogLevel::debug, spec_.name + ": ready for " + config::format_duration(spec_.restart.reset_after) +
+        world.log(config::LogLevel::debug, spec_.name + ": ready for " +
+                                               config::format_duration(spec_.restart.reset_after) +
                                                ": a next failure starts a fresh series (first retry after " +
                                                config::format_duration(spec_.restart.backoff.initial) + ")");
         if (breaker_.state() != resilience::BreakerState::closed) breaker_.reset(now);
@@ -393,15 +415,17 @@ void Service::on_probe_result(World& world, ProbeKind kind, resilience::ProbeSta
     const ProbeChange change = probes_.on_result(world.now(), kind, status, detail);
     // Still down after a wake series ended: another series (the breaker limits how often). After
     // a wake that succeeded, the remote side gets `wake.retry.timeout` to come up first.
-    const bool grace = wake_.state() == resilience::RetryState::succeeded && wake_succeeded_at_ &&
-                       world.now() < add_saturating(*wake_succeeded_at_, spec_.wake ? spec_.wake->retry.timeout : Duration(0));
+    const bool grace =
+        wake_.state() == resilience::RetryState::succeeded && wake_succeeded_at_ &&
+        world.now() < add_saturating(*wake_succeeded_at_, spec_.wake ? spec_.wake->retry.timeout : Duration(0));
     if (change == ProbeChange::none && spec_.wake && state_ == State::unhealthy && !helper_pid_ &&
         kind == ProbeKind::readiness && status != resilience::ProbeStatus::success && wake_.finished() && !grace) {
         wake_.begin(world.now());
         wake_step(world);
     }
     switch (change) {
-        case ProbeChange::none: break;
+        case ProbeChange::none:
+            break;
         case ProbeChange::startup_passed:
             if (ready_at_ && world.now() >= *ready_at_ && state_ == State::running) {
                 ready_at_.reset();
@@ -411,7 +435,9 @@ void Service::on_probe_result(World& world, ProbeKind kind, resilience::ProbeSta
             }
             break;
         case ProbeChange::startup_failed:
-        case ProbeChange::liveness_failed: restart_for(world, what()); break;
+        case ProbeChange::liveness_failed:
+            restart_for(world, what());
+            break;
         case ProbeChange::ready:
             // With pushed readiness too (`ready:`), both must say so.
             if ((state_ == State::running || state_ == State::unhealthy || state_ == State::starting) &&
@@ -497,13 +523,15 @@ void Service::stop(World& world, bool force) {
                 become(world, State::stopping, "stop command pid " + std::to_string(*helper.pid));
                 return;
             }
-            world.log(config::LogLevel::warn, spec_.name + ": stop command not started (" + helper.error + "); using the stop signal");
+            world.log(config::LogLevel::warn,
+                      spec_.name + ": stop command not started (" + helper.error + "); using the stop signal");
         }
         become(world, State::stopping, "stop signal " + config::signal_name(spec_.stop.signal));
         world.signal_group(*pid_, spec_.stop.signal);
         return;
     }
-    if (state_ != State::failed && state_ != State::completed && state_ != State::stopped) become(world, State::stopped, "");
+    if (state_ != State::failed && state_ != State::completed && state_ != State::stopped)
+        become(world, State::stopped, "");
 }
 
 void Service::on_helper_exit(World& world, const ExitStatus& status) {
@@ -546,7 +574,8 @@ std::optional<TimePoint> Service::next_deadline() const {
         } else if (state_ != State::ready && wake_.state() == resilience::RetryState::waiting && !helper_pid_) {
             // (A wake killed at its timeout counts until its exit comes: that exit re-arms this.)
             // While the breaker is open the next attempt waits for it, not for the backoff.
-            consider(breaker_.state() == resilience::BreakerState::open ? breaker_.next_deadline() : wake_.next_deadline());
+            consider(breaker_.state() == resilience::BreakerState::open ? breaker_.next_deadline()
+                                                                        : wake_.next_deadline());
         }
     }
     if (state_ == State::recovering && want_ == Want::running) consider(recovery_.next_deadline());
@@ -559,11 +588,14 @@ bool Service::settled() const {
         case State::completed:
         case State::failed:
         case State::paused:
-        case State::unhealthy: return true;
+        case State::unhealthy:
+            return true;
         case State::recovering:
-        case State::stopped: return attempted_;
+        case State::stopped:
+            return attempted_;
 
-        default: return false;
+        default:
+            return false;
     }
 }
 

@@ -32,8 +32,7 @@ std::string with_last_words(const std::string& what, const std::string& line);
 class Service {
 public:
     // Keeps its own copy of `spec` (a reload may replace the configuration it came from).
-    Service(const config::ServiceSpec& spec, Id id, resilience::Random& random,
-            resilience::EventSink* events);
+    Service(const config::ServiceSpec& spec, Id id, resilience::Random& random, resilience::EventSink* events);
 
     // Wants it running: starts it now (the caller has checked its dependencies).
     void start(World& world);
@@ -146,7 +145,7 @@ private:
     resilience::RetryPolicy wake_;
     resilience::BreakerPermit wake_permit_;
     std::optional<TimePoint> wake_succeeded_at_;
-    std::uint32_t wake_attempts_{0};  // every wake started, across series
+    std::uint32_t wake_attempts_{0};             // every wake started, across series
     std::optional<std::string> restart_reason_;  // stopping to restart (a probe failed)
     State state_{State::waiting};
     // What it is meant to be, beside what it is (state_), as dinit keeps them: `running`
@@ -162,12 +161,12 @@ private:
     std::optional<int> pid_;
     std::optional<int> helper_pid_;
     std::optional<ExitStatus> last_exit_;
-    std::optional<TimePoint> ready_at_;   // running: becomes ready then
-    std::optional<TimePoint> kill_at_;    // stopping: SIGKILL then
-    std::optional<TimePoint> reset_at_;   // ready: the backoff resets then
-    std::optional<TimePoint> run_until_;  // a running oneshot: its `timeout` ends then
-    resilience::EventSink* events_;       // for a run's timeout (the machines report their own)
-    bool timed_out_{false};               // stopping because its run reached its timeout
+    std::optional<TimePoint> ready_at_;            // running: becomes ready then
+    std::optional<TimePoint> kill_at_;             // stopping: SIGKILL then
+    std::optional<TimePoint> reset_at_;            // ready: the backoff resets then
+    std::optional<TimePoint> run_until_;           // a running oneshot: its `timeout` ends then
+    resilience::EventSink* events_;                // for a run's timeout (the machines report their own)
+    bool timed_out_{false};                        // stopping because its run reached its timeout
     std::optional<std::string> permanent_reason_;  // stopping after a permanent failure: `failed` then
     TimePoint since_{};
     std::uint32_t starts_{0};
@@ -175,9 +174,9 @@ private:
     bool attempted_{false};
     bool restart_now_{false};  // restart by hand: once stopped, started again without the backoff
     std::optional<int> shutdown_code_{};
-    bool pushed_ready_{false};     // this process said it is ready (READY=1, its line, its fd)
-    bool said_stopping_{false};    // this process said STOPPING=1
-    std::string said_status_{};    // its last STATUS=
+    bool pushed_ready_{false};                // this process said it is ready (READY=1, its line, its fd)
+    bool said_stopping_{false};               // this process said STOPPING=1
+    std::string said_status_{};               // its last STATUS=
     std::optional<TimePoint> watchdog_at_{};  // ready.watchdog: a liveness failure then, unless fed
     std::uint64_t launch_serial_{0};
 };

@@ -1,12 +1,11 @@
 // Service, continued: `mainstay start|stop|restart|resume NAME`, each logged.
-#include "supervisor/service.hpp"
-
-#include "config/diff.hpp"
-#include "config/values.hpp"
-
 #include <algorithm>
 #include <csignal>
 #include <utility>
+
+#include "config/diff.hpp"
+#include "config/values.hpp"
+#include "supervisor/service.hpp"
 
 namespace mainstay::supervisor {
 
@@ -29,7 +28,8 @@ std::string Service::start_by_hand(World& world) {
         return spec_.name + " is already running";
     }
     if (want_ != Want::held && (state_ == State::waiting || state_ == State::blocked)) {
-        return spec_.name + " is already " + std::string(to_string(state_)) + (reason_.empty() ? "" : " (" + reason_ + ")");
+        return spec_.name + " is already " + std::string(to_string(state_)) +
+               (reason_.empty() ? "" : " (" + reason_ + ")");
     }
     world.log(config::LogLevel::info, spec_.name + ": start requested");
     // Idle, not running: it may have ended (completed, failed, stopped by its policy) still

@@ -1,13 +1,12 @@
 // Service, continued: an external service's wake command, run under its retry policy and
 // through its circuit breaker.
-#include "supervisor/service.hpp"
-
-#include "config/diff.hpp"
-#include "config/values.hpp"
-
 #include <algorithm>
 #include <csignal>
 #include <utility>
+
+#include "config/diff.hpp"
+#include "config/values.hpp"
+#include "supervisor/service.hpp"
 
 namespace mainstay::supervisor {
 
@@ -74,8 +73,8 @@ void Service::on_wake_exit(World& world, const ExitStatus& status) {
         } else {
             std::string line = spec_.name + ": wake failed (" + status.describe() + ")";
             if (auto next = wake_.next_deadline()) {
-                line += "; next wake in " +
-                        config::format_duration(std::max(Duration{0}, std::chrono::duration_cast<Duration>(*next - now)));
+                line += "; next wake in " + config::format_duration(std::max(
+                                                Duration{0}, std::chrono::duration_cast<Duration>(*next - now)));
             }
             world.log(config::LogLevel::warn, line);
         }

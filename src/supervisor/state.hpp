@@ -5,7 +5,20 @@
 
 namespace mainstay::supervisor {
 
-enum class State { waiting, blocked, starting, running, ready, unhealthy, recovering, paused, stopping, stopped, completed, failed };
+enum class State {
+    waiting,
+    blocked,
+    starting,
+    running,
+    ready,
+    unhealthy,
+    recovering,
+    paused,
+    stopping,
+    stopped,
+    completed,
+    failed
+};
 enum class Mode { starting, full, degraded, critical, stopping };
 
 std::string_view to_string(State s);

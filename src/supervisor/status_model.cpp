@@ -55,7 +55,8 @@ StatusModel snapshot(const Supervisor& supervisor, TimePoint now) {
         m.services.push_back(std::move(st));
     }
     for (const auto& c : supervisor.capabilities()) {
-        CapabilityStatus cs{c->spec().name, c->state(), c->since(), {}, c->spec().requires_services, c->spec().description};
+        CapabilityStatus cs{c->spec().name,       c->state(), c->since(), {}, c->spec().requires_services,
+                            c->spec().description};
         if (cs.state != resilience::CapabilityState::full) {
             if (c->tiered() || c->held_at()) {
                 cs.reason = c->reason();

@@ -40,7 +40,7 @@ struct ServiceStatus {
     std::optional<int> pid;
     std::uint32_t restarts{0};
     std::uint32_t attempts{0};
-    std::string breaker;  // closed | half-open | open
+    std::string breaker;                            // closed | half-open | open
     std::optional<Duration> breaker_next_trial_in;  // open: time until it lets a trial through
     BreakerFigures breaker_figures;
     std::optional<Duration> next_attempt_in;
@@ -48,7 +48,7 @@ struct ServiceStatus {
     std::string reason;
     std::vector<std::string> blocked_by;  // required dependencies that are not available
     TimePoint since{};
-    std::vector<ProbeStatusEntry> probes;  // the probes it has
+    std::vector<ProbeStatusEntry> probes;                  // the probes it has
     std::vector<std::pair<std::string, bool>> depends_on;  // (name, required), as configured
     std::string last_output;  // its last captured line (filled by the runtime, which reads it)
     std::string ready_by{};   // where its readiness comes from: config::ready_source
@@ -65,14 +65,14 @@ struct CapabilityStatus {
     std::string name;
     resilience::CapabilityState state{resilience::CapabilityState::degraded};
     TimePoint since{};
-    std::string reason;  // not FULL: the requirement not met, else its failed hook or check
+    std::string reason;                 // not FULL: the requirement not met, else its failed hook or check
     std::vector<std::string> required;  // its `requires`, in configuration order
     std::string description;
-    std::optional<std::string> tier{};   // the active tier (the plain form's: "full"), none on no tier
-    std::vector<std::string> tiers{};    // every tier, best first
-    bool held{false};                    // by mainstay downgrade, or after a permanent activate failure
+    std::optional<std::string> tier{};     // the active tier (the plain form's: "full"), none on no tier
+    std::vector<std::string> tiers{};      // every tier, best first
+    bool held{false};                      // by mainstay downgrade, or after a permanent activate failure
     std::optional<std::string> held_at{};  // the tier mainstay downgrade holds it at ("": none)
-    std::vector<BetterTier> better{};  // the tiers better than the active one, best first
+    std::vector<BetterTier> better{};      // the tiers better than the active one, best first
 };
 
 struct StatusModel {

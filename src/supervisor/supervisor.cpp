@@ -9,7 +9,8 @@ namespace mainstay::supervisor {
 
 Supervisor::Supervisor(const config::Config& config, World& world, std::uint64_t seed, resilience::EventSink* events)
     : main_(config.main), world_(world), random_(seed), events_(events) {
-    for (const auto& spec : config.services) services_.push_back(std::make_unique<Service>(spec, next_id_++, random_, events));
+    for (const auto& spec : config.services)
+        services_.push_back(std::make_unique<Service>(spec, next_id_++, random_, events));
     for (const auto& c : config.capabilities) {
         if (!c.enabled) continue;
         capabilities_.push_back(std::make_unique<Capability>(c, next_id_++, random_, events));
@@ -51,7 +52,9 @@ Capability* Supervisor::capability_at(Id id) const {
     return it == capability_ids_.end() ? nullptr : it->second;
 }
 
-const Service* Supervisor::service(Id id) const { return service_at(id); }
+const Service* Supervisor::service(Id id) const {
+    return service_at(id);
+}
 
 const Service* Supervisor::find(std::string_view name) const {
     auto it = position_.find(std::string(name));
@@ -87,7 +90,9 @@ Capability::Unmet Supervisor::unmet() const {
     return [this](const std::vector<std::string>& names) { return unmet_requirement(names); };
 }
 
-void Supervisor::settle_capability(Capability& c) { world_.set_timer(c.id(), c.next_deadline()); }
+void Supervisor::settle_capability(Capability& c) {
+    world_.set_timer(c.id(), c.next_deadline());
+}
 
 void Supervisor::start() {
     phase_ = Phase::starting;
@@ -153,7 +158,7 @@ void Supervisor::count(std::size_t i) {
     critical_failed_ += c.critical_failed;
     if (s.state() != c.state) {
         c.state = s.state();
-        enqueue_dependents(i);  // they may start, or be blocked, now
+        enqueue_dependents(i);                      // they may start, or be blocked, now
         if (c.state == State::waiting) enqueue(i);  // started by hand, or no longer blocked: look again
     }
     if (s.reason() != c.reason) c.reason = s.reason();
@@ -207,7 +212,8 @@ void Supervisor::drain() {
         }
         if (!s.spec().enabled || s.wants_running() || s.held()) continue;
         if (s.state() != State::waiting && s.state() != State::blocked) continue;
-        if (std::find(awaiting_predecessor_.begin(), awaiting_predecessor_.end(), s.name()) != awaiting_predecessor_.end()) {
+        if (std::find(awaiting_predecessor_.begin(), awaiting_predecessor_.end(), s.name()) !=
+            awaiting_predecessor_.end()) {
             s.set_waiting(world_, State::waiting, "the previous definition is stopping");
             settle(i);
             continue;
@@ -235,7 +241,8 @@ std::string Supervisor::mode_summary() const {
     if (!why.empty()) line += ": " + why;
     for (std::size_t c = 0; c < capabilities_.size(); ++c) {
         const Capability& cap = *capabilities_[c];
-        line += (c == 0 ? "; capabilities: " : ", ") + cap.spec().name + " " + std::string(resilience::to_string(cap.state()));
+        line += (c == 0 ? "; capabilities: " : ", ") + cap.spec().name + " " +
+                std::string(resilience::to_string(cap.state()));
         if (const std::string r = cap.reason(); !r.empty()) line += " (" + r + ")";
     }
     return line;
@@ -248,24 +255,30 @@ void Supervisor::update_mode() {
             phase_ = Phase::up;
             world_.set_timer(kStartupTimer, std::nullopt);
             startup_duration_ = std::chrono::duration_cast<Duration>(world_.now() - started_at_);
-            world_.log(config::LogLevel::info, "startup finished in " + std::to_string(startup_duration_->count()) + " ms");
+            world_.log(config::LogLevel::info,
+                       "startup finished in " + std::to_string(startup_duration_->count()) + " ms");
             end_startup_phase();
         }
         // `full` also needs every capability on its best tier (SPEC §5), not on its way there.
         const bool capabilities_full = std::all_of(capabilities_.begin(), capabilities_.end(), [](const auto& c) {
             return c->state() == resilience::CapabilityState::full;
         });
-        next = phase_ == Phase::starting                  ? Mode::starting
-               : critical_failed_ > 0                      ? Mode::critical
-               : unavailable_ == 0 && capabilities_full    ? Mode::full
-                                                           : Mode::degraded;
+        next = phase_ == Phase::starting                ? Mode::starting
+               : critical_failed_ > 0                   ? Mode::critical
+               : unavailable_ == 0 && capabilities_full ? Mode::full
+                                                        : Mode::degraded;
     }
     if (next == mode_) return;
     const Mode was = mode_;
     mode_ = next;
     mode_since_ = world_.now();
-    world_.record({Transition::Subject::mode, {}, std::string(to_string(was)), std::string(to_string(next)), {},
-                   std::nullopt, std::nullopt});
+    world_.record({Transition::Subject::mode,
+                   {},
+                   std::string(to_string(was)),
+                   std::string(to_string(next)),
+                   {},
+                   std::nullopt,
+                   std::nullopt});
     if (next == Mode::critical && main_.on_critical_failure == config::CriticalFailure::exit) {
         report_mode();
         world_.log(config::LogLevel::error, "on_critical_failure: exit: stopping everything");
@@ -300,8 +313,10 @@ bool Supervisor::on_exit(int pid, const ExitStatus& status) {
     if (it == pids_.end()) return false;
     Service& s = *it->second;
     if (is_retiring(&s)) {
-        if (s.helper_pid() == pid) s.on_helper_exit(world_, status);
-        else if (s.pid() == pid) s.on_exit(world_, status);
+        if (s.helper_pid() == pid)
+            s.on_helper_exit(world_, status);
+        else if (s.pid() == pid)
+            s.on_exit(world_, status);
         after_retiring_event(s);
         return true;
     }
@@ -317,8 +332,9 @@ bool Supervisor::on_exit(int pid, const ExitStatus& status) {
         s.on_exit(world_, status);
         after_event(i, was);
         if (auto code = s.take_shutdown_code(); code && !shutting_down()) {
-            world_.log(config::LogLevel::warn, s.name() + ": on_exit: shutdown: stopping everything; mainstay exits with " +
-                                                   std::to_string(*code));
+            world_.log(
+                config::LogLevel::warn,
+                s.name() + ": on_exit: shutdown: stopping everything; mainstay exits with " + std::to_string(*code));
             exit_code_ = *code;
             shutdown();
         }
@@ -427,8 +443,10 @@ bool condition_met(config::Condition condition, State st) {
     switch (condition) {
         case config::Condition::started:
             return st == State::running || st == State::ready || st == State::unhealthy || st == State::completed;
-        case config::Condition::healthy: return st == State::ready || st == State::completed;
-        case config::Condition::completed: return st == State::completed;
+        case config::Condition::healthy:
+            return st == State::ready || st == State::completed;
+        case config::Condition::completed:
+            return st == State::completed;
     }
     return false;
 }

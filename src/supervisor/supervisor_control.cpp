@@ -1,11 +1,10 @@
 // Supervisor, continued: what an operator asks (start, stop, restart, resume, upgrade, downgrade,
 // signal) and the signals mainstay itself receives.
-#include "supervisor/supervisor.hpp"
-
 #include <algorithm>
 #include <csignal>
 
 #include "config/values.hpp"
+#include "supervisor/supervisor.hpp"
 
 namespace mainstay::supervisor {
 
@@ -59,10 +58,18 @@ std::string Supervisor::control(Control what, std::string_view name) {
     const bool was = s.available();
     std::string error;
     switch (what) {
-        case Control::start: error = s.start_by_hand(world_); break;
-        case Control::stop: error = s.stop_by_hand(world_); break;
-        case Control::restart: error = s.restart_by_hand(world_); break;
-        case Control::resume: error = s.resume_by_hand(world_); break;
+        case Control::start:
+            error = s.start_by_hand(world_);
+            break;
+        case Control::stop:
+            error = s.stop_by_hand(world_);
+            break;
+        case Control::restart:
+            error = s.restart_by_hand(world_);
+            break;
+        case Control::resume:
+            error = s.resume_by_hand(world_);
+            break;
     }
     if (error.empty()) after_event(i, was);
     return error;
@@ -79,8 +86,12 @@ std::vector<std::string> Supervisor::all_for(Control what) const {
                 applies = (s->held() && !s->active()) || st == State::failed || st == State::paused ||
                           st == State::recovering || st == State::stopped;
                 break;
-            case Control::stop: applies = !(s->held() && !s->active()); break;
-            case Control::restart: applies = true; break;
+            case Control::stop:
+                applies = !(s->held() && !s->active());
+                break;
+            case Control::restart:
+                applies = true;
+                break;
             case Control::resume:
                 applies = st == State::paused || st == State::recovering ||
                           s->breaker().state() != resilience::BreakerState::closed;
@@ -121,7 +132,8 @@ const std::vector<int>& Supervisor::handled_signals() {
 void Supervisor::on_signal(int sig) {
     if (sig == SIGTERM || sig == SIGINT || sig == SIGQUIT) {
         if (shutting_down()) {
-            world_.log(config::LogLevel::warn, "second stop signal (" + config::signal_name(sig) + "): killing every service now");
+            world_.log(config::LogLevel::warn,
+                       "second stop signal (" + config::signal_name(sig) + "): killing every service now");
             kill_all();
         } else {
             world_.log(config::LogLevel::info, "received " + config::signal_name(sig));
@@ -138,8 +150,9 @@ void Supervisor::on_signal(int sig) {
             world_.signal_group(*s->pid(), sig);
             ++sent;
         }
-        world_.log(config::LogLevel::info, "received " + config::signal_name(sig) + ": passed on to " + std::to_string(sent) +
-                                               (sent == 1 ? " service" : " services") + " (forward_signals)");
+        world_.log(config::LogLevel::info, "received " + config::signal_name(sig) + ": passed on to " +
+                                               std::to_string(sent) + (sent == 1 ? " service" : " services") +
+                                               " (forward_signals)");
     }
 }
 

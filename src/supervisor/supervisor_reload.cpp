@@ -1,11 +1,10 @@
 // Supervisor, continued: a reload applied (what changes, what keeps running) and the
 // definitions it retires, stopped in order before their successors start.
-#include "supervisor/supervisor.hpp"
-
 #include <algorithm>
 #include <csignal>
 
 #include "config/values.hpp"
+#include "supervisor/supervisor.hpp"
 
 namespace mainstay::supervisor {
 
@@ -37,8 +36,9 @@ std::string Supervisor::apply(const config::Config& next, const config::ConfigDi
     }
     for (std::size_t i : leaving) {
         const std::string& name = services_[i]->name();
-        world_.log(config::LogLevel::info, name + (listed(diff.changed_services, name) ? ": changed: restarting under its new definition"
-                                                                                       : ": removed: stopping"));
+        world_.log(config::LogLevel::info,
+                   name + (listed(diff.changed_services, name) ? ": changed: restarting under its new definition"
+                                                               : ": removed: stopping"));
         if (listed(diff.changed_services, name)) awaiting_predecessor_.push_back(name);
         retiring_.push_back(std::move(services_[i]));
     }
@@ -67,7 +67,8 @@ std::string Supervisor::apply(const config::Config& next, const config::ConfigDi
     for (auto it = capabilities_.begin(); it != capabilities_.end();) {
         const std::string& name = (*it)->spec().name;
         if (listed(diff.removed_capabilities, name) || listed(diff.changed_capabilities, name)) {
-            world_.log(config::LogLevel::info, "capability " + name + (listed(diff.changed_capabilities, name) ? ": changed" : ": removed"));
+            world_.log(config::LogLevel::info,
+                       "capability " + name + (listed(diff.changed_capabilities, name) ? ": changed" : ": removed"));
             (*it)->shut_down(world_);
             settle_capability(**it);
             retiring_caps_.push_back(std::move(*it));

@@ -80,7 +80,8 @@ public:
     // Starts a helper command of `spec` (its `stop.command` or `wake.command`, named by `purpose`:
     // "stop", "wake"; its output is labelled `NAME/PURPOSE`) with the service's environment and
     // directory, also in a process group of its own.
-    virtual StartResult start_helper(const config::ServiceSpec& spec, const config::Argv& argv, std::string_view purpose) = 0;
+    virtual StartResult start_helper(const config::ServiceSpec& spec, const config::Argv& argv,
+                                     std::string_view purpose) = 0;
     // Runs one attempt of `probe` (with its timeout) for service or capability `id`; the result
     // comes back as Supervisor::on_probe_result(id, kind, ...). At most one runs per (id, kind).
     virtual void start_probe(Id id, ProbeKind kind, const config::ProbeSpec& probe) = 0;

@@ -2,8 +2,9 @@
 // (cli/control_client) on real unix sockets in a temporary directory. The server's loop runs in
 // the test thread until a condition holds; a client that waits for an answer runs on a thread
 // of its own. Deadlines are generous; nothing sleeps as a check.
-#include <doctest/doctest.h>
+#include "serve/control_server.hpp"
 
+#include <doctest/doctest.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -13,6 +14,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <boost/asio/steady_timer.hpp>
 #include <fstream>
 #include <functional>
 #include <memory>
@@ -20,11 +22,8 @@
 #include <string>
 #include <vector>
 
-#include <boost/asio/steady_timer.hpp>
-
 #include "cli/control_client.hpp"
 #include "integration/serve_support.hpp"
-#include "serve/control_server.hpp"
 #include "support/unix_client.hpp"
 
 namespace {

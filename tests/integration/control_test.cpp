@@ -1,9 +1,8 @@
 // The running instance from the outside (SPEC §1, §5-6): `mainstay status|why|events|start|
 // stop|restart|resume|analyze` over the control socket, the status file, and the HTTP endpoint, each
 // against a real `mainstay run` with real children.
-#include <doctest/doctest.h>
-
 #include <arpa/inet.h>
+#include <doctest/doctest.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -18,14 +17,13 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
-#include <nlohmann/json.hpp>
-
 #include "harness.hpp"
-#include "support/unix_client.hpp"
 #include "support/free_port.hpp"
 #include "support/http_get.hpp"
+#include "support/unix_client.hpp"
 
 using namespace mainstay::testing;
 using namespace std::chrono_literals;
@@ -35,13 +33,16 @@ namespace {
 std::string main_with(const std::string& status_extra) {
     return "services_dir: services.d\n"
            "log: {file: logs/mainstay.log, level: debug}\n"
-           "status: {socket: run/control.sock, file: run/status.json" + status_extra + "}\n"
+           "status: {socket: run/control.sock, file: run/status.json" +
+           status_extra +
+           "}\n"
            "shutdown: {timeout: 20s}\n";
 }
 
 // A connection of the test's own to the instance's control socket; -1 when it cannot connect.
-int connect_control(const Mainstay& m) { return connect_unix(m.dir() / "run/control.sock"); }
-
+int connect_control(const Mainstay& m) {
+    return connect_unix(m.dir() / "run/control.sock");
+}
 
 }  // namespace
 
@@ -182,9 +183,12 @@ TEST_CASE("a control client that asks and never reads is dropped, and supervisio
     const auto until = Clock::now() + 10s;
     while (sent < many.size() && Clock::now() < until) {
         const ssize_t n = ::send(fd, many.data() + sent, many.size() - sent, MSG_NOSIGNAL);
-        if (n > 0) sent += static_cast<std::size_t>(n);
-        else if (n < 0 && errno != EAGAIN) break;  // dropped: the connection is gone
-        else std::this_thread::sleep_for(1ms);
+        if (n > 0)
+            sent += static_cast<std::size_t>(n);
+        else if (n < 0 && errno != EAGAIN)
+            break;  // dropped: the connection is gone
+        else
+            std::this_thread::sleep_for(1ms);
     }
     // Meanwhile the others are answered, and a crash is still seen and restarted.
     const auto started = Clock::now();
@@ -199,7 +203,8 @@ TEST_CASE("a control client that asks and never reads is dropped, and supervisio
 
 TEST_CASE("HTTP: healthz, readyz, status, events, metrics, and 404, 405, 400") {
     const int port = free_port();
-    Mainstay m(main_with(", http: \"127.0.0.1:" + std::to_string(port) + "\""), {{"web", ts("") + "ready_after: 100ms\n"}});
+    Mainstay m(main_with(", http: \"127.0.0.1:" + std::to_string(port) + "\""),
+               {{"web", ts("") + "ready_after: 100ms\n"}});
     REQUIRE(m.wait_for("status over HTTP on 127.0.0.1:" + std::to_string(port)));
     REQUIRE(m.wait_for("mode: full"));
     CHECK(get(port, "/healthz").rfind("HTTP/1.1 200", 0) == 0);
@@ -217,7 +222,8 @@ TEST_CASE("HTTP: healthz, readyz, status, events, metrics, and 404, 405, 400") {
     CHECK(metrics.find("mainstay_service_ready{service=\"web\"} 1") != std::string::npos);
     CHECK(metrics.find("# HELP mainstay_output_dropped_lines_total") != std::string::npos);
     CHECK(get(port, "/nope").rfind("HTTP/1.1 404", 0) == 0);
-    CHECK(http(port, "POST /status HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").rfind("HTTP/1.1 405", 0) == 0);
+    CHECK(http(port, "POST /status HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+              .rfind("HTTP/1.1 405", 0) == 0);
     CHECK(http(port, "BLAH\r\n\r\n").rfind("HTTP/1.1 400", 0) == 0);
     m.signal(SIGTERM);
     CHECK(m.wait_exit() == 0);
@@ -233,7 +239,8 @@ TEST_CASE("an HTTP port in use is reported at start, and supervision goes on") {
     socklen_t len = sizeof a;
     ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
     const int port = ntohs(a.sin_port);
-    Mainstay m(main_with(", http: \"127.0.0.1:" + std::to_string(port) + "\""), {{"web", ts("") + "ready_after: 100ms\n"}});
+    Mainstay m(main_with(", http: \"127.0.0.1:" + std::to_string(port) + "\""),
+               {{"web", ts("") + "ready_after: 100ms\n"}});
     CHECK(m.wait_for("status.http: "));
     CHECK(m.wait_for("mode: full"));
     CHECK(cli(m, {"status"}).code == 0);
@@ -396,7 +403,8 @@ TEST_CASE("analyze: the startup timeline, the critical chain web <- api <- db, t
     const std::string chart = slurp(svg_file);
     CHECK(chart.find("<svg xmlns=\"http://www.w3.org/2000/svg\"") != std::string::npos);
     CHECK(occurrences(chart, "<rect class=\"bar ") == 3);
-    for (const char* name : {"db", "api", "web"}) CHECK(occurrences(chart, std::string("data-service=\"") + name + "\"") == 1);
+    for (const char* name : {"db", "api", "web"})
+        CHECK(occurrences(chart, std::string("data-service=\"") + name + "\"") == 1);
     CHECK(occurrences(chart, "<path class=\"edge") == 2);
     auto unwritable = cli(m, {"analyze", "--svg", (m.dir() / "no/such/dir/x.svg").string()});
     CHECK(unwritable.code == 73);
@@ -432,8 +440,8 @@ TEST_CASE("analyze: the SVG chart renders in a headless browser") {
                             "<rect width=\"1200\" height=\"800\" fill=\"#ffffff\"/></svg>\n";
     auto browse = [&](const std::filesystem::path& svg, const std::string& what) {
         auto r = run_command({chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-                              "--user-data-dir=" + (m.dir() / "chromium-profile").string(), what, "--window-size=1200,800",
-                              "file://" + svg.string()},
+                              "--user-data-dir=" + (m.dir() / "chromium-profile").string(), what,
+                              "--window-size=1200,800", "file://" + svg.string()},
                              std::chrono::seconds(100));
         INFO("chromium " << what << ": exit " << r.code << "\n" << r.err);
         CHECK(r.code == 0);

@@ -1,12 +1,11 @@
 // The descriptor marking a child does before exec, on both paths: close_range (5.11+) and the
 // fcntl walk of older kernels, forced here.
-#include <doctest/doctest.h>
+#include "runtime/fd_limits.hpp"
 
+#include <doctest/doctest.h>
 #include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include "runtime/fd_limits.hpp"
 
 namespace {
 

@@ -15,16 +15,17 @@ TEST_CASE("a service writing 10 MB of lines quickly loses no line in its log fil
     const int n = 100000;
     Mainstay m(main_yaml(", max_size: 100MiB"),
                {{"chatty", ts("--print-lines " + std::to_string(n) + " --line-length 100") +
-                              "restart: {policy: on-failure}\n"
-                              // The file is what is checked: the console (read by this test's
-                              // thread) would only compete for the writer on a loaded machine.
-                              "output: {console: false}\n"}});
+                               "restart: {policy: on-failure}\n"
+                               // The file is what is checked: the console (read by this test's
+                               // thread) would only compete for the writer on a loaded machine.
+                               "output: {console: false}\n"}});
     CHECK(m.wait_for("chatty: stopped (exited with code 0"));
     auto log = m.dir() / "logs/chatty.log";
     REQUIRE(eventually([&] { return read_lines(log).size() >= static_cast<std::size_t>(n); }));
     auto lines = read_lines(log);
     REQUIRE(lines.size() == static_cast<std::size_t>(n));
     // Each line after its time stamp: "2026-11-28T06:53:06.123Z line 0 xxx".
-    for (int i = 0; i < n; i += 997) CHECK(lines[static_cast<std::size_t>(i)].find(" line " + std::to_string(i) + " ") == 24);
+    for (int i = 0; i < n; i += 997)
+        CHECK(lines[static_cast<std::size_t>(i)].find(" line " + std::to_string(i) + " ") == 24);
     CHECK(lines.back().size() == 25 + 99);
 }

@@ -32,7 +32,8 @@ std::vector<std::string> read_lines(const std::filesystem::path& file) {
 
 Mainstay::Mainstay(const std::string& main_yaml, const std::vector<std::pair<std::string, std::string>>& services,
                    std::vector<std::string> extra_args, std::vector<std::string> prefix, bool read_output,
-                   std::chrono::milliseconds read_pause, std::optional<std::pair<unsigned long, unsigned long>> nofile) {
+                   std::chrono::milliseconds read_pause,
+                   std::optional<std::pair<unsigned long, unsigned long>> nofile) {
     std::string tmpl = (std::filesystem::temp_directory_path() / "mainstay-it-XXXXXX").string();
     dir_ = ::mkdtemp(tmpl.data());
     std::filesystem::create_directories(dir_ / "services.d");
@@ -177,7 +178,9 @@ int Mainstay::pid(std::chrono::milliseconds deadline) {
     return child > 1 ? child : -1;
 }
 
-bool Mainstay::signal(int sig) { return signal_process(pid(), sig); }
+bool Mainstay::signal(int sig) {
+    return signal_process(pid(), sig);
+}
 
 Mainstay::~Mainstay() {
     if (!exited_) {
@@ -297,7 +300,8 @@ std::vector<int> zombie_children(int parent) {
 
 std::size_t open_fds(int pid) {
     std::size_t n = 0;
-    for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd")) ++n;
+    for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd"))
+        ++n;
     return n;
 }
 

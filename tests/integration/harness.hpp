@@ -12,12 +12,11 @@
 #include <filesystem>
 #include <functional>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace mainstay::testing {
 
@@ -42,13 +41,17 @@ std::vector<std::string> read_lines(const std::filesystem::path& file);
 // the `log:` map (", max_size: 100MiB").
 inline std::string main_yaml(const std::string& log_extra = "") {
     return "services_dir: services.d\n"
-           "log: {file: logs/mainstay.log, level: debug" + log_extra + "}\n"
+           "log: {file: logs/mainstay.log, level: debug" +
+           log_extra +
+           "}\n"
            "status: {socket: run/control.sock, file: run/status.json}\n"
            "shutdown: {timeout: 20s}\n";
 }
 
 // `command:` line running the test-service program with `args`.
-inline std::string ts(const std::string& args) { return std::string("command: ") + TEST_SERVICE_PATH + " " + args + "\n"; }
+inline std::string ts(const std::string& args) {
+    return std::string("command: ") + TEST_SERVICE_PATH + " " + args + "\n";
+}
 
 class Mainstay {
 public:
@@ -113,7 +116,9 @@ CliResult cli(Mainstay& m, std::vector<std::string> args);
 // One service's object of `mainstay status --json NAME` (null when there is none), and its state.
 nlohmann::json service_of(Mainstay& m, const std::string& name);
 std::string state_of(Mainstay& m, const std::string& name);
-inline bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+inline bool contains(const std::string& text, const std::string& part) {
+    return text.find(part) != std::string::npos;
+}
 
 // The pids of mainstay's children that are zombies, from /proc.
 std::vector<int> zombie_children(int parent);

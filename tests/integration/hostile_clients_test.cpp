@@ -17,10 +17,10 @@
 #include <vector>
 
 #include "harness.hpp"
-#include "support/unix_client.hpp"
 #include "support/free_port.hpp"
 #include "support/http_get.hpp"
 #include "support/signal_guard.hpp"
+#include "support/unix_client.hpp"
 
 using namespace mainstay::testing;
 using namespace std::chrono_literals;

@@ -2,9 +2,10 @@
 // what they send is exactly what the server gets, garbage included. The server's loop runs in
 // the test thread until a condition holds; a client that waits for an answer runs on a thread
 // of its own. Deadlines are generous; nothing sleeps as a check.
-#include <doctest/doctest.h>
+#include "serve/http_server.hpp"
 
 #include <arpa/inet.h>
+#include <doctest/doctest.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -18,7 +19,6 @@
 #include <vector>
 
 #include "integration/serve_support.hpp"
-#include "serve/http_server.hpp"
 
 namespace {
 

@@ -17,7 +17,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-
 int pid_in(const std::filesystem::path& file) {
     auto lines = read_lines(file);
     try {
@@ -41,10 +40,11 @@ private:
 
 void killed_mainstay_leaves_nothing_behind(bool no_cgroup) {
     ScopedEnv env("MAINSTAY_NO_CGROUP", no_cgroup ? "1" : nullptr);
-    Mainstay first(main_yaml(), {{"forker", ts("--fork-grandchild --grandchild-pid-file forker.gc --pid-file forker.pid") +
-                                                "working_dir: ..\n"},
-                                 {"daemon", ts("--grandchild-new-session --grandchild-pid-file daemon.gc --pid-file daemon.pid") +
-                                                "working_dir: ..\n"}});
+    Mainstay first(main_yaml(),
+                   {{"forker", ts("--fork-grandchild --grandchild-pid-file forker.gc --pid-file forker.pid") +
+                                   "working_dir: ..\n"},
+                    {"daemon", ts("--grandchild-new-session --grandchild-pid-file daemon.gc --pid-file daemon.pid") +
+                                   "working_dir: ..\n"}});
     REQUIRE(first.wait_for(no_cgroup ? "no cgroup for services (MAINSTAY_NO_CGROUP is set)" : "mainstay starting"));
     const auto dir = first.dir();
     int forker = -1, daemon = -1, forker_gc = -1, daemon_gc = -1;
@@ -77,7 +77,8 @@ void killed_mainstay_leaves_nothing_behind(bool no_cgroup) {
     CHECK(second.wait_for("forker: running"));
     auto lines = second.lines();
     auto at = [&](const std::string& text) {
-        return std::find_if(lines.begin(), lines.end(), [&](const std::string& l) { return l.find(text) != std::string::npos; });
+        return std::find_if(lines.begin(), lines.end(),
+                            [&](const std::string& l) { return l.find(text) != std::string::npos; });
     };
     CHECK(at("left by a previous instance") < at("forker: running"));
     second.signal(SIGTERM);
@@ -88,7 +89,8 @@ void killed_mainstay_leaves_nothing_behind(bool no_cgroup) {
 
 }  // namespace
 
-TEST_CASE("after mainstay is SIGKILLed, the next one ends the grandchildren and daemons it left (cgroup v2 where usable)") {
+TEST_CASE(
+    "after mainstay is SIGKILLed, the next one ends the grandchildren and daemons it left (cgroup v2 where usable)") {
     killed_mainstay_leaves_nothing_behind(false);
 }
 
@@ -109,7 +111,8 @@ TEST_CASE("limits that cannot be applied are a warning with the reason, once per
 }
 
 TEST_CASE("with cgroup v2, limits land in the service's cgroup, or a warning says why not") {
-    Mainstay m(main_yaml(), {{"capped", ts("--pid-file capped.pid") + "working_dir: ..\nlimits: {memory: 64MiB, cpu: 0.5, pids: 64}\n"}});
+    Mainstay m(main_yaml(), {{"capped", ts("--pid-file capped.pid") +
+                                            "working_dir: ..\nlimits: {memory: 64MiB, cpu: 0.5, pids: 64}\n"}});
     REQUIRE(m.wait_for("capped: running"));
     int pid = -1;
     REQUIRE(eventually([&] { return (pid = pid_in(m.dir() / "capped.pid")) > 1; }));
@@ -146,9 +149,10 @@ TEST_CASE("with cgroup v2, a daemon that left its service's group goes when the 
 
 TEST_CASE("without cgroups, a daemon that left its service's group goes when the service's leader exits") {
     ScopedEnv env("MAINSTAY_NO_CGROUP", "1");
-    Mainstay m(main_yaml(), {{"forking", ts("--grandchild-new-session --grandchild-pid-file d.gc --orphan-grandchild") +
-                                             "working_dir: ..\nrestart: {policy: never}\n"},
-                             {"other", ts("--grandchild-new-session --grandchild-pid-file o.gc") + "working_dir: ..\n"}});
+    Mainstay m(main_yaml(),
+               {{"forking", ts("--grandchild-new-session --grandchild-pid-file d.gc --orphan-grandchild") +
+                                "working_dir: ..\nrestart: {policy: never}\n"},
+                {"other", ts("--grandchild-new-session --grandchild-pid-file o.gc") + "working_dir: ..\n"}});
     REQUIRE(m.wait_for("no cgroup for services (MAINSTAY_NO_CGROUP is set)"));
     int gc = -1, other = -1;
     REQUIRE(eventually([&] { return (gc = pid_in(m.dir() / "d.gc")) > 1 && (other = pid_in(m.dir() / "o.gc")) > 1; }));

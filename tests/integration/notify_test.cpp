@@ -1,7 +1,6 @@
 // systemd's notification protocol for real: a datagram socket of the test's own stands for
 // systemd's $NOTIFY_SOCKET (READY=1, STATUS=, STOPPING=1, WATCHDOG=1).
 #include <doctest/doctest.h>
-
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -65,8 +64,9 @@ struct NotifySocket {
 TEST_CASE("READY=1 when the startup phase ends, STATUS= on a change, STOPPING=1 at shutdown") {
     NotifySocket notify;
     ::setenv("NOTIFY_SOCKET", notify.path.c_str(), 1);
-    Mainstay m(main_yaml(), {{"web", ts("--pid-file web.pid --env-dump web.env") + "ready_after: 100ms\nworking_dir: ..\n"},
-                             {"db", ts("") + "ready_after: 100ms\n"}});
+    Mainstay m(main_yaml(),
+               {{"web", ts("--pid-file web.pid --env-dump web.env") + "ready_after: 100ms\nworking_dir: ..\n"},
+                {"db", ts("") + "ready_after: 100ms\n"}});
     ::unsetenv("NOTIFY_SOCKET");
     CHECK(notify.next() == "READY=1\nSTATUS=full: 2/2 services ready\n");
     // What the manager above told mainstay is mainstay's: a service that saw it would notify
@@ -125,7 +125,6 @@ TEST_CASE("a NOTIFY_SOCKET nobody listens on is reported, and supervision goes o
     std::error_code ec;
     std::filesystem::remove_all(work, ec);
 }
-
 
 TEST_CASE("a reload of a file with 80,000 keys keeps the watchdog pings and a crashing service's 1 s restarts") {
     NotifySocket notify;

@@ -174,10 +174,12 @@ TEST_CASE("at most 32 services' log files are open at once, the others are opene
         for (int i = 0; i < 100; ++i) logging.service_line("s" + std::to_string(i), "round " + std::to_string(round));
         for (int i = 0; i < 100; ++i) {
             const auto file = dir.path / "logs" / ("s" + std::to_string(i) + ".log");
-            REQUIRE(eventually([&] {
-                most_open = std::max(most_open, open_files_under(dir.path));
-                return read_lines(file).size() == static_cast<std::size_t>(round + 1);
-            }, 5000ms));
+            REQUIRE(eventually(
+                [&] {
+                    most_open = std::max(most_open, open_files_under(dir.path));
+                    return read_lines(file).size() == static_cast<std::size_t>(round + 1);
+                },
+                5000ms));
         }
         (void)console.lines();
     }
@@ -189,7 +191,8 @@ TEST_CASE("at most 32 services' log files are open at once, the others are opene
     logging.stop();
 }
 
-TEST_CASE("file backlog: reading waits while the services' file lines fill half their budget and the writer writes them") {
+TEST_CASE(
+    "file backlog: reading waits while the services' file lines fill half their budget and the writer writes them") {
     OutputLimits limits{1'000'000, 20'000, 5'000, 5'000};
     OutputQueue q(limits);
     const std::size_t cost = service_entry("web", 1000).cost();
@@ -201,7 +204,7 @@ TEST_CASE("file backlog: reading waits while the services' file lines fill half 
     CHECK_FALSE(q.file_backlog());  // half full: no backlog yet
     q.push(service_entry("web", 1000));
     q.push(service_entry("web", 1000));
-    CHECK_FALSE(q.file_backlog());  // over half, but the writer has written nothing yet: it may be stuck
+    CHECK_FALSE(q.file_backlog());       // over half, but the writer has written nothing yet: it may be stuck
     q.release(false, Sink::file, cost);  // the writer wrote one
     CHECK(q.file_backlog());
     std::this_thread::sleep_for(600ms);  // and then nothing for longer than half a second: a hung disk

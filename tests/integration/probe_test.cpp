@@ -2,7 +2,6 @@
 // servers written here on the same io_context. The loop runs in the test thread until the
 // probe reports, with generous deadlines; nothing sleeps as a check.
 #include <doctest/doctest.h>
-
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -12,6 +11,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/write.hpp>
 #include <cctype>
 #include <cstdlib>
 #include <filesystem>
@@ -23,16 +26,11 @@
 #include <thread>
 #include <vector>
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/read_until.hpp>
-#include <boost/asio/write.hpp>
-
-#include "support/machine.hpp"
-#include "support/signal_guard.hpp"
 #include "runtime/lookup.hpp"
 #include "runtime/probe_http.hpp"
 #include "runtime/probe_tcp.hpp"
+#include "support/machine.hpp"
+#include "support/signal_guard.hpp"
 
 extern char** environ;
 
@@ -266,7 +264,9 @@ int closed_port() {
     return acceptor.local_endpoint().port();
 }
 
-mainstay::config::TcpProbe tcp_spec(const std::string& host, int port) { return {{host, port}}; }
+mainstay::config::TcpProbe tcp_spec(const std::string& host, int port) {
+    return {{host, port}};
+}
 
 mainstay::config::HttpProbe http_spec(int port, const std::string& target = "/") {
     mainstay::config::HttpProbe spec;
@@ -642,16 +642,17 @@ TEST_CASE("a name lookup answers on the event loop") {
     asio::io_context io;
     std::string error = "not called";
     std::size_t found = 0;
-    mainstay::runtime::lookup(io, "name", 8080,
-                              [&](const mainstay::runtime::Endpoints& e, const std::string& err) {
-                                  found = e.size();
-                                  error = err;
-                              },
-                              [](const std::string& host, int port, std::string&) {
-                                  CHECK(host == "name");
-                                  return mainstay::runtime::Endpoints{
-                                      {asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)}};
-                              });
+    mainstay::runtime::lookup(
+        io, "name", 8080,
+        [&](const mainstay::runtime::Endpoints& e, const std::string& err) {
+            found = e.size();
+            error = err;
+        },
+        [](const std::string& host, int port, std::string&) {
+            CHECK(host == "name");
+            return mainstay::runtime::Endpoints{
+                {asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)}};
+        });
     REQUIRE(run_until(io, [&] { return error != "not called"; }));
     CHECK(found == 1);
     CHECK(error.empty());

@@ -58,13 +58,17 @@ TEST_CASE("the shipped ollama probes: a server that listens only after 2.5s is r
 TEST_CASE("a crash after reset_after of readiness is retried after initial, not after the grown backoff") {
     // Three failed starts grow the backoff 100 ms -> 500 ms -> 2.5 s (the next would be 12.5 s);
     // the fourth start runs. Ready for reset_after (1 s), then SIGKILL: restarted after 100 ms.
-    const std::string script = "n=$(cat tries 2>/dev/null || echo 0); echo $((n+1)) > tries; [ $n -ge 3 ] || exit 1; exec " +
-                               std::string(TEST_SERVICE_PATH) + " --listen 0 --pid-file svc.pid";
-    Mainstay m(main_yaml(), {{"svc", "command: [sh, -c, '" + script + "']\n"
-                                     "working_dir: ..\n"
-                                     "ready_after: 200ms\n"
-                                     "restart: {reset_after: 1s, backoff: {initial: 100ms, multiplier: 5, max: 1m, jitter: none},"
-                                     " circuit_breaker: {failure_threshold: 100}}\n"}});
+    const std::string script =
+        "n=$(cat tries 2>/dev/null || echo 0); echo $((n+1)) > tries; [ $n -ge 3 ] || exit 1; exec " +
+        std::string(TEST_SERVICE_PATH) + " --listen 0 --pid-file svc.pid";
+    Mainstay m(
+        main_yaml(),
+        {{"svc", "command: [sh, -c, '" + script +
+                     "']\n"
+                     "working_dir: ..\n"
+                     "ready_after: 200ms\n"
+                     "restart: {reset_after: 1s, backoff: {initial: 100ms, multiplier: 5, max: 1m, jitter: none},"
+                     " circuit_breaker: {failure_threshold: 100}}\n"}});
     REQUIRE(m.wait_for("svc: ready"));
     CHECK(m.count("svc: recovering (exited with code 1)") == 3);
     REQUIRE(m.wait_for("svc: ready for 1s: a next failure starts a fresh series (first retry after 100ms)"));

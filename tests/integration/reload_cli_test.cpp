@@ -3,20 +3,18 @@
 // writes a canned answer. What is checked is the command line's side: the request it sends, and
 // how it prints each kind of answer and which exit code it gives.
 #include <doctest/doctest.h>
-
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "cli/cli.hpp"
 #include "unit/test_support.hpp"

@@ -19,7 +19,9 @@ int read_pid(const std::filesystem::path& file) {
     return lines.empty() ? -1 : std::stoi(lines.front());
 }
 
-CliResult reload(Mainstay& m) { return run_cli({"reload", "-c", (m.dir() / "mainstay.yaml").string()}); }
+CliResult reload(Mainstay& m) {
+    return run_cli({"reload", "-c", (m.dir() / "mainstay.yaml").string()});
+}
 
 void write(const std::filesystem::path& file, const std::string& text) {
     std::ofstream out(file.string() + ".tmp");
@@ -36,17 +38,21 @@ TEST_CASE("reload: a dropped file starts, a deleted one stops, a changed one res
                              {"drop", ts("--pid-file drop.pid") + "working_dir: ..\nready_after: 100ms\n"}});
     REQUIRE(m.wait_for("mode: full"));
     const auto dir = m.dir();
-    REQUIRE(eventually([&] { return read_pid(dir / "keep.pid") > 0 && read_pid(dir / "change.pid") > 0 && read_pid(dir / "drop.pid") > 0; }));
+    REQUIRE(eventually([&] {
+        return read_pid(dir / "keep.pid") > 0 && read_pid(dir / "change.pid") > 0 && read_pid(dir / "drop.pid") > 0;
+    }));
     const int keep = read_pid(dir / "keep.pid"), change = read_pid(dir / "change.pid");
     // The change file only reformatted: nothing to do for it.
-    write(dir / "services.d/change.yaml", "# same as before\n" + ts("--pid-file change.pid") + "working_dir: \"..\"\nready_after: 100ms\n");
+    write(dir / "services.d/change.yaml",
+          "# same as before\n" + ts("--pid-file change.pid") + "working_dir: \"..\"\nready_after: 100ms\n");
     auto same = reload(m);
     CHECK(same.code == 0);
     CHECK(same.out.find("reload: nothing changed") == 0);
     // Now for real: one added, one removed, one changed.
     write(dir / "services.d/new.yaml", ts("--pid-file new.pid") + "working_dir: ..\nready_after: 100ms\n");
     std::filesystem::remove(dir / "services.d/drop.yaml");
-    write(dir / "services.d/change.yaml", ts("--pid-file change.pid --listen 0") + "working_dir: ..\nready_after: 100ms\n");
+    write(dir / "services.d/change.yaml",
+          ts("--pid-file change.pid --listen 0") + "working_dir: ..\nready_after: 100ms\n");
     auto applied = reload(m);
     CHECK(applied.code == 0);
     INFO(applied.out, applied.err);
@@ -103,11 +109,13 @@ TEST_CASE("reload applies log.level and status.http live, and names what needs a
     Mainstay m(main_yaml(), {{"web", ts("") + "ready_after: 100ms\n"}});
     REQUIRE(m.wait_for("mode: full"));
     const int port = free_port();
-    write(m.dir() / "mainstay.yaml", "services_dir: services.d\n"
-                                     "log: {file: logs/mainstay.log, level: debug}\n"
-                                     "status: {socket: run/control.sock, file: run/status.json, http: \"127.0.0.1:" +
-                                         std::to_string(port) + "\"}\n"
-                                     "shutdown: {timeout: 25s}\n");
+    write(m.dir() / "mainstay.yaml",
+          "services_dir: services.d\n"
+          "log: {file: logs/mainstay.log, level: debug}\n"
+          "status: {socket: run/control.sock, file: run/status.json, http: \"127.0.0.1:" +
+              std::to_string(port) +
+              "\"}\n"
+              "shutdown: {timeout: 25s}\n");
     auto applied = reload(m);
     CHECK(applied.code == 0);
     INFO(applied.out, applied.err);

@@ -8,7 +8,6 @@
 using namespace mainstay::testing;
 using namespace std::chrono_literals;
 
-
 TEST_CASE("exec probes that leave a daemon behind leak neither descriptors nor processes") {
     // Each round's probe starts a process in a session of its own that keeps the output pipe
     // open after the probe exited. Before, mainstay read that pipe until the daemon ended: two

@@ -1,3 +1,5 @@
+#include "runtime/rotating_file.hpp"
+
 #include <doctest/doctest.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -8,7 +10,6 @@
 
 #include "harness.hpp"
 #include "runtime/instance_lock.hpp"
-#include "runtime/rotating_file.hpp"
 
 using mainstay::runtime::RotatingFile;
 namespace fs = std::filesystem;
@@ -43,7 +44,8 @@ TEST_CASE("a write cut short by a full disk leaves no torn line in the file") {
     fs::path dir = ::mkdtemp(tmpl.data());
     rlimit before{};
     REQUIRE(::getrlimit(RLIMIT_FSIZE, &before) == 0);
-    struct sigaction ignore {}, old {};
+    struct sigaction ignore {
+    }, old{};
     ignore.sa_handler = SIG_IGN;
     ::sigaction(SIGXFSZ, &ignore, &old);
     rlimit small = before;
@@ -54,7 +56,7 @@ TEST_CASE("a write cut short by a full disk leaves no torn line in the file") {
     {
         RotatingFile f(dir / "svc.log", 1 << 20, 2);
         first = f.write(std::string(99, 'a') + "\n" + std::string(99, 'b') + "\n");  // 200 bytes: all in
-        second = f.write(std::string(99, 'c') + "\n");  // 50 of its 100 bytes would fit
+        second = f.write(std::string(99, 'c') + "\n");                               // 50 of its 100 bytes would fit
         failing_after = f.failing();
         ::setrlimit(RLIMIT_FSIZE, &before);  // room again
         f.write("d\n");
@@ -88,7 +90,8 @@ TEST_CASE("links planted at a log's name or at the lock file are refused, never 
     bool held = false;
     CHECK_FALSE(mainstay::runtime::InstanceLock::acquire(dir / "mainstay.lock", error, held).has_value());
     CHECK_FALSE(held);
-    CHECK(error == "lock file " + (dir / "mainstay.lock").string() + " is a symbolic link: refused (remove it if it is yours)");
+    CHECK(error ==
+          "lock file " + (dir / "mainstay.lock").string() + " is a symbolic link: refused (remove it if it is yours)");
     CHECK(mainstay::testing::read_lines(dir / "precious") == std::vector<std::string>{"keep me"});  // not truncated
     std::error_code ec;
     fs::remove_all(dir, ec);

@@ -5,14 +5,13 @@
 
 #include <stdlib.h>
 
+#include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <filesystem>
 #include <functional>
 #include <future>
 #include <string>
 #include <system_error>
-
-#include <boost/asio/io_context.hpp>
 
 namespace mainstay::testing {
 

@@ -1,13 +1,12 @@
 // The spawner's use of `user:`/`group:`: the ids come resolved from the configuration; a name
 // that did not resolve then is looked up again at each start, and still unknown is a reason.
-#include <doctest/doctest.h>
+#include "runtime/spawner.hpp"
 
+#include <doctest/doctest.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
-
-#include "runtime/spawner.hpp"
 
 using namespace mainstay;
 

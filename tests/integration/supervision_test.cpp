@@ -1,31 +1,28 @@
 // mainstay run with real child processes (the test-service program) and real signals.
-#include <doctest/doctest.h>
-
-#include <algorithm>
 #include <arpa/inet.h>
+#include <doctest/doctest.h>
 #include <netinet/in.h>
-#include <sys/socket.h>
-
 #include <poll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <thread>
 #include <utility>
 
-#include "support/signal_guard.hpp"
 #include "harness.hpp"
-#include "support/machine.hpp"
 #include "support/free_port.hpp"
+#include "support/machine.hpp"
+#include "support/signal_guard.hpp"
 
 using namespace mainstay::testing;
 using namespace std::chrono_literals;
 
 namespace {
-
 
 // Start times (ns, monotonic) from a --start-file.
 std::vector<long long> start_times(const std::filesystem::path& file) {
@@ -42,10 +39,11 @@ int read_pid(const std::filesystem::path& file) {
 }  // namespace
 
 TEST_CASE("a crashing service restarts with its backoff, and the exit code is reported") {
-    Mainstay m(main_yaml(), {{"crash", ts("--exit-after 50 --exit-code 3 --start-file crash.starts") +
-                                           "working_dir: ..\n"
-                                           "ready_after: 10s\n"
-                                           "restart: {backoff: {initial: 200ms, max: 10s, multiplier: 2, jitter: none}}\n"}});
+    Mainstay m(main_yaml(),
+               {{"crash", ts("--exit-after 50 --exit-code 3 --start-file crash.starts") +
+                              "working_dir: ..\n"
+                              "ready_after: 10s\n"
+                              "restart: {backoff: {initial: 200ms, max: 10s, multiplier: 2, jitter: none}}\n"}});
     auto starts_file = m.dir() / "crash.starts";
     REQUIRE(eventually([&] { return read_lines(starts_file).size() >= 4; }));
     auto t = start_times(starts_file);
@@ -70,16 +68,19 @@ TEST_CASE("a permanent exit code ends failed, a signal death is told apart from 
 }
 
 TEST_CASE("the safety valve pauses a service that keeps failing") {
-    Mainstay m(main_yaml(), {{"flaky", ts("--exit-after 10 --exit-code 1") +
-                                           "restart: {backoff: {initial: 10ms, jitter: none}}\n"
-                                           "recovery: {max_attempts: 3}\n"}});
+    Mainstay m(main_yaml(),
+               {{"flaky", ts("--exit-after 10 --exit-code 1") + "restart: {backoff: {initial: 10ms, jitter: none}}\n"
+                                                                "recovery: {max_attempts: 3}\n"}});
     CHECK(m.wait_for("flaky: paused (safety valve"));
     CHECK(eventually([&] { return m.count("flaky: running") == 4; }, 10s));  // the first run and three attempts
 }
 
 TEST_CASE("100 SIGKILLs in a row: restarted each time, no zombie, no fd leaked") {
-    Mainstay m(main_yaml(), {{"victim", ts("--pid-file victim.pid") + "working_dir: ..\n"
-                                             "restart: {backoff: {initial: 0s, jitter: none}, circuit_breaker: {failure_threshold: 1000}}\n"}});
+    Mainstay m(main_yaml(),
+               {{"victim",
+                 ts("--pid-file victim.pid") +
+                     "working_dir: ..\n"
+                     "restart: {backoff: {initial: 0s, jitter: none}, circuit_breaker: {failure_threshold: 1000}}\n"}});
     auto pid_file = m.dir() / "victim.pid";
     REQUIRE(eventually([&] { return read_pid(pid_file) > 0; }));
     REQUIRE(m.wait_for("victim: running"));
@@ -108,10 +109,11 @@ TEST_CASE("100 SIGKILLs in a row: restarted each time, no zombie, no fd leaked")
 }
 
 TEST_CASE("shutdown: SIGTERM ignored and a lingering grandchild are all gone, dependents first, exit 0") {
-    Mainstay m(main_yaml(), {{"base", ts("--ignore-sigterm --pid-file base.pid") + "working_dir: ..\nready_after: 100ms\n"
-                                                                                   "stop: {timeout: 500ms}\n"},
-                             {"app", ts("--fork-grandchild --grandchild-pid-file app.grandchild --pid-file app.pid") +
-                                         "working_dir: ..\nready_after: 100ms\ndepends_on: [base]\n"}});
+    Mainstay m(main_yaml(),
+               {{"base", ts("--ignore-sigterm --pid-file base.pid") + "working_dir: ..\nready_after: 100ms\n"
+                                                                      "stop: {timeout: 500ms}\n"},
+                {"app", ts("--fork-grandchild --grandchild-pid-file app.grandchild --pid-file app.pid") +
+                            "working_dir: ..\nready_after: 100ms\ndepends_on: [base]\n"}});
     REQUIRE(m.wait_for("app: ready"));
     REQUIRE(eventually([&] { return read_pid(m.dir() / "app.grandchild") > 0; }));
     REQUIRE(eventually([&] { return read_pid(m.dir() / "base.pid") > 1 && read_pid(m.dir() / "app.pid") > 1; }));
@@ -125,7 +127,8 @@ TEST_CASE("shutdown: SIGTERM ignored and a lingering grandchild are all gone, de
     CHECK_FALSE(alive(grandchild));
     auto lines = m.lines();
     auto at = [&](const std::string& text) {
-        return std::find_if(lines.begin(), lines.end(), [&](const std::string& l) { return l.find(text) != std::string::npos; });
+        return std::find_if(lines.begin(), lines.end(),
+                            [&](const std::string& l) { return l.find(text) != std::string::npos; });
     };
     REQUIRE(at("app: stopping") != lines.end());
     REQUIRE(at("base: stopping") != lines.end());
@@ -140,9 +143,11 @@ TEST_CASE("as PID 1 in a new PID namespace, orphaned grandchildren are reaped") 
         MESSAGE("skipped: " << why);
         return;
     }
-    Mainstay m(main_yaml(), {{"parent", ts("--fork-grandchild --grandchild-new-session --orphan-grandchild --grandchild-pid-file gc.pid") +
-                                            "working_dir: ..\nrestart: {policy: never}\n"}},
-               {}, {"unshare", "--pid", "--fork", "--mount-proc"});
+    Mainstay m(
+        main_yaml(),
+        {{"parent", ts("--fork-grandchild --grandchild-new-session --orphan-grandchild --grandchild-pid-file gc.pid") +
+                        "working_dir: ..\nrestart: {policy: never}\n"}},
+        {}, {"unshare", "--pid", "--fork", "--mount-proc"});
     REQUIRE(m.wait_for("(pid 1, PID 1)"));
     REQUIRE(eventually([&] { return read_pid(m.dir() / "gc.pid") > 0; }));
     CHECK(m.wait_for("parent: stopped (exited with code 0"));
@@ -159,12 +164,16 @@ TEST_CASE("spawn: environment = inherited + env_file + environment, working_dir,
     std::ofstream(work / "vars.env") << "FROM_FILE=file\nONLY_FILE=yes\n";
     Mainstay m(main_yaml(), {{"env", ts("--env-dump " + (work / "env.dump").string() + " --sigmask-dump " +
                                         (work / "mask.dump").string() + " --pid-file " + (work / "env.pid").string()) +
-                                         "working_dir: " + work.string() + "\n"
-                                         "env_file: " + (work / "vars.env").string() + "\n"
+                                         "working_dir: " + work.string() +
+                                         "\n"
+                                         "env_file: " +
+                                         (work / "vars.env").string() +
+                                         "\n"
                                          "environment: {GREETING: hello, FROM_FILE: overridden}\n"}});
     // The pid file comes last (test-service writes the dumps first).
     REQUIRE(eventually([&] {
-        return read_lines(work / "mask.dump").size() >= 3 && read_lines(work / "env.dump").size() > 2 && read_pid(work / "env.pid") > 0;
+        return read_lines(work / "mask.dump").size() >= 3 && read_lines(work / "env.dump").size() > 2 &&
+               read_pid(work / "env.pid") > 0;
     }));
     auto env = read_lines(work / "env.dump");
     CHECK(env[0] == "CWD=" + work.string());
@@ -173,7 +182,8 @@ TEST_CASE("spawn: environment = inherited + env_file + environment, working_dir,
     CHECK(has("GREETING=hello"));
     CHECK(has("FROM_FILE=overridden"));  // environment wins over env_file
     CHECK(has("ONLY_FILE=yes"));
-    CHECK(std::any_of(env.begin(), env.end(), [](const std::string& l) { return l.rfind("PATH=", 0) == 0; }));  // inherited
+    CHECK(std::any_of(env.begin(), env.end(),
+                      [](const std::string& l) { return l.rfind("PATH=", 0) == 0; }));  // inherited
     auto mask = read_lines(work / "mask.dump");
     CHECK(mask[0] == "SigBlk:\t0000000000000000");
     // Signals 1-31 at their defaults (mainstay itself ignores SIGPIPE); 32 and up are libc's own.
@@ -188,7 +198,8 @@ TEST_CASE("spawn: environment = inherited + env_file + environment, working_dir,
 TEST_CASE("a second mainstay on the same configuration exits 3") {
     Mainstay m(main_yaml(), {{"web", ts("")}});
     REQUIRE(m.wait_for("web: running"));
-    std::string cmd = std::string(MAINSTAY_BINARY) + " run -c " + (m.dir() / "mainstay.yaml").string() + " >/dev/null 2>&1";
+    std::string cmd =
+        std::string(MAINSTAY_BINARY) + " run -c " + (m.dir() / "mainstay.yaml").string() + " >/dev/null 2>&1";
     int status = std::system(cmd.c_str());
     CHECK(WIFEXITED(status));
     CHECK(WEXITSTATUS(status) == 3);
@@ -197,10 +208,11 @@ TEST_CASE("a second mainstay on the same configuration exits 3") {
 }
 
 TEST_CASE("a stdout nobody reads does not stall supervision") {
-    Mainstay m(main_yaml(), {{"chatty", ts("--lines-per-second 20000")},
-                             {"crash", ts("--exit-after 20 --exit-code 1 --start-file crash.starts") +
-                                           "working_dir: ..\nrestart: {backoff: {initial: 10ms, max: 10ms, jitter: none}, "
-                                           "circuit_breaker: {failure_threshold: 100000}}\n"}},
+    Mainstay m(main_yaml(),
+               {{"chatty", ts("--lines-per-second 20000")},
+                {"crash", ts("--exit-after 20 --exit-code 1 --start-file crash.starts") +
+                              "working_dir: ..\nrestart: {backoff: {initial: 10ms, max: 10ms, jitter: none}, "
+                              "circuit_breaker: {failure_threshold: 100000}}\n"}},
                {}, {}, /*read_output=*/false);
     auto starts = m.dir() / "crash.starts";
     // 20000 lines/s fill the 64 KiB pipe in well under a second; restarts must go on long after.
@@ -213,7 +225,8 @@ TEST_CASE("a stdout nobody reads does not stall supervision") {
 }
 
 TEST_CASE("stop.command stops the service instead of the stop signal") {
-    Mainstay m(main_yaml(), {{"db", ts("--ignore-sigterm --pid-file db.pid") + "working_dir: ..\n"
+    Mainstay m(main_yaml(), {{"db", ts("--ignore-sigterm --pid-file db.pid") +
+                                        "working_dir: ..\n"
                                         "stop: {timeout: 20s, command: [sh, -c, 'kill -KILL $(cat db.pid)']}\n"}});
     REQUIRE(m.wait_for("db: running"));
     REQUIRE(eventually([&] { return read_pid(m.dir() / "db.pid") > 0; }));
@@ -263,7 +276,7 @@ TEST_CASE("user: the service runs as that user") {
 
 TEST_CASE("an unknown user: the service is recovering with that reason, and the others run") {
     Mainstay m(main_yaml(), {{"stranger", ts("") + "user: no-such-user-mainstay\n"
-                                               "restart: {backoff: {initial: 50ms, jitter: none}}\n"},
+                                                   "restart: {backoff: {initial: 50ms, jitter: none}}\n"},
                              {"fine", ts("")}});
     CHECK(m.wait_for("stranger: recovering (unknown user: no-such-user-mainstay)"));
     CHECK(m.wait_for("fine: ready"));
@@ -273,8 +286,9 @@ TEST_CASE("an unknown user: the service is recovering with that reason, and the 
 }
 
 TEST_CASE("log.format json: one JSON object per line, for mainstay's messages and service lines") {
-    Mainstay m("services_dir: services.d\nlog: {file: logs/mainstay.log, format: json}\nstatus: {socket: run/control.sock}\n",
-               {{"web", ts("--print-lines 1 --line-length 20 --stay")}});
+    Mainstay m(
+        "services_dir: services.d\nlog: {file: logs/mainstay.log, format: json}\nstatus: {socket: run/control.sock}\n",
+        {{"web", ts("--print-lines 1 --line-length 20 --stay")}});
     auto own = m.wait_for("\"message\":\"web: running (pid ");
     REQUIRE(own);
     CHECK(own->rfind("{\"time\":\"", 0) == 0);
@@ -292,13 +306,16 @@ TEST_CASE("log.format json: one JSON object per line, for mainstay's messages an
 }
 
 TEST_CASE("mainstay survives its stdout reader going away") {
-    Mainstay m(main_yaml(), {{"chatty", ts("--lines-per-second 5000")},
-                             {"crash", ts("--exit-after 20 --exit-code 1 --start-file crash.starts") +
-                                           "working_dir: ..\nrestart: {backoff: {initial: 10ms, max: 10ms, jitter: none}, "
-                                           "circuit_breaker: {failure_threshold: 100000}}\n"}},
+    Mainstay m(main_yaml(),
+               {{"chatty", ts("--lines-per-second 5000")},
+                {"crash", ts("--exit-after 20 --exit-code 1 --start-file crash.starts") +
+                              "working_dir: ..\nrestart: {backoff: {initial: 10ms, max: 10ms, jitter: none}, "
+                              "circuit_breaker: {failure_threshold: 100000}}\n"}},
                {}, {}, /*read_output=*/false);
-    REQUIRE(eventually([&] { return std::filesystem::exists(m.dir() / "logs/chatty.log") &&
-                                    std::filesystem::file_size(m.dir() / "logs/chatty.log") > 0; }));
+    REQUIRE(eventually([&] {
+        return std::filesystem::exists(m.dir() / "logs/chatty.log") &&
+               std::filesystem::file_size(m.dir() / "logs/chatty.log") > 0;
+    }));
     m.close_output();  // the console reader is gone: writes to stdout now fail with EPIPE
     auto starts = m.dir() / "crash.starts";
     auto before = read_lines(starts).size();
@@ -313,10 +330,14 @@ TEST_CASE("an exec that fails (missing interpreter) is a reason to retry, not th
     std::filesystem::path work = ::mkdtemp(tmpl.data());
     std::ofstream(work / "broken.sh") << "#!/nonexistent/interpreter\necho never\n";
     std::filesystem::permissions(work / "broken.sh", std::filesystem::perms::owner_all);
-    Mainstay m(main_yaml(), {{"broken", "command: [" + (work / "broken.sh").string() + "]\n"
-                                        "restart: {backoff: {initial: 50ms, jitter: none}, circuit_breaker: {failure_threshold: 1000}}\n"},
-                             {"fine", ts("")}});
-    CHECK(m.wait_for("broken: recovering (cannot start " + (work / "broken.sh").string() + ": no such file or directory)"));
+    Mainstay m(main_yaml(),
+               {{"broken",
+                 "command: [" + (work / "broken.sh").string() +
+                     "]\n"
+                     "restart: {backoff: {initial: 50ms, jitter: none}, circuit_breaker: {failure_threshold: 1000}}\n"},
+                {"fine", ts("")}});
+    CHECK(m.wait_for("broken: recovering (cannot start " + (work / "broken.sh").string() +
+                     ": no such file or directory)"));
     CHECK(m.wait_for("fine: ready"));
     CHECK(alive(m.pid()));
     m.signal(SIGTERM);
@@ -325,8 +346,11 @@ TEST_CASE("an exec that fails (missing interpreter) is a reason to retry, not th
     std::filesystem::remove_all(work, ec);
 }
 
-TEST_CASE("SIGUSR1 is passed on to the services that list it in forward_signals and no other, a second SIGTERM kills at once") {
-    Mainstay m(main_yaml(), {{"stubborn", ts("--ignore-sigterm --pid-file s.pid") + "working_dir: ..\n"
+TEST_CASE(
+    "SIGUSR1 is passed on to the services that list it in forward_signals and no other, a second SIGTERM kills at "
+    "once") {
+    Mainstay m(main_yaml(), {{"stubborn", ts("--ignore-sigterm --pid-file s.pid") +
+                                              "working_dir: ..\n"
                                               "stop: {timeout: 1h}\nforward_signals: [SIGUSR1]\n"},
                              {"bystander", ts("") + "ready_after: 50ms\n"}});
     REQUIRE(m.wait_for("stubborn: ready"));
@@ -350,22 +374,25 @@ TEST_CASE("SIGUSR1 is passed on to the services that list it in forward_signals 
     CHECK(m.wait_exit(10s) == 0);
 }
 
-
 TEST_CASE("probes for real: readiness over HTTP marks unhealthy without a restart, a failed exec liveness restarts") {
     const int port = free_port();
-    Mainstay m(main_yaml(), {{"web", ts("--listen " + std::to_string(port) + " --http --healthy-file healthy") +
-                                         "working_dir: ..\n"
-                                         "probes:\n"
-                                         "  readiness: {http: {url: \"http://127.0.0.1:" + std::to_string(port) + "/health\"},"
-                                         " interval: 100ms, failure_threshold: 1}\n"
-                                         "  liveness: {exec: [test, -f, alive], interval: 100ms, failure_threshold: 2}\n"
-                                         "restart: {backoff: {initial: 10ms, jitter: none}}\n"}});
+    Mainstay m(main_yaml(),
+               {{"web", ts("--listen " + std::to_string(port) + " --http --healthy-file healthy") +
+                            "working_dir: ..\n"
+                            "probes:\n"
+                            "  readiness: {http: {url: \"http://127.0.0.1:" +
+                            std::to_string(port) +
+                            "/health\"},"
+                            " interval: 100ms, failure_threshold: 1}\n"
+                            "  liveness: {exec: [test, -f, alive], interval: 100ms, failure_threshold: 2}\n"
+                            "restart: {backoff: {initial: 10ms, jitter: none}}\n"}});
     std::ofstream(m.dir() / "alive") << "";
     CHECK(m.wait_for("web: running"));
     std::ofstream(m.dir() / "healthy") << "";
     REQUIRE(m.wait_for("web: ready"));
     std::filesystem::remove(m.dir() / "healthy");
-    CHECK(m.wait_for("web: unhealthy (readiness probe http://127.0.0.1:" + std::to_string(port) + "/health failed: HTTP 503 (expected 200-399))"));
+    CHECK(m.wait_for("web: unhealthy (readiness probe http://127.0.0.1:" + std::to_string(port) +
+                     "/health failed: HTTP 503 (expected 200-399))"));
     std::ofstream(m.dir() / "healthy") << "";
     CHECK(eventually([&] { return m.count("web: ready") == 2; }));
     CHECK(m.count("web: running") == 1);  // never restarted for readiness
@@ -377,12 +404,15 @@ TEST_CASE("probes for real: readiness over HTTP marks unhealthy without a restar
     CHECK(m.wait_exit() == 0);
 }
 
-TEST_CASE("Docker is down: degraded at once with the rest ready, when it comes back the blocked one starts, mode full") {
+TEST_CASE(
+    "Docker is down: degraded at once with the rest ready, when it comes back the blocked one starts, mode full") {
     const int port = free_port();
     const auto begin = Clock::now();
     Mainstay m(main_yaml(), {{"a", ts("--listen " + std::to_string(port) + " --healthy-file healthy") +
                                        "working_dir: ..\n"
-                                       "probes: {readiness: {tcp: \"127.0.0.1:" + std::to_string(port) + "\","
+                                       "probes: {readiness: {tcp: \"127.0.0.1:" +
+                                       std::to_string(port) +
+                                       "\","
                                        " interval: 100ms, timeout: 500ms, failure_threshold: 2}}\n"},
                              {"b", ts("") + "ready_after: 200ms\ndepends_on: {a: {required: false}}\n"},
                              {"c", ts("") + "ready_after: 200ms\ndepends_on: [a]\n"},
@@ -405,29 +435,38 @@ TEST_CASE("Docker is down: degraded at once with the rest ready, when it comes b
 TEST_CASE("a probe against a peer that accepts and never answers delays nothing else, its timeout holds") {
     const int hang = free_port(), live = free_port();
     Mainstay m(main_yaml(), {{"stuck", ts("--listen " + std::to_string(hang) + " --http --hang") +
-                                           "probes: {readiness: {http: \"http://127.0.0.1:" + std::to_string(hang) + "/\","
+                                           "probes: {readiness: {http: \"http://127.0.0.1:" + std::to_string(hang) +
+                                           "/\","
                                            " initial_delay: 500ms, timeout: 2s, failure_threshold: 1}}\n"},
                              {"quick", ts("--listen " + std::to_string(live)) +
-                                           "probes: {readiness: {tcp: \"127.0.0.1:" + std::to_string(live) + "\", startup_interval: 10ms}}\n"}});
+                                           "probes: {readiness: {tcp: \"127.0.0.1:" + std::to_string(live) +
+                                           "\", startup_interval: 10ms}}\n"}});
     const auto begin = Clock::now();
     REQUIRE(m.wait_for("quick: ready"));
     CHECK(Clock::now() - begin < 1500ms);  // well inside stuck's 2 s probe timeout
     CHECK(m.count("stuck: unhealthy") == 0);
-    CHECK(m.wait_for("stuck: unhealthy (readiness probe http://127.0.0.1:" + std::to_string(hang) + "/ failed: timed out after 2s)"));
+    CHECK(m.wait_for("stuck: unhealthy (readiness probe http://127.0.0.1:" + std::to_string(hang) +
+                     "/ failed: timed out after 2s)"));
     m.signal(SIGTERM);
     CHECK(m.wait_exit() == 0);
 }
 
-TEST_CASE("a capability for real: degraded -> full with activate once when its service is ready, deactivate when it dies") {
+TEST_CASE(
+    "a capability for real: degraded -> full with activate once when its service is ready, deactivate when it dies") {
     std::string tmpl = (std::filesystem::temp_directory_path() / "mainstay-cap-XXXXXX").string();
     std::filesystem::path work = ::mkdtemp(tmpl.data());
     const auto marker = (work / "active").string();
     const auto count = (work / "activations").string();
-    Mainstay m(main_yaml(), {{"model", ts("--pid-file " + (work / "model.pid").string()) + "ready_after: 100ms\n"
-                                           "restart: {backoff: {initial: 30s}}\n"},
-                             {"llm", "kind: capability\nrequires: [model]\n"
-                                     "activate: [sh, -c, 'touch " + marker + "; echo x >> " + count + "']\n"
-                                     "deactivate: [rm, -f, " + marker + "]\n"}});
+    Mainstay m(main_yaml(),
+               {{"model", ts("--pid-file " + (work / "model.pid").string()) + "ready_after: 100ms\n"
+                                                                              "restart: {backoff: {initial: 30s}}\n"},
+                {"llm",
+                 "kind: capability\nrequires: [model]\n"
+                 "activate: [sh, -c, 'touch " +
+                     marker + "; echo x >> " + count +
+                     "']\n"
+                     "deactivate: [rm, -f, " +
+                     marker + "]\n"}});
     CHECK(m.wait_for("capability llm: full"));
     CHECK(std::filesystem::exists(marker));
     REQUIRE(eventually([&] { return read_pid(work / "model.pid") > 1; }));  // written just after its start
@@ -445,9 +484,13 @@ TEST_CASE("a capability's marker: removed at shutdown, at a boot with its servic
     std::string tmpl = (std::filesystem::temp_directory_path() / "mainstay-cap-XXXXXX").string();
     std::filesystem::path work = ::mkdtemp(tmpl.data());
     const auto marker = (work / "active").string();
-    const std::string llm = "kind: capability\nrequires: [model]\n"
-                            "activate: [touch, " + marker + "]\n"
-                            "deactivate: [rm, -f, " + marker + "]\n";
+    const std::string llm =
+        "kind: capability\nrequires: [model]\n"
+        "activate: [touch, " +
+        marker +
+        "]\n"
+        "deactivate: [rm, -f, " +
+        marker + "]\n";
     SUBCASE("shutdown") {
         Mainstay m(main_yaml(), {{"model", ts("") + "ready_after: 100ms\n"}, {"llm", llm}});
         REQUIRE(m.wait_for("capability llm: full"));
@@ -458,7 +501,8 @@ TEST_CASE("a capability's marker: removed at shutdown, at a boot with its servic
         // The last deactivate ran before the service was stopped.
         auto lines = m.lines();
         auto at = [&](const std::string& text) {
-            return std::find_if(lines.begin(), lines.end(), [&](const std::string& l) { return l.find(text) != std::string::npos; });
+            return std::find_if(lines.begin(), lines.end(),
+                                [&](const std::string& l) { return l.find(text) != std::string::npos; });
         };
         CHECK(at("capability llm: degraded (shutting down)") < at("model: stopping"));
     }
@@ -501,11 +545,16 @@ TEST_CASE("an external service woken with success is ready within a second of it
     std::string tmpl = (std::filesystem::temp_directory_path() / "mainstay-wake-XXXXXX").string();
     std::filesystem::path work = ::mkdtemp(tmpl.data());
     const auto woken = work / "woken";
-    Mainstay m(main_yaml(), {{"gpu", "kind: external\n"
-                                     "probes: {readiness: {tcp: \"127.0.0.1:" + std::to_string(port) + "\","
-                                     " interval: 10s, timeout: 1s, failure_threshold: 1}}\n"
-                                     "wake: {command: [sh, -c, 'echo woken >> " + woken.string() + "'],"
-                                     " retry: {max_attempts: 3, timeout: 30s}}\n"}});
+    Mainstay m(main_yaml(), {{"gpu",
+                              "kind: external\n"
+                              "probes: {readiness: {tcp: \"127.0.0.1:" +
+                                  std::to_string(port) +
+                                  "\","
+                                  " interval: 10s, timeout: 1s, failure_threshold: 1}}\n"
+                                  "wake: {command: [sh, -c, 'echo woken >> " +
+                                  woken.string() +
+                                  "'],"
+                                  " retry: {max_attempts: 3, timeout: 30s}}\n"}});
     REQUIRE(m.wait_for("gpu: ready"));
     ::close(fd);  // the remote side goes away: within one interval it is found down and woken
     REQUIRE(eventually([&] { return !read_lines(woken).empty(); }));
@@ -524,9 +573,10 @@ TEST_CASE("an external service woken with success is ready within a second of it
 }
 
 TEST_CASE("on_critical_failure: exit: a critical service failing for good stops everything, exit 1") {
-    Mainstay m("services_dir: services.d\non_critical_failure: exit\nstatus: {socket: run/control.sock}\n",
-               {{"core", ts("--exit-after 200 --exit-code 78") + "critical: true\nrestart: {permanent_exit_codes: [78]}\n"},
-                {"other", ts("")}});
+    Mainstay m(
+        "services_dir: services.d\non_critical_failure: exit\nstatus: {socket: run/control.sock}\n",
+        {{"core", ts("--exit-after 200 --exit-code 78") + "critical: true\nrestart: {permanent_exit_codes: [78]}\n"},
+         {"other", ts("")}});
     CHECK(m.wait_exit() == 1);
     CHECK(m.wait_for("mode: critical"));
     CHECK(m.wait_for("other: stopped"));
@@ -553,9 +603,9 @@ TEST_CASE("out of file descriptors: a start fails with a reason and is retried, 
     // "eventfd_select_interrupter: Too many open files" through the loop and mainstay aborted.
     std::vector<std::pair<std::string, std::string>> services;
     for (int i = 0; i < 60; ++i) {
-        services.push_back({"s" + std::to_string(i),
-                            ts("") + "restart: {backoff: {initial: 20ms, max: 100ms, jitter: none}, "
-                                     "circuit_breaker: {failure_threshold: 100000}}\n"});
+        services.push_back(
+            {"s" + std::to_string(i), ts("") + "restart: {backoff: {initial: 20ms, max: 100ms, jitter: none}, "
+                                               "circuit_breaker: {failure_threshold: 100000}}\n"});
     }
     Mainstay m(main_yaml(), services, {}, {}, true, {}, std::make_pair(64UL, 64UL));
     CHECK(m.wait_for("too many open files"));
@@ -596,13 +646,15 @@ TEST_CASE("a stop signal while the configuration is still loading ends mainstay 
     Mainstay m(writer.dir());
     // mainstay is blocked opening the FIFO once /proc shows it waiting there (the wait channel
     // names the FIFO, or the system call in progress is openat).
-    REQUIRE(eventually([&] {
-        const std::string proc = "/proc/" + std::to_string(m.pid());
-        std::string wchan, syscall;
-        std::ifstream(proc + "/wchan") >> wchan;
-        std::ifstream(proc + "/syscall") >> syscall;
-        return wchan.find("fifo") != std::string::npos || syscall == std::to_string(SYS_openat);
-    }, 10s));
+    REQUIRE(eventually(
+        [&] {
+            const std::string proc = "/proc/" + std::to_string(m.pid());
+            std::string wchan, syscall;
+            std::ifstream(proc + "/wchan") >> wchan;
+            std::ifstream(proc + "/syscall") >> syscall;
+            return wchan.find("fifo") != std::string::npos || syscall == std::to_string(SYS_openat);
+        },
+        10s));
     m.signal(SIGTERM);
     CHECK(m.wait_exit(10s) == 0);  // before: killed by SIGTERM (143), or as PID 1 never ended
     CHECK(m.wait_for("stop signal received while loading the configuration"));
@@ -621,9 +673,12 @@ TEST_CASE("output: console false keeps a service's lines off the console but in 
 
 TEST_CASE("a wake command's output is labelled NAME/wake and goes to the service's own file") {
     const int port = free_port();  // nothing listens there: the node stays down and is woken
-    Mainstay m(main_yaml(), {{"node", "kind: external\n"
-                                      "probes: {readiness: {tcp: \"127.0.0.1:" + std::to_string(port) + "\", interval: 10s}}\n"
-                                      "wake: {command: [sh, -c, 'echo waking the node'], retry: {max_attempts: 1}}\n"}});
+    Mainstay m(main_yaml(), {{"node",
+                              "kind: external\n"
+                              "probes: {readiness: {tcp: \"127.0.0.1:" +
+                                  std::to_string(port) +
+                                  "\", interval: 10s}}\n"
+                                  "wake: {command: [sh, -c, 'echo waking the node'], retry: {max_attempts: 1}}\n"}});
     CHECK(m.wait_for("node/wake | waking the node"));
     CHECK(eventually([&] {
         for (const auto& l : read_lines(m.dir() / "logs/node.log")) {
@@ -635,12 +690,15 @@ TEST_CASE("a wake command's output is labelled NAME/wake and goes to the service
     CHECK(m.wait_exit() == 0);
 }
 
-TEST_CASE("exit codes: 143 with success_exit_codes is stopped, and on_exit failure shutdown ends mainstay with the code") {
-    Mainstay m(main_yaml(), {{"jvm", "command: [sh, -c, 'sleep 0.2; exit 143']\nsuccess_exit_codes: [143]\n"
-                                     "restart: {policy: on-failure}\n"},
+TEST_CASE(
+    "exit codes: 143 with success_exit_codes is stopped, and on_exit failure shutdown ends mainstay with the code") {
+    Mainstay m(main_yaml(), {{"jvm",
+                              "command: [sh, -c, 'sleep 0.2; exit 143']\nsuccess_exit_codes: [143]\n"
+                              "restart: {policy: on-failure}\n"},
                              {"db", ts("") + "ready_after: 100ms\n"},
-                             {"app", "command: [sh, -c, 'sleep 1; echo giving up; exit 7']\n"
-                                     "depends_on: [db]\non_exit: {failure: shutdown}\n"}});
+                             {"app",
+                              "command: [sh, -c, 'sleep 1; echo giving up; exit 7']\n"
+                              "depends_on: [db]\non_exit: {failure: shutdown}\n"}});
     CHECK(m.wait_for("jvm: stopped (exited with code 143 (a success exit code); restart policy is on-failure)"));
     CHECK(m.wait_for("app: on_exit: shutdown: stopping everything; mainstay exits with 7"));
     CHECK(m.wait_for("db: stopped"));

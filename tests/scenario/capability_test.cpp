@@ -34,7 +34,8 @@ std::size_t hooks_named(const FakeWorld& w, const std::string& name) {
 }
 
 bool signalled(const FakeWorld& w, int pid, int sig) {
-    return std::any_of(w.signals.begin(), w.signals.end(), [&](const FakeWorld::Signal& s) { return s.pgid == pid && s.signal == sig; });
+    return std::any_of(w.signals.begin(), w.signals.end(),
+                       [&](const FakeWorld::Signal& s) { return s.pgid == pid && s.signal == sig; });
 }
 
 // Brings the capability of a fresh Story to FULL: ollama ready after 1 s, activate succeeds.
@@ -105,7 +106,7 @@ TEST_CASE("capabilities on their way up when the startup phase ends run no deact
     other.activate.reset();  // nothing to run on the way up: FULL at once
     Story t({svc("ollama"), slow}, {llm(), other});
     CHECK(t.world.helpers.empty());  // the startup phase is still on
-    t.advance(1s);                  // ollama ready: activate (upgrading) at once
+    t.advance(1s);                   // ollama ready: activate (upgrading) at once
     REQUIRE(t.world.helpers.size() == 1);
     CHECK(t.world.helpers[0].name == "local-llm/activate");
     t.advance(4s);  // slow ready: the startup phase ends; `other` goes FULL, nothing to clear
@@ -227,7 +228,7 @@ TEST_CASE("the mode line lists the capabilities and is printed again, at most ev
     REQUIRE(t.world.helpers.back().name == "local-llm/deactivate");  // its marker cleared (SPEC §4)
     t.world.exit(*t.sup, t.world.helpers.back().pid, ExitStatus::exited(0));
     CHECK(mode_lines().size() == 1);  // nothing changed
-    t.world.missing.clear();  // ollama can start: at its next attempt it runs
+    t.world.missing.clear();          // ollama can start: at its next attempt it runs
     t.advance(2s);
     CHECK(t.s("ollama").state() == State::ready);
     // ollama is back, the capability on its way up: still degraded (full needs every capability
@@ -283,7 +284,8 @@ TEST_CASE("activate exiting with a permanent exit code leaves the capability deg
     t.world.exit(*t.sup, t.world.helpers.back().pid, ExitStatus::exited(77));
     const Capability& c = *t.sup->capabilities()[0];
     CHECK(c.state() == CapabilityState::degraded);
-    CHECK(c.reason().find("exited with code 77 (a permanent exit code): not tried again until mainstay resume local-llm") !=
+    CHECK(c.reason().find(
+              "exited with code 77 (a permanent exit code): not tried again until mainstay resume local-llm") !=
           std::string::npos);
     t.advance(1h);  // no check, no activate: retrying cannot fix it
     CHECK(hooks_named(t.world, "local-llm/activate") == 1);

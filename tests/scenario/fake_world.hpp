@@ -14,9 +14,9 @@
 #include <vector>
 
 #include "resilience/clock.hpp"
-#include "support/fake_clock.hpp"
 #include "supervisor/supervisor.hpp"
 #include "supervisor/world.hpp"
+#include "support/fake_clock.hpp"
 
 namespace mainstay::testing {
 
@@ -62,7 +62,8 @@ public:
                const std::string& detail = "connect: connection refused") {
         const supervisor::Id id = s.id_of(name);
         REQUIRE(running_probes.erase({id, kind}) == 1);
-        s.on_probe_result(id, kind, ok ? resilience::ProbeStatus::success : resilience::ProbeStatus::failure, ok ? "" : detail);
+        s.on_probe_result(id, kind, ok ? resilience::ProbeStatus::success : resilience::ProbeStatus::failure,
+                          ok ? "" : detail);
     }
     // The same with any status (a timeout, a permanent failure).
     void probe_status(supervisor::Supervisor& s, const std::string& name, supervisor::ProbeKind kind,
@@ -84,8 +85,10 @@ public:
     void signal_group(int pgid, int signal) override { signals.push_back({pgid, signal, now()}); }
     void set_timer(supervisor::Id id, std::optional<TimePoint> when) override {
         ++timer_sets;
-        if (when) timers[id] = *when;
-        else timers.erase(id);
+        if (when)
+            timers[id] = *when;
+        else
+            timers.erase(id);
     }
     void forget(supervisor::Id id) override {
         timers.erase(id);
@@ -101,7 +104,8 @@ public:
     void advance(supervisor::Supervisor& s, resilience::Duration d) {
         const TimePoint end = now() + d;
         for (;;) {
-            auto next = std::min_element(timers.begin(), timers.end(), [](auto& a, auto& b) { return a.second < b.second; });
+            auto next =
+                std::min_element(timers.begin(), timers.end(), [](auto& a, auto& b) { return a.second < b.second; });
             if (next == timers.end() || next->second > end) break;
             clock.advance_to(std::max(now(), next->second));
             const supervisor::Id id = next->first;

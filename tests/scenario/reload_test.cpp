@@ -22,7 +22,8 @@ config::Config with(std::vector<config::ServiceSpec> services) {
 }
 
 bool signalled(const FakeWorld& w, int pid, int sig) {
-    return std::any_of(w.signals.begin(), w.signals.end(), [&](const FakeWorld::Signal& s) { return s.pgid == pid && s.signal == sig; });
+    return std::any_of(w.signals.begin(), w.signals.end(),
+                       [&](const FakeWorld::Signal& s) { return s.pgid == pid && s.signal == sig; });
 }
 
 }  // namespace
@@ -128,7 +129,9 @@ TEST_CASE("a reload during the startup phase: a waiting service removed, an adde
     t.wind_down();
 }
 
-TEST_CASE("reload and capabilities: a removed FULL one runs deactivate, a changed one starts again after it, an added one starts") {
+TEST_CASE(
+    "reload and capabilities: a removed FULL one runs deactivate, a changed one starts again after it, an added one "
+    "starts") {
     config::CapabilitySpec llm;
     llm.name = "local-llm";
     llm.requires_services = {"ollama"};

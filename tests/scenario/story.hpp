@@ -5,8 +5,8 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
-#include <functional>
 #include <csignal>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -28,7 +28,8 @@ inline config::ServiceSpec svc(std::string name, std::vector<config::Dependency>
     return s;
 }
 
-inline config::Dependency dep(std::string name, bool required = true, config::Condition c = config::Condition::healthy) {
+inline config::Dependency dep(std::string name, bool required = true,
+                              config::Condition c = config::Condition::healthy) {
     return {std::move(name), c, required, {}};
 }
 
@@ -41,7 +42,8 @@ inline config::ProbeSpec tcp_probe(std::uint32_t failure_threshold = 3, resilien
 }
 
 inline bool logged(const FakeWorld& w, const std::string& text) {
-    return std::any_of(w.logs.begin(), w.logs.end(), [&](const std::string& l) { return l.find(text) != std::string::npos; });
+    return std::any_of(w.logs.begin(), w.logs.end(),
+                       [&](const std::string& l) { return l.find(text) != std::string::npos; });
 }
 
 struct Story {

@@ -15,7 +15,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::vector<resilience::Duration> gaps(const std::vector<FakeWorld::Start>& starts, const std::vector<TimePoint>& exits) {
+std::vector<resilience::Duration> gaps(const std::vector<FakeWorld::Start>& starts,
+                                       const std::vector<TimePoint>& exits) {
     std::vector<resilience::Duration> out;
     for (std::size_t i = 1; i < starts.size() && i - 1 < exits.size(); ++i) {
         out.push_back(std::chrono::duration_cast<resilience::Duration>(starts[i].at - exits[i - 1]));
@@ -109,7 +110,10 @@ TEST_CASE("the safety valve pauses after max_attempts, resume tries again at onc
 }
 
 TEST_CASE("a missing executable is retried with backoff, its reason named") {
-    Story t({[] { auto s = svc("dockerd"); return s; }()});
+    Story t({[] {
+        auto s = svc("dockerd");
+        return s;
+    }()});
     // It was found at the first start; from now on it is gone.
     t.world.missing.insert("dockerd");
     t.exit("dockerd", ExitStatus::exited(1));
@@ -139,7 +143,9 @@ TEST_CASE("a oneshot that succeeds is completed, one that fails is retried") {
     t.wind_down();
 }
 
-TEST_CASE("a oneshot still running at its timeout is stopped, counts as a failure and is retried, its dependents wait saying on what") {
+TEST_CASE(
+    "a oneshot still running at its timeout is stopped, counts as a failure and is retried, its dependents wait saying "
+    "on what") {
     auto job = svc("migrate");
     job.kind = config::Kind::oneshot;
     job.timeout = 10s;
@@ -210,7 +216,9 @@ TEST_CASE("a oneshot's timeout counts as a timeout of operation run, for the met
     CHECK(timeouts == 1);
 }
 
-TEST_CASE("a probe failing permanently (an HTTP status in permanent_status) stops the process and makes it failed, probed no more") {
+TEST_CASE(
+    "a probe failing permanently (an HTTP status in permanent_status) stops the process and makes it failed, probed no "
+    "more") {
     auto web = svc("web");
     web.probes.readiness = tcp_probe(3, 1s);
     web.stop.timeout = 2s;
@@ -517,7 +525,6 @@ TEST_CASE("a required dependency that failed blocks its dependent, naming it, a 
     t.wind_down();
 }
 
-
 TEST_CASE("readiness: running until the probe passes, failing marks it unhealthy without a restart") {
     auto web = svc("web");
     web.probes.readiness = tcp_probe(2);
@@ -556,7 +563,8 @@ TEST_CASE("before its first success a probe runs fast: 100 ms doubling up to the
         for (int step = 0; step < 1000 && t.world.probes_started.size() == seen; ++step) t.advance(10ms);
     }
     std::vector<resilience::Duration> gaps_ms;
-    for (std::size_t i = 1; i < at.size(); ++i) gaps_ms.push_back(std::chrono::duration_cast<resilience::Duration>(at[i] - at[i - 1]));
+    for (std::size_t i = 1; i < at.size(); ++i)
+        gaps_ms.push_back(std::chrono::duration_cast<resilience::Duration>(at[i] - at[i - 1]));
     CHECK(gaps_ms == std::vector<resilience::Duration>{100ms, 200ms, 400ms, 800ms, 1s});
     t.wind_down();
 }
@@ -612,7 +620,6 @@ TEST_CASE("a startup probe gates readiness and liveness until it passes, its fai
     t.wind_down();
 }
 
-
 TEST_CASE("Docker is down: the startup phase ends degraded, the dependents start when it recovers") {
     auto docker = svc("docker");
     docker.restart.backoff = {10s, 1min, 2.0, resilience::Jitter::none};
@@ -626,7 +633,8 @@ TEST_CASE("Docker is down: the startup phase ends degraded, the dependents start
     t.advance(1s);  // soft and free become ready
     CHECK(t.sup->startup_done());
     CHECK(t.sup->mode() == Mode::degraded);
-    CHECK(logged(t.world, "mode: degraded: docker recovering (exited with code 1); hard blocked (docker is recovering)"));
+    CHECK(
+        logged(t.world, "mode: degraded: docker recovering (exited with code 1); hard blocked (docker is recovering)"));
     t.world.missing.clear();
     t.advance(9s);  // docker's next attempt, 10 s after its failure
     CHECK(t.s("docker").state() == State::running);
@@ -749,7 +757,8 @@ TEST_CASE("the end of the startup phase is notified once, on_critical_failure: e
     auto core = svc("core");
     core.critical = true;
     core.restart.permanent_exit_codes = {78};
-    Story t({core, svc("other")}, {}, {}, [](config::MainConfig& m) { m.on_critical_failure = config::CriticalFailure::exit; });
+    Story t({core, svc("other")}, {}, {},
+            [](config::MainConfig& m) { m.on_critical_failure = config::CriticalFailure::exit; });
     t.advance(1s);
     REQUIRE(t.world.ready_notifications.size() == 1);
     CHECK(t.world.ready_notifications[0] == "mode: full");
@@ -762,7 +771,9 @@ TEST_CASE("the end of the startup phase is notified once, on_critical_failure: e
     t.wind_down();
 }
 
-TEST_CASE("signals: the first stop signal shuts down, a second kills at once, USR1/USR2/WINCH reach the services that ask, HUP asks for a reload") {
+TEST_CASE(
+    "signals: the first stop signal shuts down, a second kills at once, USR1/USR2/WINCH reach the services that ask, "
+    "HUP asks for a reload") {
     auto a_spec = svc("a");
     a_spec.forward_signals = {SIGUSR1, SIGWINCH};
     Story st({a_spec, svc("b")});
@@ -781,7 +792,8 @@ TEST_CASE("signals: the first stop signal shuts down, a second kills at once, US
     st.sup->on_signal(SIGHUP);
     CHECK(st.world.reloads == 1);  // the runtime reads the configuration again
     CHECK(st.s("a").state() == State::running);
-    CHECK(std::any_of(st.world.logs.begin(), st.world.logs.end(), [](const auto& l) { return l.find("SIGHUP") != std::string::npos; }));
+    CHECK(std::any_of(st.world.logs.begin(), st.world.logs.end(),
+                      [](const auto& l) { return l.find("SIGHUP") != std::string::npos; }));
     CHECK_FALSE(st.sup->shutting_down());
     st.sup->on_signal(SIGTERM);
     CHECK(st.sup->shutting_down());
@@ -859,7 +871,10 @@ TEST_CASE("reset_after defaults to 1m, after it, a crash starts a fresh series w
 TEST_CASE("every failed attempt logs one line with the reason, the next attempt's number and when it is due") {
     // Before, a reason that did not change was logged once: a service retrying for minutes
     // looked stuck.
-    Story t({[] { auto s = svc("docker"); return s; }()});
+    Story t({[] {
+        auto s = svc("docker");
+        return s;
+    }()});
     t.world.missing.insert("docker");
     t.exit("docker", ExitStatus::exited(1));
     auto count = [&](const std::string& text) {
@@ -930,7 +945,8 @@ TEST_CASE("a breaker closed after reset_after of readiness says so") {
     t.wind_down();
 }
 
-TEST_CASE("every transition is recorded for the journal: services with attempt and next attempt, capabilities, the mode") {
+TEST_CASE(
+    "every transition is recorded for the journal: services with attempt and next attempt, capabilities, the mode") {
     config::CapabilitySpec cap;
     cap.name = "local-llm";
     cap.requires_services = {"web"};
@@ -1053,7 +1069,9 @@ TEST_CASE("on_exit: shutdown stops everything in order and mainstay exits with t
 
 namespace {
 
-bool contains_text(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+bool contains_text(const std::string& text, const std::string& part) {
+    return text.find(part) != std::string::npos;
+}
 
 config::ServiceSpec notifying(std::string name, std::optional<resilience::Duration> watchdog = std::nullopt) {
     auto s = svc(std::move(name));
@@ -1083,7 +1101,6 @@ TEST_CASE("ready: log_line: running until the line comes, whatever ready_after s
     CHECK(t.s("app").state() == State::ready);
     t.wind_down();
 }
-
 
 TEST_CASE("ready: notify: running and saying so until READY=1 and its STATUS= in the reason") {
     Story t({notifying("dockerd"), svc("app", {dep("dockerd")})});

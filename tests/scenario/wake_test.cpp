@@ -195,7 +195,8 @@ TEST_CASE("every failed wake is logged with when the next comes, and wake attemp
     t.wind_down();
 }
 
-TEST_CASE("a wake that exits with one of wake.permanent_exit_codes makes the service failed: no wake, no probe until start") {
+TEST_CASE(
+    "a wake that exits with one of wake.permanent_exit_codes makes the service failed: no wake, no probe until start") {
     auto gpu = wakeable(100);
     gpu.wake->permanent_exit_codes = {77};
     Story t({gpu});
@@ -208,7 +209,7 @@ TEST_CASE("a wake that exits with one of wake.permanent_exit_codes makes the ser
     CHECK(t.s("gpu").reason().find("wake command exited with code 77") != std::string::npos);
     const auto probes_before = t.world.probe_count(t.id("gpu"), ProbeKind::readiness);
     t.advance(1h);
-    CHECK(t.world.helpers.size() == 1);  // not retried
+    CHECK(t.world.helpers.size() == 1);                                              // not retried
     CHECK(t.world.probe_count(t.id("gpu"), ProbeKind::readiness) == probes_before);  // nor probed
     CHECK(t.world.running_probes.empty());
     CHECK(t.sup->control(Control::start, "gpu").empty());

@@ -1,9 +1,10 @@
 // config::Boxed: an optional kept on the heap, with the value semantics of std::optional.
+#include "config/boxed.hpp"
+
 #include <doctest/doctest.h>
 
 #include <string>
 
-#include "config/boxed.hpp"
 #include "config/schema.hpp"
 
 using mainstay::config::Boxed;

@@ -1,17 +1,16 @@
 // The pure parts of the cgroup, record and /proc code, and one real cgroup where the machine
 // has a writable cgroup v2.
+#include "runtime/cgroup.hpp"
+
 #include <doctest/doctest.h>
-
-#include <sys/utsname.h>
-
 #include <signal.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <thread>
 
-#include "runtime/cgroup.hpp"
 #include "runtime/group_records.hpp"
 #include "runtime/leftovers.hpp"
 #include "runtime/proc.hpp"
@@ -28,7 +27,8 @@ TEST_CASE("mountinfo: the cgroup2 mount is found wherever it is, with its root a
     REQUIRE(m);
     CHECK(m->point == "/sys/fs/cgroup/unified");
     CHECK(m->root == "/");
-    auto odd = cgroup::parse_mountinfo("7 1 0:9 /a\\040b /my\\040cg rw master:1 shared:2 - cgroup2 none rw,nsdelegate\n");
+    auto odd =
+        cgroup::parse_mountinfo("7 1 0:9 /a\\040b /my\\040cg rw master:1 shared:2 - cgroup2 none rw,nsdelegate\n");
     REQUIRE(odd);
     CHECK(odd->point == "/my cg");
     CHECK(odd->root == "/a b");
@@ -76,14 +76,15 @@ TEST_CASE("a group record round-trips, and a cut or strange file is no record") 
     CHECK(parse_record(text) == r);
     CHECK_FALSE(parse_record(text.substr(0, text.size() - 1)));  // no newline: cut short
     CHECK_FALSE(parse_record("4242 123 boot\n"));
-    CHECK_FALSE(parse_record("1 123 boot web\n"));   // never init
+    CHECK_FALSE(parse_record("1 123 boot web\n"));  // never init
     CHECK_FALSE(parse_record("-5 123 boot web\n"));
     CHECK_FALSE(parse_record("42x 123 boot web\n"));
     CHECK_FALSE(parse_record("42 123 boot web\n43 1 b w\n"));
 }
 
 TEST_CASE("/proc/PID/stat: fields after a command name with spaces and parentheses") {
-    auto s = proc::parse_stat("812 (my (odd) name) S 1 812 812 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 1000 100");
+    auto s =
+        proc::parse_stat("812 (my (odd) name) S 1 812 812 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 1000 100");
     REQUIRE(s);
     CHECK(s->pid == 812);
     CHECK(s->comm == "my (odd) name");
@@ -113,7 +114,8 @@ std::unique_ptr<CgroupTree> test_tree(const std::string& name) {
     std::string why;
     auto self = cgroup::find_self(why);
     std::unique_ptr<CgroupTree> tree;
-    if (self) tree = CgroupTree::create(*self, instance_id("/nonexistent/" + name + "." + std::to_string(::getpid())), why);
+    if (self)
+        tree = CgroupTree::create(*self, instance_id("/nonexistent/" + name + "." + std::to_string(::getpid())), why);
     if (!tree) MESSAGE("skipped: " << why);
     return tree;
 }
@@ -158,7 +160,8 @@ TEST_CASE("for real: a child is in its cgroup before exec, and cgroup kill ends 
     CHECK_FALSE(std::filesystem::exists(tree->dir()));
 }
 
-TEST_CASE("for real: a child is born in its cgroup: its first instruction already runs there (clone3 CLONE_INTO_CGROUP)") {
+TEST_CASE(
+    "for real: a child is born in its cgroup: its first instruction already runs there (clone3 CLONE_INTO_CGROUP)") {
     auto tree = test_tree("cgroup_birth");
     if (!tree) return;
     std::string error;
@@ -175,7 +178,8 @@ TEST_CASE("for real: a child is born in its cgroup: its first instruction alread
     REQUIRE(outcome.spawned->pid > 1);
     std::string text;
     char buf[4096];
-    for (ssize_t n; (n = ::read(outcome.spawned->output_fd, buf, sizeof buf)) > 0;) text.append(buf, static_cast<std::size_t>(n));
+    for (ssize_t n; (n = ::read(outcome.spawned->output_fd, buf, sizeof buf)) > 0;)
+        text.append(buf, static_cast<std::size_t>(n));
     ::close(outcome.spawned->output_fd);
     int status = 0;
     REQUIRE(::waitpid(outcome.spawned->pid, &status, 0) == outcome.spawned->pid);
@@ -187,8 +191,10 @@ TEST_CASE("for real: a child is born in its cgroup: its first instruction alread
     std::sscanf(u.release, "%d.%d", &major, &minor);
     const bool has_clone_into_cgroup = major > 5 || (major == 5 && minor >= 7);
 #if defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
-    if (has_clone_into_cgroup) CHECK(outcome.spawned->born_in_cgroup);
-    else MESSAGE("kernel " << u.release << " has no CLONE_INTO_CGROUP: moved into its cgroup before exec instead");
+    if (has_clone_into_cgroup)
+        CHECK(outcome.spawned->born_in_cgroup);
+    else
+        MESSAGE("kernel " << u.release << " has no CLONE_INTO_CGROUP: moved into its cgroup before exec instead");
 #else
     MESSAGE("this build starts children with vfork (sanitizer or architecture): moved into the cgroup before exec");
 #endif

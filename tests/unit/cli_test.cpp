@@ -1,9 +1,10 @@
+#include "cli/cli.hpp"
+
 #include <doctest/doctest.h>
 
 #include <sstream>
 #include <vector>
 
-#include "cli/cli.hpp"
 #include "cli/version.hpp"
 #include "test_support.hpp"
 
@@ -51,7 +52,8 @@ TEST_CASE("check finds the file through $MAINSTAY_CONFIG when -c is absent") {
     TempTree t;
     auto file = t.write("conf/main.yaml", "services_dir: svc\n");
     t.write("conf/svc/web.yaml", "command: [web]\n");
-    auto o = run({"check"}, mainstay::config::Environment({{"MAINSTAY_CONFIG", file.string()}, {"PATH", "/nonexistent"}}));
+    auto o =
+        run({"check"}, mainstay::config::Environment({{"MAINSTAY_CONFIG", file.string()}, {"PATH", "/nonexistent"}}));
     CHECK(o.code == 0);
     CHECK(o.out == file.string() + ": ok: 1 service, 0 capabilities\n");
     CHECK(o.err == (t.root() / "conf/svc/web.yaml").string() + ":1:10: warning: executable not found: web\n");
@@ -64,7 +66,8 @@ TEST_CASE("check on an invalid file exits 2 and prints every error") {
     CHECK(o.code == 2);
     CHECK(o.out.empty());
     CHECK(o.err == file.string() + ":1:1: warning: no services directory at " + (t.root() / "services.d").string() +
-                       "; no services to run\n" + file.string() + ":1:20: error: 'timeout' must be a duration such as 500ms, 10s, 5m, 1h or 1m30s, got 'soon'\n" +
+                       "; no services to run\n" + file.string() +
+                       ":1:20: error: 'timeout' must be a duration such as 500ms, 10s, 5m, 1h or 1m30s, got 'soon'\n" +
                        file.string() + ":2:12: error: unknown key 'timout' (did you mean 'timeout'?)\n");
 }
 
@@ -75,7 +78,8 @@ TEST_CASE("check --plan prints the planned start waves and stop order") {
     t.write("services.d/b.yaml", "command: [b]\ndepends_on: {a: {required: false}}\n");
     auto o = run({"check", "--plan", "-c", file.string()});
     CHECK(o.code == 0);
-    CHECK(o.out.find("wave 1:\n    a (process)\n  wave 2:\n    b (process) after a healthy (soft)\n") != std::string::npos);
+    CHECK(o.out.find("wave 1:\n    a (process)\n  wave 2:\n    b (process) after a healthy (soft)\n") !=
+          std::string::npos);
     CHECK(o.out.find("stop order: [b] [a]") != std::string::npos);
 }
 
@@ -84,15 +88,17 @@ TEST_CASE("check --plan shows what makes each service ready and which restart wi
     auto file = t.write("mainstay.yaml", "{}\n");
     t.write("services.d/dockerd.yaml", "command: [dockerd]\nready: {notify: true, watchdog: 30s}\n");
     t.write("services.d/s6.yaml", "command: [s6d]\nready: {fd: 3}\n");
-    t.write("services.d/web.yaml", "command: [web]\nready: {log_line: \"Listening on\"}\ndepends_on: {dockerd: {restart: true}}\n");
+    t.write("services.d/web.yaml",
+            "command: [web]\nready: {log_line: \"Listening on\"}\ndepends_on: {dockerd: {restart: true}}\n");
     t.write("services.d/plain.yaml", "command: [plain]\nready_after: 2s\n");
     t.write("services.d/migrate.yaml", "kind: oneshot\ncommand: [migrate]\n");
     auto o = run({"check", "--plan", "-c", file.string()});
     INFO(o.out << o.err);
     CHECK(o.code == 0);
     CHECK(o.out.find("readiness (what makes each one ready):\n") != std::string::npos);
-    CHECK(o.out.find("  dockerd: READY=1 on its NOTIFY_SOCKET (sd_notify; watchdog: WATCHDOG=1 at least every 30s)\n") !=
-          std::string::npos);
+    CHECK(
+        o.out.find("  dockerd: READY=1 on its NOTIFY_SOCKET (sd_notify; watchdog: WATCHDOG=1 at least every 30s)\n") !=
+        std::string::npos);
     CHECK(o.out.find("  s6: a newline on its fd 3 (s6 notification fd)\n") != std::string::npos);
     CHECK(o.out.find("  web: an output line matching \"Listening on\"\n") != std::string::npos);
     CHECK(o.out.find("  plain: up for 2s (ready_after; no readiness probe)\n") != std::string::npos);

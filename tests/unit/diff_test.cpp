@@ -1,19 +1,19 @@
 // config/diff: what a reload changes, on configurations written to a temporary tree and read by
 // the real loader (before and after in the same directory, as a reload sees them), and on
 // specs changed member by member.
+#include "config/diff.hpp"
+
 #include <doctest/doctest.h>
 
 #include <algorithm>
 #include <functional>
-#include <tuple>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
-#include "config/diff.hpp"
 #include "config/loader.hpp"
 #include "test_support.hpp"
 

@@ -1,6 +1,7 @@
 // The documents, held to what the README promises: a user's page of at most ~300 lines, and
 // every relative link of README.md and docs/*.md pointing at a file (and heading) that exists.
 #include <doctest/doctest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -10,8 +11,6 @@
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <unistd.h>
 
 namespace {
 
@@ -29,9 +28,12 @@ std::vector<std::string> lines_of(const fs::path& file) {
 std::string anchor_of(const std::string& heading) {
     std::string out;
     for (unsigned char c : heading) {
-        if (std::isalnum(c) || c == '-' || c == '_') out += static_cast<char>(std::tolower(c));
-        else if (c == ' ') out += '-';
-        else if (c >= 0x80) out += static_cast<char>(c);
+        if (std::isalnum(c) || c == '-' || c == '_')
+            out += static_cast<char>(std::tolower(c));
+        else if (c == ' ')
+            out += '-';
+        else if (c >= 0x80)
+            out += static_cast<char>(c);
     }
     return out;
 }
@@ -70,7 +72,8 @@ std::vector<std::string> broken_links(const fs::path& file) {
             if (ok && hash != std::string::npos && resolved.extension() == ".md") {
                 ok = anchors_of(resolved).count(target.substr(hash + 1)) != 0;
             }
-            if (!ok) out.push_back(fs::relative(file, kRoot).string() + ":" + std::to_string(number) + ": (" + target + ")");
+            if (!ok)
+                out.push_back(fs::relative(file, kRoot).string() + ":" + std::to_string(number) + ": (" + target + ")");
         }
     }
     return out;
@@ -101,7 +104,8 @@ TEST_CASE("every relative link of the README and docs/ resolves, headings includ
 TEST_CASE("the link check sees a missing file and a missing heading") {
     const fs::path dir = fs::temp_directory_path() / ("mainstay-docs-test-" + std::to_string(::getpid()));
     fs::create_directories(dir);
-    std::ofstream(dir / "a.md") << "# Title here\n\n[ok](a.md#title-here) [gone](b.md) [no](#nowhere) [web](https://x.org)\n";
+    std::ofstream(dir / "a.md")
+        << "# Title here\n\n[ok](a.md#title-here) [gone](b.md) [no](#nowhere) [web](https://x.org)\n";
     const auto broken = broken_links(dir / "a.md");
     fs::remove_all(dir);
     REQUIRE(broken.size() == 2);

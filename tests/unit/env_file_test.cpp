@@ -1,7 +1,8 @@
+#include "config/env_file.hpp"
+
 #include <doctest/doctest.h>
 #include <sys/stat.h>
 
-#include "config/env_file.hpp"
 #include "test_support.hpp"
 
 using namespace mainstay::config;
@@ -9,10 +10,17 @@ using namespace mainstay::config;
 TEST_CASE("env files: KEY=VALUE lines, comments, export, quotes") {
     EnvVars vars;
     Diagnostics d;
-    parse_env_text("# a comment\n\nA=1\nexport B = 2\nC='$x # kept'\nD=\"line\\nnext \\\"q\\\"\"\nE=v # comment\nF=a#b\nG=\r\n",
-                   "x.env", vars, d);
+    parse_env_text(
+        "# a comment\n\nA=1\nexport B = 2\nC='$x # kept'\nD=\"line\\nnext \\\"q\\\"\"\nE=v # comment\nF=a#b\nG=\r\n",
+        "x.env", vars, d);
     CHECK(d.all().empty());
-    CHECK(vars == EnvVars{{"A", "1"}, {"B", "2"}, {"C", "$x # kept"}, {"D", "line\nnext \"q\""}, {"E", "v"}, {"F", "a#b"}, {"G", ""}});
+    CHECK(vars == EnvVars{{"A", "1"},
+                          {"B", "2"},
+                          {"C", "$x # kept"},
+                          {"D", "line\nnext \"q\""},
+                          {"E", "v"},
+                          {"F", "a#b"},
+                          {"G", ""}});
 }
 
 TEST_CASE("env files: an unterminated quote or a NUL byte is an error at its line, never taken silently") {
@@ -42,12 +50,14 @@ TEST_CASE("env files: only a regular file is read, a device or a FIFO is an erro
     const auto fifo = tree.root() / "secrets.fifo";
     REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);  // opening it for reading would wait for a writer
     const Mark at{"svc.yaml", 3, 11};
-    for (const auto& [file, what] : {std::pair<Path, std::string>{"/dev/zero", "a character device"}, {fifo, "a FIFO"}}) {
+    for (const auto& [file, what] :
+         {std::pair<Path, std::string>{"/dev/zero", "a character device"}, {fifo, "a FIFO"}}) {
         EnvVars vars;
         Diagnostics d;
         CHECK_FALSE(read_env_file(file, at, vars, d));
         REQUIRE(d.all().size() == 1);
-        CHECK(format(d.sorted()[0]) == "svc.yaml:3:11: error: cannot read env_file " + file.string() + ": it is " + what);
+        CHECK(format(d.sorted()[0]) ==
+              "svc.yaml:3:11: error: cannot read env_file " + file.string() + ": it is " + what);
         CHECK(vars.empty());
     }
     // A regular file of more than 1 MiB is not an environment: refused before it is read.
@@ -56,5 +66,6 @@ TEST_CASE("env files: only a regular file is read, a device or a FIFO is an erro
     Diagnostics d;
     CHECK_FALSE(read_env_file(big, at, vars, d));
     REQUIRE(d.all().size() == 1);
-    CHECK(format(d.sorted()[0]) == "svc.yaml:3:11: error: cannot read env_file " + big.string() + ": larger than 1 MiB");
+    CHECK(format(d.sorted()[0]) ==
+          "svc.yaml:3:11: error: cannot read env_file " + big.string() + ": larger than 1 MiB");
 }

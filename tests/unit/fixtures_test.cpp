@@ -157,7 +157,8 @@ TEST_CASE("the shipped llm has the tiers local, node, cloud, each running the ll
     for (std::size_t i = 0; i < 3; ++i) {
         CHECK(cap.tiers[i].name == expected[i].first);
         CHECK(cap.tiers[i].requires_services == expected[i].second);
-        CHECK(cap.tiers[i].activate == std::optional<config::Argv>(config::Argv{"sh", "/h/llm-mode", expected[i].first}));
+        CHECK(cap.tiers[i].activate ==
+              std::optional<config::Argv>(config::Argv{"sh", "/h/llm-mode", expected[i].first}));
     }
     CHECK(cap.tiers[0].check.has_value());
     const auto packaged = load_shipped("config/mainstay.yaml", {});
@@ -167,9 +168,9 @@ TEST_CASE("the shipped llm has the tiers local, node, cloud, each running the ll
 }
 
 TEST_CASE("the demo configuration plays the shipped services, and says which variable is missing") {
-    const auto r = load_shipped("packaging/demo/mainstay.yaml", {{"MAINSTAY_RUN_DIR", "/tmp/demo"},
-                                                                 {"MAINSTAY_STANDIN", "/bin/test-service"},
-                                                                 {"MAINSTAY_HOOKS", "/h"}});
+    const auto r = load_shipped(
+        "packaging/demo/mainstay.yaml",
+        {{"MAINSTAY_RUN_DIR", "/tmp/demo"}, {"MAINSTAY_STANDIN", "/bin/test-service"}, {"MAINSTAY_HOOKS", "/h"}});
     INFO(errors_of(r));
     REQUIRE(r.config.has_value());
     CHECK(names_of(*r.config) == std::vector<std::string>{"docker", "invincible-node", "ollama", "llm"});

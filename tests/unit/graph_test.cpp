@@ -1,6 +1,6 @@
-#include <doctest/doctest.h>
-
 #include "config/graph.hpp"
+
+#include <doctest/doctest.h>
 
 using namespace mainstay::config;
 
@@ -27,7 +27,8 @@ Waves names(const DependencyGraph& g, const std::vector<std::vector<std::size_t>
 }  // namespace
 
 TEST_CASE("a diamond starts in three waves and stops in the reverse order") {
-    DependencyGraph g({svc("d", {{"b", true}, {"c", true}}), svc("b", {{"a", true}}), svc("c", {{"a", true}}), svc("a")});
+    DependencyGraph g(
+        {svc("d", {{"b", true}, {"c", true}}), svc("b", {{"a", true}}), svc("c", {{"a", true}}), svc("a")});
     CHECK(names(g, g.start_waves()) == Waves{{"a"}, {"b", "c"}, {"d"}});
     CHECK(names(g, g.stop_waves()) == Waves{{"d"}, {"b", "c"}, {"a"}});
     CHECK(g.cycles().empty());
@@ -43,7 +44,8 @@ TEST_CASE("disconnected parts start side by side in declaration order") {
 }
 
 TEST_CASE("a wave waits for the latest of its dependencies") {
-    DependencyGraph g({svc("a"), svc("b", {{"a", true}}), svc("c", {{"b", true}}), svc("z", {{"a", true}, {"c", true}})});
+    DependencyGraph g(
+        {svc("a"), svc("b", {{"a", true}}), svc("c", {{"b", true}}), svc("z", {{"a", true}, {"c", true}})});
     CHECK(names(g, g.start_waves()) == Waves{{"a"}, {"b"}, {"c"}, {"z"}});
 }
 
@@ -78,7 +80,8 @@ TEST_CASE("a cycle is reported once with its path, at the edge that closes it") 
 }
 
 TEST_CASE("self-loops and separate cycles are all found") {
-    DependencyGraph g({svc("s", {{"s", true}}), svc("x", {{"y", false}}), svc("y", {{"z", true}}), svc("z", {{"x", true}})});
+    DependencyGraph g(
+        {svc("s", {{"s", true}}), svc("x", {{"y", false}}), svc("y", {{"z", true}}), svc("z", {{"x", true}})});
     auto cycles = g.cycles();
     REQUIRE(cycles.size() == 2);
     CHECK(cycles[0].path == std::vector<std::string>{"s", "s"});
@@ -88,7 +91,8 @@ TEST_CASE("self-loops and separate cycles are all found") {
 TEST_CASE("a very long chain is walked without recursion") {
     std::vector<ServiceSpec> chain;
     const int n = 20000;
-    for (int i = 0; i < n; ++i) chain.push_back(i == 0 ? svc("s0") : svc("s" + std::to_string(i), {{"s" + std::to_string(i - 1), true}}));
+    for (int i = 0; i < n; ++i)
+        chain.push_back(i == 0 ? svc("s0") : svc("s" + std::to_string(i), {{"s" + std::to_string(i - 1), true}}));
     chain[0].depends_on.push_back({"s" + std::to_string(n - 1), Condition::healthy, true, {}});
     DependencyGraph g(chain);
     auto cycles = g.cycles();

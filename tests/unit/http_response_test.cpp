@@ -1,11 +1,11 @@
+#include "runtime/http_response.hpp"
+
 #include <doctest/doctest.h>
 
 #include <cstddef>
 #include <limits>
 #include <optional>
 #include <string>
-
-#include "runtime/http_response.hpp"
 
 using namespace mainstay::runtime;
 using mainstay::config::StatusRange;
@@ -36,7 +36,8 @@ TEST_CASE("http response: the failures the probe reports") {
     CHECK(check("").detail == "read: connection closed before a response");
     CHECK(check("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort").detail ==
           "read: connection closed in the middle of the response");
-    CHECK(check("HTTP/1.1 200 OK\r\nContent-Length: 10").detail == "read: connection closed in the middle of the response");
+    CHECK(check("HTTP/1.1 200 OK\r\nContent-Length: 10").detail ==
+          "read: connection closed in the middle of the response");
     CHECK(check("SSH-2.0-OpenSSH_9.2\r\n").detail.rfind("read: ", 0) == 0);
     CHECK_FALSE(check("SSH-2.0-OpenSSH_9.2\r\n").healthy);
 }
@@ -50,8 +51,9 @@ TEST_CASE("http response: a body until the server closes, chunked bodies, HEAD")
 
 TEST_CASE("http response: the limits of the probe") {
     const std::string big_body(kHttpProbeBodyLimit + 1, 'x');
-    CHECK(check("HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(big_body.size()) + "\r\n\r\n" + big_body).detail ==
-          "response body too large (over 1 MiB)");
+    CHECK(
+        check("HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(big_body.size()) + "\r\n\r\n" + big_body).detail ==
+        "response body too large (over 1 MiB)");
     const std::string big_header = "HTTP/1.1 200 OK\r\nX-Big: " + std::string(kHttpProbeHeaderLimit, 'h') + "\r\n\r\n";
     CHECK(check(big_header).detail == "read: response header too large");
     CHECK(check(big_header, std::nullopt, false, 4096).detail == "read: response header too large");

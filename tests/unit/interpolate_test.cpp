@@ -1,11 +1,13 @@
-#include <doctest/doctest.h>
-
 #include "config/interpolate.hpp"
+
+#include <doctest/doctest.h>
 
 using namespace mainstay::config;
 
 namespace {
-Environment env() { return Environment({{"HOST", "gpu1"}, {"EMPTY", ""}, {"PORT", "8080"}}); }
+Environment env() {
+    return Environment({{"HOST", "gpu1"}, {"EMPTY", ""}, {"PORT", "8080"}});
+}
 }  // namespace
 
 TEST_CASE("${VAR} is replaced, $$ is a literal dollar, lone $ is kept") {

@@ -87,8 +87,8 @@ std::vector<std::string> check_file(const Layers& layers, const std::string& fol
         } else if (auto banned = layers.banned.find(folder); banned != layers.banned.end()) {
             for (const auto& prefix : banned->second) {
                 if (header.rfind(prefix, 0) == 0) {
-                    out.push_back(at + "includes <" + header + ">: " + folder + " may not (src/LAYERS: " + folder + " ! " +
-                                  prefix + ")");
+                    out.push_back(at + "includes <" + header + ">: " + folder + " may not (src/LAYERS: " + folder +
+                                  " ! " + prefix + ")");
                 }
             }
         }
@@ -115,10 +115,14 @@ TEST_CASE("the layering check finds a forbidden include, a banned system header 
         errors);
     CHECK(errors.empty());
     CHECK(check_file(layers, "supervisor", "s.cpp", "#include \"config/schema.hpp\"\n#include <string>\n").empty());
-    const auto up = check_file(layers, "resilience", "src/resilience/backoff.cpp", "#include <vector>\n#include \"supervisor/service.hpp\"\n");
+    const auto up = check_file(layers, "resilience", "src/resilience/backoff.cpp",
+                               "#include <vector>\n#include \"supervisor/service.hpp\"\n");
     REQUIRE(up.size() == 1);
-    CHECK(up[0] == "src/resilience/backoff.cpp:2: includes \"supervisor/service.hpp\": resilience may not use supervisor (src/LAYERS)");
-    const auto os = check_file(layers, "supervisor", "x.cpp", "  #include <boost/asio/io_context.hpp>\n#include <unistd.h>\n");
+    CHECK(up[0] ==
+          "src/resilience/backoff.cpp:2: includes \"supervisor/service.hpp\": resilience may not use supervisor "
+          "(src/LAYERS)");
+    const auto os =
+        check_file(layers, "supervisor", "x.cpp", "  #include <boost/asio/io_context.hpp>\n#include <unistd.h>\n");
     CHECK(os.size() == 2);
     CHECK(check_file(layers, "report", "r.cpp", "#include \"supervisor/status_model.hpp\"\n").empty());
     CHECK(check_file(layers, "report", "r.cpp", "#include \"supervisor/supervisor.hpp\"\n").size() == 1);
@@ -138,8 +142,10 @@ TEST_CASE("every include under src/ follows src/LAYERS") {
         if (ext != ".cpp" && ext != ".hpp" && ext != ".in") continue;
         const fs::path relative = fs::relative(entry.path(), kSource);
         // A file at the top (main.cpp) is the folder "main".
-        const std::string folder = std::distance(relative.begin(), relative.end()) == 1 ? "main" : relative.begin()->string();
-        for (auto& e : check_file(layers, folder, "src/" + relative.string(), read(entry.path()))) errors.push_back(std::move(e));
+        const std::string folder =
+            std::distance(relative.begin(), relative.end()) == 1 ? "main" : relative.begin()->string();
+        for (auto& e : check_file(layers, folder, "src/" + relative.string(), read(entry.path())))
+            errors.push_back(std::move(e));
         ++files;
     }
     CHECK(files > 100);

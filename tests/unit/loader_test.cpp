@@ -1,5 +1,6 @@
-#include <doctest/doctest.h>
+#include "config/loader.hpp"
 
+#include <doctest/doctest.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -13,7 +14,6 @@
 #include <future>
 
 #include "config/diff.hpp"
-#include "config/loader.hpp"
 #include "test_support.hpp"
 
 using namespace mainstay::config;
@@ -28,7 +28,9 @@ LoadResult load_dir(const std::filesystem::path& dir, Environment env = {}) {
     return load({dir / "mainstay.yaml", std::nullopt, std::nullopt, std::move(env)});
 }
 
-bool contains_text(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+bool contains_text(const std::string& text, const std::string& part) {
+    return text.find(part) != std::string::npos;
+}
 
 std::string all_messages(const Diagnostics& d) {
     std::string out;
@@ -303,7 +305,8 @@ TEST_CASE("--services-dir and --log-level override the file") {
 
     auto bad = load({t.root() / "mainstay.yaml", t.root() / "other", std::string("loud"), {}});
     CHECK_FALSE(bad.config);
-    CHECK(all_messages(bad.diagnostics) == "--log-level: error: must be one of trace, debug, info, warn, error, got 'loud'\n");
+    CHECK(all_messages(bad.diagnostics) ==
+          "--log-level: error: must be one of trace, debug, info, warn, error, got 'loud'\n");
 }
 
 TEST_CASE("a missing main file is one error naming the file") {
@@ -327,7 +330,9 @@ TEST_CASE("an absent default services directory is a warning, a named one an err
 TEST_CASE("x- keys are free at every level") {
     TempTree t;
     t.write("mainstay.yaml", "x-top: 1\nlog: {x-note: hi}\ndefaults: {x-d: 1}\n");
-    t.write("services.d/web.yaml", "command: [web]\nx-a: 1\nrestart: {x-b: 2, backoff: {x-c: 3}}\nprobes: {readiness: {tcp: \"h:1\", x-d: 4}}\n");
+    t.write(
+        "services.d/web.yaml",
+        "command: [web]\nx-a: 1\nrestart: {x-b: 2, backoff: {x-c: 3}}\nprobes: {readiness: {tcp: \"h:1\", x-d: 4}}\n");
     auto r = load_dir(t.root());
     INFO(all_messages(r.diagnostics));
     CHECK(r.config);
@@ -350,9 +355,9 @@ TEST_CASE("defaults may be partial: they are complete only merged with the servi
     REQUIRE(r.config);
     const ServiceSpec& web = service(*r.config, "web");
     const ProbeSpec& p = *web.probes.readiness;
-    CHECK(p.interval == 3s);                           // from defaults
-    CHECK(p.thresholds.failure_threshold == 2);        // from the `<<: *base` merge key
-    CHECK(p.thresholds.success_threshold == 2);        // the service's own
+    CHECK(p.interval == 3s);                     // from defaults
+    CHECK(p.thresholds.failure_threshold == 2);  // from the `<<: *base` merge key
+    CHECK(p.thresholds.success_threshold == 2);  // the service's own
     CHECK(std::get<TcpProbe>(p.handler).address.port == 8080);
     CHECK(web.restart.backoff.max == 30s);
     CHECK(web.restart.backoff.initial == 1s);
@@ -364,7 +369,8 @@ TEST_CASE("a main file that is a directory is an error, not a crash") {
     t.write("mainstay.yaml/inside.txt", "x");
     auto r = load_dir(t.root());
     CHECK_FALSE(r.config);
-    CHECK(all_messages(r.diagnostics) == (t.root() / "mainstay.yaml").string() + ":1:1: error: cannot read file: it is a directory\n");
+    CHECK(all_messages(r.diagnostics) ==
+          (t.root() / "mainstay.yaml").string() + ":1:1: error: cannot read file: it is a directory\n");
 }
 
 TEST_CASE("config lookup tries ./config/mainstay.yaml before /etc") {
@@ -421,12 +427,11 @@ TEST_CASE("limits: memory as a size, cpu as a number of CPUs, pids as a count, e
     const std::string e = (bad.root() / "services.d/e.yaml").string();
     const std::string f = (bad.root() / "services.d/f.yaml").string();
     CHECK(all_messages(rb.diagnostics) ==
-          d + ":2:18: error: 'memory' must be a size such as 4096, 512KiB or 10MiB, got 'lots'\n" +
-          d + ":2:29: error: 'cpu' must be at least 0.01, got 0\n" +
-          d + ":2:38: error: 'pids' must be from 1 to 2147483647, got 0\n" +
-          d + ":2:41: error: unknown key 'swap'\n" +
-          e + ":2:9: error: 'limits' must be a map, got '2GiB'\n" +
-          f + ":3:1: error: 'limits' does not apply to kind external\n");
+          d + ":2:18: error: 'memory' must be a size such as 4096, 512KiB or 10MiB, got 'lots'\n" + d +
+              ":2:29: error: 'cpu' must be at least 0.01, got 0\n" + d +
+              ":2:38: error: 'pids' must be from 1 to 2147483647, got 0\n" + d + ":2:41: error: unknown key 'swap'\n" +
+              e + ":2:9: error: 'limits' must be a map, got '2GiB'\n" + f +
+              ":3:1: error: 'limits' does not apply to kind external\n");
 }
 
 TEST_CASE("a service whose own log file would be mainstay's log file is an error at its name") {
@@ -437,10 +442,9 @@ TEST_CASE("a service whose own log file would be mainstay's log file is an error
     auto r = load_dir(t.root());
     CHECK_FALSE(r.config);
     const std::string log = (t.root() / "logs/mainstay.log").string();
-    CHECK(all_messages(r.diagnostics) == (t.root() / "services.d/app.yaml").string() +
-                                             ":1:7: error: the output log of service 'mainstay' (" + log +
-                                             ") would be mainstay's own log file (log.file: " + log +
-                                             "): rename the service or change log.file\n");
+    CHECK(all_messages(r.diagnostics) ==
+          (t.root() / "services.d/app.yaml").string() + ":1:7: error: the output log of service 'mainstay' (" + log +
+              ") would be mainstay's own log file (log.file: " + log + "): rename the service or change log.file\n");
 }
 
 TEST_CASE("a service named like the log file's stem is fine without log.file, with another name, or never started") {
@@ -494,8 +498,8 @@ TEST_CASE("a FIFO, a directory or a socket named *.yaml in services_dir is skipp
     CHECK(names == std::vector<std::string>{"linked", "web"});
     CHECK(all_messages(r.diagnostics) ==
           (dir / "fifo.yaml").string() + ":1:1: warning: not a regular file: skipped (a FIFO)\n" +
-          (dir / "folder.yaml").string() + ":1:1: warning: not a regular file: skipped (a directory)\n" +
-          (dir / "sock.yml").string() + ":1:1: warning: not a regular file: skipped (a socket)\n");
+              (dir / "folder.yaml").string() + ":1:1: warning: not a regular file: skipped (a directory)\n" +
+              (dir / "sock.yml").string() + ":1:1: warning: not a regular file: skipped (a socket)\n");
 }
 
 TEST_CASE("user: and group: are resolved to ids when the configuration is read") {
@@ -636,14 +640,17 @@ TEST_CASE("tiers: mistakes are errors at their line") {
     CHECK(contains_text(all, "llm.yaml:4:36: error: unknown key 'activat' in a tier (did you mean 'activate'?)"));
     CHECK(contains_text(all, "llm.yaml:5:12: error: tier 'local' twice (first at line 4)"));
     CHECK(contains_text(all, "tier 'local' of capability 'llm' requires unknown service 'ghost'"));
-    CHECK(contains_text(all, "llm.yaml:7:12: error: tier 'never' can never be active: tier 'cloud' before it requires nothing and has no check"));
+    CHECK(contains_text(all,
+                        "llm.yaml:7:12: error: tier 'never' can never be active: tier 'cloud' before it requires "
+                        "nothing and has no check"));
     CHECK(contains_text(all, "llm.yaml:8:5: error: a tier must be a map"));
 }
 
 TEST_CASE("success_exit_codes and on_exit are read, a wrong action is an error") {
     TempTree t;
     t.write("mainstay.yaml", "{}\n");
-    t.write("services.d/jvm.yaml", "command: [java]\nsuccess_exit_codes: [143]\non_exit: {success: ignore, failure: shutdown}\n");
+    t.write("services.d/jvm.yaml",
+            "command: [java]\nsuccess_exit_codes: [143]\non_exit: {success: ignore, failure: shutdown}\n");
     auto r = load_dir(t.root());
     INFO(all_messages(r.diagnostics));
     REQUIRE(r.config);

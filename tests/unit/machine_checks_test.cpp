@@ -1,8 +1,9 @@
 // The checks of `mainstay check` against this machine: warnings, never errors.
+#include "config/machine_checks.hpp"
+
 #include <doctest/doctest.h>
 
 #include "config/loader.hpp"
-#include "config/machine_checks.hpp"
 #include "test_support.hpp"
 
 using namespace mainstay::config;
@@ -28,14 +29,14 @@ TEST_CASE("an unknown user or group is a warning at its value, like a missing ex
     TempTree t;
     t.write("mainstay.yaml", "{}\n");
     auto a = t.write("services.d/a.yaml", "command: [sh]\nuser: no-such-user-mainstay\n");
-    auto b = t.write("services.d/b.yaml", "command: [sh]\nuser: no-such-user-mainstay\ngroup: no-such-group-mainstay\n");
+    auto b =
+        t.write("services.d/b.yaml", "command: [sh]\nuser: no-such-user-mainstay\ngroup: no-such-group-mainstay\n");
     auto c = t.write("services.d/c.yaml", "command: [sh]\nuser: root\ngroup: no-such-group-mainstay\n");
     t.write("services.d/d.yaml", "command: [sh]\nuser: root\ngroup: root\n");
-    CHECK(machine_warnings(t.root()) ==
-          a.string() + ":2:7: warning: unknown user: no-such-user-mainstay\n" +
-          b.string() + ":2:7: warning: unknown user: no-such-user-mainstay\n" +
-          b.string() + ":3:8: warning: unknown group: no-such-group-mainstay\n" +
-          c.string() + ":3:8: warning: unknown group: no-such-group-mainstay\n");
+    CHECK(machine_warnings(t.root()) == a.string() + ":2:7: warning: unknown user: no-such-user-mainstay\n" +
+                                            b.string() + ":2:7: warning: unknown user: no-such-user-mainstay\n" +
+                                            b.string() + ":3:8: warning: unknown group: no-such-group-mainstay\n" +
+                                            c.string() + ":3:8: warning: unknown group: no-such-group-mainstay\n");
 }
 
 TEST_CASE("a disabled service's unknown user is not reported") {

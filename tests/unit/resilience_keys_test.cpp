@@ -97,10 +97,12 @@ TEST_CASE("check --plan prints the first five waits of each retry schedule") {
 TEST_CASE("check --plan prints the wake schedule of an external service and the hook schedule of a capability") {
     TempTree t;
     const auto main = t.write("mainstay.yaml", "{}\n");
-    t.write("services.d/gpu.yaml", "kind: external\nprobes: {readiness: {tcp: \"127.0.0.1:9\"}}\n"
-                                   "wake: {command: [wake], retry: {max_attempts: 4, backoff: {initial: 5s, jitter: equal}}}\n");
-    t.write("services.d/llm.yaml", "kind: capability\nrequires: [gpu]\nactivate: [on]\n"
-                                   "retry: {backoff: {initial: 2s, max: 1m, jitter: decorrelated}}\n");
+    t.write("services.d/gpu.yaml",
+            "kind: external\nprobes: {readiness: {tcp: \"127.0.0.1:9\"}}\n"
+            "wake: {command: [wake], retry: {max_attempts: 4, backoff: {initial: 5s, jitter: equal}}}\n");
+    t.write("services.d/llm.yaml",
+            "kind: capability\nrequires: [gpu]\nactivate: [on]\n"
+            "retry: {backoff: {initial: 2s, max: 1m, jitter: decorrelated}}\n");
     std::vector<std::string> args{"mainstay", "check", "--plan", "-c", main.string()};
     std::vector<const char*> argv;
     for (const auto& a : args) argv.push_back(a.c_str());
@@ -108,8 +110,9 @@ TEST_CASE("check --plan prints the wake schedule of an external service and the 
     REQUIRE(mainstay::cli::run(static_cast<int>(argv.size()), argv.data(), out, err, Environment{}) == 0);
     const std::string plan = out.str();
     INFO(plan);
-    CHECK(plan.find("  gpu: wake (at most 4 attempts) exponential: 5s, 10s, 20s, 40s, 1m20s (max 5m; jitter equal: each "
-                    "wait random between half of it and it)") != std::string::npos);
+    CHECK(
+        plan.find("  gpu: wake (at most 4 attempts) exponential: 5s, 10s, 20s, 40s, 1m20s (max 5m; jitter equal: each "
+                  "wait random between half of it and it)") != std::string::npos);
     CHECK(plan.find("gpu: restart") == std::string::npos);  // an external service has nothing to restart
     CHECK(plan.find("  llm: hooks (at most 3 attempts) exponential: 2s, 4s, 8s, 16s, 32s (max 1m; jitter decorrelated: "
                     "each wait random between 2s and 3x the last)") != std::string::npos);
@@ -146,11 +149,13 @@ TEST_CASE("permanent exit codes of a wake and permanent HTTP statuses of a probe
 }
 
 TEST_CASE("forward_signals: SIGUSR1, SIGUSR2 and SIGWINCH by any spelling, another signal is an error saying why") {
-    CHECK(load_one("command: [a]\nforward_signals: [SIGUSR1, USR2, 28]\n").forward_signals == std::vector<int>{SIGUSR1, SIGUSR2, SIGWINCH});
+    CHECK(load_one("command: [a]\nforward_signals: [SIGUSR1, USR2, 28]\n").forward_signals ==
+          std::vector<int>{SIGUSR1, SIGUSR2, SIGWINCH});
     auto hup = check("command: [a]\nforward_signals: [SIGHUP]\n");
     CHECK(hup.code == 2);
-    CHECK(hup.err.find("s.yaml:2:19: error: mainstay passes on SIGUSR1, SIGUSR2 and SIGWINCH; SIGHUP means something to "
-                       "mainstay itself (use `mainstay signal SIGHUP s` to send it to this service)") != std::string::npos);
+    CHECK(hup.err.find(
+              "s.yaml:2:19: error: mainstay passes on SIGUSR1, SIGUSR2 and SIGWINCH; SIGHUP means something to "
+              "mainstay itself (use `mainstay signal SIGHUP s` to send it to this service)") != std::string::npos);
     auto bad = check("command: [a]\nforward_signals: [SIGNOPE]\n");
     CHECK(bad.err.find("'forward_signals' lists signals such as SIGUSR1, got 'SIGNOPE'") != std::string::npos);
 }

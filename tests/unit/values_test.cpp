@@ -1,8 +1,8 @@
+#include "config/values.hpp"
+
 #include <doctest/doctest.h>
 
 #include <csignal>
-
-#include "config/values.hpp"
 
 using namespace mainstay::config;
 using std::chrono::milliseconds;

@@ -1,6 +1,7 @@
+#include "report/format.hpp"
+
 #include <doctest/doctest.h>
 
-#include "report/format.hpp"
 #include "sample.hpp"
 
 using namespace mainstay;
@@ -15,8 +16,10 @@ TEST_CASE("iso_time writes UTC with milliseconds and a trailing Z") {
 }
 
 TEST_CASE("a steady time point converts to the wall clock through one pair of readings") {
-    CHECK(iso_time(wall_time(testing::kSteadyNow - 2s, testing::kSteadyNow, testing::kWallNow)) == "2026-11-23T08:00:01.123Z");
-    CHECK(iso_time(wall_time(testing::kSteadyNow + 500ms, testing::kSteadyNow, testing::kWallNow)) == "2026-11-23T08:00:03.623Z");
+    CHECK(iso_time(wall_time(testing::kSteadyNow - 2s, testing::kSteadyNow, testing::kWallNow)) ==
+          "2026-11-23T08:00:01.123Z");
+    CHECK(iso_time(wall_time(testing::kSteadyNow + 500ms, testing::kSteadyNow, testing::kWallNow)) ==
+          "2026-11-23T08:00:03.623Z");
 }
 
 TEST_CASE("compact durations keep the two largest units and never read 0s for time still to come") {

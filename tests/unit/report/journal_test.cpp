@@ -1,8 +1,9 @@
+#include "report/journal.hpp"
+
 #include <doctest/doctest.h>
 
 #include <nlohmann/json.hpp>
 
-#include "report/journal.hpp"
 #include "sample.hpp"
 
 using namespace mainstay;
@@ -171,5 +172,6 @@ TEST_CASE("an event renders as one line: time, name, from -> to, reason, attempt
 
     JournalEntry n = entry("web", kSteadyNow);
     n.next_attempt_in = 250ms;
-    CHECK(render_event(event_json(n, kSteadyNow, kWallNow)) == "08:00:03.123  web  starting -> recovering  next in 250ms");
+    CHECK(render_event(event_json(n, kSteadyNow, kWallNow)) ==
+          "08:00:03.123  web  starting -> recovering  next in 250ms");
 }

@@ -1,3 +1,5 @@
+#include "report/metrics.hpp"
+
 #include <doctest/doctest.h>
 
 #include <cstdio>
@@ -8,7 +10,6 @@
 #include <string>
 #include <vector>
 
-#include "report/metrics.hpp"
 #include "resilience/circuit_breaker.hpp"
 #include "sample.hpp"
 
@@ -77,7 +78,8 @@ Exposition parse(const std::string& text) {
                 if (closed.count(name)) x.errors.push_back("family " + name + " declared again: " + line);
                 current = name;
             }
-            if (line[2] == 'H') ++x.helps[name];
+            if (line[2] == 'H')
+                ++x.helps[name];
             else {
                 ++x.types[name];
                 x.type_of[name] = rest.empty() ? "" : rest.substr(1);
@@ -108,9 +110,12 @@ Exposition parse(const std::string& text) {
                 for (; i < line.size() && line[i] != '"'; ++i) {
                     if (line[i] == '\\' && i + 1 < line.size()) {
                         const char e = line[++i];
-                        if (e == 'n') value += '\n';
-                        else if (e == '\\' || e == '"') value += e;
-                        else x.errors.push_back("bad escape in: " + line);
+                        if (e == 'n')
+                            value += '\n';
+                        else if (e == '\\' || e == '"')
+                            value += e;
+                        else
+                            x.errors.push_back("bad escape in: " + line);
                     } else {
                         value += line[i];
                     }
@@ -130,7 +135,8 @@ Exposition parse(const std::string& text) {
         s.value = std::strtod(number.c_str(), &end);
         if (number.empty() || *end != '\0') x.errors.push_back("bad value: " + line);
         if (s.name != current) x.errors.push_back("sample outside its family (after # HELP and # TYPE): " + line);
-        if (!x.helps.count(s.name) || !x.types.count(s.name)) x.errors.push_back("sample before HELP and TYPE: " + line);
+        if (!x.helps.count(s.name) || !x.types.count(s.name))
+            x.errors.push_back("sample before HELP and TYPE: " + line);
         std::string key = s.name;
         for (const auto& [k, v] : s.labels) key += "|" + k + "=" + v;
         if (!sample_keys.insert(key).second) x.errors.push_back("duplicate sample: " + line);
@@ -211,7 +217,8 @@ TEST_CASE("the counters count breaker, retry, exhaustion, timeout, health and ev
     CHECK(c.events(EventKind::capability_transition) == 0);
 }
 
-TEST_CASE("the exposition is well formed: every family once with HELP and TYPE before its samples, counters end in _total") {
+TEST_CASE(
+    "the exposition is well formed: every family once with HELP and TYPE before its samples, counters end in _total") {
     const std::string text = render_prometheus(sample_model(), fed_counters(), kDrops, kSteadyNow);
     const Exposition x = parse(text);
     for (const auto& e : x.errors) FAIL_CHECK(e);
@@ -250,7 +257,8 @@ TEST_CASE("the exposition has the values of the model, the counters and the drop
     CHECK(docker_states == 1);
     CHECK(x.value("mainstay_service_restarts_total", {{"service", "docker"}}) == 3);
     CHECK(x.value("mainstay_probe_failures_total", {{"service", "docker"}, {"probe", "readiness"}}) == 3);
-    CHECK(x.value("mainstay_probe_duration_seconds", {{"service", "docker"}, {"probe", "readiness"}}) == doctest::Approx(0.25));
+    CHECK(x.value("mainstay_probe_duration_seconds", {{"service", "docker"}, {"probe", "readiness"}}) ==
+          doctest::Approx(0.25));
     CHECK(x.value("mainstay_circuit_breaker_state", {{"service", "docker"}}) == 2);
     CHECK(x.value("mainstay_circuit_breaker_calls_total", {{"service", "docker"}, {"result", "success"}}) == 12);
     CHECK(x.value("mainstay_circuit_breaker_calls_total", {{"service", "docker"}, {"result", "failure"}}) == 9);

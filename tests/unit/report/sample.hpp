@@ -60,8 +60,17 @@ inline supervisor::StatusModel sample_model() {
     web.since = kSteadyNow - 1s;
 
     m.services = {docker, app, web};
-    m.capabilities.push_back({"local-llm", resilience::CapabilityState::degraded, kSteadyNow - 1s, "docker is recovering",
-                              {"docker"}, "", std::nullopt, {"full"}, false, std::nullopt, {{"full", "docker is recovering", {"docker"}}}});
+    m.capabilities.push_back({"local-llm",
+                              resilience::CapabilityState::degraded,
+                              kSteadyNow - 1s,
+                              "docker is recovering",
+                              {"docker"},
+                              "",
+                              std::nullopt,
+                              {"full"},
+                              false,
+                              std::nullopt,
+                              {{"full", "docker is recovering", {"docker"}}}});
     return m;
 }
 

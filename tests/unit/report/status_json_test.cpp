@@ -1,8 +1,9 @@
+#include "report/status_json.hpp"
+
 #include <doctest/doctest.h>
 
 #include <nlohmann/json.hpp>
 
-#include "report/status_json.hpp"
 #include "sample.hpp"
 
 using namespace mainstay;
@@ -46,11 +47,12 @@ TEST_CASE("a recovering service reads as in SPEC's example, with the extra probe
     CHECK(d["reason"] == "readiness probe failed: connect: connection refused");
     CHECK(d["blocked_by"] == json::array());
     CHECK(d["since"] == "2026-11-23T08:00:01.100Z");
-    CHECK(d["probes"] == json::array({{{"kind", "readiness"}, {"health", "unhealthy"}, {"last_duration_ms", 250}, {"failures", 3}}}));
+    CHECK(d["probes"] ==
+          json::array({{{"kind", "readiness"}, {"health", "unhealthy"}, {"last_duration_ms", 250}, {"failures", 3}}}));
     CHECK(d["depends_on"] == json::array());
     // Every key of SPEC §5's service object is there.
-    for (const char* key : {"name", "kind", "state", "ready", "pid", "restarts", "attempts", "breaker", "next_attempt_in_ms",
-                            "last_exit", "reason", "blocked_by", "since"}) {
+    for (const char* key : {"name", "kind", "state", "ready", "pid", "restarts", "attempts", "breaker",
+                            "next_attempt_in_ms", "last_exit", "reason", "blocked_by", "since"}) {
         CHECK_MESSAGE(d.contains(key), key);
     }
 }
@@ -77,17 +79,20 @@ TEST_CASE("absent values are null: no pid, no next attempt, no breaker trial, a 
 TEST_CASE("a capability carries its state, since, reason, what it requires and its tiers") {
     auto model = sample_model();
     const json doc = status_document(model, kSteadyNow, kWallNow);
-    CHECK(doc["capabilities"][0] == json{{"name", "local-llm"}, {"description", ""},
-                                         {"state", "degraded"},
-                                         {"since", "2026-11-23T08:00:02.123Z"},
-                                         {"reason", "docker is recovering"},
-                                         {"requires", json::array({"docker"})},
-                                         {"tier", nullptr},
-                                         {"tiers", json::array({"full"})},
-                                         {"held", false},
-                                         {"held_at", nullptr},
-                                         {"better_tiers", json::array({{{"tier", "full"}, {"why", "docker is recovering"},
-                                                                        {"requires", json::array({"docker"})}}})}});
+    CHECK(doc["capabilities"][0] ==
+          json{{"name", "local-llm"},
+               {"description", ""},
+               {"state", "degraded"},
+               {"since", "2026-11-23T08:00:02.123Z"},
+               {"reason", "docker is recovering"},
+               {"requires", json::array({"docker"})},
+               {"tier", nullptr},
+               {"tiers", json::array({"full"})},
+               {"held", false},
+               {"held_at", nullptr},
+               {"better_tiers",
+                json::array(
+                    {{{"tier", "full"}, {"why", "docker is recovering"}, {"requires", json::array({"docker"})}}})}});
     auto& c = model.capabilities[0];
     c.tiers = {"local", "node", "cloud"};
     c.tier = "cloud";

@@ -1,14 +1,14 @@
+#include "report/status_table.hpp"
+
 #include <doctest/doctest.h>
 
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "report/format.hpp"
 #include "report/status_json.hpp"
-#include "report/status_table.hpp"
 #include "sample.hpp"
 
 using namespace mainstay;
@@ -25,9 +25,13 @@ std::vector<std::string> lines_of(const std::string& text) {
     return out;
 }
 
-bool starts_with(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
+bool starts_with(const std::string& s, const std::string& prefix) {
+    return s.rfind(prefix, 0) == 0;
+}
 
-json sample_doc() { return status_document(sample_model(), kSteadyNow, kWallNow); }
+json sample_doc() {
+    return status_document(sample_model(), kSteadyNow, kWallNow);
+}
 
 }  // namespace
 
@@ -47,8 +51,9 @@ TEST_CASE("the table has a header, one row per service in order, the capabilitie
 
 TEST_CASE("a wide terminal shows whole reasons") {
     const auto lines = lines_of(render_table(sample_doc(), 200));
-    CHECK(lines[1] == "docker  process  recovering  no     -     3    open     in 8s  "
-                      "readiness probe failed: connect: connection refused");
+    CHECK(lines[1] ==
+          "docker  process  recovering  no     -     3    open     in 8s  "
+          "readiness probe failed: connect: connection refused");
 }
 
 TEST_CASE("long names and reasons are cut, never wrapped: every line fits 80 columns") {
@@ -61,7 +66,7 @@ TEST_CASE("long names and reasons are cut, never wrapped: every line fits 80 col
     REQUIRE(lines.size() == 9);  // still one line per service and capability
     for (const auto& l : lines) CHECK_MESSAGE(columns(l) <= 80, l);
     CHECK(starts_with(lines[1], "nnnnn"));
-    CHECK(lines[0].find("KIND") == std::string::npos);  // KIND and READY went first
+    CHECK(lines[0].find("KIND") == std::string::npos);                 // KIND and READY went first
     CHECK(lines[1].find("n\u2026  recovering") != std::string::npos);  // then the name was cut, the row whole
     CHECK(starts_with(lines[2], "app   "));
     CHECK(lines[2].find("r\u00e9ason xxx") != std::string::npos);
@@ -131,8 +136,10 @@ TEST_CASE("at 80 columns KIND and READY give way before a name is cut") {
 TEST_CASE("mainstay breakers: one row per service with its breaker's figures, times in UTC") {
     const auto lines = lines_of(render_breakers(sample_doc(), 120));
     REQUIRE(lines.size() == 4);
-    CHECK(starts_with(lines[0], "SERVICE  GUARDS   STATE   FAILURES  SUCCESSES  REJECTED  LAST FAILURE  LAST SUCCESS  NEXT TRIAL"));
-    CHECK(starts_with(lines[1], "docker   restart  open    5/5       12         3         08:00:01      07:59:00      in 20s"));
+    CHECK(starts_with(
+        lines[0], "SERVICE  GUARDS   STATE   FAILURES  SUCCESSES  REJECTED  LAST FAILURE  LAST SUCCESS  NEXT TRIAL"));
+    CHECK(starts_with(lines[1],
+                      "docker   restart  open    5/5       12         3         08:00:01      07:59:00      in 20s"));
     CHECK(lines[2].find("closed") != std::string::npos);
     for (const auto& l : lines_of(render_breakers(sample_doc(), 60))) CHECK(columns(l) <= 60);
 }

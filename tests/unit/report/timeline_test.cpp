@@ -1,15 +1,15 @@
+#include "report/timeline.hpp"
+
 #include <doctest/doctest.h>
 
 #include <cctype>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
-#include "report/timeline.hpp"
 #include "sample.hpp"
 
 using namespace mainstay;
@@ -274,7 +274,8 @@ TEST_CASE("the timeline keeps each service's launch, running and ready, and igno
     CHECK(t["startup"]["begin"] == "2026-11-23T07:59:58.123Z");  // kWallNow - 5 s
 }
 
-TEST_CASE("a service a reload added after the startup phase is not on its timeline, one of the phase that never moved is") {
+TEST_CASE(
+    "a service a reload added after the startup phase is not on its timeline, one of the phase that never moved is") {
     StartupTimeline tl;
     tl.begin(kBegin, std::vector<std::string>{"db", "idle"});  // the services there were when the phase began
     tl.record({Subject::service, "db", "waiting", "starting", "", std::nullopt, std::nullopt}, kBegin);

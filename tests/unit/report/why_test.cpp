@@ -1,14 +1,14 @@
+#include "report/why.hpp"
+
 #include <doctest/doctest.h>
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "report/status_json.hpp"
-#include "report/why.hpp"
 #include "sample.hpp"
 
 using namespace mainstay;
@@ -24,16 +24,15 @@ json svc(const std::string& name, const std::string& state, const std::string& r
          std::optional<int> next_ms = std::nullopt, int attempts = 0) {
     json d = json::array();
     for (const auto& [n, required] : deps) d.push_back({{"name", n}, {"required", required}});
-    return {{"name", name},
-            {"state", state},
-            {"ready", state == "ready" || state == "completed"},
-            {"reason", reason},
-            {"attempts", attempts},
-            {"next_attempt_in_ms", next_ms ? json(*next_ms) : json(nullptr)},
-            {"depends_on", d}};
+    return {
+        {"name", name},     {"state", state},       {"ready", state == "ready" || state == "completed"},
+        {"reason", reason}, {"attempts", attempts}, {"next_attempt_in_ms", next_ms ? json(*next_ms) : json(nullptr)},
+        {"depends_on", d}};
 }
 
-json doc(std::vector<json> services) { return {{"mode", "degraded"}, {"services", services}}; }
+json doc(std::vector<json> services) {
+    return {{"mode", "degraded"}, {"services", services}};
+}
 
 json chain() {
     return doc({svc("db", "recovering", "exited with code 1", {}, 4000, 2),
@@ -70,9 +69,10 @@ TEST_CASE("why follows a chain of three down to the root cause") {
 }
 
 TEST_CASE("why in a diamond walks the shared dependency once and names it once as root cause") {
-    const json d = doc({svc("db", "failed", "exited with code 78"), svc("api", "blocked", "db is failed", {{"db", true}}),
-                        svc("worker", "blocked", "db is failed", {{"db", true}}),
-                        svc("web", "blocked", "api is blocked", {{"api", true}, {"worker", true}})});
+    const json d =
+        doc({svc("db", "failed", "exited with code 78"), svc("api", "blocked", "db is failed", {{"db", true}}),
+             svc("worker", "blocked", "db is failed", {{"db", true}}),
+             svc("web", "blocked", "api is blocked", {{"api", true}, {"worker", true}})});
     const json a = why(d, "web");
     CHECK(a["root_causes"] == json::array({"db"}));
     const json& kids = a["tree"]["waits_on"];
@@ -127,7 +127,8 @@ TEST_CASE("why of an unknown name is an error") {
 }
 
 TEST_CASE("a cycle in the document ends instead of looping") {
-    const json d = doc({svc("a", "blocked", "b is blocked", {{"b", true}}), svc("b", "blocked", "a is blocked", {{"a", true}})});
+    const json d =
+        doc({svc("a", "blocked", "b is blocked", {{"b", true}}), svc("b", "blocked", "a is blocked", {{"a", true}})});
     const json a = why(d, "a");
     CHECK(a["tree"]["waits_on"][0]["name"] == "b");
     CHECK(a["tree"]["waits_on"][0]["waits_on"][0]["repeated"] == true);
@@ -138,7 +139,8 @@ TEST_CASE("a cycle in the document ends instead of looping") {
 TEST_CASE("why reads the document status_document makes") {
     const json a = why(status_document(sample_model(), kSteadyNow, kWallNow), "app");
     CHECK(a["tree"]["state"] == "blocked");
-    REQUIRE(a["tree"]["waits_on"].size() == 1);  // docker (required); cache is not in the document but app is not waiting
+    REQUIRE(a["tree"]["waits_on"].size() ==
+            1);  // docker (required); cache is not in the document but app is not waiting
     CHECK(a["tree"]["waits_on"][0]["name"] == "docker");
     CHECK(a["tree"]["waits_on"][0]["next_attempt"] == 5);
     CHECK(a["root_causes"] == json::array({"docker"}));
@@ -146,7 +148,9 @@ TEST_CASE("why reads the document status_document makes") {
 
 TEST_CASE("why of a degraded capability walks down its required services to the root cause") {
     json d = chain();
-    d["capabilities"] = json::array({{{"name", "local-llm"}, {"state", "degraded"}, {"reason", "api is waiting"},
+    d["capabilities"] = json::array({{{"name", "local-llm"},
+                                      {"state", "degraded"},
+                                      {"reason", "api is waiting"},
                                       {"requires", json::array({"api", "db"})}}});
     const json a = why(d, "local-llm");
     CHECK(a["ready"] == false);
@@ -163,7 +167,9 @@ TEST_CASE("why of a degraded capability walks down its required services to the 
 
 TEST_CASE("a capability whose requirements are ready but whose check fails is its own root cause") {
     json d = doc({svc("db", "ready", "")});
-    d["capabilities"] = json::array({{{"name", "fast"}, {"state", "degraded"}, {"reason", "check failed: connection refused"},
+    d["capabilities"] = json::array({{{"name", "fast"},
+                                      {"state", "degraded"},
+                                      {"reason", "check failed: connection refused"},
                                       {"requires", json::array({"db"})}}});
     const json a = why(d, "fast");
     CHECK(a["tree"]["waits_on"] == json::array());
@@ -191,8 +197,9 @@ TEST_CASE("why of a capability on a lower tier says why each better tier is not 
           {"requires", json::array()},
           {"tier", "cloud"},
           {"tiers", json::array({"local", "node", "cloud"})},
-          {"better_tiers", json::array({{{"tier", "local"}, {"why", "api is waiting"}, {"requires", json::array({"api"})}},
-                                        {{"tier", "node"}, {"why", "db is recovering"}, {"requires", json::array({"db"})}}})}}});
+          {"better_tiers",
+           json::array({{{"tier", "local"}, {"why", "api is waiting"}, {"requires", json::array({"api"})}},
+                        {{"tier", "node"}, {"why", "db is recovering"}, {"requires", json::array({"db"})}}})}}});
     const json a = why(d, "llm");
     CHECK(a["ready"] == false);
     REQUIRE(a["tree"]["waits_on"].size() == 2);

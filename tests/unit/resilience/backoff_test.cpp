@@ -1,10 +1,10 @@
+#include "resilience/backoff.hpp"
+
 #include <doctest/doctest.h>
 
 #include <algorithm>
 #include <limits>
 #include <vector>
-
-#include "resilience/backoff.hpp"
 
 using namespace mainstay::resilience;
 using namespace std::chrono_literals;

@@ -1,9 +1,10 @@
+#include "resilience/capability.hpp"
+
 #include <doctest/doctest.h>
 
 #include <string>
 #include <vector>
 
-#include "resilience/capability.hpp"
 #include "support/fake_clock.hpp"
 
 using namespace mainstay::resilience;
@@ -250,7 +251,7 @@ TEST_CASE("a late check result after an unasked regression does not skip deactiv
     upgrade(c, clock);
     clock.advance(10s);
     REQUIRE(c.take_action(clock.now()) == CapabilityAction::check_availability);  // running
-    c.on_availability(clock.now(), false, "ollama not ready");  // unasked, while the check runs
+    c.on_availability(clock.now(), false, "ollama not ready");                    // unasked, while the check runs
     REQUIRE(c.state() == CapabilityState::degraded);
     c.on_availability(clock.now(), true);  // the check's own (now stale) result
     CHECK(c.state() == CapabilityState::degraded);
@@ -329,7 +330,7 @@ TEST_CASE("an unasked report while a check runs does not complete the check") {
     CHECK(c.running() == CapabilityAction::check_availability);  // still awaited
     CHECK(c.pending() == CapabilityAction::deactivate);
     CHECK(c.take_action(clock.now()) == CapabilityAction::none);  // one action at a time
-    c.on_availability(clock.now(), true);  // the check's result: after the deactivate
+    c.on_availability(clock.now(), true);                         // the check's result: after the deactivate
     CHECK(c.state() == CapabilityState::degraded);
     REQUIRE(c.take_action(clock.now()) == CapabilityAction::deactivate);
     c.on_deactivate_result(clock.now(), true);

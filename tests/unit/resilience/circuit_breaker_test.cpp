@@ -1,9 +1,10 @@
+#include "resilience/circuit_breaker.hpp"
+
 #include <doctest/doctest.h>
 
 #include <string>
 #include <vector>
 
-#include "resilience/circuit_breaker.hpp"
 #include "support/fake_clock.hpp"
 
 using namespace mainstay::resilience;
@@ -136,17 +137,17 @@ TEST_CASE("breaker callback fires exactly once per transition") {
     std::vector<std::string> transitions;
     CallbackSink sink([&](const Event& e) { transitions.push_back(e.from + "->" + e.to); });
     CircuitBreaker b(breaker_params(2), {&sink, "docker", {}});
-    fail_times(b, clock, 2);          // closed -> open
+    fail_times(b, clock, 2);  // closed -> open
     clock.advance(30s);
     REQUIRE(b.allow_request(clock.now()));  // open -> half-open
-    b.on_failure(clock.now());        // half-open -> open
-    b.on_failure(clock.now());        // late failure while open: no transition
+    b.on_failure(clock.now());              // half-open -> open
+    b.on_failure(clock.now());              // late failure while open: no transition
     clock.advance(30s);
-    b.poll(clock.now());              // open -> half-open
-    b.poll(clock.now());              // nothing
+    b.poll(clock.now());  // open -> half-open
+    b.poll(clock.now());  // nothing
     REQUIRE(b.allow_request(clock.now()));
-    b.on_success(clock.now());        // half-open -> closed
-    b.on_success(clock.now());        // nothing
+    b.on_success(clock.now());  // half-open -> closed
+    b.on_success(clock.now());  // nothing
     CHECK(transitions == std::vector<std::string>{"closed->open", "open->half-open", "half-open->open",
                                                   "open->half-open", "half-open->closed"});
     CHECK(b.stats().to_open == 2);
@@ -231,9 +232,9 @@ TEST_CASE("breaker thresholds of zero count as one") {
     fail_times(b, clock, 1);
     CHECK(b.state() == BreakerState::open);
     clock.advance(30s);
-    CHECK(b.allow_request(clock.now()));        // half_open_max_calls 0: one trial
+    CHECK(b.allow_request(clock.now()));  // half_open_max_calls 0: one trial
     CHECK_FALSE(b.allow_request(clock.now()));
-    b.on_success(clock.now());                  // half_open_successes 0: one success closes
+    b.on_success(clock.now());  // half_open_successes 0: one success closes
     CHECK(b.state() == BreakerState::closed);
 }
 

@@ -1,6 +1,7 @@
+#include "resilience/clock.hpp"
+
 #include <doctest/doctest.h>
 
-#include "resilience/clock.hpp"
 #include "support/fake_clock.hpp"
 
 using namespace mainstay::resilience;

@@ -1,6 +1,6 @@
-#include <doctest/doctest.h>
-
 #include "resilience/events.hpp"
+
+#include <doctest/doctest.h>
 
 using namespace mainstay::resilience;
 

@@ -1,6 +1,7 @@
+#include "resilience/health.hpp"
+
 #include <doctest/doctest.h>
 
-#include "resilience/health.hpp"
 #include "support/fake_clock.hpp"
 
 using namespace mainstay::resilience;

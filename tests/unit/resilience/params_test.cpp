@@ -1,6 +1,6 @@
-#include <doctest/doctest.h>
-
 #include "resilience/params.hpp"
+
+#include <doctest/doctest.h>
 
 using namespace mainstay::resilience;
 

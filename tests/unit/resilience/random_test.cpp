@@ -1,8 +1,8 @@
+#include "resilience/random.hpp"
+
 #include <doctest/doctest.h>
 
 #include <vector>
-
-#include "resilience/random.hpp"
 
 using namespace mainstay::resilience;
 using namespace std::chrono_literals;

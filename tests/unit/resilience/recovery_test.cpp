@@ -1,6 +1,7 @@
+#include "resilience/recovery.hpp"
+
 #include <doctest/doctest.h>
 
-#include "resilience/recovery.hpp"
 #include "support/fake_clock.hpp"
 
 using namespace mainstay::resilience;
@@ -64,7 +65,7 @@ TEST_CASE("recovery retries with backoff until an attempt succeeds") {
     CHECK(attempt(r, clock, false) == 2);  // at 3 s
     CHECK(r.next_deadline() == start + 7s);
     CHECK(r.last_error() == "exit code 1");
-    CHECK(attempt(r, clock, true) == 3);   // at 7 s
+    CHECK(attempt(r, clock, true) == 3);  // at 7 s
     CHECK(r.state() == RecoveryState::succeeded);
     CHECK(r.attempts() == 3);
     CHECK_FALSE(r.next_deadline().has_value());
@@ -243,7 +244,6 @@ TEST_CASE("recovery delays too long to add saturate instead of overflowing") {
     CHECK(r.next_deadline() == TimePoint::max());
 }
 
-
 TEST_CASE("resume restarts the valve and the backoff, and the attempt can succeed") {
     FakeClock clock;
     SeededRandom rng(1);
@@ -308,7 +308,7 @@ TEST_CASE("postpone delays the next attempt without counting one") {
     r.start(clock.now());
     r.postpone(clock.now() + 30s);  // e.g. the breaker is open for 30 s
     CHECK(r.next_deadline() == clock.now() + 30s);
-    r.postpone(clock.now() + 5s);   // never earlier
+    r.postpone(clock.now() + 5s);  // never earlier
     CHECK(r.next_deadline() == clock.now() + 30s);
     CHECK(r.attempts() == 0);
 }

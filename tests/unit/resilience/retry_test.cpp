@@ -1,8 +1,9 @@
+#include "resilience/retry.hpp"
+
 #include <doctest/doctest.h>
 
 #include <vector>
 
-#include "resilience/retry.hpp"
 #include "support/fake_clock.hpp"
 #include "unit/resilience/run_retry_sync.hpp"
 

@@ -14,8 +14,9 @@ namespace mainstay::testing {
 // due time. The operation gets the attempt number and may advance the clock itself to simulate
 // how long it takes; if it reaches the attempt's deadline (takes `timeout` or longer), the
 // attempt counts as timed out whatever it returned. Returns the final state.
-inline resilience::RetryState run_retry_sync(resilience::RetryPolicy& policy, FakeClock& clock,
-                                             const std::function<resilience::Outcome(std::uint32_t attempt)>& operation) {
+inline resilience::RetryState run_retry_sync(
+    resilience::RetryPolicy& policy, FakeClock& clock,
+    const std::function<resilience::Outcome(std::uint32_t attempt)>& operation) {
     using resilience::Outcome;
     using resilience::RetryState;
     if (policy.state() == RetryState::idle || policy.finished()) policy.begin(clock.now());

@@ -1,12 +1,11 @@
+#include "serve/control_request.hpp"
+
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
-
-#include <nlohmann/json.hpp>
-
-#include "serve/control_request.hpp"
 
 using namespace mainstay::serve;
 using nlohmann::json;
@@ -30,7 +29,8 @@ TEST_CASE("control line: blank lines are ignored, anything else is malformed") {
 }
 
 TEST_CASE("control request: the fields and their defaults") {
-    const auto r = read_control_request(json::parse(R"({"cmd":"events","name":"web","names":["a",1,"b"],"since_ms":1500,"follow":true})"));
+    const auto r = read_control_request(
+        json::parse(R"({"cmd":"events","name":"web","names":["a",1,"b"],"since_ms":1500,"follow":true})"));
     CHECK(r.error.empty());
     CHECK(r.cmd == "events");
     CHECK(r.name == "web");
@@ -50,7 +50,8 @@ TEST_CASE("control request: the fields and their defaults") {
 // which the client saw as "internal error: [json.exception.type_error.302] ...".
 TEST_CASE("control request: watch or follow that is not a boolean is an error, not an exception") {
     CHECK(read_control_request(json::parse(R"({"cmd":"status","watch":1})")).error == "watch: must be true or false");
-    CHECK(read_control_request(json::parse(R"({"cmd":"events","follow":"yes"})")).error == "follow: must be true or false");
+    CHECK(read_control_request(json::parse(R"({"cmd":"events","follow":"yes"})")).error ==
+          "follow: must be true or false");
     CHECK(read_control_request(json::parse(R"({"cmd":"status","watch":null})")).error.empty());
 }
 

@@ -1,5 +1,7 @@
 // StatusFile: the newest document reaches the disk atomically, older ones are coalesced, a
 // failing path is reported once.
+#include "serve/status_file.hpp"
+
 #include <doctest/doctest.h>
 
 #include <atomic>
@@ -9,8 +11,6 @@
 #include <sstream>
 #include <thread>
 #include <vector>
-
-#include "serve/status_file.hpp"
 
 using namespace mainstay::serve;
 using namespace std::chrono_literals;
