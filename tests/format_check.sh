@@ -10,7 +10,7 @@ if ! command -v clang-format >/dev/null 2>&1; then
 fi
 files=$(find src tests bench fuzz -type f \( -name '*.cpp' -o -name '*.hpp' -o -name '*.c' \) ! -path 'tests/fixtures/*' | sort)
 if ! clang-format --dry-run --Werror $files 2>/tmp/format-check.$$; then
-    grep -o '^[^:]*:[0-9]*:[0-9]*' /tmp/format-check.$$ | cut -d: -f1 | sort -u | sed 's/^/not formatted: /'
+    grep -E '^[^ ]+:[0-9]+:[0-9]+: (error|warning):' /tmp/format-check.$$ | cut -d: -f1 | sort -u | sed 's/^/not formatted: /'
     rm -f /tmp/format-check.$$
     echo "format check: run clang-format -i on the files above"
     exit 1

@@ -23,8 +23,21 @@ bool one_of(std::string_view word, std::initializer_list<std::string_view> words
 // The states in which a service has had its chance (SPEC §4: the startup phase waits for each
 // to be ready, completed, or to have failed its attempt; `blocked` counts too): from then on a
 // soft dependent may go.
-bool settles(std::string_view state) {
-    return one_of(state, {"ready", "completed", "failed", "paused", "unhealthy", "recovering", "stopped", "blocked"});
+bool settles(supervisor::State state) {
+    using supervisor::State;
+    switch (state) {
+        case State::ready:
+        case State::completed:
+        case State::failed:
+        case State::paused:
+        case State::unhealthy:
+        case State::recovering:
+        case State::stopped:
+        case State::blocked:
+            return true;
+        default:
+            return false;
+    }
 }
 
 // One service of the answer: its record (null when it had no transition) and its edges.
@@ -116,9 +129,9 @@ void StartupTimeline::record(const supervisor::Transition& t, TimePoint at) {
     if (!began_) begin(at);
     if (ended_) return;
     if (t.subject == Subject::mode) {
-        if (t.from == "starting" && t.to != "starting") {
+        if (t.from == supervisor::Mode::starting && t.to != supervisor::Mode::starting) {
             ended_ = at;
-            end_mode_ = t.to;
+            end_mode_ = std::string(t.to.name());
         }
         return;
     }
@@ -126,15 +139,18 @@ void StartupTimeline::record(const supervisor::Transition& t, TimePoint at) {
     auto it = services_.find(t.name);
     if (it == services_.end()) it = services_.emplace(t.name, Times{}).first;
     Times& s = it->second;
-    if (!s.launched && one_of(t.from, {"waiting", "blocked"}) &&
-        !one_of(t.to, {"waiting", "blocked", "stopping", "stopped"})) {
+    using supervisor::State;
+    const auto* to = std::get_if<State>(&t.to.value());
+    if (to == nullptr) return;
+    if (!s.launched && (t.from == State::waiting || t.from == State::blocked) &&
+        !(*to == State::waiting || *to == State::blocked || *to == State::stopping || *to == State::stopped)) {
         s.launched = at;
     }
-    if (!s.starting && t.to == "starting") s.starting = at;
-    if (!s.running && t.to == "running") s.running = at;
-    if (!s.ready && one_of(t.to, {"ready", "completed"})) s.ready = at;
-    if (!s.settled && settles(t.to)) s.settled = at;
-    s.outcome = t.to;
+    if (!s.starting && *to == State::starting) s.starting = at;
+    if (!s.running && *to == State::running) s.running = at;
+    if (!s.ready && (*to == State::ready || *to == State::completed)) s.ready = at;
+    if (!s.settled && settles(*to)) s.settled = at;
+    s.outcome = std::string(t.to.name());
     s.outcome_at = at;
 }
 

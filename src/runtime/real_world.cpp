@@ -405,7 +405,8 @@ void RealWorld::reload() {
 
 void RealWorld::record(const supervisor::Transition& transition) {
     if (transition.subject == supervisor::Transition::Subject::service &&
-        (transition.to == "stopped" || transition.to == "failed" || transition.to == "completed")) {
+        (transition.to == supervisor::State::stopped || transition.to == supervisor::State::failed ||
+         transition.to == supervisor::State::completed)) {
         slot_holders_.erase(transition.name);
     }
     if (on_transition_) on_transition_(transition);

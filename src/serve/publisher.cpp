@@ -149,8 +149,8 @@ void Publisher::transition(const supervisor::Transition& t) {
     entry.at = std::chrono::steady_clock::now();
     entry.subject = subject_of(t.subject);
     entry.name = t.name;
-    entry.from = t.from;
-    entry.to = t.to;
+    entry.from = std::string(t.from.name());
+    entry.to = std::string(t.to.name());
     entry.reason = t.reason;
     entry.attempt = t.attempt;
     entry.next_attempt_in = t.next_attempt_in;
@@ -162,16 +162,16 @@ void Publisher::transition(const supervisor::Transition& t) {
         for (auto& [id, f] : followers) f(recorded);
     }
     using Subject = supervisor::Transition::Subject;
-    if (t.subject == Subject::mode && t.to == "stopping") {
+    if (t.subject == Subject::mode && t.to == supervisor::Mode::stopping) {
         publish_now();  // not held back: a quick shutdown would end before the next document
     } else {
         status_changed();
     }
 
     // The table at every mode change after the startup phase (the first comes with ready()).
-    if (t.subject == Subject::mode && ready_sent_ && t.to != "stopping") print_table();
+    if (t.subject == Subject::mode && ready_sent_ && t.to != supervisor::Mode::stopping) print_table();
     if (!notifier_.enabled()) return;
-    if (t.subject == Subject::mode && t.to == "stopping") {
+    if (t.subject == Subject::mode && t.to == supervisor::Mode::stopping) {
         last_status_ = "stopping";
         notifier_.send("STOPPING=1\nSTATUS=stopping\n");
         return;
@@ -179,8 +179,9 @@ void Publisher::transition(const supervisor::Transition& t) {
     if (!ready_sent_ || supervisor_.shutting_down()) return;
     // Only what can change the counts: a service entering or leaving ready/completed, a
     // capability, the mode.
-    const bool counts = t.subject != Subject::service || t.from == "ready" || t.to == "ready" ||
-                        t.from == "completed" || t.to == "completed";
+    using supervisor::State;
+    const bool counts = t.subject != Subject::service || t.from == State::ready || t.to == State::ready ||
+                        t.from == State::completed || t.to == State::completed;
     if (!counts) return;
     std::string status = status_line();
     if (status == last_status_) return;

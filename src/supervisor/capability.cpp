@@ -165,8 +165,8 @@ void Capability::report(World& world) {
     const CapabilityState now_state = state();
     const auto now_tier = active();
     if (now_state == logged_ && now_tier == logged_tier_) return;
-    world.record({Transition::Subject::capability, spec_.name, std::string(to_string(logged_)),
-                  std::string(to_string(now_state)), reason(), std::nullopt, std::nullopt});
+    world.record(
+        {Transition::Subject::capability, spec_.name, logged_, now_state, reason(), std::nullopt, std::nullopt});
     logged_ = now_state;
     logged_tier_ = now_tier;
     since_ = world.now();
@@ -323,8 +323,8 @@ std::string Capability::upgrade(World& world) {
         lane.machine.conditions_changed(world.now());
     }
     if (was_held) {
-        world.record({Transition::Subject::capability, spec_.name, std::string(to_string(state())),
-                      std::string(to_string(state())), "hold ended by mainstay upgrade", std::nullopt, std::nullopt});
+        world.record({Transition::Subject::capability, spec_.name, state(), state(), "hold ended by mainstay upgrade",
+                      std::nullopt, std::nullopt});
     }
     act(world);
     return {};
@@ -349,9 +349,8 @@ std::string Capability::downgrade(World& world, const std::optional<std::string>
     const std::string where = target < lanes_.size() ? "tier " + lanes_[target].tier.name : std::string("no tier");
     world.log(config::LogLevel::info,
               "capability " + spec_.name + ": held at " + where + " by mainstay downgrade (until mainstay upgrade)");
-    world.record({Transition::Subject::capability, spec_.name, std::string(to_string(state())),
-                  std::string(to_string(state())), "held at " + where + " by mainstay downgrade", std::nullopt,
-                  std::nullopt});
+    world.record({Transition::Subject::capability, spec_.name, state(), state(),
+                  "held at " + where + " by mainstay downgrade", std::nullopt, std::nullopt});
     act(world);
     return {};
 }

@@ -37,13 +37,7 @@ Service::Service(const config::ServiceSpec& spec, Id id, resilience::Random& ran
 void Service::become(World& world, State s, std::string reason, bool quiet, bool failed) {
     std::optional<Transition> t;
     if (s != state_ || failed) {
-        t = Transition{Transition::Subject::service,
-                       spec_.name,
-                       std::string(to_string(state_)),
-                       std::string(to_string(s)),
-                       reason,
-                       std::nullopt,
-                       std::nullopt};
+        t = Transition{Transition::Subject::service, spec_.name, state_, s, reason, std::nullopt, std::nullopt};
         if (s == State::recovering || s == State::paused) t->attempt = recovery_.attempts();
         if (s == State::recovering) {
             if (auto next = recovery_.next_deadline()) {

@@ -272,13 +272,7 @@ void Supervisor::update_mode() {
     const Mode was = mode_;
     mode_ = next;
     mode_since_ = world_.now();
-    world_.record({Transition::Subject::mode,
-                   {},
-                   std::string(to_string(was)),
-                   std::string(to_string(next)),
-                   {},
-                   std::nullopt,
-                   std::nullopt});
+    world_.record({Transition::Subject::mode, {}, was, next, {}, std::nullopt, std::nullopt});
     if (next == Mode::critical && main_.on_critical_failure == config::CriticalFailure::exit) {
         report_mode();
         world_.log(config::LogLevel::error, "on_critical_failure: exit: stopping everything");

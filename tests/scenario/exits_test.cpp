@@ -166,23 +166,23 @@ TEST_CASE(
     using S = Transition::Subject;
     auto find = [&](S subject, const std::string& to) -> const Transition* {
         for (const auto& tr : t.world.transitions) {
-            if (tr.subject == subject && tr.to == to) return &tr;
+            if (tr.subject == subject && tr.to.name() == to) return &tr;
         }
         return nullptr;
     };
     const Transition* running = find(S::service, "running");
     REQUIRE(running != nullptr);
     CHECK(running->name == "web");
-    CHECK(running->from == "waiting");
+    CHECK(running->from == State::waiting);
     const Transition* failed = find(S::service, "recovering");
     REQUIRE(failed != nullptr);
-    CHECK(failed->from == "ready");
+    CHECK(failed->from == State::ready);
     CHECK(failed->reason == "exited with code 1");
     CHECK(failed->attempt == 0u);
     CHECK(failed->next_attempt_in == resilience::Duration(100ms));
     const Transition* full = find(S::mode, "full");
     REQUIRE(full != nullptr);
-    CHECK(full->from == "starting");
+    CHECK(full->from == Mode::starting);
     CHECK(find(S::mode, "degraded") != nullptr);
     const Transition* up = find(S::capability, "full");
     REQUIRE(up != nullptr);
@@ -196,8 +196,9 @@ TEST_CASE(
 TEST_CASE("a failed attempt that leaves the state recovering is still one journal entry") {
     Story t({svc("docker")}, {}, {"docker"});
     t.advance(350ms);  // failures at 0, 100 and 300 ms
-    const auto n = std::count_if(t.world.transitions.begin(), t.world.transitions.end(),
-                                 [](const Transition& tr) { return tr.name == "docker" && tr.to == "recovering"; });
+    const auto n = std::count_if(t.world.transitions.begin(), t.world.transitions.end(), [](const Transition& tr) {
+        return tr.name == "docker" && tr.to == State::recovering;
+    });
     CHECK(n == 3);
     CHECK(t.world.transitions.back().attempt == 2u);
     CHECK(t.world.transitions.back().reason == "executable not found: docker");

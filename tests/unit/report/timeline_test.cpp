@@ -18,6 +18,25 @@ using namespace mainstay::testing;
 using nlohmann::json;
 using Subject = supervisor::Transition::Subject;
 
+// The typed state a transition's text names (the journal's words), as the tests write them.
+supervisor::StateOf service_state(std::string_view name) {
+    for (int i = 0; i <= static_cast<int>(supervisor::State::failed); ++i) {
+        const auto state = static_cast<supervisor::State>(i);
+        if (supervisor::to_string(state) == name) return state;
+    }
+    FAIL("no service state named " << name);
+    return supervisor::State::waiting;
+}
+
+supervisor::StateOf mode_state(std::string_view name) {
+    for (int i = 0; i <= static_cast<int>(supervisor::Mode::stopping); ++i) {
+        const auto mode = static_cast<supervisor::Mode>(i);
+        if (supervisor::to_string(mode) == name) return mode;
+    }
+    FAIL("no mode named " << name);
+    return supervisor::Mode::starting;
+}
+
 namespace {
 
 const TimePoint kBegin = kSteadyNow - 5s;
@@ -27,8 +46,9 @@ struct Feed {
     StartupTimeline timeline;
     Feed() { timeline.begin(kBegin); }
     Feed& service(const std::string& name, const std::string& from, const std::string& to, int ms) {
-        timeline.record({Subject::service, name, from, to, "", std::nullopt, std::nullopt},
-                        kBegin + std::chrono::milliseconds(ms));
+        timeline.record(
+            {Subject::service, name, service_state(from), service_state(to), "", std::nullopt, std::nullopt},
+            kBegin + std::chrono::milliseconds(ms));
         return *this;
     }
     // waiting -> starting -> running -> ready at launch, launch + 1, ready.
@@ -38,7 +58,7 @@ struct Feed {
             .service(name, "running", "ready", ready);
     }
     Feed& mode(const std::string& from, const std::string& to, int ms) {
-        timeline.record({Subject::mode, "", from, to, "", std::nullopt, std::nullopt},
+        timeline.record({Subject::mode, "", mode_state(from), mode_state(to), "", std::nullopt, std::nullopt},
                         kBegin + std::chrono::milliseconds(ms));
         return *this;
     }
@@ -278,9 +298,14 @@ TEST_CASE(
     "a service a reload added after the startup phase is not on its timeline, one of the phase that never moved is") {
     StartupTimeline tl;
     tl.begin(kBegin, std::vector<std::string>{"db", "idle"});  // the services there were when the phase began
-    tl.record({Subject::service, "db", "waiting", "starting", "", std::nullopt, std::nullopt}, kBegin);
-    tl.record({Subject::service, "db", "starting", "ready", "", std::nullopt, std::nullopt}, kBegin + 100ms);
-    tl.record({Subject::mode, "", "starting", "degraded", "", std::nullopt, std::nullopt}, kBegin + 100ms);
+    tl.record(
+        {Subject::service, "db", service_state("waiting"), service_state("starting"), "", std::nullopt, std::nullopt},
+        kBegin);
+    tl.record(
+        {Subject::service, "db", service_state("starting"), service_state("ready"), "", std::nullopt, std::nullopt},
+        kBegin + 100ms);
+    tl.record({Subject::mode, "", mode_state("starting"), mode_state("degraded"), "", std::nullopt, std::nullopt},
+              kBegin + 100ms);
     const json t = timeline_json(tl, doc({svc("db"), svc("idle"), svc("late")}), kSteadyNow, kWallNow);
     std::vector<std::string> names;
     for (const auto& s : t["services"]) names.push_back(s["name"].get<std::string>());
@@ -289,7 +314,8 @@ TEST_CASE(
     // A phase that began with no service at all (an empty services.d, filled later).
     StartupTimeline empty;
     empty.begin(kBegin, std::vector<std::string>{});
-    empty.record({Subject::mode, "", "starting", "full", "", std::nullopt, std::nullopt}, kBegin);
+    empty.record({Subject::mode, "", mode_state("starting"), mode_state("full"), "", std::nullopt, std::nullopt},
+                 kBegin);
     CHECK(timeline_json(empty, doc({svc("late")}), kSteadyNow, kWallNow)["services"].empty());
 }
 
@@ -311,11 +337,14 @@ TEST_CASE("while the startup phase goes on the outcome is the state so far and e
 
 TEST_CASE("a transition before begin begins the phase, and begin again forgets what was recorded") {
     StartupTimeline tl;
-    tl.record({Subject::service, "db", "waiting", "starting", "", std::nullopt, std::nullopt}, kBegin);
+    tl.record(
+        {Subject::service, "db", service_state("waiting"), service_state("starting"), "", std::nullopt, std::nullopt},
+        kBegin);
     REQUIRE(tl.began());
     CHECK(*tl.began() == kBegin);
     CHECK(tl.services().count("db") == 1);
-    tl.record({Subject::mode, "", "starting", "critical", "", std::nullopt, std::nullopt}, kBegin + 1s);
+    tl.record({Subject::mode, "", mode_state("starting"), mode_state("critical"), "", std::nullopt, std::nullopt},
+              kBegin + 1s);
     CHECK(tl.end_mode() == "critical");
     tl.begin(kBegin + 2s);
     CHECK(tl.services().empty());
