@@ -189,7 +189,7 @@ TEST_CASE(
     ::uname(&u);
     int major = 0, minor = 0;
     std::sscanf(u.release, "%d.%d", &major, &minor);
-    const bool has_clone_into_cgroup = major > 5 || (major == 5 && minor >= 7);
+    [[maybe_unused]] const bool has_clone_into_cgroup = major > 5 || (major == 5 && minor >= 7);
 #if defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
     if (has_clone_into_cgroup)
         CHECK(outcome.spawned->born_in_cgroup);
