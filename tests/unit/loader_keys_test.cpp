@@ -16,37 +16,10 @@
 
 #include "config/diff.hpp"
 #include "config/loader.hpp"
-#include "test_support.hpp"
+#include "loader_support.hpp"
 
-using namespace mainstay::config;
-using mainstay::testing::TempTree;
+using namespace loader_support;
 using namespace std::chrono_literals;
-
-namespace {
-
-const std::filesystem::path kComplete = std::filesystem::path(MAINSTAY_FIXTURES_DIR) / "good/complete";
-
-LoadResult load_dir(const std::filesystem::path& dir, Environment env = {}) {
-    return load({dir / "mainstay.yaml", std::nullopt, std::nullopt, std::move(env)});
-}
-
-bool contains_text(const std::string& text, const std::string& part) {
-    return text.find(part) != std::string::npos;
-}
-
-std::string all_messages(const Diagnostics& d) {
-    std::string out;
-    for (const auto& x : d.sorted()) out += format(x) + "\n";
-    return out;
-}
-
-const ServiceSpec& service(const Config& c, std::string_view name) {
-    const ServiceSpec* s = c.find_service(name);
-    REQUIRE(s != nullptr);
-    return *s;
-}
-
-}  // namespace
 
 TEST_CASE("limits: memory as a size, cpu as a number of CPUs, pids as a count, each checked with its position") {
     TempTree t;

@@ -14,33 +14,10 @@
 #include <future>
 
 #include "config/diff.hpp"
-#include "test_support.hpp"
+#include "loader_support.hpp"
 
-using namespace mainstay::config;
-using mainstay::testing::TempTree;
+using namespace loader_support;
 using namespace std::chrono_literals;
-
-namespace {
-
-const std::filesystem::path kComplete = std::filesystem::path(MAINSTAY_FIXTURES_DIR) / "good/complete";
-
-LoadResult load_dir(const std::filesystem::path& dir, Environment env = {}) {
-    return load({dir / "mainstay.yaml", std::nullopt, std::nullopt, std::move(env)});
-}
-
-std::string all_messages(const Diagnostics& d) {
-    std::string out;
-    for (const auto& x : d.sorted()) out += format(x) + "\n";
-    return out;
-}
-
-const ServiceSpec& service(const Config& c, std::string_view name) {
-    const ServiceSpec* s = c.find_service(name);
-    REQUIRE(s != nullptr);
-    return *s;
-}
-
-}  // namespace
 
 TEST_CASE("the main file's keys are typed and its relative paths resolved against it") {
     auto r = load_dir(kComplete);
