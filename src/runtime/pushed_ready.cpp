@@ -13,14 +13,13 @@
 #include <cstring>
 
 #include "config/values.hpp"
+#include "runtime/log_capture.hpp"
 
 namespace mainstay::runtime {
 
 supervisor::Notice parse_notice(std::string_view datagram) {
     supervisor::Notice n;
-    for (;;) {
-        const auto nl = datagram.find('\n');
-        const std::string_view line = datagram.substr(0, nl);
+    for_each_line(datagram, [&](std::string_view line) {
         if (line == "READY=1")
             n.ready = true;
         else if (line == "STOPPING=1")
@@ -31,9 +30,7 @@ supervisor::Notice parse_notice(std::string_view datagram) {
             n.watchdog_trigger = true;
         else if (line.starts_with("STATUS="))
             n.status = std::string(line.substr(7));
-        if (nl == std::string_view::npos) break;
-        datagram.remove_prefix(nl + 1);
-    }
+    });
     return n;
 }
 
