@@ -23,6 +23,14 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 // Time moves only when told; timers are kept in a map and fired in order by advance().
+// The supervisor's reports go nowhere: only its decisions are measured.
+class Silent final : public supervisor::Observer {
+public:
+    void log(config::LogLevel, const std::string&) override {}
+    void record(const supervisor::Transition&) override {}
+    void startup_ended(const std::string&) override {}
+};
+
 class CountingWorld final : public supervisor::World {
 public:
     supervisor::TimePoint now() const override { return now_; }
@@ -42,9 +50,7 @@ public:
         else
             timers_.erase(id);
     }
-    void notify_ready(const std::string&) override {}
     void shutdown_complete() override {}
-    void log(config::LogLevel, const std::string&) override {}
 
     // Fires every timer due by now + d, in time order; returns how many fired.
     std::size_t advance(supervisor::Supervisor& s, resilience::Duration d) {
@@ -95,7 +101,8 @@ double chain(std::size_t n) {
                     i == 0 ? std::vector<std::string>{} : std::vector<std::string>{"s" + std::to_string(i - 1)}));
     }
     CountingWorld world;
-    supervisor::Supervisor sup(config, world, 1);
+    Silent silent;
+    supervisor::Supervisor sup(config, world, silent, 1);
     const auto t0 = Clock::now();
     sup.start();
     std::size_t events = 0;
@@ -111,7 +118,8 @@ double fan_out(std::size_t n) {
     config.services.push_back(service("root", {}));
     for (std::size_t i = 0; i < n; ++i) config.services.push_back(service("d" + std::to_string(i), {"root"}));
     CountingWorld world;
-    supervisor::Supervisor sup(config, world, 1);
+    Silent silent;
+    supervisor::Supervisor sup(config, world, silent, 1);
     sup.start();
     const auto t0 = Clock::now();
     world.advance(sup, 1ms);  // root ready: the n dependents start
@@ -126,7 +134,8 @@ double flap(std::size_t n, int rounds) {
     config::Config config;
     for (std::size_t i = 0; i < n; ++i) config.services.push_back(service("s" + std::to_string(i), {}));
     CountingWorld world;
-    supervisor::Supervisor sup(config, world, 1);
+    Silent silent;
+    supervisor::Supervisor sup(config, world, silent, 1);
     sup.start();
     world.advance(sup, 10ms);  // all ready
     const supervisor::Service& victim = *sup.find("s0");

@@ -49,7 +49,7 @@ Daemon::Daemon(config::Config config, const config::LoadOptions& reload_from, ru
       containment_(runtime::contain(config_, lock_file, io_, logging_)),
       tails_(config_.main.log.format),
       world_(io_, logging_, tails_),
-      supervisor_(config_, world_, std::random_device{}(), &metrics_),
+      supervisor_(config_, world_, reporter_, std::random_device{}(), &metrics_),
       publisher_(io_, config_, logging_, supervisor_, metrics_),
       api_(publisher_, supervisor_, tails_, config_.main),
       reloader_(
@@ -72,11 +72,7 @@ Daemon::Daemon(config::Config config, const config::LoadOptions& reload_from, ru
     // thousand definitions are megabytes), and a reload diffs against the Services' own.
     std::vector<config::ServiceSpec>().swap(config_.services);
     runtime::release_free_memory();
-    world_.report_to([this](const supervisor::Transition& t) { publisher_.transition(t); },
-                     [this] {
-                         publisher_.ready();
-                         release_soon();
-                     });
+    reporter_.publish_to(publisher_, [this] { release_soon(); });
     publisher_.start();
     open_control();
     open_http(config_.main.status.http);

@@ -2,7 +2,7 @@
 //
 // A Daemon owns every part of the running instance as a member, made in the order they are
 // declared (each from the ones above it) and unmade in reverse: the instance lock, the log, the
-// event loop, where children are kept, the World, the Supervisor, what is published and what
+// event loop, where children are kept, the World, where reports go, the Supervisor, what is published and what
 // answers (control socket, HTTP), the reloader, the reaper and the signals. It wires them, runs
 // the one event loop until everything has stopped, and says how mainstay ends. Nothing here
 // decides anything about a service: that is the Supervisor's.
@@ -31,6 +31,7 @@
 #include "serve/control_server.hpp"
 #include "serve/http_server.hpp"
 #include "serve/publisher.hpp"
+#include "serve/reporter.hpp"
 #include "supervisor/supervisor.hpp"
 
 namespace mainstay::daemon {
@@ -86,7 +87,8 @@ private:
     runtime::Containment containment_;
     runtime::OutputTails tails_;  // each service's last lines: `mainstay logs`, exit reasons
     runtime::RealWorld world_;
-    report::MetricsCounters metrics_;  // fed by the resilience machines' events
+    serve::Reporter reporter_{logging_, world_};  // what the supervisor reports goes here
+    report::MetricsCounters metrics_;             // fed by the resilience machines' events
     supervisor::Supervisor supervisor_;
     serve::Publisher publisher_;
     boost::asio::steady_timer trim_timer_{io_};

@@ -50,7 +50,7 @@
 #include <vector>
 
 #include "report/format.hpp"
-#include "supervisor/world.hpp"
+#include "supervisor/observer.hpp"
 
 namespace mainstay::report {
 

@@ -82,7 +82,7 @@ SpawnOutcome RealWorld::spawn_contained(SpawnRequest& request, const config::Ser
             if (spec.limits) {
                 std::string failed = cgroups_->apply_limits(leaf, *spec.limits);
                 if (!failed.empty() && limits_warned_.insert(spec.name).second) {
-                    log(config::LogLevel::warn, spec.name + ": limits not applied: " + failed);
+                    logging_.log(config::LogLevel::warn, spec.name + ": limits not applied: " + failed);
                 }
             }
         }
@@ -93,7 +93,8 @@ SpawnOutcome RealWorld::spawn_contained(SpawnRequest& request, const config::Ser
     if (outcome.spawned && service) {
         leaders_[outcome.spawned->pid] = Leader{leaf, spec.name};
         if (records_ != nullptr && !records_->add(outcome.spawned->pid, spec.name)) {
-            log(config::LogLevel::warn, spec.name + ": cannot record its process group in " + records_->dir().string());
+            logging_.log(config::LogLevel::warn,
+                         spec.name + ": cannot record its process group in " + records_->dir().string());
         }
     }
     return outcome;
@@ -115,9 +116,9 @@ void RealWorld::after_exit(int pid) {
             if (auto ended = end_escaped(service, instance_id_, running); !ended.empty()) {
                 std::string list;
                 for (const auto& e : ended) list += (list.empty() ? "" : ", ") + e;
-                log(config::LogLevel::info, service + ": ended " + std::to_string(ended.size()) +
-                                                (ended.size() == 1 ? " process" : " processes") +
-                                                " it left outside its group (no cgroup): " + list);
+                logging_.log(config::LogLevel::info, service + ": ended " + std::to_string(ended.size()) +
+                                                         (ended.size() == 1 ? " process" : " processes") +
+                                                         " it left outside its group (no cgroup): " + list);
             }
         }
     }
@@ -348,7 +349,8 @@ void RealWorld::signal_group(int pgid, int signal) {
         return;
     }
     if (::kill(-pgid, signal) == -1 && errno != ESRCH) {
-        log(config::LogLevel::warn, "kill(-" + std::to_string(pgid) + ", " + std::to_string(signal) + ") failed");
+        logging_.log(config::LogLevel::warn,
+                     "kill(-" + std::to_string(pgid) + ", " + std::to_string(signal) + ") failed");
     }
 }
 
@@ -394,32 +396,16 @@ void RealWorld::shutdown_complete() {
     complete_ = true;
 }
 
-void RealWorld::notify_ready(const std::string& status) {
-    (void)status;  // the mode line is logged already; systemd gets the counts (Publisher)
-    if (on_ready_) on_ready_();
-}
-
 void RealWorld::reload() {
     if (reload_) reload_();
 }
 
-void RealWorld::record(const supervisor::Transition& transition) {
+void RealWorld::transition(const supervisor::Transition& transition) {
     if (transition.subject == supervisor::Transition::Subject::service &&
         (transition.to == supervisor::State::stopped || transition.to == supervisor::State::failed ||
          transition.to == supervisor::State::completed)) {
         slot_holders_.erase(transition.name);
     }
-    if (on_transition_) on_transition_(transition);
-}
-
-void RealWorld::report_to(std::function<void(const supervisor::Transition&)> on_transition,
-                          std::function<void()> on_ready) {
-    on_transition_ = std::move(on_transition);
-    on_ready_ = std::move(on_ready);
-}
-
-void RealWorld::log(config::LogLevel level, const std::string& message) {
-    logging_.log(level, message);
 }
 
 std::string RealWorld::last_output(const std::string& service) const {
@@ -431,8 +417,9 @@ void RealWorld::on_datagram(int leader, const std::string& service, int sender, 
     if (!of_service(sender, leader, service)) {
         // Anyone on the machine can send to an abstract address: only the service's own count.
         if (!std::exchange(told, true)) {
-            log(config::LogLevel::warn, service + ": ignored a notify message from pid " + std::to_string(sender) +
-                                            ", not a process of the service (told once per start)");
+            logging_.log(config::LogLevel::warn, service + ": ignored a notify message from pid " +
+                                                     std::to_string(sender) +
+                                                     ", not a process of the service (told once per start)");
         }
         return;
     }

@@ -26,6 +26,7 @@
 #include "runtime/probe.hpp"
 #include "runtime/pushed_ready.hpp"
 #include "runtime/spawner.hpp"
+#include "supervisor/observer.hpp"
 #include "supervisor/supervisor.hpp"
 #include "supervisor/world.hpp"
 
@@ -57,15 +58,13 @@ public:
     void set_timer(supervisor::Id id, std::optional<supervisor::TimePoint> when) override;
     void forget(supervisor::Id id) override;
     void shutdown_complete() override;
-    void notify_ready(const std::string& status) override;
-    void log(config::LogLevel level, const std::string& message) override;
     std::string last_output(const std::string& service) const override;
-    void record(const supervisor::Transition& transition) override;
     void reload() override;
-    // What reload() does (run.cpp reads the configuration again); set before start.
+    // What reload() does (the daemon reads the configuration again); set before start.
     void reload_with(std::function<void()> reload) { reload_ = std::move(reload); }
-    // Where transitions and the end of the startup phase go (the reporters); set before start.
-    void report_to(std::function<void(const supervisor::Transition&)> on_transition, std::function<void()> on_ready);
+    // A transition the supervisor reported (serve/reporter passes each on): a service that
+    // stopped, failed or completed no longer holds a descriptor slot.
+    void transition(const supervisor::Transition& transition);
 
     bool complete() const { return complete_; }
     // An exited child that was an exec probe: reports it and returns true.
@@ -102,8 +101,6 @@ private:
     Logging& logging_;
     OutputTails& tails_;
     supervisor::Supervisor* supervisor_{nullptr};
-    std::function<void(const supervisor::Transition&)> on_transition_;
-    std::function<void()> on_ready_;
     std::function<void()> reload_;
     struct Timer {
         explicit Timer(boost::asio::io_context& io) : timer(io) {}

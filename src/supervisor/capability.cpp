@@ -10,9 +10,9 @@ namespace mainstay::supervisor {
 using resilience::CapabilityAction;
 using resilience::CapabilityState;
 
-Capability::Capability(const config::CapabilitySpec& spec, Id id, resilience::Random& random,
+Capability::Capability(const config::CapabilitySpec& spec, Id id, Observer& observer, resilience::Random& random,
                        resilience::EventSink* events)
-    : spec_(spec), id_(id) {
+    : spec_(spec), id_(id), observer_(observer) {
     for (const auto& tier : spec_.chain()) lanes_.emplace_back(tier, spec_, random, events);
 }
 
@@ -165,7 +165,7 @@ void Capability::report(World& world) {
     const CapabilityState now_state = state();
     const auto now_tier = active();
     if (now_state == logged_ && now_tier == logged_tier_) return;
-    world.record(
+    observer_.record(
         {Transition::Subject::capability, spec_.name, logged_, now_state, reason(), std::nullopt, std::nullopt});
     logged_ = now_state;
     logged_tier_ = now_tier;
@@ -186,7 +186,8 @@ void Capability::report(World& world) {
         else if (logged_ == CapabilityState::degraded && !lane.met && !lane.unmet.empty())
             line += " (" + lane.unmet + ")";
     }
-    world.log(logged_ == CapabilityState::degraded && failed ? config::LogLevel::warn : config::LogLevel::info, line);
+    observer_.log(logged_ == CapabilityState::degraded && failed ? config::LogLevel::warn : config::LogLevel::info,
+                  line);
 }
 
 std::string Capability::why_not(std::size_t i) const {
@@ -284,7 +285,7 @@ bool Capability::on_exit(World& world, int pid, const ExitStatus& status) {
         return true;
     }
     if (hook_ == CapabilityAction::deactivate && !status.success()) {
-        world.log(config::LogLevel::warn, "capability " + spec_.name + ": deactivate at shutdown: " + what);
+        observer_.log(config::LogLevel::warn, "capability " + spec_.name + ": deactivate at shutdown: " + what);
     }
     hook_ = CapabilityAction::none;
     hook_lane_.reset();
@@ -302,7 +303,7 @@ std::string Capability::resume_by_hand(World& world) {
         return "capability " + spec_.name + " is " + std::string(resilience::to_string(state())) +
                ": nothing to resume";
     }
-    world.log(config::LogLevel::info, "capability " + spec_.name + ": resume requested");
+    observer_.log(config::LogLevel::info, "capability " + spec_.name + ": resume requested");
     for (Lane& lane : lanes_) {
         if (lane.machine.held()) lane.machine.release(world.now());
     }
@@ -315,7 +316,7 @@ std::string Capability::upgrade(World& world) {
     std::string line = "capability " + spec_.name + ": upgrade requested: every tier is checked now";
     if (hold_)
         line += "; the hold at " + (held_at()->empty() ? std::string("no tier") : "tier " + *held_at()) + " ends";
-    world.log(config::LogLevel::info, line);
+    observer_.log(config::LogLevel::info, line);
     const bool was_held = hold_.has_value();
     hold_.reset();
     for (Lane& lane : lanes_) {
@@ -323,8 +324,8 @@ std::string Capability::upgrade(World& world) {
         lane.machine.conditions_changed(world.now());
     }
     if (was_held) {
-        world.record({Transition::Subject::capability, spec_.name, state(), state(), "hold ended by mainstay upgrade",
-                      std::nullopt, std::nullopt});
+        observer_.record({Transition::Subject::capability, spec_.name, state(), state(),
+                          "hold ended by mainstay upgrade", std::nullopt, std::nullopt});
     }
     act(world);
     return {};
@@ -347,10 +348,10 @@ std::string Capability::downgrade(World& world, const std::optional<std::string>
     }
     hold_ = target;
     const std::string where = target < lanes_.size() ? "tier " + lanes_[target].tier.name : std::string("no tier");
-    world.log(config::LogLevel::info,
-              "capability " + spec_.name + ": held at " + where + " by mainstay downgrade (until mainstay upgrade)");
-    world.record({Transition::Subject::capability, spec_.name, state(), state(),
-                  "held at " + where + " by mainstay downgrade", std::nullopt, std::nullopt});
+    observer_.log(config::LogLevel::info, "capability " + spec_.name + ": held at " + where +
+                                              " by mainstay downgrade (until mainstay upgrade)");
+    observer_.record({Transition::Subject::capability, spec_.name, state(), state(),
+                      "held at " + where + " by mainstay downgrade", std::nullopt, std::nullopt});
     act(world);
     return {};
 }
@@ -366,9 +367,9 @@ void Capability::startup_ended(World& world) {
         any = true;
     }
     if (!any) return;
-    world.log(config::LogLevel::info, "capability " + spec_.name +
-                                          ": degraded at the end of the startup phase: deactivate runs once" +
-                                          (tiered() ? " for each tier not active" : ""));
+    observer_.log(config::LogLevel::info, "capability " + spec_.name +
+                                              ": degraded at the end of the startup phase: deactivate runs once" +
+                                              (tiered() ? " for each tier not active" : ""));
     if (!hook_pid_) act(world);  // else it comes after the running hook
 }
 
@@ -386,7 +387,7 @@ void Capability::shut_down(World& world) {
         logged_ = CapabilityState::degraded;
         logged_tier_.reset();
         since_ = world.now();
-        world.log(config::LogLevel::info, "capability " + spec_.name + ": degraded (shutting down)");
+        observer_.log(config::LogLevel::info, "capability " + spec_.name + ": degraded (shutting down)");
     }
     if (hook_pid_ && hook_ == CapabilityAction::activate) {
         // Its exit brings the last deactivate: the two never run at once.
@@ -415,8 +416,8 @@ void Capability::run_last_deactivates(World& world) {
         hook_lane_ = i;
         StartResult started = world.start_command(label(i, CapabilityAction::deactivate), *argv);
         if (!started.pid) {
-            world.log(config::LogLevel::warn,
-                      "capability " + spec_.name + ": deactivate at shutdown: " + started.error);
+            observer_.log(config::LogLevel::warn,
+                          "capability " + spec_.name + ": deactivate at shutdown: " + started.error);
             continue;
         }
         hook_pid_ = started.pid;

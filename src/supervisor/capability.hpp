@@ -29,6 +29,7 @@
 #include "resilience/capability.hpp"
 #include "resilience/events.hpp"
 #include "resilience/random.hpp"
+#include "supervisor/observer.hpp"
 #include "supervisor/world.hpp"
 
 namespace mainstay::supervisor {
@@ -39,7 +40,8 @@ public:
     using Unmet = std::function<std::string(const std::vector<std::string>& names)>;
 
     // Keeps its own copy of `spec`.
-    Capability(const config::CapabilitySpec& spec, Id id, resilience::Random& random, resilience::EventSink* events);
+    Capability(const config::CapabilitySpec& spec, Id id, Observer& observer, resilience::Random& random,
+               resilience::EventSink* events);
 
     void start(World& world, const Unmet& unmet);
     void requirements_changed(World& world, const Unmet& unmet);
@@ -122,6 +124,7 @@ private:
 
     const config::CapabilitySpec spec_;  // first: the lanes below are built from it
     Id id_;
+    Observer& observer_;  // its log lines and transitions
     std::deque<Lane> lanes_;
     std::optional<std::size_t> hold_;  // `downgrade`: tiers better than this are kept off
     bool halted_{false};

@@ -6,7 +6,7 @@
 
 namespace mainstay::supervisor {
 
-void ModeLine::report(World& world, Mode mode, const std::function<std::string()>& summary) {
+void ModeLine::report(World& world, Observer& observer, Mode mode, const std::function<std::string()>& summary) {
     if (mode == Mode::starting || mode == Mode::stopping) return;
     const bool changed = mode != printed_;
     if (!changed && !dirty_) return;  // nothing new to say
@@ -27,8 +27,8 @@ void ModeLine::report(World& world, Mode mode, const std::function<std::string()
     printed_ = mode;
     printed_at_ = now;
     line_ = std::move(line);
-    world.log(mode == Mode::full ? config::LogLevel::info : config::LogLevel::warn, line_);
-    if (first) world.notify_ready(line_);
+    observer.log(mode == Mode::full ? config::LogLevel::info : config::LogLevel::warn, line_);
+    if (first) observer.startup_ended(line_);
 }
 
 }  // namespace mainstay::supervisor

@@ -2,13 +2,14 @@
 //   mode: degraded: ollama recovering (killed by SIGSEGV); capabilities: llm degraded (...)
 // Logged at once when the mode changes; when only its reasons change, at most once per
 // kInterval (the rest waits on the kModeTimer). The first line after the startup phase also
-// tells a service manager above mainstay (World::notify_ready). Nothing is said while the
+// tells a service manager above mainstay (Observer::startup_ended). Nothing is said while the
 // mode is `starting` or `stopping`.
 #pragma once
 
 #include <functional>
 #include <string>
 
+#include "supervisor/observer.hpp"
 #include "supervisor/state.hpp"
 #include "supervisor/world.hpp"
 
@@ -22,7 +23,7 @@ public:
     void dirty() { dirty_ = true; }
     // Logs the line now, later (arms kModeTimer) or not at all; `summary()` makes it, called
     // only when it may be printed.
-    void report(World& world, Mode mode, const std::function<std::string()>& summary);
+    void report(World& world, Observer& observer, Mode mode, const std::function<std::string()>& summary);
     // Its timer fired, or was cancelled (shutdown).
     void timer_done() { timer_armed_ = false; }
 

@@ -25,13 +25,15 @@ std::string with_last_words(const std::string& what, const std::string& line) {
     return what + ": \"" + config::printable(std::string_view(line).substr(first, last + 1 - first), 200) + "\"";
 }
 
-Service::Service(const config::ServiceSpec& spec, Id id, resilience::Random& random, resilience::EventSink* events)
+Service::Service(const config::ServiceSpec& spec, Id id, Observer& observer, resilience::Random& random,
+                 resilience::EventSink* events)
     : spec_(config::without_positions(spec)),
       id_(id),
       breaker_(spec_.restart.circuit_breaker, {events, spec_.name, "restart"}),
       recovery_(spec_.restart.backoff, spec_.recovery, random, {events, spec_.name, "restart"}),
       probes_(spec_.probes, spec_.name, events),
       wake_(spec_.wake ? spec_.wake->retry : resilience::RetryParams{}, random, {events, spec_.name, "wake"}),
+      observer_(observer),
       events_(events) {}
 
 void Service::become(World& world, State s, std::string reason, bool quiet, bool failed) {
@@ -48,15 +50,15 @@ void Service::become(World& world, State s, std::string reason, bool quiet, bool
     if (!quiet && (s != state_ || reason != reason_)) {
         std::string line = spec_.name + ": " + std::string(to_string(s));
         if (!reason.empty()) line += " (" + reason + ")";
-        world.log(s == State::failed || s == State::paused ? config::LogLevel::error
-                  : s == State::recovering                 ? config::LogLevel::warn
-                                                           : config::LogLevel::info,
-                  line);
+        observer_.log(s == State::failed || s == State::paused ? config::LogLevel::error
+                      : s == State::recovering                 ? config::LogLevel::warn
+                                                               : config::LogLevel::info,
+                      line);
     }
     if (s != state_) since_ = world.now();
     state_ = s;
     reason_ = std::move(reason);
-    if (t) world.record(*t);  // after the change: a reader of the whole sees it done
+    if (t) observer_.record(*t);  // after the change: a reader of the whole sees it done
 }
 
 void Service::report_breaker(World& world, std::string_view closed_why) {
@@ -68,18 +70,18 @@ void Service::report_breaker(World& world, std::string_view closed_why) {
         case BreakerState::open: {
             const std::string next =
                 "; next trial in " + config::format_duration(breaker_.remaining_cooldown(world.now()));
-            world.log(config::LogLevel::warn, was == BreakerState::half_open
-                                                  ? head + "open again: the trial failed" + next
-                                                  : head + "open after " +
-                                                        std::to_string(breaker_.consecutive_failures()) +
-                                                        " failures in a row" + next);
+            observer_.log(config::LogLevel::warn, was == BreakerState::half_open
+                                                      ? head + "open again: the trial failed" + next
+                                                      : head + "open after " +
+                                                            std::to_string(breaker_.consecutive_failures()) +
+                                                            " failures in a row" + next);
             break;
         }
         case BreakerState::half_open:
-            world.log(config::LogLevel::info, head + "half-open: one trial attempt now");
+            observer_.log(config::LogLevel::info, head + "half-open: one trial attempt now");
             break;
         case BreakerState::closed:
-            world.log(config::LogLevel::info, head + "closed: " + std::string(closed_why));
+            observer_.log(config::LogLevel::info, head + "closed: " + std::string(closed_why));
             break;
     }
 }
@@ -178,7 +180,7 @@ void Service::failure(World& world, const std::string& why) {
         line += "; attempt " + std::to_string(recovery_.attempts() + 1) + " in " +
                 config::format_duration(std::max(Duration{0}, std::chrono::duration_cast<Duration>(*next - now)));
     }
-    world.log(config::LogLevel::warn, line);
+    observer_.log(config::LogLevel::warn, line);
     become(world, State::recovering, std::move(reason), true, true);
 }
 
@@ -325,8 +327,8 @@ void Service::on_notice(World& world, const Notice& notice) {
 
 void Service::restart_after(World& world, const std::string& dependency) {
     if (!pid_ || state_ == State::stopping) return;
-    world.log(config::LogLevel::info,
-              spec_.name + ": restarting: its dependency " + dependency + " restarted (restart: true)");
+    observer_.log(config::LogLevel::info,
+                  spec_.name + ": restarting: its dependency " + dependency + " restarted (restart: true)");
     restart_now_ = true;
     restart_for(world, "its dependency " + dependency + " restarted");
 }
@@ -366,10 +368,10 @@ void Service::on_timer(World& world) {
         // Ready for reset_after: the next failure starts a fresh series (SPEC §3).
         reset_at_.reset();
         recovery_.reset_backoff();
-        world.log(config::LogLevel::debug, spec_.name + ": ready for " +
-                                               config::format_duration(spec_.restart.reset_after) +
-                                               ": a next failure starts a fresh series (first retry after " +
-                                               config::format_duration(spec_.restart.backoff.initial) + ")");
+        observer_.log(config::LogLevel::debug, spec_.name + ": ready for " +
+                                                   config::format_duration(spec_.restart.reset_after) +
+                                                   ": a next failure starts a fresh series (first retry after " +
+                                                   config::format_duration(spec_.restart.backoff.initial) + ")");
         if (breaker_.state() != resilience::BreakerState::closed) breaker_.reset(now);
         report_breaker(world, "ready for " + config::format_duration(spec_.restart.reset_after));
     }
@@ -517,8 +519,8 @@ void Service::stop(World& world, bool force) {
                 become(world, State::stopping, "stop command pid " + std::to_string(*helper.pid));
                 return;
             }
-            world.log(config::LogLevel::warn,
-                      spec_.name + ": stop command not started (" + helper.error + "); using the stop signal");
+            observer_.log(config::LogLevel::warn,
+                          spec_.name + ": stop command not started (" + helper.error + "); using the stop signal");
         }
         become(world, State::stopping, "stop signal " + config::signal_name(spec_.stop.signal));
         world.signal_group(*pid_, spec_.stop.signal);
@@ -532,7 +534,7 @@ void Service::on_helper_exit(World& world, const ExitStatus& status) {
     world.signal_group(*helper_pid_, SIGKILL);
     helper_pid_.reset();
     if (spec_.kind == config::Kind::external) return on_wake_exit(world, status);
-    if (!status.success()) world.log(config::LogLevel::warn, spec_.name + ": stop command " + status.describe());
+    if (!status.success()) observer_.log(config::LogLevel::warn, spec_.name + ": stop command " + status.describe());
 }
 
 void Service::wake(World& world) {

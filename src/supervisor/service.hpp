@@ -18,6 +18,7 @@
 #include "resilience/random.hpp"
 #include "resilience/recovery.hpp"
 #include "resilience/retry.hpp"
+#include "supervisor/observer.hpp"
 #include "supervisor/probes.hpp"
 #include "supervisor/state.hpp"
 #include "supervisor/world.hpp"
@@ -32,7 +33,8 @@ std::string with_last_words(const std::string& what, const std::string& line);
 class Service {
 public:
     // Keeps its own copy of `spec` (a reload may replace the configuration it came from).
-    Service(const config::ServiceSpec& spec, Id id, resilience::Random& random, resilience::EventSink* events);
+    Service(const config::ServiceSpec& spec, Id id, Observer& observer, resilience::Random& random,
+            resilience::EventSink* events);
 
     // Wants it running: starts it now (the caller has checked its dependencies).
     void start(World& world);
@@ -165,6 +167,7 @@ private:
     std::optional<TimePoint> kill_at_;             // stopping: SIGKILL then
     std::optional<TimePoint> reset_at_;            // ready: the backoff resets then
     std::optional<TimePoint> run_until_;           // a running oneshot: its `timeout` ends then
+    Observer& observer_;                           // its log lines and transitions
     resilience::EventSink* events_;                // for a run's timeout (the machines report their own)
     bool timed_out_{false};                        // stopping because its run reached its timeout
     std::optional<std::string> permanent_reason_;  // stopping after a permanent failure: `failed` then

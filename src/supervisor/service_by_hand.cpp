@@ -13,7 +13,7 @@ using resilience::add_saturating;
 
 std::string Service::stop_by_hand(World& world) {
     if (want_ == Want::held && !active()) return spec_.name + " is already stopped";
-    world.log(config::LogLevel::info, spec_.name + ": stop requested");
+    observer_.log(config::LogLevel::info, spec_.name + ": stop requested");
     want_ = Want::held;
     restart_now_ = false;
     stop(world);
@@ -31,7 +31,7 @@ std::string Service::start_by_hand(World& world) {
         return spec_.name + " is already " + std::string(to_string(state_)) +
                (reason_.empty() ? "" : " (" + reason_ + ")");
     }
-    world.log(config::LogLevel::info, spec_.name + ": start requested");
+    observer_.log(config::LogLevel::info, spec_.name + ": start requested");
     // Idle, not running: it may have ended (completed, failed, stopped by its policy) still
     // wanted, and the Supervisor starts only a service that does not want to run yet, once its
     // dependencies are met.
@@ -47,7 +47,7 @@ std::string Service::restart_by_hand(World& world) {
     if (state_ == State::recovering || state_ == State::paused) return resume_by_hand(world);
     if (!pid_) return start_by_hand(world);
     if (state_ == State::stopping) return spec_.name + " is stopping already";
-    world.log(config::LogLevel::info, spec_.name + ": restart requested");
+    observer_.log(config::LogLevel::info, spec_.name + ": restart requested");
     restart_now_ = true;
     restart_for(world, "restart requested");
     return {};
@@ -60,14 +60,14 @@ std::string Service::resume_by_hand(World& world) {
         if (breaker_.state() != resilience::BreakerState::closed) {
             // Open (an external service's wakes, say) while the service is not recovering: the
             // breaker closes, the next call goes through.
-            world.log(config::LogLevel::info, spec_.name + ": resume requested");
+            observer_.log(config::LogLevel::info, spec_.name + ": resume requested");
             breaker_.reset(world.now());
             report_breaker(world, "resumed");
             return {};
         }
         return spec_.name + " is " + std::string(to_string(state_)) + ": nothing to resume";
     }
-    world.log(config::LogLevel::info, spec_.name + ": resume requested");
+    observer_.log(config::LogLevel::info, spec_.name + ": resume requested");
     resume(world);
     return {};
 }

@@ -20,8 +20,8 @@ void Service::wake_step(World& world) {
             wake_.on_result(now, resilience::Outcome::timed_out("wake command timed out"));
             breaker_.on_failure(now, wake_permit_, "wake command timed out");
             report_breaker(world);
-            world.log(config::LogLevel::warn, spec_.name + ": wake failed (timed out after " +
-                                                  config::format_duration(spec_.wake->retry.timeout) + ": killed)");
+            observer_.log(config::LogLevel::warn, spec_.name + ": wake failed (timed out after " +
+                                                      config::format_duration(spec_.wake->retry.timeout) + ": killed)");
         }
         return;
     }
@@ -41,7 +41,7 @@ void Service::wake_step(World& world) {
     }
     helper_pid_ = started.pid;
     ++wake_attempts_;  // numbered across series, so a log reader sees how many it took in all
-    world.log(config::LogLevel::info, spec_.name + ": waking (attempt " + std::to_string(wake_attempts_) + ")");
+    observer_.log(config::LogLevel::info, spec_.name + ": waking (attempt " + std::to_string(wake_attempts_) + ")");
 }
 
 void Service::on_wake_exit(World& world, const ExitStatus& status) {
@@ -68,15 +68,16 @@ void Service::on_wake_exit(World& world, const ExitStatus& status) {
         breaker_.on_failure(now, wake_permit_, status.describe());
         report_breaker(world);
         if (wake_.state() == resilience::RetryState::exhausted) {
-            world.log(config::LogLevel::warn, spec_.name + ": wake gave up after " + std::to_string(wake_.attempts()) +
-                                                  " attempts: " + wake_.last_error());
+            observer_.log(config::LogLevel::warn, spec_.name + ": wake gave up after " +
+                                                      std::to_string(wake_.attempts()) +
+                                                      " attempts: " + wake_.last_error());
         } else {
             std::string line = spec_.name + ": wake failed (" + status.describe() + ")";
             if (auto next = wake_.next_deadline()) {
                 line += "; next wake in " + config::format_duration(std::max(
                                                 Duration{0}, std::chrono::duration_cast<Duration>(*next - now)));
             }
-            world.log(config::LogLevel::warn, line);
+            observer_.log(config::LogLevel::warn, line);
         }
     }
 }

@@ -1,7 +1,6 @@
 #include "supervisor/state.hpp"
 
 #include "config/values.hpp"
-#include "supervisor/world.hpp"
 
 namespace mainstay::supervisor {
 

@@ -1,5 +1,7 @@
 #include "supervisor/status_model.hpp"
 
+#include "supervisor/supervisor.hpp"
+
 namespace mainstay::supervisor {
 
 StatusModel snapshot(const Supervisor& supervisor, TimePoint now) {

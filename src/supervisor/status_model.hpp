@@ -2,14 +2,23 @@
 // (status table, status file, control socket, HTTP, metrics) to publish.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "supervisor/supervisor.hpp"
+#include "config/schema.hpp"
+#include "resilience/capability.hpp"
+#include "resilience/clock.hpp"
+#include "resilience/health.hpp"
+#include "supervisor/state.hpp"
 
 namespace mainstay::supervisor {
+
+using resilience::Duration;
+using resilience::TimePoint;
+class Supervisor;
 
 struct ProbeStatusEntry {
     ProbeKind kind{ProbeKind::readiness};

@@ -7,13 +7,14 @@
 
 namespace mainstay::supervisor {
 
-Supervisor::Supervisor(const config::Config& config, World& world, std::uint64_t seed, resilience::EventSink* events)
-    : main_(config.main), world_(world), random_(seed), events_(events) {
+Supervisor::Supervisor(const config::Config& config, World& world, Observer& observer, std::uint64_t seed,
+                       resilience::EventSink* events)
+    : main_(config.main), world_(world), observer_(observer), random_(seed), events_(events) {
     for (const auto& spec : config.services)
-        services_.push_back(std::make_unique<Service>(spec, next_id_++, random_, events));
+        services_.push_back(std::make_unique<Service>(spec, next_id_++, observer_, random_, events));
     for (const auto& c : config.capabilities) {
         if (!c.enabled) continue;
-        capabilities_.push_back(std::make_unique<Capability>(c, next_id_++, random_, events));
+        capabilities_.push_back(std::make_unique<Capability>(c, next_id_++, observer_, random_, events));
     }
     for (auto& s : services_) service_ids_[s->id()] = s.get();
     for (auto& c : capabilities_) capability_ids_[c->id()] = c.get();
@@ -255,8 +256,8 @@ void Supervisor::update_mode() {
             phase_ = Phase::up;
             world_.set_timer(kStartupTimer, std::nullopt);
             startup_duration_ = std::chrono::duration_cast<Duration>(world_.now() - started_at_);
-            world_.log(config::LogLevel::info,
-                       "startup finished in " + std::to_string(startup_duration_->count()) + " ms");
+            observer_.log(config::LogLevel::info,
+                          "startup finished in " + std::to_string(startup_duration_->count()) + " ms");
             end_startup_phase();
         }
         // `full` also needs every capability on its best tier (SPEC §5), not on its way there.
@@ -272,17 +273,17 @@ void Supervisor::update_mode() {
     const Mode was = mode_;
     mode_ = next;
     mode_since_ = world_.now();
-    world_.record({Transition::Subject::mode, {}, was, next, {}, std::nullopt, std::nullopt});
+    observer_.record({Transition::Subject::mode, {}, was, next, {}, std::nullopt, std::nullopt});
     if (next == Mode::critical && main_.on_critical_failure == config::CriticalFailure::exit) {
         report_mode();
-        world_.log(config::LogLevel::error, "on_critical_failure: exit: stopping everything");
+        observer_.log(config::LogLevel::error, "on_critical_failure: exit: stopping everything");
         exit_code_ = 1;
         shutdown();
     }
 }
 
 void Supervisor::report_mode() {
-    mode_line_.report(world_, mode_, [this] { return mode_summary(); });
+    mode_line_.report(world_, observer_, mode_, [this] { return mode_summary(); });
 }
 
 bool Supervisor::on_exit(int pid, const ExitStatus& status) {
@@ -326,7 +327,7 @@ bool Supervisor::on_exit(int pid, const ExitStatus& status) {
         s.on_exit(world_, status);
         after_event(i, was);
         if (auto code = s.take_shutdown_code(); code && !shutting_down()) {
-            world_.log(
+            observer_.log(
                 config::LogLevel::warn,
                 s.name() + ": on_exit: shutdown: stopping everything; mainstay exits with " + std::to_string(*code));
             exit_code_ = *code;
@@ -352,7 +353,7 @@ void Supervisor::on_timer(Id id) {
     if (id == kShutdownTimer) {
         // shutdown.timeout: whatever still runs is killed now, and later waves without waiting.
         deadline_passed_ = true;
-        world_.log(config::LogLevel::warn, "shutdown timeout: killing what is still running");
+        observer_.log(config::LogLevel::warn, "shutdown timeout: killing what is still running");
         kill_all();
         return;
     }
@@ -365,8 +366,8 @@ void Supervisor::on_timer(Id id) {
         if (phase_ != Phase::starting) return;  // fired before it was cancelled
         phase_ = Phase::up;
         startup_duration_ = std::chrono::duration_cast<Duration>(world_.now() - started_at_);
-        world_.log(config::LogLevel::warn, "startup.timeout (" + config::format_duration(main_.startup_timeout) +
-                                               ") reached: going on with what is ready");
+        observer_.log(config::LogLevel::warn, "startup.timeout (" + config::format_duration(main_.startup_timeout) +
+                                                  ") reached: going on with what is ready");
         update_mode();
         end_startup_phase();
         report_mode();
@@ -494,7 +495,7 @@ void Supervisor::propagate() {
 void Supervisor::shutdown() {
     if (shutting_down()) return;
     phase_ = Phase::stopping;
-    world_.log(config::LogLevel::info, "shutting down");
+    observer_.log(config::LogLevel::info, "shutting down");
     world_.set_timer(kStartupTimer, std::nullopt);
     world_.set_timer(kModeTimer, std::nullopt);
     mode_line_.timer_done();

@@ -28,6 +28,7 @@
 #include "resilience/random.hpp"
 #include "supervisor/capability.hpp"
 #include "supervisor/mode_line.hpp"
+#include "supervisor/observer.hpp"
 #include "supervisor/service.hpp"
 #include "supervisor/world.hpp"
 
@@ -38,7 +39,9 @@ enum class Control { start, stop, restart, resume };
 
 class Supervisor {
 public:
-    Supervisor(const config::Config& config, World& world, std::uint64_t seed, resilience::EventSink* events = nullptr);
+    // `world` carries out its decisions; `observer` hears what it reports.
+    Supervisor(const config::Config& config, World& world, Observer& observer, std::uint64_t seed,
+               resilience::EventSink* events = nullptr);
 
     // Starts every enabled service whose dependencies are met; the others wait for them.
     void start();
@@ -176,6 +179,7 @@ private:
 
     config::MainConfig main_;
     World& world_;
+    Observer& observer_;
     resilience::SeededRandom random_;
     resilience::EventSink* events_;
     Id next_id_{kFirstId};

@@ -111,7 +111,7 @@ std::string Supervisor::signal(std::string_view name, int sig) {
     const Service* s = find(name);
     if (s == nullptr) return "no service named " + std::string(name);
     if (!s->pid()) return std::string(name) + " is not running (" + std::string(to_string(s->state())) + ")";
-    world_.log(config::LogLevel::info, std::string(name) + ": " + config::signal_name(sig) + " sent by request");
+    observer_.log(config::LogLevel::info, std::string(name) + ": " + config::signal_name(sig) + " sent by request");
     world_.signal_group(*s->pid(), sig);
     return {};
 }
@@ -132,15 +132,15 @@ const std::vector<int>& Supervisor::handled_signals() {
 void Supervisor::on_signal(int sig) {
     if (sig == SIGTERM || sig == SIGINT || sig == SIGQUIT) {
         if (shutting_down()) {
-            world_.log(config::LogLevel::warn,
-                       "second stop signal (" + config::signal_name(sig) + "): killing every service now");
+            observer_.log(config::LogLevel::warn,
+                          "second stop signal (" + config::signal_name(sig) + "): killing every service now");
             kill_all();
         } else {
-            world_.log(config::LogLevel::info, "received " + config::signal_name(sig));
+            observer_.log(config::LogLevel::info, "received " + config::signal_name(sig));
             shutdown();
         }
     } else if (sig == SIGHUP) {
-        world_.log(config::LogLevel::info, "received SIGHUP: reloading the configuration");
+        observer_.log(config::LogLevel::info, "received SIGHUP: reloading the configuration");
         if (!shutting_down()) world_.reload();
     } else {  // passed on to the running services that ask for it (`forward_signals`), and no other
         std::size_t sent = 0;
@@ -150,9 +150,9 @@ void Supervisor::on_signal(int sig) {
             world_.signal_group(*s->pid(), sig);
             ++sent;
         }
-        world_.log(config::LogLevel::info, "received " + config::signal_name(sig) + ": passed on to " +
-                                               std::to_string(sent) + (sent == 1 ? " service" : " services") +
-                                               " (forward_signals)");
+        observer_.log(config::LogLevel::info, "received " + config::signal_name(sig) + ": passed on to " +
+                                                  std::to_string(sent) + (sent == 1 ? " service" : " services") +
+                                                  " (forward_signals)");
     }
 }
 

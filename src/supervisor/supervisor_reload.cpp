@@ -36,9 +36,9 @@ std::string Supervisor::apply(const config::Config& next, const config::ConfigDi
     }
     for (std::size_t i : leaving) {
         const std::string& name = services_[i]->name();
-        world_.log(config::LogLevel::info,
-                   name + (listed(diff.changed_services, name) ? ": changed: restarting under its new definition"
-                                                               : ": removed: stopping"));
+        observer_.log(config::LogLevel::info,
+                      name + (listed(diff.changed_services, name) ? ": changed: restarting under its new definition"
+                                                                  : ": removed: stopping"));
         if (listed(diff.changed_services, name)) awaiting_predecessor_.push_back(name);
         retiring_.push_back(std::move(services_[i]));
     }
@@ -55,9 +55,9 @@ std::string Supervisor::apply(const config::Config& next, const config::ConfigDi
             services_.push_back(std::move(it->second));
             continue;
         }
-        auto made = std::make_unique<Service>(spec, next_id_++, random_, events_);
+        auto made = std::make_unique<Service>(spec, next_id_++, observer_, random_, events_);
         service_ids_[made->id()] = made.get();
-        if (listed(diff.added_services, spec.name)) world_.log(config::LogLevel::info, spec.name + ": added");
+        if (listed(diff.added_services, spec.name)) observer_.log(config::LogLevel::info, spec.name + ": added");
         services_.push_back(std::move(made));
     }
     index_services();
@@ -67,8 +67,8 @@ std::string Supervisor::apply(const config::Config& next, const config::ConfigDi
     for (auto it = capabilities_.begin(); it != capabilities_.end();) {
         const std::string& name = (*it)->spec().name;
         if (listed(diff.removed_capabilities, name) || listed(diff.changed_capabilities, name)) {
-            world_.log(config::LogLevel::info,
-                       "capability " + name + (listed(diff.changed_capabilities, name) ? ": changed" : ": removed"));
+            observer_.log(config::LogLevel::info,
+                          "capability " + name + (listed(diff.changed_capabilities, name) ? ": changed" : ": removed"));
             (*it)->shut_down(world_);
             settle_capability(**it);
             retiring_caps_.push_back(std::move(*it));
@@ -81,7 +81,7 @@ std::string Supervisor::apply(const config::Config& next, const config::ConfigDi
         if (!c.enabled) continue;
         if (listed(diff.changed_capabilities, c.name)) pending_caps_.push_back(c);
         if (listed(diff.added_capabilities, c.name)) {
-            auto made = std::make_unique<Capability>(c, next_id_++, random_, events_);
+            auto made = std::make_unique<Capability>(c, next_id_++, observer_, random_, events_);
             capability_ids_[made->id()] = made.get();
             made->start(world_, unmet());
             settle_capability(*made);
@@ -145,7 +145,7 @@ void Supervisor::retire_capabilities_done() {
         // Its new definition, if it has one, starts now.
         for (auto p = pending_caps_.begin(); p != pending_caps_.end(); ++p) {
             if (p->name != name) continue;
-            auto made = std::make_unique<Capability>(*p, next_id_++, random_, events_);
+            auto made = std::make_unique<Capability>(*p, next_id_++, observer_, random_, events_);
             capability_ids_[made->id()] = made.get();
             made->start(world_, unmet());
             settle_capability(*made);

@@ -61,7 +61,7 @@ TEST_CASE("a capability goes full when its service is ready, running activate on
     CHECK(cap.state() == resilience::CapabilityState::upgrading);
     t.world.exit(*t.sup, t.world.helpers[0].pid, ExitStatus::exited(0));
     CHECK(cap.state() == resilience::CapabilityState::full);
-    CHECK(logged(t.world, "capability local-llm: full"));
+    CHECK(logged(t.seen, "capability local-llm: full"));
     t.advance(1min);  // monitored: still full, activate not run again
     CHECK(t.world.helpers.size() == 1);
     t.exit("ollama", ExitStatus::killed(SIGKILL));
@@ -154,7 +154,7 @@ TEST_CASE("a deactivate that hangs at shutdown is killed at its hook timeout, an
     t.advance(1ms);
     CHECK(signalled(t.world, hook, SIGKILL));
     t.world.exit(*t.sup, hook, ExitStatus::killed(SIGKILL));
-    CHECK(logged(t.world, "capability local-llm: deactivate at shutdown: timed out after 5s"));
+    CHECK(logged(t.seen, "capability local-llm: deactivate at shutdown: timed out after 5s"));
     CHECK(signalled(t.world, ollama, SIGTERM));
     t.wind_down();
 }
@@ -206,7 +206,7 @@ TEST_CASE("a capability's degraded line says why: which required service, its st
     Story t({svc("ollama")}, {llm()});
     make_full(t);
     t.exit("ollama", ExitStatus::killed(SIGKILL));
-    CHECK(logged(t.world, "capability local-llm: degraded (ollama is recovering: killed by SIGKILL)"));
+    CHECK(logged(t.seen, "capability local-llm: degraded (ollama is recovering: killed by SIGKILL)"));
     t.world.exit(*t.sup, t.world.helpers.back().pid, ExitStatus::exited(0));  // deactivate
     t.wind_down();
 }
@@ -215,7 +215,7 @@ TEST_CASE("the mode line lists the capabilities and is printed again, at most ev
     Story t({svc("web"), svc("ollama")}, {llm()}, {"ollama"});
     auto mode_lines = [&] {
         std::vector<std::string> out;
-        for (const auto& l : t.world.logs) {
+        for (const auto& l : t.seen.logs) {
             if (l.rfind("mode: ", 0) == 0) out.push_back(l);
         }
         return out;
@@ -346,12 +346,12 @@ TEST_CASE("tiers: the best available tier is active, moving up and down as servi
     finish_hook(t, "llm/cloud/activate");
     CHECK(cap.tier() == "cloud");
     CHECK(cap.state() == CapabilityState::degraded);
-    CHECK(logged(t.world, "capability llm: degraded, tier cloud; local: ollama is"));
+    CHECK(logged(t.seen, "capability llm: degraded, tier cloud; local: ollama is"));
     t.advance(1s);  // both ready: straight to the best
     finish_hook(t, "llm/local/activate");
     CHECK(cap.tier() == "local");
     CHECK(cap.state() == CapabilityState::full);
-    CHECK(logged(t.world, "capability llm: full, tier local"));
+    CHECK(logged(t.seen, "capability llm: full, tier local"));
     CHECK(hooks_named(t.world, "llm/node/activate") == 0);  // never needed
     // ollama crashes: down one step, to node.
     t.exit("ollama", ExitStatus::killed(SIGKILL));
@@ -402,7 +402,7 @@ TEST_CASE("tiers: downgrade holds a tier until upgrade, in status and the events
     CHECK(cap.held());
     CHECK(cap.held_at() == "cloud");
     CHECK(cap.reason() == "tier cloud; local: held at tier cloud by mainstay downgrade");
-    CHECK(logged(t.world, "capability llm: held at tier cloud by mainstay downgrade (until mainstay upgrade)"));
+    CHECK(logged(t.seen, "capability llm: held at tier cloud by mainstay downgrade (until mainstay upgrade)"));
     t.advance(1min);  // held: the better tiers are not tried
     CHECK(cap.tier() == "cloud");
     CHECK(cap.upgrade(t.world).empty());

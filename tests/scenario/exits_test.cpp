@@ -26,10 +26,10 @@ TEST_CASE("a startup-timeout timer that fires after the startup phase ended is i
     st.advance(2s);
     REQUIRE(st.sup->startup_done());
     const auto duration = st.sup->startup_duration();
-    const auto logs = st.world.logs.size();
+    const auto logs = st.seen.logs.size();
     st.sup->on_timer(kStartupTimer);  // late: it was cancelled, but had already fired
     CHECK(st.sup->startup_duration() == duration);
-    CHECK(st.world.logs.size() == logs);  // no "startup.timeout reached" line
+    CHECK(st.seen.logs.size() == logs);  // no "startup.timeout reached" line
     CHECK(st.sup->mode() == Mode::full);
     st.wind_down();
 }
@@ -87,7 +87,7 @@ TEST_CASE("every failed attempt logs one line with the reason, the next attempt'
     t.world.missing.insert("docker");
     t.exit("docker", ExitStatus::exited(1));
     auto count = [&](const std::string& text) {
-        return std::count_if(t.world.logs.begin(), t.world.logs.end(),
+        return std::count_if(t.seen.logs.begin(), t.seen.logs.end(),
                              [&](const std::string& l) { return l.find(text) != std::string::npos; });
     };
     CHECK(count("docker: recovering (exited with code 1); attempt 1 in 100ms") == 1);
@@ -120,7 +120,7 @@ TEST_CASE("circuit breaker transitions have lines of their own, the open one say
     spec.restart.circuit_breaker = {3, 30s, 1, 1};
     Story t({spec});
     auto count = [&](const std::string& text) {
-        return std::count_if(t.world.logs.begin(), t.world.logs.end(),
+        return std::count_if(t.seen.logs.begin(), t.seen.logs.end(),
                              [&](const std::string& l) { return l.find(text) != std::string::npos; });
     };
     for (int i = 0; i < 3; ++i) t.exit("ollama", ExitStatus::exited(1));
@@ -148,7 +148,7 @@ TEST_CASE("a breaker closed after reset_after of readiness says so") {
     REQUIRE(t.s("ollama").breaker().state() == resilience::BreakerState::half_open);
     t.advance(1min);  // ready for reset_after
     CHECK(t.s("ollama").breaker().state() == resilience::BreakerState::closed);
-    CHECK(std::count_if(t.world.logs.begin(), t.world.logs.end(), [](const std::string& l) {
+    CHECK(std::count_if(t.seen.logs.begin(), t.seen.logs.end(), [](const std::string& l) {
               return l.find("ollama: circuit breaker closed: ready for 1m") != std::string::npos;
           }) == 1);
     t.wind_down();
@@ -165,7 +165,7 @@ TEST_CASE(
     t.advance(50ms);
     using S = Transition::Subject;
     auto find = [&](S subject, const std::string& to) -> const Transition* {
-        for (const auto& tr : t.world.transitions) {
+        for (const auto& tr : t.seen.transitions) {
             if (tr.subject == subject && tr.to.name() == to) return &tr;
         }
         return nullptr;
@@ -196,12 +196,12 @@ TEST_CASE(
 TEST_CASE("a failed attempt that leaves the state recovering is still one journal entry") {
     Story t({svc("docker")}, {}, {"docker"});
     t.advance(350ms);  // failures at 0, 100 and 300 ms
-    const auto n = std::count_if(t.world.transitions.begin(), t.world.transitions.end(), [](const Transition& tr) {
+    const auto n = std::count_if(t.seen.transitions.begin(), t.seen.transitions.end(), [](const Transition& tr) {
         return tr.name == "docker" && tr.to == State::recovering;
     });
     CHECK(n == 3);
-    CHECK(t.world.transitions.back().attempt == 2u);
-    CHECK(t.world.transitions.back().reason == "executable not found: docker");
+    CHECK(t.seen.transitions.back().attempt == 2u);
+    CHECK(t.seen.transitions.back().reason == "executable not found: docker");
     t.wind_down();
 }
 
@@ -271,7 +271,7 @@ TEST_CASE("on_exit: shutdown stops everything in order and mainstay exits with t
     t.exit("app", ExitStatus::exited(7));
     CHECK(t.s("app").state() == State::failed);
     CHECK(t.sup->shutting_down());
-    CHECK(logged(t.world, "app: on_exit: shutdown: stopping everything; mainstay exits with 7"));
+    CHECK(logged(t.seen, "app: on_exit: shutdown: stopping everything; mainstay exits with 7"));
     CHECK(t.sup->exit_code() == 7);
     t.wind_down();
     CHECK(t.sup->exit_code() == 7);

@@ -1,4 +1,5 @@
-// A World where time is a number the test advances and processes are records.
+// A World where time is a number the test advances and processes are records, and an Observer
+// that keeps what the supervisor reported.
 //
 // start_process hands out pids from 1000 and remembers each start; signal_group records the
 // signal; set_timer keeps one deadline per index; advance() fires due timers in time order.
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "resilience/clock.hpp"
+#include "supervisor/observer.hpp"
 #include "supervisor/supervisor.hpp"
 #include "supervisor/world.hpp"
 #include "support/fake_clock.hpp"
@@ -95,9 +97,6 @@ public:
         forgotten.push_back(id);
     }
     void shutdown_complete() override { complete = true; }
-    void notify_ready(const std::string& status) override { ready_notifications.push_back(status); }
-    void log(config::LogLevel, const std::string& message) override { logs.push_back(message); }
-    void record(const supervisor::Transition& t) override { transitions.push_back(t); }
     void reload() override { ++reloads; }
 
     // Moves time forward by `d`, firing every timer that falls due on the way, in order.
@@ -145,11 +144,20 @@ public:
     std::size_t timer_sets{0};  // set_timer calls, for the cost of an event
     std::vector<supervisor::Id> forgotten;
     int reloads{0};
-    std::vector<supervisor::Transition> transitions;
     std::set<std::string> missing;
-    std::vector<std::string> logs;
     bool complete{false};
-    std::vector<std::string> ready_notifications;
+};
+
+// What the supervisor reported, kept in lists.
+class FakeObserver : public supervisor::Observer {
+public:
+    void log(config::LogLevel, const std::string& message) override { logs.push_back(message); }
+    void record(const supervisor::Transition& t) override { transitions.push_back(t); }
+    void startup_ended(const std::string& status) override { startups.push_back(status); }
+
+    std::vector<std::string> logs;
+    std::vector<supervisor::Transition> transitions;
+    std::vector<std::string> startups;  // the mode line that ended the startup phase
 };
 
 }  // namespace mainstay::testing

@@ -122,7 +122,7 @@ TEST_CASE("Docker is down: the startup phase ends degraded, the dependents start
     CHECK(t.sup->startup_done());
     CHECK(t.sup->mode() == Mode::degraded);
     CHECK(
-        logged(t.world, "mode: degraded: docker recovering (exited with code 1); hard blocked (docker is recovering)"));
+        logged(t.seen, "mode: degraded: docker recovering (exited with code 1); hard blocked (docker is recovering)"));
     t.world.missing.clear();
     t.advance(9s);  // docker's next attempt, 10 s after its failure
     CHECK(t.s("docker").state() == State::running);
@@ -131,7 +131,7 @@ TEST_CASE("Docker is down: the startup phase ends degraded, the dependents start
     CHECK(t.s("hard").state() == State::running);  // started by itself, at once
     t.advance(1s);
     CHECK(t.sup->mode() == Mode::full);
-    CHECK(logged(t.world, "mode: full"));
+    CHECK(logged(t.seen, "mode: full"));
     t.wind_down();
 }
 
@@ -160,7 +160,7 @@ TEST_CASE("startup.timeout ends the startup phase while something is still start
     t.advance(60s);
     CHECK(t.sup->startup_done());
     CHECK(t.sup->mode() == Mode::degraded);
-    CHECK(logged(t.world, "startup.timeout (1m) reached"));
+    CHECK(logged(t.seen, "startup.timeout (1m) reached"));
     t.wind_down();
 }
 
@@ -172,7 +172,7 @@ TEST_CASE("a critical service that fails for good makes the mode critical") {
     t.exit("core", ExitStatus::exited(78));
     t.advance(1s);
     CHECK(t.sup->mode() == Mode::critical);
-    CHECK(logged(t.world, "mode: critical: core failed (exited with code 78 (a permanent exit code))"));
+    CHECK(logged(t.seen, "mode: critical: core failed (exited with code 78 (a permanent exit code))"));
     t.wind_down();
 }
 
@@ -248,14 +248,14 @@ TEST_CASE("the end of the startup phase is notified once, on_critical_failure: e
     Story t({core, svc("other")}, {}, {},
             [](config::MainConfig& m) { m.on_critical_failure = config::CriticalFailure::exit; });
     t.advance(1s);
-    REQUIRE(t.world.ready_notifications.size() == 1);
-    CHECK(t.world.ready_notifications[0] == "mode: full");
+    REQUIRE(t.seen.startups.size() == 1);
+    CHECK(t.seen.startups[0] == "mode: full");
     CHECK_FALSE(t.sup->shutting_down());
     t.exit("core", ExitStatus::exited(78));
     CHECK(t.sup->mode() == Mode::stopping);
     CHECK(t.sup->shutting_down());
     CHECK(t.sup->exit_code() == 1);
-    CHECK(t.world.ready_notifications.size() == 1);
+    CHECK(t.seen.startups.size() == 1);
     t.wind_down();
 }
 
@@ -275,12 +275,12 @@ TEST_CASE(
     CHECK(sent(a, SIGUSR1) == 1);
     CHECK(sent(b, SIGUSR1) == 0);  // b did not ask: a logrotate postrotate kill -USR1 must not kill it
     CHECK(sent(a, SIGUSR2) + sent(b, SIGUSR2) == 0);
-    CHECK(logged(st.world, "received SIGUSR1: passed on to 1 service (forward_signals)"));
-    CHECK(logged(st.world, "received SIGUSR2: passed on to 0 services (forward_signals)"));
+    CHECK(logged(st.seen, "received SIGUSR1: passed on to 1 service (forward_signals)"));
+    CHECK(logged(st.seen, "received SIGUSR2: passed on to 0 services (forward_signals)"));
     st.sup->on_signal(SIGHUP);
     CHECK(st.world.reloads == 1);  // the runtime reads the configuration again
     CHECK(st.s("a").state() == State::running);
-    CHECK(std::any_of(st.world.logs.begin(), st.world.logs.end(),
+    CHECK(std::any_of(st.seen.logs.begin(), st.seen.logs.end(),
                       [](const auto& l) { return l.find("SIGHUP") != std::string::npos; }));
     CHECK_FALSE(st.sup->shutting_down());
     st.sup->on_signal(SIGTERM);

@@ -41,7 +41,7 @@ inline config::ProbeSpec tcp_probe(std::uint32_t failure_threshold = 3, resilien
     return p;
 }
 
-inline bool logged(const FakeWorld& w, const std::string& text) {
+inline bool logged(const FakeObserver& w, const std::string& text) {
     return std::any_of(w.logs.begin(), w.logs.end(),
                        [&](const std::string& l) { return l.find(text) != std::string::npos; });
 }
@@ -49,6 +49,7 @@ inline bool logged(const FakeWorld& w, const std::string& text) {
 struct Story {
     config::Config config;
     FakeWorld world;
+    FakeObserver seen;  // what the supervisor reported
     std::unique_ptr<supervisor::Supervisor> sup;
 
     // `missing`: executables that do not exist from the start (FakeWorld::missing).
@@ -59,7 +60,7 @@ struct Story {
         config.services = std::move(services);
         config.capabilities = std::move(capabilities);
         world.missing = std::move(missing);
-        sup = std::make_unique<supervisor::Supervisor>(config, world, 42);
+        sup = std::make_unique<supervisor::Supervisor>(config, world, seen, 42);
         sup->start();
     }
     const supervisor::Service& s(std::string_view name) { return *sup->find(name); }

@@ -207,8 +207,9 @@ TEST_CASE("a oneshot's timeout counts as a timeout of operation run, for the met
     config::Config c;
     c.services = {job};
     FakeWorld world;
+    FakeObserver seen;
     resilience::EventLog events;
-    Supervisor sup(c, world, 1, &events);
+    Supervisor sup(c, world, seen, 1, &events);
     sup.start();
     world.advance(sup, 1s);
     const auto timeouts = std::count_if(events.events().begin(), events.events().end(), [](const resilience::Event& e) {

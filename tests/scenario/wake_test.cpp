@@ -175,13 +175,13 @@ TEST_CASE("every failed wake is logged with when the next comes, and wake attemp
     Story t({wakeable(100)});
     t.advance(0ms);
     t.world.probe(*t.sup, "gpu", ProbeKind::readiness, false);
-    CHECK(logged(t.world, "gpu: waking (attempt 1)"));
+    CHECK(logged(t.seen, "gpu: waking (attempt 1)"));
     t.world.exit(*t.sup, t.world.helpers.at(0).pid, ExitStatus::exited(1));
-    CHECK(logged(t.world, "gpu: wake failed (exited with code 1); next wake in 1s"));
+    CHECK(logged(t.seen, "gpu: wake failed (exited with code 1); next wake in 1s"));
     t.advance(1s);
-    CHECK(logged(t.world, "gpu: waking (attempt 2)"));
+    CHECK(logged(t.seen, "gpu: waking (attempt 2)"));
     t.world.exit(*t.sup, t.world.helpers.at(1).pid, ExitStatus::exited(1));  // max_attempts 2: the series gives up
-    CHECK(logged(t.world, "gpu: wake gave up after 2 attempts"));
+    CHECK(logged(t.seen, "gpu: wake gave up after 2 attempts"));
     // A later series goes on counting: attempt 3, not 1 again.
     for (int i = 0; i < 200 && t.world.helpers.size() < 3; ++i) {
         t.advance(1s);
@@ -190,7 +190,7 @@ TEST_CASE("every failed wake is logged with when the next comes, and wake attemp
         }
     }
     REQUIRE(t.world.helpers.size() == 3);
-    CHECK(logged(t.world, "gpu: waking (attempt 3)"));
+    CHECK(logged(t.seen, "gpu: waking (attempt 3)"));
     t.world.exit(*t.sup, t.world.helpers.at(2).pid, ExitStatus::exited(0));
     t.wind_down();
 }
