@@ -213,8 +213,7 @@ void Supervisor::drain() {
         }
         if (!s.spec().enabled || s.wants_running() || s.held()) continue;
         if (s.state() != State::waiting && s.state() != State::blocked) continue;
-        if (std::find(awaiting_predecessor_.begin(), awaiting_predecessor_.end(), s.name()) !=
-            awaiting_predecessor_.end()) {
+        if (retirement_.awaits_predecessor(s.name())) {
             s.set_waiting(world_, State::waiting, "the previous definition is stopping");
             settle(i);
             continue;
@@ -297,7 +296,7 @@ bool Supervisor::on_exit(int pid, const ExitStatus& status) {
             return true;
         }
     }
-    for (auto& c : retiring_caps_) {
+    for (auto& c : retirement_.capabilities()) {
         if (c->on_exit(world_, pid, status)) {
             settle_capability(*c);
             retire_capabilities_done();
@@ -307,7 +306,7 @@ bool Supervisor::on_exit(int pid, const ExitStatus& status) {
     auto it = pids_.find(pid);
     if (it == pids_.end()) return false;
     Service& s = *it->second;
-    if (is_retiring(&s)) {
+    if (retirement_.holds(&s)) {
         if (s.helper_pid() == pid)
             s.on_helper_exit(world_, status);
         else if (s.pid() == pid)
@@ -340,7 +339,7 @@ bool Supervisor::on_exit(int pid, const ExitStatus& status) {
 
 void Supervisor::on_notice(int pid, const Notice& notice) {
     auto it = pids_.find(pid);
-    if (it == pids_.end() || is_retiring(it->second)) return;
+    if (it == pids_.end() || retirement_.holds(it->second)) return;
     Service& s = *it->second;
     if (s.pid() != pid) return;
     const std::size_t i = position_.at(s.name());
@@ -383,7 +382,7 @@ void Supervisor::on_timer(Id id) {
     }
     Service* s = service_at(id);
     if (s == nullptr) return;  // removed meanwhile
-    if (is_retiring(s)) {
+    if (retirement_.holds(s)) {
         s->on_timer(world_);
         after_retiring_event(*s);
         return;
@@ -404,7 +403,7 @@ void Supervisor::on_probe_result(Id id, ProbeKind kind, resilience::ProbeStatus 
         return;
     }
     Service* s = service_at(id);
-    if (s == nullptr || is_retiring(s)) return;
+    if (s == nullptr || retirement_.holds(s)) return;
     const std::size_t i = position_.at(s->name());
     const bool was = s->available();
     s->on_probe_result(world_, kind, status, detail);
@@ -417,7 +416,7 @@ void Supervisor::kill_all() {
         settle_capability(*c);
     }
     for (const auto& s : services_) s->kill(world_);
-    for (const auto& s : retiring_) s->kill(world_);
+    for (const auto& s : retirement_.services()) s->kill(world_);
 }
 
 namespace {
@@ -508,7 +507,7 @@ void Supervisor::shutdown() {
     }
     stop_waves_ = graph_->stop_waves();
     stop_wave_ = 0;
-    for (auto& r : retiring_) {  // a reload's services still stopping go on stopping
+    for (const auto& r : retirement_.services()) {  // a reload's services still stopping go on stopping
         r->stop(world_);
         track(*r);
         world_.set_timer(r->id(), r->next_deadline());
@@ -542,7 +541,7 @@ void Supervisor::advance_shutdown() {
         if (still_running) return;  // the next exit brings us back here
         ++stop_wave_;
     }
-    for (const auto& r : retiring_) {
+    for (const auto& r : retirement_.services()) {
         if (r->active()) return;  // a reload's service still stopping: its exit brings us back
     }
     if (phase_ != Phase::stopped) {

@@ -29,6 +29,7 @@
 #include "supervisor/capability.hpp"
 #include "supervisor/mode_line.hpp"
 #include "supervisor/observer.hpp"
+#include "supervisor/retirement.hpp"
 #include "supervisor/service.hpp"
 #include "supervisor/world.hpp"
 
@@ -82,7 +83,7 @@ public:
     // Empty when applied, else why not.
     std::string apply(const config::Config& next, const config::ConfigDiff& diff);
     // Services and capabilities of the previous definition still stopping.
-    std::size_t retiring() const { return retiring_.size() + retiring_caps_.size(); }
+    std::size_t retiring() const { return retirement_.size(); }
     // SIGKILL to every service's process group and stop command (a second SIGTERM).
     void kill_all();
     // A signal mainstay received: SIGTERM, SIGINT and SIGQUIT shut down (a second one kills
@@ -169,12 +170,13 @@ private:
     const config::Edge* restart_due(std::size_t i) const;
     bool dependencies_met(std::size_t i, std::string& why, bool& blocked) const;
     void advance_shutdown();
-    bool is_retiring(const Service* s) const;
     // An event of a retiring service: once its process is gone it goes for good, and its
     // successor (a changed definition) may start.
     void after_retiring_event(Service& s);
-    // Stops the retiring services whose retiring dependents... (dependents first, a wave at a time).
+    // The reload's next wave of leaving services told to stop; once the last has stopped they
+    // go for good, and new definitions that waited for them may start.
     void advance_retiring();
+    // Leaving capabilities whose winding down is over go; a new definition that waited starts.
     void retire_capabilities_done();
 
     config::MainConfig main_;
@@ -188,13 +190,8 @@ private:
     std::unordered_map<Id, Service*> service_ids_;
     std::unordered_map<Id, Capability*> capability_ids_;
     std::unordered_map<int, Service*> pids_;  // service processes and their stop or wake commands
-    // A reload's removed and changed services until their processes are gone, in stop waves.
-    std::vector<std::unique_ptr<Service>> retiring_;
-    std::vector<std::vector<Service*>> retire_waves_;
-    std::size_t retire_wave_{0};
-    std::vector<std::string> awaiting_predecessor_;  // changed services: not started before the old one is gone
-    std::vector<std::unique_ptr<Capability>> retiring_caps_;
-    std::vector<config::CapabilitySpec> pending_caps_;  // changed capabilities, after the old one
+    // A reload's removed and changed services and capabilities, until they are gone.
+    Retirement retirement_;
 
     // By position in services_ (rebuilt by index_services()).
     std::unique_ptr<config::DependencyGraph> graph_;

@@ -1,5 +1,5 @@
-// Supervisor, continued: a reload applied (what changes, what keeps running) and the
-// definitions it retires, stopped in order before their successors start.
+// Supervisor, continued: a reload applied (what changes, what keeps running), and the
+// supervisor's side of what it retires (retirement.hpp keeps them until they are gone).
 #include <algorithm>
 #include <csignal>
 
@@ -7,10 +7,6 @@
 #include "supervisor/supervisor.hpp"
 
 namespace mainstay::supervisor {
-
-bool Supervisor::is_retiring(const Service* s) const {
-    return std::any_of(retiring_.begin(), retiring_.end(), [&](const auto& r) { return r.get() == s; });
-}
 
 std::string Supervisor::apply(const config::Config& next, const config::ConfigDiff& diff) {
     if (shutting_down()) return "mainstay is shutting down";
@@ -34,15 +30,17 @@ std::string Supervisor::apply(const config::Config& next, const config::ConfigDi
         }
         if (!w.empty()) waves.push_back(std::move(w));
     }
+    std::vector<std::unique_ptr<Service>> retired;
+    std::vector<std::string> successors;
     for (std::size_t i : leaving) {
         const std::string& name = services_[i]->name();
         observer_.log(config::LogLevel::info,
                       name + (listed(diff.changed_services, name) ? ": changed: restarting under its new definition"
                                                                   : ": removed: stopping"));
-        if (listed(diff.changed_services, name)) awaiting_predecessor_.push_back(name);
-        retiring_.push_back(std::move(services_[i]));
+        if (listed(diff.changed_services, name)) successors.push_back(name);
+        retired.push_back(std::move(services_[i]));
     }
-    for (auto& w : waves) retire_waves_.push_back(std::move(w));
+    retirement_.retire(std::move(retired), std::move(waves), std::move(successors));
     // The new order is the new configuration's: kept services move over, new ones are made.
     std::unordered_map<std::string, std::unique_ptr<Service>> by_name;
     for (auto& s : services_) {
@@ -71,7 +69,7 @@ std::string Supervisor::apply(const config::Config& next, const config::ConfigDi
                           "capability " + name + (listed(diff.changed_capabilities, name) ? ": changed" : ": removed"));
             (*it)->shut_down(world_);
             settle_capability(**it);
-            retiring_caps_.push_back(std::move(*it));
+            retirement_.retire(std::move(*it));
             it = capabilities_.erase(it);
         } else {
             ++it;
@@ -79,7 +77,7 @@ std::string Supervisor::apply(const config::Config& next, const config::ConfigDi
     }
     for (const auto& c : next.capabilities) {
         if (!c.enabled) continue;
-        if (listed(diff.changed_capabilities, c.name)) pending_caps_.push_back(c);
+        if (listed(diff.changed_capabilities, c.name)) retirement_.await(c);
         if (listed(diff.added_capabilities, c.name)) {
             auto made = std::make_unique<Capability>(c, next_id_++, observer_, random_, events_);
             capability_ids_[made->id()] = made.get();
@@ -96,29 +94,18 @@ std::string Supervisor::apply(const config::Config& next, const config::ConfigDi
 }
 
 void Supervisor::advance_retiring() {
-    while (retire_wave_ < retire_waves_.size()) {
-        bool still = false;
-        for (Service* s : retire_waves_[retire_wave_]) {
-            if (s->active() || s->wants_running()) s->stop(world_);
-            track(*s);
-            world_.set_timer(s->id(), s->next_deadline());
-            still = still || s->active();
-        }
-        if (still) return;  // the next exit brings us back here
-        ++retire_wave_;
-    }
-    // Every retiring service has stopped: they go, and their successors may start.
-    for (auto& s : retiring_) {
+    auto gone = retirement_.advance(world_, [this](Service& s) {
+        track(s);
+        world_.set_timer(s.id(), s.next_deadline());
+    });
+    if (!gone) return;
+    for (auto& s : gone->services) {
         track(*s);
         world_.set_timer(s->id(), std::nullopt);
         world_.forget(s->id());
         service_ids_.erase(s->id());
     }
-    retiring_.clear();
-    retire_waves_.clear();
-    retire_wave_ = 0;
-    if (!awaiting_predecessor_.empty()) {
-        awaiting_predecessor_.clear();
+    if (gone->successors_waited) {
         for (std::size_t i = 0; i < services_.size(); ++i) enqueue(i);
         propagate();
     }
@@ -132,27 +119,17 @@ void Supervisor::after_retiring_event(Service& s) {
 }
 
 void Supervisor::retire_capabilities_done() {
-    for (auto it = retiring_caps_.begin(); it != retiring_caps_.end();) {
-        if ((*it)->winding_down()) {
-            ++it;
-            continue;
-        }
-        const std::string name = (*it)->spec().name;
-        world_.set_timer((*it)->id(), std::nullopt);
-        world_.forget((*it)->id());
-        capability_ids_.erase((*it)->id());
-        it = retiring_caps_.erase(it);
-        // Its new definition, if it has one, starts now.
-        for (auto p = pending_caps_.begin(); p != pending_caps_.end(); ++p) {
-            if (p->name != name) continue;
-            auto made = std::make_unique<Capability>(*p, next_id_++, observer_, random_, events_);
-            capability_ids_[made->id()] = made.get();
-            made->start(world_, unmet());
-            settle_capability(*made);
-            capabilities_.push_back(std::move(made));
-            pending_caps_.erase(p);
-            break;
-        }
+    for (auto& done : retirement_.capabilities_done()) {
+        const Id id = done.capability->id();
+        world_.set_timer(id, std::nullopt);
+        world_.forget(id);
+        capability_ids_.erase(id);
+        if (!done.successor) continue;
+        auto made = std::make_unique<Capability>(*done.successor, next_id_++, observer_, random_, events_);
+        capability_ids_[made->id()] = made.get();
+        made->start(world_, unmet());
+        settle_capability(*made);
+        capabilities_.push_back(std::move(made));
     }
 }
 
