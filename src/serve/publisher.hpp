@@ -39,9 +39,9 @@ public:
     // Starts the watchdog pings (when systemd asked for them) and the periodic table, and
     // begins the startup timeline (called just before the supervisor starts).
     void start();
-    // A transition (RealWorld::record): into the journal and the startup timeline; STATUS= when
-    // the mode or the counts changed, STOPPING=1 when shutdown begins; the status document is
-    // due again.
+    // A transition (reported by the supervisor to serve/Reporter): into the journal and the
+    // startup timeline; STATUS= when the mode or the counts changed, STOPPING=1 when shutdown
+    // begins; the status document is due again.
     void transition(const supervisor::Transition& t);
     // The startup phase ended: READY=1, the table.
     void ready();
