@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/pid_file.hpp"
 #include "support/proc_stats.hpp"
 #include "support/signal_guard.hpp"
 
@@ -42,13 +43,9 @@ double since(Clock::time_point t);
 __attribute__((format(printf, 1, 2))) void say(const char* fmt, ...);
 
 // What /proc/PID/stat says: state, parent, start time (clock ticks since boot). state 0: gone.
-struct Stat {
-    char state = 0;
-    int ppid = 0;
-    unsigned long long start = 0;
-};
-
-Stat stat_of(int pid);
+using Stat = mainstay::runtime::proc::Stat;
+using mainstay::testing::read_pid;
+using mainstay::testing::stat_of;
 
 // A process as this soak knows it: a pid and the start time it had when it was seen.
 struct Proc {
@@ -56,11 +53,10 @@ struct Proc {
     unsigned long long start = 0;
     bool same_process_alive() const {
         const Stat s = stat_of(pid);
-        return s.state != 0 && s.start == start;
+        return s.state != 0 && s.start_time == start;
     }
 };
 
-int read_pid(const fs::path& file);
 std::vector<int> children_of(int parent, bool zombies_only);
 
 // A loopback port outside the usual ephemeral range (32768-60999) that was free a moment ago,

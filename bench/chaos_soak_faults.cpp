@@ -24,13 +24,13 @@ std::optional<Proc> Soak::child_proc(const Service& s) const {
     if (pid <= 1) return std::nullopt;
     const Stat st = stat_of(pid);
     if (st.ppid != ms || st.state == 0 || st.state == 'Z') return std::nullopt;
-    return Proc{pid, st.start};
+    return Proc{pid, st.start_time};
 }
 
 // Signal a recorded process only while it is still that child of this mainstay.
 bool Soak::signal_child(const Proc& p, int sig) const {
     const Stat st = stat_of(p.pid);
-    if (p.pid <= 1 || st.ppid != ms || st.start != p.start || st.state == 0 || st.state == 'Z') return false;
+    if (p.pid <= 1 || st.ppid != ms || st.start_time != p.start || st.state == 0 || st.state == 'Z') return false;
     return signal_process(p.pid, sig);
 }
 

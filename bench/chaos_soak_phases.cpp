@@ -32,7 +32,7 @@ bool Soak::faults_then_sigkill() {
             if (s.contains("pid") && s["pid"].is_number_integer()) {
                 const int pid = s["pid"].get<int>();
                 const Stat st = stat_of(pid);
-                if (st.state != 0 && st.ppid == ms) old.push_back({pid, st.start});
+                if (st.state != 0 && st.ppid == ms) old.push_back({pid, st.start_time});
             }
         }
     }
@@ -44,7 +44,7 @@ bool Soak::faults_then_sigkill() {
                 std::none_of(old.begin(), old.end(), [&](auto& p) { return p.pid == pid; })) {
                 // A grandchild's parent is its service (or, orphaned, mainstay).
                 const Stat parent = stat_of(st.ppid);
-                if (st.ppid == ms || parent.ppid == ms) old.push_back({pid, st.start});
+                if (st.ppid == ms || parent.ppid == ms) old.push_back({pid, st.start_time});
             }
         }
     }

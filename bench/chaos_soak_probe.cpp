@@ -34,34 +34,6 @@ void say(const char* fmt, ...) {
     std::fflush(stdout);
 }
 
-Stat stat_of(int pid) {
-    Stat s;
-    if (pid <= 0) return s;
-    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-    std::string line;
-    std::getline(in, line);
-    const auto close = line.rfind(')');
-    if (close == std::string::npos || close + 2 > line.size()) return s;
-    std::istringstream rest(line.substr(close + 2));
-    std::string field;
-    for (int i = 3; rest >> field; ++i) {
-        if (i == 3) s.state = field[0];
-        if (i == 4) s.ppid = std::atoi(field.c_str());
-        if (i == 22) {
-            s.start = std::stoull(field);
-            break;
-        }
-    }
-    return s;
-}
-
-int read_pid(const fs::path& file) {
-    std::ifstream in(file);
-    int pid = -1;
-    in >> pid;
-    return pid;
-}
-
 std::vector<int> children_of(int parent, bool zombies_only) {
     std::vector<int> out;
     std::error_code ec;

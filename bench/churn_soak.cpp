@@ -22,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/pid_file.hpp"
 #include "support/proc_stats.hpp"
 #include "support/signal_guard.hpp"
 
@@ -29,39 +30,20 @@ namespace {
 
 using mainstay::testing::cpu_ticks;
 using mainstay::testing::descriptors;
+using mainstay::testing::read_pid;
 using mainstay::testing::rss_kib;
+using mainstay::testing::stat_of;
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
-
-int read_pid(const fs::path& file) {
-    std::ifstream in(file);
-    int pid = -1;
-    in >> pid;
-    return pid;
-}
-
-// (state, ppid) of `pid`, or state 0 when it is gone.
-std::pair<char, int> state_of(int pid) {
-    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-    std::string line;
-    std::getline(stat, line);
-    auto close = line.rfind(')');
-    if (close == std::string::npos) return {0, 0};
-    std::istringstream rest(line.substr(close + 2));
-    char state = 0;
-    int ppid = 0;
-    rest >> state >> ppid;
-    return {state, ppid};
-}
 
 int zombies_of(int parent) {
     int n = 0;
     for (const auto& e : fs::directory_iterator("/proc")) {
         const int pid = std::atoi(e.path().filename().c_str());
         if (pid <= 0) continue;
-        auto [state, ppid] = state_of(pid);
-        n += ppid == parent && state == 'Z';
+        const auto st = stat_of(pid);
+        n += st.ppid == parent && st.state == 'Z';
     }
     return n;
 }
@@ -70,8 +52,8 @@ int zombies_of(int parent) {
 int running_child(const fs::path& pid_file, int parent) {
     const int pid = read_pid(pid_file);
     if (pid <= 1) return -1;
-    auto [state, ppid] = state_of(pid);
-    return ppid == parent && state != 'Z' && state != 0 ? pid : -1;
+    const auto st = stat_of(pid);
+    return st.ppid == parent && st.state != 'Z' && st.state != 0 ? pid : -1;
 }
 
 }  // namespace

@@ -19,6 +19,8 @@
 #include <thread>
 #include <vector>
 
+#include "support/proc_stats.hpp"
+
 namespace mainstay::bench::compare {
 
 namespace fs = std::filesystem;
@@ -37,12 +39,8 @@ void check_interrupt();
 
 // ---- /proc -----------------------------------------------------------------------------------
 
-struct Stat {
-    char state = 0;
-    int ppid = 0;
-};
-
-Stat stat_of(int pid);
+using Stat = mainstay::runtime::proc::Stat;
+using mainstay::testing::stat_of;
 std::vector<int> children_of(int parent);
 long status_kib(int pid, const char* file, const char* key);
 // CPU time in ns: /proc/PID/schedstat (ns resolution), else utime+stime in clock ticks.

@@ -37,18 +37,6 @@ void check_interrupt() {
 
 // ---- /proc -----------------------------------------------------------------------------------
 
-Stat stat_of(int pid) {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-    std::string line;
-    std::getline(in, line);
-    const auto close = line.rfind(')');
-    if (close == std::string::npos) return {};
-    std::istringstream rest(line.substr(close + 2));
-    Stat s;
-    rest >> s.state >> s.ppid;
-    return s;
-}
-
 std::vector<int> children_of(int parent) {
     std::vector<int> out;
     std::error_code ec;

@@ -42,7 +42,7 @@ std::optional<Stat> parse_stat(std::string_view line) {
     if (fields.size() < 20 || fields[0].size() != 1) return std::nullopt;
     s.state = fields[0][0];
     if (!number(fields[1], s.ppid) || !number(fields[2], s.pgid) || !number(fields[3], s.sid) ||
-        !number(fields[19], s.start_time)) {
+        !number(fields[11], s.utime) || !number(fields[12], s.stime) || !number(fields[19], s.start_time)) {
         return std::nullopt;
     }
     return s;

@@ -1,7 +1,7 @@
 // Small, exception-free reads of /proc and of one-line files (cgroupfs, records).
 //
 // What the leftover hunt (leftovers.hpp) and the cgroup code need to know about a process
-// without asking it: its state, parent, process group and start time (field 22 of
+// without asking it: its state, parent, process group, CPU time and start time (field 22 of
 // /proc/PID/stat, in clock ticks since boot), which together with the boot id tell a process
 // from a later one that reused its pid.
 #pragma once
@@ -22,6 +22,8 @@ struct Stat {
     int ppid{0};
     int pgid{0};
     int sid{0};
+    std::uint64_t utime{0};       // CPU time in user mode, clock ticks
+    std::uint64_t stime{0};       // ... in kernel mode
     std::uint64_t start_time{0};  // clock ticks after boot
 };
 

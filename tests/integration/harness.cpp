@@ -1,6 +1,5 @@
 #include "harness.hpp"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/resource.h>
 
@@ -10,6 +9,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "runtime/proc.hpp"
+#include "support/proc_stats.hpp"
 #include "support/signal_guard.hpp"
 
 namespace mainstay::testing {
@@ -254,30 +255,12 @@ int Mainstay::wait_exit(std::chrono::milliseconds deadline) {
 
 namespace {
 
-// (pid, ppid, state) of every process.
-struct ProcEntry {
-    int pid;
-    int ppid;
-    char state;
-};
-
-std::vector<ProcEntry> processes() {
-    std::vector<ProcEntry> out;
-    DIR* proc = ::opendir("/proc");
-    while (dirent* e = proc ? ::readdir(proc) : nullptr) {
-        int pid = std::atoi(e->d_name);
-        if (pid <= 0) continue;
-        std::ifstream stat("/proc/" + std::string(e->d_name) + "/stat");
-        std::string line;
-        std::getline(stat, line);
-        auto close = line.rfind(')');
-        if (close == std::string::npos) continue;
-        ProcEntry p{pid, 0, 0};
-        std::istringstream rest(line.substr(close + 1));
-        rest >> p.state >> p.ppid;
-        out.push_back(p);
+// Every process, as its stat line says.
+std::vector<runtime::proc::Stat> processes() {
+    std::vector<runtime::proc::Stat> out;
+    for (int pid : runtime::proc::all_pids()) {
+        if (auto st = runtime::proc::stat(pid)) out.push_back(std::move(*st));
     }
-    if (proc) ::closedir(proc);
     return out;
 }
 
@@ -308,11 +291,8 @@ std::size_t open_fds(int pid) {
 bool alive(int pid) {
     if (pid <= 1 || ::kill(pid, 0) != 0) return false;
     // A zombie still answers kill(0): look at its state.
-    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-    std::string line;
-    std::getline(stat, line);
-    auto close = line.rfind(')');
-    return close != std::string::npos && line.size() > close + 2 && line[close + 2] != 'Z';
+    const char state = stat_of(pid).state;
+    return state != 0 && state != 'Z';
 }
 
 }  // namespace mainstay::testing

@@ -8,6 +8,7 @@
 
 #include "harness.hpp"
 #include "support/free_port.hpp"
+#include "support/pid_file.hpp"
 #include "support/signal_guard.hpp"
 
 using namespace mainstay::testing;
@@ -27,11 +28,6 @@ std::string slurp(const std::filesystem::path& file) {
     std::stringstream text;
     text << in.rdbuf();
     return text.str();
-}
-
-int read_pid(const std::filesystem::path& file) {
-    auto lines = read_lines(file);
-    return lines.empty() ? -1 : std::stoi(lines.front());
 }
 
 }  // namespace

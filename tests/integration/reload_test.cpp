@@ -8,16 +8,12 @@
 
 #include "harness.hpp"
 #include "support/free_port.hpp"
+#include "support/pid_file.hpp"
 
 using namespace mainstay::testing;
 using namespace std::chrono_literals;
 
 namespace {
-
-int read_pid(const std::filesystem::path& file) {
-    auto lines = read_lines(file);
-    return lines.empty() ? -1 : std::stoi(lines.front());
-}
 
 CliResult reload(Mainstay& m) {
     return run_cli({"reload", "-c", (m.dir() / "mainstay.yaml").string()});

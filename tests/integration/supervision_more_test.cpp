@@ -19,19 +19,11 @@
 #include "harness.hpp"
 #include "support/free_port.hpp"
 #include "support/machine.hpp"
+#include "support/pid_file.hpp"
 #include "support/signal_guard.hpp"
 
 using namespace mainstay::testing;
 using namespace std::chrono_literals;
-
-namespace {
-
-int read_pid(const std::filesystem::path& file) {
-    auto lines = read_lines(file);
-    return lines.empty() ? -1 : std::stoi(lines.front());
-}
-
-}  // namespace
 
 TEST_CASE(
     "Docker is down: degraded at once with the rest ready, when it comes back the blocked one starts, mode full") {

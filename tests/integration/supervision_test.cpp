@@ -17,6 +17,7 @@
 #include "harness.hpp"
 #include "support/free_port.hpp"
 #include "support/machine.hpp"
+#include "support/pid_file.hpp"
 #include "support/signal_guard.hpp"
 
 using namespace mainstay::testing;
@@ -29,11 +30,6 @@ std::vector<long long> start_times(const std::filesystem::path& file) {
     std::vector<long long> out;
     for (const auto& line : read_lines(file)) out.push_back(std::stoll(line.substr(line.find(' ') + 1)));
     return out;
-}
-
-int read_pid(const std::filesystem::path& file) {
-    auto lines = read_lines(file);
-    return lines.empty() ? -1 : std::stoi(lines.front());
 }
 
 }  // namespace

@@ -1,13 +1,14 @@
-// What /proc says of a process, for benchmarks and soaks: resident memory, open descriptors,
-// CPU time.
+// What /proc says of a process, for tests, benchmarks and soaks: its stat line (state, parent,
+// start time, CPU time), resident memory, open descriptors.
 #pragma once
 
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <string>
+
+#include "runtime/proc.hpp"
 
 namespace mainstay::testing {
 
@@ -31,21 +32,16 @@ inline long descriptors(int pid) {
     return n;
 }
 
+// /proc/PID/stat, read by runtime/proc (the one parser of it); a Stat with state 0 when the
+// process is gone (or pid <= 0).
+inline runtime::proc::Stat stat_of(int pid) {
+    return runtime::proc::stat(pid).value_or(runtime::proc::Stat{});
+}
+
 // utime + stime, in clock ticks.
 inline long long cpu_ticks(int pid) {
-    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-    std::string line;
-    std::getline(stat, line);
-    const auto close = line.rfind(')');
-    if (close == std::string::npos) return 0;
-    std::istringstream rest(line.substr(close + 2));
-    std::string field;
-    long long utime = 0, stime = 0;
-    for (int i = 3; i <= 15 && rest >> field; ++i) {
-        if (i == 14) utime = std::stoll(field);
-        if (i == 15) stime = std::stoll(field);
-    }
-    return utime + stime;
+    const runtime::proc::Stat s = stat_of(pid);
+    return static_cast<long long>(s.utime + s.stime);
 }
 
 }  // namespace mainstay::testing

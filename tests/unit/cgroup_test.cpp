@@ -92,6 +92,8 @@ TEST_CASE("/proc/PID/stat: fields after a command name with spaces and parenthes
     CHECK(s->ppid == 1);
     CHECK(s->pgid == 812);
     CHECK(s->sid == 812);
+    CHECK(s->utime == 1);
+    CHECK(s->stime == 2);
     CHECK(s->start_time == 987654);
     CHECK_FALSE(proc::parse_stat("812 (short) S 1 2"));
     auto self = proc::stat(::getpid());
