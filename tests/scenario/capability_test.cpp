@@ -33,11 +33,6 @@ std::size_t hooks_named(const FakeWorld& w, const std::string& name) {
         std::count_if(w.helpers.begin(), w.helpers.end(), [&](const FakeWorld::Start& h) { return h.name == name; }));
 }
 
-bool signalled(const FakeWorld& w, int pid, int sig) {
-    return std::any_of(w.signals.begin(), w.signals.end(),
-                       [&](const FakeWorld::Signal& s) { return s.pgid == pid && s.signal == sig; });
-}
-
 // Brings the capability of a fresh Story to FULL: ollama ready after 1 s, activate succeeds.
 void make_full(Story& t) {
     t.advance(1s);
@@ -128,15 +123,15 @@ TEST_CASE("at shutdown a FULL capability runs deactivate before any service stop
     REQUIRE(t.world.helpers.size() == 2);
     CHECK(t.world.helpers[1].name == "local-llm/deactivate");
     CHECK(t.sup->capabilities()[0]->state() == CapabilityState::degraded);
-    CHECK_FALSE(signalled(t.world, web, SIGTERM));
-    CHECK_FALSE(signalled(t.world, ollama, SIGTERM));
+    CHECK_FALSE(t.world.signalled(web, SIGTERM));
+    CHECK_FALSE(t.world.signalled(ollama, SIGTERM));
     t.advance(10s);  // the hook is still running: the services wait
-    CHECK_FALSE(signalled(t.world, web, SIGTERM));
+    CHECK_FALSE(t.world.signalled(web, SIGTERM));
     t.world.exit(*t.sup, t.world.helpers[1].pid, ExitStatus::exited(0));
-    CHECK(signalled(t.world, web, SIGTERM));  // dependents first, as always
-    CHECK_FALSE(signalled(t.world, ollama, SIGTERM));
+    CHECK(t.world.signalled(web, SIGTERM));  // dependents first, as always
+    CHECK_FALSE(t.world.signalled(ollama, SIGTERM));
     t.exit("web", ExitStatus::killed(SIGTERM));
-    CHECK(signalled(t.world, ollama, SIGTERM));
+    CHECK(t.world.signalled(ollama, SIGTERM));
     t.wind_down();
     CHECK(t.world.helpers.size() == 2);
 }
@@ -149,13 +144,13 @@ TEST_CASE("a deactivate that hangs at shutdown is killed at its hook timeout, an
     REQUIRE(t.world.helpers.size() == 2);
     const int hook = t.world.helpers[1].pid;
     t.advance(4999ms);
-    CHECK_FALSE(signalled(t.world, hook, SIGKILL));
-    CHECK_FALSE(signalled(t.world, ollama, SIGTERM));
+    CHECK_FALSE(t.world.signalled(hook, SIGKILL));
+    CHECK_FALSE(t.world.signalled(ollama, SIGTERM));
     t.advance(1ms);
-    CHECK(signalled(t.world, hook, SIGKILL));
+    CHECK(t.world.signalled(hook, SIGKILL));
     t.world.exit(*t.sup, hook, ExitStatus::killed(SIGKILL));
     CHECK(logged(t.seen, "capability local-llm: deactivate at shutdown: timed out after 5s"));
-    CHECK(signalled(t.world, ollama, SIGTERM));
+    CHECK(t.world.signalled(ollama, SIGTERM));
     t.wind_down();
 }
 
@@ -167,15 +162,15 @@ TEST_CASE("an activate still running at shutdown is killed, then deactivate runs
     CHECK(t.sup->capabilities()[0]->state() == CapabilityState::upgrading);
     const int ollama = *t.s("ollama").pid();
     t.sup->shutdown();
-    CHECK(signalled(t.world, activate, SIGKILL));
+    CHECK(t.world.signalled(activate, SIGKILL));
     CHECK(t.world.helpers.size() == 1);  // deactivate waits for the killed activate to be gone
-    CHECK_FALSE(signalled(t.world, ollama, SIGTERM));
+    CHECK_FALSE(t.world.signalled(ollama, SIGTERM));
     t.world.exit(*t.sup, activate, ExitStatus::killed(SIGKILL));
     REQUIRE(t.world.helpers.size() == 2);
     CHECK(t.world.helpers[1].name == "local-llm/deactivate");
-    CHECK_FALSE(signalled(t.world, ollama, SIGTERM));
+    CHECK_FALSE(t.world.signalled(ollama, SIGTERM));
     t.world.exit(*t.sup, t.world.helpers[1].pid, ExitStatus::exited(0));
-    CHECK(signalled(t.world, ollama, SIGTERM));
+    CHECK(t.world.signalled(ollama, SIGTERM));
     t.wind_down();
 }
 
@@ -196,8 +191,8 @@ TEST_CASE("a DEGRADED capability runs nothing at shutdown, a second stop signal 
         t.sup->on_signal(SIGTERM);
         REQUIRE(t.world.helpers.size() == 2);
         t.sup->on_signal(SIGTERM);
-        CHECK(signalled(t.world, t.world.helpers[1].pid, SIGKILL));
-        CHECK(signalled(t.world, *t.s("ollama").pid(), SIGKILL));
+        CHECK(t.world.signalled(t.world.helpers[1].pid, SIGKILL));
+        CHECK(t.world.signalled(*t.s("ollama").pid(), SIGKILL));
         t.wind_down();
     }
 }

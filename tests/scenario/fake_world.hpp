@@ -126,6 +126,11 @@ public:
         return out;
     }
     int last_pid(const std::string& name) const { return starts_of(name).back().pid; }
+    // Whether `sig` was sent to the group of `pid`.
+    bool signalled(int pid, int sig) const {
+        return std::any_of(signals.begin(), signals.end(),
+                           [&](const Signal& s) { return s.pgid == pid && s.signal == sig; });
+    }
 
     FakeClock clock;
     int next_pid{1000};

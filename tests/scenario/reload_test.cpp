@@ -21,11 +21,6 @@ config::Config with(std::vector<config::ServiceSpec> services) {
     return c;
 }
 
-bool signalled(const FakeWorld& w, int pid, int sig) {
-    return std::any_of(w.signals.begin(), w.signals.end(),
-                       [&](const FakeWorld::Signal& s) { return s.pgid == pid && s.signal == sig; });
-}
-
 }  // namespace
 
 TEST_CASE("reload adds a service: it starts, the others keep their process") {
@@ -56,11 +51,11 @@ TEST_CASE("reload removes services: dependents first, then their dependency, the
     d.unchanged_services = {"other"};
     CHECK(t.sup->apply(with({svc("other")}), d).empty());
     CHECK(t.sup->find("web") == nullptr);
-    CHECK(signalled(t.world, web, SIGTERM));
-    CHECK_FALSE(signalled(t.world, db, SIGTERM));  // not before web is gone
+    CHECK(t.world.signalled(web, SIGTERM));
+    CHECK_FALSE(t.world.signalled(db, SIGTERM));  // not before web is gone
     CHECK(t.sup->retiring() == 2);
     t.world.exit(*t.sup, web, ExitStatus::killed(SIGTERM));
-    CHECK(signalled(t.world, db, SIGTERM));
+    CHECK(t.world.signalled(db, SIGTERM));
     t.world.exit(*t.sup, db, ExitStatus::killed(SIGTERM));
     CHECK(t.sup->retiring() == 0);
     CHECK(std::find(t.world.forgotten.begin(), t.world.forgotten.end(), db_id) != t.world.forgotten.end());
@@ -79,7 +74,7 @@ TEST_CASE("reload restarts a changed service once its old process is gone, its d
     d.changed_services = {"db"};
     d.unchanged_services = {"web"};
     CHECK(t.sup->apply(with({db2, svc("web", {dep("db")})}), d).empty());
-    CHECK(signalled(t.world, db, SIGTERM));
+    CHECK(t.world.signalled(db, SIGTERM));
     CHECK(t.world.starts_of("db").size() == 1);  // not before the old one has exited
     CHECK(t.s("db").state() == State::waiting);
     t.world.exit(*t.sup, db, ExitStatus::killed(SIGTERM));
