@@ -14,6 +14,7 @@
 #include "harness.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/output_queue.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace mainstay::testing;
 using namespace mainstay::runtime;
@@ -24,19 +25,6 @@ using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
 namespace {
-
-// A temporary directory, removed at the end of the test.
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        std::string tmpl = (fs::temp_directory_path() / "mainstay-out-XXXXXX").string();
-        path = ::mkdtemp(tmpl.data());
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-};
 
 // A pipe standing for the console; the test reads it when (and if) it wants.
 struct Console {

@@ -42,7 +42,7 @@ TEST_CASE("http probe: the request carries the method, target, Host, User-Agent,
 
 TEST_CASE("http probe: over a unix socket, with the Host from the URL") {
     TempDir dir;
-    const auto sock = dir.path() / "svc.sock";
+    const auto sock = dir.path / "svc.sock";
     ServiceOnPort svc(dir, {"--http", "--unix-socket", sock.string()});
     asio::io_context io;
     mainstay::config::HttpProbe spec;
@@ -58,7 +58,7 @@ TEST_CASE("http probe: over a unix socket, with the Host from the URL") {
     CHECK(out.result.detail == "HTTP 200");
 
     Outcome missing;
-    spec.unix_socket = dir.path() / "nothing.sock";
+    spec.unix_socket = dir.path / "nothing.sock";
     auto p2 = mainstay::runtime::start_http_probe(io, spec, kTimeout, missing.sink());
     REQUIRE(run_until(io, [&] { return missing.reported(); }));
     CHECK(missing.result.detail == "connect: no such file or directory");

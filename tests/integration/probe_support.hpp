@@ -30,6 +30,7 @@
 #include "runtime/probe_tcp.hpp"
 #include "support/machine.hpp"
 #include "support/signal_guard.hpp"
+#include "support/temp_dir.hpp"
 
 extern char** environ;
 
@@ -41,6 +42,7 @@ using asio::ip::tcp;
 using mainstay::runtime::ProbeAttempt;
 using mainstay::runtime::ProbeDone;
 using mainstay::runtime::ProbeResult;
+using mainstay::testing::TempDir;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
@@ -86,23 +88,6 @@ inline std::string lower(std::string s) {
     return s;
 }
 
-class TempDir {
-public:
-    TempDir() {
-        std::string pattern = (fs::temp_directory_path() / "probe-test-XXXXXX").string();
-        REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-        path_ = pattern;
-    }
-    ~TempDir() {
-        std::error_code ignored;
-        fs::remove_all(path_, ignored);
-    }
-    const fs::path& path() const { return path_; }
-
-private:
-    fs::path path_;
-};
-
 // test-service with the given flags, stdout and stderr to /dev/null; killed at the end.
 class TestService {
 public:
@@ -147,7 +132,7 @@ inline int wait_port(const fs::path& file) {
 // test-service listening on 127.0.0.1 (and `unix_socket` if given) with `flags`; its port.
 struct ServiceOnPort {
     ServiceOnPort(const TempDir& dir, std::vector<std::string> flags, const std::string& name = "svc") {
-        const auto port_file = dir.path() / (name + ".port");
+        const auto port_file = dir.path / (name + ".port");
         flags.insert(flags.end(), {"--listen", "0", "--port-file", port_file.string()});
         service = std::make_unique<TestService>(flags);
         port = wait_port(port_file);

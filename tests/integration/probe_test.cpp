@@ -163,7 +163,7 @@ TEST_CASE("http probe: 200 with the expected text in the body passes, without it
 
 TEST_CASE("http probe: 503 fails with the status in the detail, 200 after the service heals") {
     TempDir dir;
-    const auto healthy = dir.path() / "healthy";
+    const auto healthy = dir.path / "healthy";
     ServiceOnPort svc(dir, {"--http", "--healthy-file", healthy.string()});
     asio::io_context io;
 

@@ -3,15 +3,12 @@
 // must wait for an answer run on another thread (std::async) or use non-blocking sockets.
 #pragma once
 
-#include <stdlib.h>
-
 #include <boost/asio/io_context.hpp>
 #include <chrono>
-#include <filesystem>
 #include <functional>
 #include <future>
-#include <string>
-#include <system_error>
+
+#include "support/temp_dir.hpp"
 
 namespace mainstay::testing {
 
@@ -49,20 +46,5 @@ template <class F>
 auto in_background(F f) {
     return std::async(std::launch::async, std::move(f));
 }
-
-struct TempDir {
-    TempDir() {
-        std::string pattern = (std::filesystem::temp_directory_path() / "mainstay-serve-XXXXXX").string();
-        if (const char* made = ::mkdtemp(pattern.data())) path = made;
-    }
-    ~TempDir() {
-        std::error_code ignored;
-        if (!path.empty()) std::filesystem::remove_all(path, ignored);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-
-    std::filesystem::path path;
-};
 
 }  // namespace mainstay::testing

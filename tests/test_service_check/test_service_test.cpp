@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "support/signal_guard.hpp"
+#include "support/temp_dir.hpp"
 
 #ifndef TEST_SERVICE_PATH
 #error "TEST_SERVICE_PATH must be defined to the test-service executable"
@@ -44,17 +45,8 @@ namespace {
 
 constexpr auto kDeadline = 10s;
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        std::string tmpl = (fs::temp_directory_path() / "test-service-XXXXXX").string();
-        REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-        path = tmpl;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
+// A temporary directory whose `d / "name"` is a path as a string, for test-service's flags.
+struct TempDir : mainstay::testing::TempDir {
     std::string operator/(const std::string& name) const { return (path / name).string(); }
 };
 
